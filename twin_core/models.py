@@ -1,0 +1,170 @@
+"""The estimator kinds a stack can use, their default and editable parameters, and thread control.
+
+A `ModelSpec` names a kind from `MODEL_KINDS`; `make_estimator` turns it into an unfitted scikit-learn
+estimator with a fixed seed and an explicit thread count (so folds in parallel never oversubscribe).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before LightGBM loads: idle OpenMP threads must not spin
+
+import lightgbm as lgb  # noqa: E402
+from sklearn.base import BaseEstimator  # noqa: E402
+from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor  # noqa: E402
+from sklearn.frozen import FrozenEstimator  # noqa: E402
+from sklearn.linear_model import ElasticNetCV, RidgeCV  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from twin_core.errors import ConfigError, UntrustedModelError  # noqa: E402
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """An editable parameter: its type and range, for validation and for the app's widgets."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """One estimator family: how to build it and which parameters a user may set."""
+
+    label: str
+    build: Callable[[dict, int, int], BaseEstimator]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, ParamInfo] = field(default_factory=dict)
+
+
+def _lightgbm(params: dict, seed: int, threads: int) -> BaseEstimator:
+    return lgb.LGBMRegressor(**params, random_state=seed, n_jobs=threads, verbose=-1)
+
+
+def _ridge(params: dict, seed: int, threads: int) -> BaseEstimator:
+    return make_pipeline(StandardScaler(), RidgeCV(**params))
+
+
+def _elasticnet(params: dict, seed: int, threads: int) -> BaseEstimator:
+    return make_pipeline(StandardScaler(), ElasticNetCV(**params, random_state=seed))
+
+
+def _histgb(params: dict, seed: int, threads: int) -> BaseEstimator:
+    return HistGradientBoostingRegressor(**params, random_state=seed)
+
+
+def _extratrees(params: dict, seed: int, threads: int) -> BaseEstimator:
+    return ExtraTreesRegressor(**params, random_state=seed, n_jobs=threads)
+
+
+_TREES = ParamInfo(int, 10, 5000, "number of boosting rounds / trees")
+_LEAVES = ParamInfo(int, 2, 1024, "leaves per tree")
+_RATE = ParamInfo(float, 0.001, 1.0, "learning rate")
+
+MODEL_KINDS: dict[str, ModelKind] = {
+    "lightgbm": ModelKind(
+        "LightGBM", _lightgbm,
+        {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 31},
+        {"n_estimators": _TREES, "learning_rate": _RATE, "num_leaves": _LEAVES,
+         "min_child_samples": ParamInfo(int, 1, 10000, "minimum rows in a leaf"),
+         "subsample": ParamInfo(float, 0.1, 1.0, "row fraction per tree (needs subsample_freq)"),
+         "subsample_freq": ParamInfo(int, 0, 100, "bagging every k trees (0 = off)"),
+         "colsample_bytree": ParamInfo(float, 0.1, 1.0, "feature fraction per tree"),
+         "reg_lambda": ParamInfo(float, 0.0, 1000.0, "L2 regularisation"),
+         "max_depth": ParamInfo(int, -1, 64, "tree depth limit (-1 = none)")}),
+    "ridgecv": ModelKind(
+        "Ridge (CV over alpha)", _ridge,
+        {"alphas": (0.1, 1.0, 10.0)},
+        {"alphas": ParamInfo(tuple, 1e-6, 1e6, "candidate regularisation strengths")}),
+    "elasticnetcv": ModelKind(
+        "Elastic net (CV)", _elasticnet,
+        {"l1_ratio": 0.5, "max_iter": 2000},
+        {"l1_ratio": ParamInfo(float, 0.01, 1.0, "L1 share of the penalty"),
+         "max_iter": ParamInfo(int, 100, 100000, "solver iterations")}),
+    "histgb": ModelKind(
+        "HistGradientBoosting", _histgb,
+        {"max_iter": 200, "learning_rate": 0.1},
+        {"max_iter": _TREES, "learning_rate": _RATE,
+         "max_leaf_nodes": _LEAVES, "l2_regularization": ParamInfo(float, 0.0, 1000.0, "L2 regularisation")}),
+    "extratrees": ModelKind(
+        "Extra trees", _extratrees,
+        {"n_estimators": 100, "min_samples_leaf": 5},
+        {"n_estimators": _TREES, "min_samples_leaf": ParamInfo(int, 1, 10000, "minimum rows in a leaf"),
+         "max_features": ParamInfo(float, 0.05, 1.0, "feature fraction per split")}),
+}
+PRETRAINED = "pretrained"
+
+
+def validate_params(kind: str, params: Mapping[str, Any], where: str) -> None:
+    """Refuse unknown kinds, unknown parameters and out-of-range values, naming the model."""
+    if kind == PRETRAINED:
+        if set(params) != {"file"}:
+            raise ConfigError(f"{where}: a pretrained model takes exactly one parameter, 'file'.")
+        return
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"{where}: unknown model kind '{kind}'; use one of {sorted(MODEL_KINDS)}.")
+    allowed = MODEL_KINDS[kind].params
+    for name, value in params.items():
+        if name not in allowed:
+            raise ConfigError(f"{where}: '{name}' is not a parameter of {kind}; allowed: {sorted(allowed)}.")
+        info = allowed[name]
+        values = value if info.kind is tuple else (value,)
+        if info.kind is tuple and (not isinstance(value, (list, tuple)) or not value):
+            raise ConfigError(f"{where}: '{name}' must be a non-empty list of numbers.")
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or (info.kind is int and v != int(v)):
+                raise ConfigError(f"{where}: '{name}' must be {'an integer' if info.kind is int else 'a number'}, "
+                                  f"got {v!r}.")
+            if (info.low is not None and v < info.low) or (info.high is not None and v > info.high):
+                raise ConfigError(f"{where}: '{name}'={v} is outside {info.low}..{info.high}.")
+
+
+def make_estimator(kind: str, params: Mapping[str, Any], *, seed: int, threads: int,
+                   trusted_dir: str | Path | None = None) -> BaseEstimator:
+    """An unfitted estimator of `kind` (or a frozen pre-trained one from the trusted directory)."""
+    if kind == PRETRAINED:
+        return FrozenEstimator(load_trusted_model(params["file"], trusted_dir))
+    spec = MODEL_KINDS[kind]
+    merged = {**spec.defaults, **params}
+    if "alphas" in merged:
+        merged["alphas"] = tuple(merged["alphas"])
+    for key, info in spec.params.items():
+        if info.kind is int and key in merged:
+            merged[key] = int(merged[key])  # JSON and widgets may hand over 200.0
+    return spec.build(merged, seed, threads)
+
+
+def load_trusted_model(file: str, trusted_dir: str | Path | None) -> BaseEstimator:
+    """Unpickle a model only from the operator's trusted directory: unpickling runs the file's code."""
+    if trusted_dir is None:
+        raise UntrustedModelError(
+            f"Pre-trained model '{file}' refused: no trusted model directory is configured "
+            "(set TWIN_TRUSTED_MODELS or pass --trusted-models DIR). Uploaded model files are never loaded.")
+    root = Path(trusted_dir).resolve()
+    path = (root / file).resolve()
+    if root not in path.parents:
+        raise UntrustedModelError(f"Pre-trained model '{file}' lies outside the trusted directory {root}.")
+    if not path.is_file():
+        raise UntrustedModelError(f"Pre-trained model '{file}' was not found in the trusted directory {root}.")
+    model = joblib.load(path)
+    if not hasattr(model, "predict"):
+        raise UntrustedModelError(f"'{file}' holds a {type(model).__name__}, not a fitted regressor.")
+    return model
+
+
+def set_threads(estimator: BaseEstimator, threads: int) -> BaseEstimator:
+    """Give an estimator an explicit thread count where it has one (LightGBM, extra trees)."""
+    names = estimator.get_params(deep=True)
+    updates = {k: threads for k in names if k == "n_jobs" or k.endswith("__n_jobs")}
+    if updates:
+        estimator.set_params(**updates)
+    return estimator

@@ -1,0 +1,216 @@
+"""`HierarchicalStack`: a stacking ensemble of any depth, trained layer by layer on out-of-fold predictions.
+
+Written in the manner of scikit-learn's estimators: `__init__` stores parameters, `fit` validates and
+returns self, fitted attributes end in `_`. Unlike scikit-learn's StackingRegressor it keeps every layer's
+out-of-fold and hold-out predictions, accepts time-ordered purged folds, and reports progress per fit.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.model_selection import check_cv
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from twin_core.errors import ConfigError, TrainingCancelled
+from twin_core.models import set_threads
+
+ProgressCallback = Callable[[int, int, str], None]
+CancelCheck = Callable[[], bool]
+
+
+@dataclass
+class FittedMember:
+    """One trained model of a layer: its final estimator(s) and the input columns it reads."""
+
+    name: str
+    estimators: list[BaseEstimator]
+    columns: np.ndarray | None
+    oof_seconds: float = 0.0
+
+    def predict(self, design: np.ndarray) -> np.ndarray:
+        """Prediction of the refit model, or the mean of the fold models under refit='average'."""
+        data = design if self.columns is None else design[:, self.columns]
+        return np.mean([est.predict(data) for est in self.estimators], axis=0)
+
+
+def _fit_predict(estimator: BaseEstimator, X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray,
+                 predict_rows: np.ndarray | None) -> tuple[BaseEstimator, np.ndarray | None, float]:
+    started = time.perf_counter()
+    estimator.fit(X[fit_rows], y[fit_rows])
+    preds = estimator.predict(X[predict_rows]) if predict_rows is not None else None
+    return estimator, preds, time.perf_counter() - started
+
+
+class HierarchicalStack(RegressorMixin, BaseEstimator):
+    """Stacked layers of regressors; layer k+1 learns from layer k's out-of-fold predictions.
+
+    layers: list of layers, each a list of `(name, estimator)` or `(name, estimator, columns)`; `columns`
+      (names or positions of X's columns) selects a first-layer model's own feature set.
+    passthrough: bool, or one bool per layer: also feed the original features to layers after the first.
+    cv: int, a splitter, or a list of (fit, validation) position arrays (e.g. purged time blocks).
+    refit: "full" refits each model on all its training rows; "average" predicts with the mean of the fold models.
+    n_jobs: parallel fits within a layer; with n_jobs != 1 every model is held to one thread (no nesting).
+    """
+
+    def __init__(self, layers: Sequence[Sequence[tuple]], *, passthrough: bool | Sequence[bool] = False,
+                 cv=5, refit: str = "full", n_jobs: int | None = 1):
+        self.layers = layers
+        self.passthrough = passthrough
+        self.cv = cv
+        self.refit = refit
+        self.n_jobs = n_jobs
+
+    # -- validation -------------------------------------------------------------------------------------------
+    def _members(self) -> list[list[tuple[str, BaseEstimator, np.ndarray | None]]]:
+        if not self.layers or any(len(layer) == 0 for layer in self.layers):
+            raise ConfigError("Every layer of the stack needs at least one model.")
+        if self.refit not in ("full", "average"):
+            raise ConfigError(f"refit must be 'full' or 'average', got {self.refit!r}.")
+        checked = []
+        for depth, layer in enumerate(self.layers, start=1):
+            names = [entry[0] for entry in layer]
+            if len(set(names)) != len(names):
+                raise ConfigError(f"Layer {depth} has two models with the same name: {names}.")
+            members = []
+            for entry in layer:
+                name, estimator, columns = (*entry, None) if len(entry) == 2 else entry
+                if depth > 1 and columns is not None:
+                    raise ConfigError(f"Model '{name}' in layer {depth}: only first-layer models choose columns.")
+                members.append((name, estimator, self._column_positions(name, columns)))
+            checked.append(members)
+        return checked
+
+    def _column_positions(self, name: str, columns) -> np.ndarray | None:
+        if columns is None:
+            return None
+        columns = list(columns)
+        if all(isinstance(c, (int, np.integer)) for c in columns):
+            return np.asarray(columns, dtype=int)
+        known = getattr(self, "feature_names_in_", None)
+        if known is None:
+            raise ConfigError(f"Model '{name}' selects columns by name, so X must be a DataFrame.")
+        lookup = {c: i for i, c in enumerate(known)}
+        missing = [c for c in columns if c not in lookup]
+        if missing:
+            raise ConfigError(f"Model '{name}' asks for columns not in X: {missing[:5]}.")
+        return np.asarray([lookup[c] for c in columns], dtype=int)
+
+    def _passthrough_flags(self) -> list[bool]:
+        if isinstance(self.passthrough, (bool, np.bool_)):
+            return [False] + [bool(self.passthrough)] * (len(self.layers) - 1)
+        flags = list(self.passthrough)
+        if len(flags) != len(self.layers):
+            raise ConfigError(f"passthrough has {len(flags)} flags for {len(self.layers)} layers.")
+        return [False] + [bool(f) for f in flags[1:]]
+
+    # -- fitting ----------------------------------------------------------------------------------------------
+    def fit(self, X, y, *, on_progress: ProgressCallback | None = None,
+            should_cancel: CancelCheck | None = None) -> HierarchicalStack:
+        """Train layer by layer; raises TrainingCancelled if `should_cancel()` turns true between fits."""
+        X_arr, y_arr = validate_data(self, X, y, dtype="numeric", y_numeric=True)
+        y_arr = np.asarray(y_arr, dtype=float)
+        members = self._members()
+        flags = self._passthrough_flags()
+        folds = [(np.asarray(f), np.asarray(v)) for f, v in check_cv(self.cv).split(X_arr, y_arr)]
+        per_model = len(folds) + (1 if self.refit == "full" else 0)
+        total = sum(len(layer) for layer in members) * per_model
+        progress = _Progress(total, on_progress, should_cancel)
+
+        n = len(y_arr)
+        usable = np.ones(n, dtype=bool)
+        previous: np.ndarray | None = None
+        self.layers_, self.oof_predictions_, self.rows_without_oof_ = [], [], []
+        for depth, layer in enumerate(members, start=1):
+            design = self._design(X_arr, previous, flags[depth - 1])
+            oof, fitted = self._fit_layer(depth, layer, design, y_arr, folds, usable, progress)
+            self.layers_.append(fitted)
+            self.oof_predictions_.append(pd.DataFrame(oof, columns=[m.name for m in fitted]))
+            usable &= ~np.isnan(oof).any(axis=1)
+            self.rows_without_oof_.append(int((~usable).sum()))
+            previous = oof
+        self.folds_ = folds
+        return self
+
+    def _design(self, X: np.ndarray, previous: np.ndarray | None, passthrough: bool) -> np.ndarray:
+        if previous is None:
+            return X
+        return np.hstack([previous, X]) if passthrough else previous
+
+    def _fit_layer(self, depth: int, layer, design: np.ndarray, y: np.ndarray, folds, usable: np.ndarray,
+                   progress: _Progress) -> tuple[np.ndarray, list[FittedMember]]:
+        tasks, labels = [], []
+        for m, (name, estimator, columns) in enumerate(layer):
+            data = design if columns is None else design[:, columns]
+            for k, (fit_rows, val_rows) in enumerate(folds):
+                tasks.append((m, k, self._prepared(estimator), data, fit_rows[usable[fit_rows]],
+                              val_rows[usable[val_rows]]))
+                labels.append(f"layer {depth} · {name} · fold {k + 1}/{len(folds)}")
+            if self.refit == "full":
+                tasks.append((m, None, self._prepared(estimator), data, np.flatnonzero(usable), None))
+                labels.append(f"layer {depth} · {name} · refit on all training rows")
+        oof = np.full((len(y), len(layer)), np.nan)
+        fold_models: dict[int, list] = {m: [] for m in range(len(layer))}
+        refits: dict[int, BaseEstimator] = {}
+        seconds = np.zeros(len(layer))
+        progress.check()
+        jobs = (delayed(_fit_predict)(est, data, y, fit_rows, val_rows)
+                for (_, _, est, data, fit_rows, val_rows) in tasks)
+        results = Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs)
+        for (m, k, _, _, _, val_rows), label, (fitted, preds, took) in zip(tasks, labels, results):
+            seconds[m] += took
+            if k is None:
+                refits[m] = fitted
+            else:
+                fold_models[m].append(fitted)
+                oof[val_rows, m] = preds
+            progress.step(f"{label} ({took:.1f} s)")
+        fitted_members = [
+            FittedMember(name, [refits[m]] if self.refit == "full" else fold_models[m], columns, float(seconds[m]))
+            for m, (name, _, columns) in enumerate(layer)]
+        return oof, fitted_members
+
+    def _prepared(self, estimator: BaseEstimator) -> BaseEstimator:
+        fresh = clone(estimator)
+        return set_threads(fresh, 1) if self.n_jobs not in (None, 1) else fresh
+
+    # -- prediction -------------------------------------------------------------------------------------------
+    def predict_layers(self, X) -> list[pd.DataFrame]:
+        """Every model's prediction in every layer: one frame per layer, a column per model."""
+        check_is_fitted(self, "layers_")
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        X_arr = validate_data(self, X, dtype="numeric", reset=False)
+        flags = self._passthrough_flags()
+        outputs, previous = [], None
+        for depth, layer in enumerate(self.layers_, start=1):
+            design = self._design(X_arr, previous, flags[depth - 1])
+            previous = np.column_stack([member.predict(design) for member in layer])
+            outputs.append(pd.DataFrame(previous, columns=[m.name for m in layer], index=index))
+        return outputs
+
+    def predict(self, X) -> np.ndarray:
+        """The top layer's prediction (the mean of its models when it has several)."""
+        return self.predict_layers(X)[-1].to_numpy().mean(axis=1)
+
+
+class _Progress:
+    """Counts finished fits, forwards them to the callback and stops the run when cancellation is asked."""
+
+    def __init__(self, total: int, on_progress: ProgressCallback | None, should_cancel: CancelCheck | None):
+        self.total, self.done = total, 0
+        self.on_progress, self.should_cancel = on_progress, should_cancel
+
+    def check(self) -> None:
+        if self.should_cancel is not None and self.should_cancel():
+            raise TrainingCancelled(f"Training cancelled after {self.done} of {self.total} fits.")
+
+    def step(self, message: str) -> None:
+        self.done += 1
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total, message)
+        self.check()
