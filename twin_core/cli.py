@@ -1,0 +1,201 @@
+"""`python -m twin_core`: train, validate and make demo data from the shell, with the same pipeline as the app."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from twin_core.errors import TelemetryError, TrainingCancelled, TwinError
+
+EXIT_OK, EXIT_ERROR, EXIT_INVALID_DATA, EXIT_CANCELLED = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    from twin_core.presets import PRESETS
+    from twin_core.splits import CV_KINDS, HOLDOUT_KINDS
+
+    parser = argparse.ArgumentParser(prog="python -m twin_core",
+                                     description="Digital Twin Studio: train and check a CPU digital twin.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a hierarchical stack and print per-layer scores")
+    train.add_argument("data", nargs="+", help="parquet files or directories of them")
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--preset", default="default", choices=sorted(PRESETS), help="named configuration")
+    source.add_argument("--config", type=Path, help="a run configuration JSON file (see `config`)")
+    train.add_argument("--target", help="core column to predict (default: the config's, cpu_util_core_0)")
+    train.add_argument("--split", choices=HOLDOUT_KINDS, help="hold-out kind (default: session_tail)")
+    train.add_argument("--test-fraction", type=float, help="share of rows held out (default 0.2)")
+    train.add_argument("--gap", type=int, help="purge gap in rows (default: longest look-back)")
+    train.add_argument("--test-sessions", type=int, nargs="+", help="whole_sessions: the session ids to hold out")
+    train.add_argument("--cv", choices=CV_KINDS, help="out-of-fold scheme (default: blocked)")
+    train.add_argument("--folds", type=int, help="number of out-of-fold folds (default 5)")
+    train.add_argument("--n-jobs", type=int, help="fits run in parallel (each model then uses one thread)")
+    train.add_argument("--seed-compatible", action="store_true",
+                       help="reproduce the notebook's LEAKY protocol: windows across sessions, random 20%% "
+                            "hold-out, shuffled 5-fold")
+    train.add_argument("--gap-factor", type=float, default=10.0,
+                       help="a gap longer than this many median sampling intervals starts a new session")
+    train.add_argument("--trusted-models", type=Path,
+                       help="directory of pre-trained models the operator trusts (for 'pretrained' members)")
+    train.add_argument("--out", type=Path, help="write metrics.json, config.json and predictions.parquet here")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    validate = sub.add_parser("validate", help="check telemetry and print the validation report")
+    validate.add_argument("data", nargs="+", help="parquet files or directories of them")
+    validate.add_argument("--target", default="cpu_util_core_0")
+
+    demo = sub.add_parser("demo-data", help="write synthetic demo telemetry as parquet files")
+    demo.add_argument("out_dir", type=Path)
+    demo.add_argument("--rows", type=int, default=6000)
+    demo.add_argument("--cores", type=int, default=8)
+    demo.add_argument("--sessions", type=int, default=6)
+    demo.add_argument("--seed", type=int, default=0)
+
+    config = sub.add_parser("config", help="print a preset as JSON, to edit and pass to `train --config`")
+    config.add_argument("preset", choices=sorted(PRESETS))
+    return parser
+
+
+def _resolve_config(args: argparse.Namespace):
+    from twin_core.config import RunConfig
+    from twin_core.presets import get_preset
+
+    config = RunConfig.from_json(args.config.read_bytes()) if args.config else get_preset(args.preset)
+    split_changes = {k: v for k, v in {"kind": args.split, "test_fraction": args.test_fraction, "gap": args.gap,
+                                       "test_sessions": args.test_sessions}.items() if v is not None}
+    cv_changes = {k: v for k, v in {"kind": args.cv, "n_splits": args.folds}.items() if v is not None}
+    config = replace(config, split=replace(config.split, **split_changes),
+                     stack=replace(config.stack, cv=replace(config.stack.cv, **cv_changes)))
+    if args.n_jobs is not None:
+        config = replace(config, stack=replace(config.stack, n_jobs=args.n_jobs))
+    if args.target:
+        config = replace(config, target=args.target)
+    if args.seed_compatible:
+        config = config.as_seed_compatible()
+    config.validate()
+    return config
+
+
+class _ProgressBar:
+    """A one-line text progress bar on stderr."""
+
+    def __init__(self, enabled: bool):
+        self.enabled, self.started = enabled, time.perf_counter()
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * done / max(total, 1))
+        elapsed = time.perf_counter() - self.started
+        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {elapsed:5.1f}s {message}"
+        sys.stderr.write(line[:160].ljust(160))
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def format_report(metrics: dict) -> str:
+    """The per-layer table printed at the end of `train`."""
+    lines = [f"Run '{metrics['run']}' · target {metrics['target']} · rows train {metrics['rows']['train']}, "
+             f"gap {metrics['rows']['gap']}, test {metrics['rows']['test']}",
+             f"Hold-out: {metrics['split']['description']}",
+             f"Out-of-fold: {metrics['split']['cv']['kind']} {metrics['split']['cv']['n_splits']}-fold"
+             + (" (LEAKY: shuffled rows)" if metrics['split']['cv']['leaky'] else " (purged time blocks)"),
+             "", f"{'layer':>5}  {'model':<18} {'kind':<12} {'R² hold-out':>11} {'R² OOF':>8} {'MAE':>7} {'RMSE':>7}"]
+    fmt = lambda v: "   n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    for m in metrics["models"]:
+        lines.append(f"{m['layer']:>5}  {m['name']:<18} {m['kind']:<12} {fmt(m['r2_holdout']):>11} "
+                     f"{fmt(m['r2_oof']):>8} {m['mae_holdout']:7.3f} {m['rmse_holdout']:7.3f}")
+    lines.append("")
+    lines.append("Baselines on the same hold-out rows:")
+    for name, b in metrics["baselines"].items():
+        lines.append(f"  {name:<12} R² {fmt(b['r2_holdout'])}  MAE {b['mae_holdout']:.3f}  ({b['label']})")
+    lines.append("")
+    lines.append("Does each layer pay (best model by OOF R², hold-out gain over the layer below)?")
+    for g in metrics["layer_gain"]:
+        lines.append(f"  layer {g['layer']}: {g['best_model']:<18} gain {g['gain_holdout']:+.4f} vs "
+                     f"{g['compared_with']} → {'pays' if g['pays'] else 'does not pay'}")
+    best = metrics["best"]
+    lines.append("")
+    lines.append(f"Best (selected by {best['selected_by']}): layer {best['layer']} '{best['name']}' "
+                 f"R² hold-out {best['r2_holdout']:.4f}")
+    lines.append("Seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics["seconds"].items()))
+    lines.extend(f"Note: {n}" for n in metrics["notes"])
+    return "\n".join(lines)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from twin_core.pipeline import train_twin
+    from twin_core.runs import save_run_outputs
+    from twin_core.telemetry import load_telemetry
+
+    config = _resolve_config(args)
+    started = time.perf_counter()
+    telemetry = load_telemetry(args.data, target=config.target, gap_factor=args.gap_factor)
+    load_seconds = time.perf_counter() - started
+    for issue in telemetry.report.warnings:
+        print(f"warning: {issue.message}", file=sys.stderr)
+    result = train_twin(telemetry, config, on_progress=_ProgressBar(not args.quiet),
+                        trusted_dir=args.trusted_models)
+    result.seconds["load"] = load_seconds
+    print(format_report(result.metrics))
+    if args.out:
+        save_run_outputs(result, args.out)
+        print(f"Wrote {args.out / 'metrics.json'}, config.json and predictions.parquet")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from twin_core.telemetry import validate_sources
+
+    report = validate_sources(args.data, target=args.target)
+    for issue in report.issues:
+        where = ", ".join(p for p in (issue.file, issue.column) if p)
+        print(f"{issue.level:<7} {issue.code:<22} {issue.message}" + (f" [{where}]" if where else ""))
+    print("OK: the data can be used." if report.ok else f"{len(report.errors)} error(s): the data cannot be used.")
+    return EXIT_OK if report.ok else EXIT_INVALID_DATA
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from twin_core.demo import write_demo_parquet
+
+    paths = write_demo_parquet(args.out_dir, rows=args.rows, cores=args.cores, sessions=args.sessions,
+                               seed=args.seed)
+    print(f"Wrote {len(paths)} parquet files to {args.out_dir}")
+    return EXIT_OK
+
+
+def _config(args: argparse.Namespace) -> int:
+    from twin_core.presets import get_preset
+
+    print(get_preset(args.preset).to_json())
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a TwinError becomes a one-line message and a non-zero exit, never a traceback."""
+    args = _parser().parse_args(argv)
+    handlers = {"train": _train, "validate": _validate, "demo-data": _demo, "config": _config}
+    try:
+        return handlers[args.command](args)
+    except TrainingCancelled as exc:
+        print(f"cancelled: {exc}", file=sys.stderr)
+        return EXIT_CANCELLED
+    except TelemetryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID_DATA
+    except TwinError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc} ({exc.filename})" if exc.filename else f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("cancelled: interrupted", file=sys.stderr)
+        return EXIT_CANCELLED

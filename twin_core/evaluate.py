@@ -1,0 +1,153 @@
+"""Honest scores for every model of every layer, beside the baselines a twin must beat.
+
+Hold-out scores use only rows no model trained on; out-of-fold scores use each training row's prediction
+from the fold that did not see it. The identity and persistence baselines are computed on the same rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from twin_core.features import identity_estimate
+from twin_core.telemetry import SESSION, TIMESTAMP, WORKLOAD, Telemetry
+
+BASELINES = {
+    "identity": "identity N·overall − Σ other cores (clipped 0–100)",
+    "persistence": "persistence: previous sample of the target (uses the target's own history)",
+    "mean": "training mean of the target",
+}
+
+
+def scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """R², MAE and RMSE on the rows where both values are finite (their count is `n`)."""
+    actual = np.asarray(actual, dtype=float)
+    predicted = np.asarray(predicted, dtype=float)
+    ok = np.isfinite(actual) & np.isfinite(predicted)
+    a, p = actual[ok], predicted[ok]
+    if len(a) == 0:
+        return {"r2": float("nan"), "mae": float("nan"), "rmse": float("nan"), "n": 0}
+    residual = a - p
+    total = float(((a - a.mean()) ** 2).sum())
+    r2 = 1.0 - float((residual ** 2).sum()) / total if total > 0 else float("nan")
+    return {"r2": r2, "mae": float(np.abs(residual).mean()), "rmse": float(np.sqrt((residual ** 2).mean())),
+            "n": int(len(a))}
+
+
+def baseline_predictions(telemetry: Telemetry, rows: np.ndarray, train_rows: np.ndarray) -> pd.DataFrame:
+    """The reference predictions for `rows`: identity, persistence (same session only) and training mean."""
+    frame = telemetry.frame
+    target = frame[telemetry.target].to_numpy(dtype=float)
+    sessions = frame[SESSION].to_numpy()
+    previous = np.r_[np.nan, target[:-1]]
+    previous[np.r_[True, sessions[1:] != sessions[:-1]]] = np.nan
+    identity = np.clip(identity_estimate(telemetry), 0.0, 100.0)
+    return pd.DataFrame({"identity": identity[rows], "persistence": previous[rows],
+                         "mean": np.full(len(rows), target[train_rows].mean())}, index=rows)
+
+
+def model_key(layer: int, name: str) -> str:
+    """Column name of a model's predictions in the predictions frame."""
+    return f"L{layer}:{name}"
+
+
+@dataclass
+class Evaluation:
+    """Every score a run reports. `predictions` holds the hold-out rows: actual, every model, baselines."""
+
+    models: pd.DataFrame
+    baselines: pd.DataFrame
+    layer_gain: pd.DataFrame
+    by_session: pd.DataFrame
+    by_workload: pd.DataFrame
+    predictions: pd.DataFrame
+    best: dict
+
+    def residuals(self, key: str) -> pd.Series:
+        return self.predictions["actual"] - self.predictions[key]
+
+
+def evaluate_run(
+    telemetry: Telemetry,
+    test_rows: np.ndarray,
+    train_rows: np.ndarray,
+    holdout_layers: list[pd.DataFrame],
+    oof_layers: list[pd.DataFrame],
+    kinds: list[list[str]],
+) -> Evaluation:
+    """Score every model (hold-out and OOF) and the baselines; pick the best model by its OOF R²."""
+    frame = telemetry.frame
+    actual_test = frame[telemetry.target].to_numpy(dtype=float)[test_rows]
+    actual_train = frame[telemetry.target].to_numpy(dtype=float)[train_rows]
+    predictions = pd.DataFrame({
+        "row": test_rows, TIMESTAMP: frame[TIMESTAMP].to_numpy()[test_rows],
+        SESSION: frame[SESSION].to_numpy()[test_rows], WORKLOAD: frame[WORKLOAD].to_numpy()[test_rows],
+        "actual": actual_test})
+    records = []
+    for depth, (hold, oof) in enumerate(zip(holdout_layers, oof_layers), start=1):
+        for m, name in enumerate(hold.columns):
+            key = model_key(depth, name)
+            predictions[key] = hold[name].to_numpy()
+            h = scores(actual_test, predictions[key])
+            o = scores(actual_train, oof[name].to_numpy())
+            records.append({"layer": depth, "name": name, "kind": kinds[depth - 1][m], "key": key,
+                            "r2_holdout": h["r2"], "mae_holdout": h["mae"], "rmse_holdout": h["rmse"],
+                            "r2_oof": o["r2"], "mae_oof": o["mae"], "rmse_oof": o["rmse"], "n_oof": o["n"],
+                            "n_without_oof": int(len(actual_train) - o["n"])})
+    models = pd.DataFrame.from_records(records)
+    base = baseline_predictions(telemetry, test_rows, train_rows)
+    base_records = []
+    for name, label in BASELINES.items():
+        predictions[name] = base[name].to_numpy()
+        s = scores(actual_test, predictions[name])
+        base_records.append({"name": name, "label": label, "r2_holdout": s["r2"], "mae_holdout": s["mae"],
+                             "rmse_holdout": s["rmse"], "n": s["n"]})
+    baselines = pd.DataFrame.from_records(base_records)
+    best_row = models.loc[models["r2_oof"].fillna(-np.inf).idxmax()]
+    best = {"layer": int(best_row["layer"]), "name": str(best_row["name"]), "key": str(best_row["key"]),
+            "r2_holdout": float(best_row["r2_holdout"]), "r2_oof": float(best_row["r2_oof"]),
+            "selected_by": "out-of-fold R² on training rows"}
+    return Evaluation(models=models, baselines=baselines, layer_gain=layer_gain(models, baselines),
+                      by_session=grouped_scores(predictions, SESSION, best["key"]),
+                      by_workload=grouped_scores(predictions, WORKLOAD, best["key"]),
+                      predictions=predictions, best=best)
+
+
+def layer_gain(models: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
+    """Does each layer pay? Its best model (by OOF R²) against the layer below; layer 1 against identity."""
+    rows, below_h, below_o = [], None, None
+    identity = float(baselines.set_index("name").loc["identity", "r2_holdout"])
+    for depth, group in models.groupby("layer", sort=True):
+        best = group.loc[group["r2_oof"].fillna(-np.inf).idxmax()]
+        ref_h = identity if below_h is None else below_h
+        gain_h = float(best["r2_holdout"]) - ref_h
+        gain_o = float("nan") if below_o is None else float(best["r2_oof"]) - below_o
+        rows.append({"layer": int(depth), "best_model": best["name"], "r2_holdout": float(best["r2_holdout"]),
+                     "r2_oof": float(best["r2_oof"]),
+                     "compared_with": "identity baseline" if below_h is None else f"layer {int(depth) - 1}",
+                     "gain_holdout": gain_h, "gain_oof": gain_o, "pays": bool(gain_h > 0)})
+        below_h, below_o = float(best["r2_holdout"]), float(best["r2_oof"])
+    return pd.DataFrame.from_records(rows)
+
+
+def grouped_scores(predictions: pd.DataFrame, by: str, key: str) -> pd.DataFrame:
+    """R² and MAE per session or per workload for the chosen model and the identity baseline."""
+    out = []
+    for value, group in predictions.groupby(by, sort=True):
+        model, ident = scores(group["actual"], group[key]), scores(group["actual"], group["identity"])
+        out.append({by: value, "rows": len(group), "r2_model": model["r2"], "mae_model": model["mae"],
+                    "r2_identity": ident["r2"], "mae_identity": ident["mae"]})
+    return pd.DataFrame.from_records(out)
+
+
+def residual_autocorrelation(residuals: pd.Series, sessions: pd.Series, max_lag: int = 30) -> pd.DataFrame:
+    """Autocorrelation of residuals at lags 1..max_lag, pairs taken within a session only."""
+    r = residuals.to_numpy(dtype=float) - np.nanmean(residuals)
+    s = sessions.to_numpy()
+    var = np.nanmean(r ** 2)
+    values = []
+    for lag in range(1, max_lag + 1):
+        same = s[lag:] == s[:-lag]
+        values.append(float(np.nanmean(r[lag:][same] * r[:-lag][same]) / var) if same.any() and var > 0 else np.nan)
+    return pd.DataFrame({"lag": np.arange(1, max_lag + 1), "autocorrelation": values})

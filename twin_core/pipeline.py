@@ -1,0 +1,159 @@
+"""One training run end to end: features → hold-out split → stack → evaluation, with timings.
+
+Both faces of the product call `train_twin`: the CLI and the app's Train page.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from twin_core.config import RunConfig
+from twin_core.errors import MissingColumnError
+from twin_core.evaluate import Evaluation, evaluate_run
+from twin_core.features import FeatureMatrix, build_features
+from twin_core.models import make_estimator
+from twin_core.splits import HoldoutSplit, cv_folds, holdout_split
+from twin_core.stack import CancelCheck, HierarchicalStack, ProgressCallback
+from twin_core.telemetry import SESSION, Telemetry
+
+
+def default_threads() -> int:
+    """Threads for one model when fits run one after another: the physical cores."""
+    return max(1, joblib.cpu_count(only_physical_cores=True))
+
+
+def with_target(telemetry: Telemetry, target: str) -> Telemetry:
+    """The same telemetry predicting another core."""
+    if target == telemetry.target:
+        return telemetry
+    if target not in telemetry.core_columns:
+        raise MissingColumnError(f"Target '{target}' is not a core column; the data has {list(telemetry.core_columns)}.")
+    return dataclasses.replace(telemetry, target=target)
+
+
+def build_stack(config: RunConfig, features: FeatureMatrix, folds, *, trusted_dir: str | Path | None = None
+                ) -> HierarchicalStack:
+    """The unfitted estimator a config describes, with each first-layer model on its own feature set."""
+    threads = default_threads() if config.stack.n_jobs == 1 else 1
+    layers = []
+    for depth, layer in enumerate(config.stack.layers, start=1):
+        members = []
+        for model in layer.models:
+            estimator = make_estimator(model.kind, model.params, seed=config.seed, threads=threads,
+                                       trusted_dir=trusted_dir)
+            columns = features.columns_by_set[model.feature_set] if depth == 1 else None
+            members.append((model.name, estimator, columns) if columns is not None else (model.name, estimator))
+        layers.append(members)
+    return HierarchicalStack(layers, passthrough=[layer.passthrough for layer in config.stack.layers],
+                             cv=folds, refit=config.stack.refit, n_jobs=config.stack.n_jobs)
+
+
+@dataclass
+class TrainResult:
+    """A finished run: what was asked, on which data, the fitted stack and every score."""
+
+    config: RunConfig
+    data_fingerprint: str
+    target: str
+    features: FeatureMatrix
+    split: HoldoutSplit
+    stack: HierarchicalStack
+    evaluation: Evaluation
+    seconds: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def metrics(self) -> dict:
+        """The stable metrics contract (see README, 'metrics.json'); fields are added, never renamed."""
+        ev = self.evaluation
+        models = [{k: _plain(v) for k, v in row.items() if k != "key"} for row in ev.models.to_dict("records")]
+        baselines = {row["name"]: {"r2_holdout": _plain(row["r2_holdout"]), "mae_holdout": _plain(row["mae_holdout"]),
+                                   "rmse_holdout": _plain(row["rmse_holdout"]), "label": row["label"]}
+                     for row in ev.baselines.to_dict("records")}
+        return {
+            "run": self.config.name,
+            "target": self.target,
+            "data_fingerprint": self.data_fingerprint,
+            "leaky": self.config.leaky,
+            "rows": self.split.counts(),
+            "split": {"kind": self.split.kind, "gap_rows": self.split.gap_rows, "description": self.split.description,
+                      "test_fraction": self.config.split.test_fraction, "leaky": self.split.leaky,
+                      "cv": {**dataclasses.asdict(self.config.stack.cv), "leaky": self.config.stack.cv.leaky},
+                      "seed_compatible": self.config.seed_compatible},
+            "lookback_rows": self.features.lookback,
+            "models": models,
+            "baselines": baselines,
+            "layer_gain": [{k: _plain(v) for k, v in r.items()} for r in ev.layer_gain.to_dict("records")],
+            "best": {k: _plain(v) for k, v in ev.best.items() if k != "key"},
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "notes": self.notes,
+        }
+
+
+def _plain(value):
+    """JSON-safe scalar: numpy numbers become floats/ints, NaN becomes None."""
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else round(float(value), 6)
+    return value
+
+
+def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: ProgressCallback | None = None,
+               should_cancel: CancelCheck | None = None, trusted_dir: str | Path | None = None) -> TrainResult:
+    """Train and evaluate one run. Raises ConfigError before any fit when the config cannot work."""
+    config.validate()
+    telemetry = with_target(telemetry, config.target)
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    features = build_features(telemetry, config.used_feature_sets(), positional_windows=config.seed_compatible)
+    seconds["features"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    rows = features.rows
+    sessions = telemetry.frame[SESSION].to_numpy()
+    split = holdout_split(rows, sessions[rows], config.split, features.lookback)
+    test = np.sort(split.test)
+    folds = cv_folds(split.train, sessions[split.train], config.stack.cv, features.lookback)
+    stack = build_stack(config, features, folds, trusted_dir=trusted_dir)
+    seconds["split"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    y = telemetry.frame[telemetry.target].to_numpy(dtype=float)
+    stack.fit(features.X.loc[split.train], y[split.train], on_progress=on_progress, should_cancel=should_cancel)
+    seconds["train"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    holdout_layers = stack.predict_layers(features.X.loc[test])
+    kinds = [[m.kind for m in layer.models] for layer in config.stack.layers]
+    evaluation = evaluate_run(telemetry, test, split.train, holdout_layers, stack.oof_predictions_, kinds)
+    seconds["evaluate"] = time.perf_counter() - clock
+    seconds["total"] = sum(seconds.values())
+
+    notes = list(features.warnings)
+    for depth, missing in enumerate(stack.rows_without_oof_, start=1):
+        if missing and depth < len(stack.layers_):
+            notes.append(f"{missing} training rows have no out-of-fold prediction from layer {depth} "
+                         f"and were not used to train layer {depth + 1}.")
+    if config.leaky:
+        notes.append("LEAKY protocol: random hold-out and/or shuffled folds on an autocorrelated series; "
+                     "these scores overstate what the twin does on new data.")
+    return TrainResult(config=config, data_fingerprint=telemetry.fingerprint, target=telemetry.target,
+                       features=features, split=split, stack=stack, evaluation=evaluation, seconds=seconds,
+                       notes=notes)
+
+
+def predictions_frame(result: TrainResult) -> pd.DataFrame:
+    """The hold-out predictions with residuals of every model, ready to download."""
+    frame = result.evaluation.predictions.copy()
+    for key in result.evaluation.models["key"]:
+        frame[f"residual {key}"] = frame["actual"] - frame[key]
+    return frame

@@ -1,0 +1,93 @@
+"""Named configurations: the notebook's composition (`seed-v3`) and the measured best honest twin (`default`)."""
+from __future__ import annotations
+
+from twin_core.config import LayerSpec, ModelSpec, RunConfig, StackConfig
+from twin_core.errors import ConfigError
+from twin_core.features import FeatureSpec
+from twin_core.splits import CVSpec
+
+# The notebook's two feature sets, as it meant them (its column filter silently kept only the current values,
+# the core lags and the workload one-hot; see README). Its pandas windows include the current row.
+SEED_V20 = FeatureSpec(name="seed-v2.0", current_values=True, overall_windows=(10,), window_stats=("mean", "std"),
+                       windows_include_current=True, overall_lags=5, core_lags=5, identity=False,
+                       workload_onehot=True)
+SEED_V23 = FeatureSpec(name="seed-v2.3", current_values=True, overall_windows=(30,), window_stats=("mean", "std"),
+                       windows_include_current=True, overall_lags=20, core_lags=10, identity=False,
+                       workload_onehot=True)
+
+# Stand-ins for the notebook's three pre-trained LightGBM models (their files are not available); the same
+# numbers are used by bench/notebook_pipeline.py. v2.0 is LightGBM's defaults.
+SEED_LGBM_PARAMS = {
+    "v2.0": {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31},
+    "v2.1": {"n_estimators": 400, "learning_rate": 0.05, "num_leaves": 31, "subsample": 0.8, "subsample_freq": 1,
+             "colsample_bytree": 0.8},
+    "v2.3": {"n_estimators": 600, "learning_rate": 0.03, "num_leaves": 63, "colsample_bytree": 0.7},
+}
+
+
+def seed_v3() -> RunConfig:
+    """The notebook's composition: 3 LightGBM base models, RidgeCV + LightGBM, a LightGBM on top."""
+    return RunConfig(
+        name="seed-v3",
+        description="The research notebook's hierarchical stack, trained honestly (per-session tail hold-out, "
+                    "purged time-blocked folds).",
+        feature_sets=(SEED_V20, SEED_V23),
+        stack=StackConfig(layers=(
+            LayerSpec(models=(
+                ModelSpec("v2.0", "lightgbm", SEED_LGBM_PARAMS["v2.0"], "seed-v2.0"),
+                ModelSpec("v2.1-tuned", "lightgbm", SEED_LGBM_PARAMS["v2.1"], "seed-v2.0"),
+                ModelSpec("v2.3-deep", "lightgbm", SEED_LGBM_PARAMS["v2.3"], "seed-v2.3"))),
+            LayerSpec(models=(
+                ModelSpec("meta-ridge", "ridgecv", {}),
+                ModelSpec("meta-lgbm", "lightgbm", SEED_LGBM_PARAMS["v2.0"]))),
+            LayerSpec(models=(ModelSpec("unifying", "lightgbm", SEED_LGBM_PARAMS["v2.3"]),)),
+        )))
+
+
+def default() -> RunConfig:
+    """The most accurate honest twin we found (chosen by out-of-fold R² on training rows; see README)."""
+    identity_short = FeatureSpec(name="identity-short", current_values=True, overall_windows=(5,),
+                                 identity_windows=(3, 10), overall_lags=2, core_lags=2, identity=True,
+                                 identity_lags=3, workload_onehot=True)
+    history = FeatureSpec(name="history", current_values=True, overall_windows=(10, 30), core_windows=(10,),
+                          overall_lags=5, core_lags=5, identity=True, identity_lags=5, workload_onehot=True)
+    return RunConfig(
+        name="default",
+        description="Identity-aware base models on short and deep history, a ridge + LightGBM meta layer, "
+                    "and a ridge on top.",
+        feature_sets=(identity_short, history),
+        stack=StackConfig(layers=(
+            LayerSpec(models=(
+                ModelSpec("lgbm-identity", "lightgbm", {"n_estimators": 300, "learning_rate": 0.05}, "identity-short"),
+                ModelSpec("lgbm-history", "lightgbm", {"n_estimators": 300, "learning_rate": 0.05}, "history"),
+                ModelSpec("ridge-identity", "ridgecv", {}, "identity-short"))),
+            LayerSpec(models=(
+                ModelSpec("meta-ridge", "ridgecv", {}),
+                ModelSpec("meta-lgbm", "lightgbm", {"n_estimators": 200, "learning_rate": 0.05}))),
+            LayerSpec(models=(ModelSpec("top-ridge", "ridgecv", {}),)),
+        )))
+
+
+def quick() -> RunConfig:
+    """A small two-layer stack that trains in seconds: for demos, first looks and tests."""
+    spec = FeatureSpec(name="quick", current_values=True, overall_windows=(5,), overall_lags=2, core_lags=1,
+                       identity=True, identity_lags=2, workload_onehot=True)
+    return RunConfig(
+        name="quick", description="Two small base models and a ridge on top: trains in seconds.",
+        feature_sets=(spec,),
+        stack=StackConfig(layers=(
+            LayerSpec(models=(ModelSpec("lgbm", "lightgbm", {"n_estimators": 60, "learning_rate": 0.1}, "quick"),
+                              ModelSpec("ridge", "ridgecv", {}, "quick"))),
+            LayerSpec(models=(ModelSpec("top-ridge", "ridgecv", {}),)),
+        ), cv=CVSpec(kind="blocked", n_splits=3)))
+
+
+PRESETS = {"default": default, "seed-v3": seed_v3, "quick": quick}
+FEATURE_PRESETS = {SEED_V20.name: SEED_V20, SEED_V23.name: SEED_V23}
+
+
+def get_preset(name: str) -> RunConfig:
+    """A fresh copy of a named configuration."""
+    if name not in PRESETS:
+        raise ConfigError(f"Unknown preset '{name}'; choose one of {sorted(PRESETS)}.")
+    return PRESETS[name]()
