@@ -14,12 +14,20 @@ class NotParquetError(TelemetryError):
     """A file is not a readable parquet file (wrong format or corrupt)."""
 
 
+class SourceNotFoundError(TelemetryError):
+    """A path given as telemetry does not exist."""
+
+
 class EmptyTelemetryError(TelemetryError):
     """A file or the data as a whole holds no rows."""
 
 
 class MissingColumnError(TelemetryError):
     """A required column (timestamp, workload_type, cpu_util_overall, the target) is absent."""
+
+
+class MissingWorkloadError(TelemetryError):
+    """Some rows have no workload_type label."""
 
 
 class TooFewCoresError(TelemetryError):
