@@ -1,0 +1,117 @@
+"""The built-in demo telemetry generator (twin_core.demo)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from twin_core.demo import TIMESTAMP_FORMATS, WORKLOADS, make_demo_frames, make_demo_telemetry, write_demo_parquet
+from twin_core.errors import ConfigError
+from twin_core.telemetry import Telemetry, load_telemetry, telemetry_from_frames
+
+
+def _r2(y: np.ndarray, prediction: np.ndarray) -> float:
+    return float(1.0 - np.sum((y - prediction) ** 2) / np.sum((y - y.mean()) ** 2))
+
+
+def _identity(telemetry: Telemetry) -> np.ndarray:
+    """core_0 ≈ N·overall − Σ other cores, clipped to 0..100."""
+    frame = telemetry.frame
+    estimate = telemetry.n_cores * frame["cpu_util_overall"] - frame[list(telemetry.other_cores)].sum(axis=1)
+    return estimate.clip(0, 100).to_numpy()
+
+
+def test_same_seed_same_frames_other_seed_different() -> None:
+    first, again = make_demo_frames(rows=900, seed=3), make_demo_frames(rows=900, seed=3)
+    assert [name for name, _ in first] == [name for name, _ in again]
+    for (_, a), (_, b) in zip(first, again):
+        assert_frame_equal(a, b)
+    other = make_demo_frames(rows=900, seed=4)
+    assert not first[0][1].equals(other[0][1])
+
+
+@pytest.mark.parametrize("cores", [2, 32])
+def test_core_counts_and_value_ranges(cores: int) -> None:
+    frames = make_demo_frames(rows=1200, cores=cores, sessions=3, seed=1)
+    telemetry = telemetry_from_frames(frames)
+    assert telemetry.n_cores == cores and telemetry.report.ok
+    values = telemetry.frame[["cpu_util_overall", *telemetry.core_columns]].to_numpy()
+    assert values.min() >= 0.0 and values.max() <= 100.0
+    assert np.allclose(values, np.round(values, 1))
+    assert telemetry.frame[list(telemetry.core_columns)].std().gt(0).sum() >= cores // 2
+
+
+def test_layout_sessions_and_workloads(demo_telemetry: Telemetry) -> None:
+    frames = make_demo_frames(rows=1200, cores=8, sessions=7, seed=0)
+    assert [name for name, _ in frames][:2] == ["cpu_bound_00.parquet", "io_bound_01.parquet"]
+    assert [f["workload_type"].iloc[0] for _, f in frames] == [*WORKLOADS, WORKLOADS[0]]
+    assert sum(len(f) for _, f in frames) == 1200
+    assert list(frames[0][1].columns) == ["timestamp", "cpu_util_overall", *[f"cpu_util_core_{c}" for c in range(8)],
+                                          "cpu_freq_current_mhz", "workload_type"]
+    sessions = demo_telemetry.sessions()
+    assert demo_telemetry.n_sessions == 4 and sessions["rows"].sum() == 1200
+    gaps = sessions["start"].iloc[1:].to_numpy() - sessions["end"].iloc[:-1].to_numpy()
+    assert (gaps >= 60).all() and (gaps <= 300).all()
+    assert demo_telemetry.sampling_interval == pytest.approx(0.1, rel=0.02)
+    assert demo_telemetry.extra_columns == ("cpu_freq_current_mhz",)
+
+
+def test_identity_recovers_core0_only_partly() -> None:
+    telemetry = make_demo_telemetry(rows=6000, seed=0)
+    y = telemetry.frame["cpu_util_core_0"].to_numpy()
+    r2 = _r2(y, _identity(telemetry))
+    assert 0.7 < r2 < 0.95
+
+
+def test_history_improves_on_the_identity() -> None:
+    telemetry = make_demo_telemetry(rows=6000, seed=0)
+    frame = telemetry.frame
+    grouped = frame.groupby("session")
+    others = list(telemetry.other_cores)
+    features = pd.DataFrame({
+        "identity": _identity(telemetry),
+        "overall_lag1": grouped["cpu_util_overall"].shift(1),
+        "others_lag1": grouped[others].shift(1).sum(axis=1, min_count=1),
+    }).dropna()
+    y = frame.loc[features.index, "cpu_util_core_0"].to_numpy()
+    design = np.c_[features.to_numpy(), np.ones(len(features))]
+    fitted = design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    assert _r2(y, fitted) > _r2(y, features["identity"].to_numpy()) + 0.03
+
+
+@pytest.mark.parametrize("timestamp_format", TIMESTAMP_FORMATS)
+def test_timestamp_formats_load_to_the_same_data(timestamp_format: str, demo_telemetry: Telemetry) -> None:
+    frames = make_demo_frames(rows=1200, cores=8, sessions=4, seed=7, timestamp_format=timestamp_format)
+    telemetry = telemetry_from_frames(frames)
+    assert telemetry.report.ok
+    assert_frame_equal(telemetry.frame, demo_telemetry.frame)
+    assert telemetry.fingerprint == demo_telemetry.fingerprint
+
+
+def test_write_demo_parquet_round_trips(tmp_path: Path) -> None:
+    paths = write_demo_parquet(tmp_path / "out", rows=600, cores=4, sessions=3, seed=2)
+    assert [p.name for p in paths] == ["cpu_bound_00.parquet", "io_bound_01.parquet", "memory_bound_02.parquet"]
+    assert load_telemetry(paths).fingerprint == make_demo_telemetry(rows=600, cores=4, sessions=3, seed=2).fingerprint
+
+
+def test_any_target_core_can_be_chosen() -> None:
+    telemetry = make_demo_telemetry(rows=600, cores=4, sessions=2, target="cpu_util_core_3")
+    assert telemetry.target == "cpu_util_core_3" and len(telemetry.other_cores) == 3
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"cores": 1}, "between 2 and 128"),
+        ({"cores": 129}, "between 2 and 128"),
+        ({"rows": 5, "sessions": 3}, "2 rows per session"),
+        ({"interval_s": 0.0}, "at least 0.01 s"),
+        ({"timestamp_format": "unix"}, "Unknown timestamp_format"),
+    ],
+)
+def test_bad_arguments_are_config_errors(kwargs: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        make_demo_frames(**kwargs)

@@ -1,0 +1,288 @@
+"""Loading, validation and normalisation of telemetry (twin_core.telemetry)."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from tests.bad_inputs import CASES, BadInput, good_frame, write
+from twin_core.errors import ConfigError, NotParquetError, OutOfRangeError, TelemetryError
+from twin_core.telemetry import (
+    SESSION,
+    ValidationReport,
+    load_telemetry,
+    load_uploaded,
+    session_lengths,
+    telemetry_from_frames,
+    validate_sources,
+)
+
+
+def _load(case: BadInput, tmp_path: Path):
+    sources = case.make(tmp_path)
+    if case.upload:
+        return load_uploaded(sources, target=case.target)
+    return load_telemetry(sources, target=case.target)
+
+
+# ---------------------------------------------------------------------------------------- bad inputs
+
+
+def test_corpus_is_large_and_messages_distinct() -> None:
+    assert len(CASES) >= 35
+    assert len({c.id for c in CASES}) == len(CASES)
+    assert len({c.match for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_raises_named_error(case: BadInput, tmp_path: Path) -> None:
+    with pytest.raises(case.exception, match=case.match) as info:
+        _load(case, tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and "Traceback" not in message
+    assert isinstance(info.value.report, ValidationReport) and not info.value.report.ok
+
+
+def test_not_parquet_never_shows_raw_pyarrow_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "x.parquet", b"PAR1" + bytes(100) + b"PAR1")
+    with pytest.raises(NotParquetError, match=r"^File 'x\.parquet' cannot be read .*expected an Apache Parquet"):
+        load_telemetry(path)
+
+
+def test_validate_sources_collects_every_file_without_raising(tmp_path: Path) -> None:
+    bad_range = good_frame()
+    bad_range.loc[3, "cpu_util_core_1"] = 150.0
+    paths = [
+        write(tmp_path, "a.parquet", b"not,parquet\n"),
+        write(tmp_path, "b.parquet", bad_range),
+        write(tmp_path, "c.parquet", good_frame().drop(columns="timestamp")),
+    ]
+    report = validate_sources(paths)
+    assert not report.ok
+    assert [(e.code, e.file) for e in report.errors] == [
+        ("not_parquet", "a.parquet"), ("out_of_range", "b.parquet"), ("missing_column", "c.parquet")]
+    assert report.errors[1].column == "cpu_util_core_1" and report.errors[1].example == "150"
+
+
+def test_first_error_raised_and_others_counted(tmp_path: Path) -> None:
+    frame = good_frame()
+    frame.loc[1, "cpu_util_core_0"] = 120.0
+    frame.loc[2, "cpu_util_core_1"] = -1.0
+    with pytest.raises(OutOfRangeError, match=r"cpu_util_core_0.*\(and 1 more problem in the report\)\.$") as info:
+        load_telemetry(write(tmp_path, "f.parquet", frame))
+    assert len(info.value.report.errors) == 2
+
+
+def test_bad_gap_factor_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="gap_factor"):
+        telemetry_from_frames([("f", good_frame())], gap_factor=0)
+
+
+# ---------------------------------------------------------------------------------------- normalisation
+
+
+def _stamps_frame(stamps: object) -> pd.DataFrame:
+    frame = good_frame(rows=5)
+    frame["timestamp"] = stamps
+    return frame
+
+
+def test_every_timestamp_format_normalises_to_the_same_seconds() -> None:
+    seconds = 1_758_983_068.25 + 0.1 * np.arange(5)
+    millis = np.rint(seconds * 1000).astype("int64")
+    naive = pd.Series(pd.to_datetime(millis, unit="ms"))
+    aware = naive.dt.tz_localize("UTC").dt.tz_convert(dt.timezone(dt.timedelta(hours=-5)))
+    formats = {
+        "float_s": seconds,
+        "int_ms": millis,
+        "float_ms": millis.astype("float64"),
+        "datetime_naive": naive,
+        "datetime_tz": aware,
+        "iso_text": aware.dt.strftime("%Y-%m-%dT%H:%M:%S.%f%z").astype(object),
+        "int_s": np.arange(5, dtype="int64") + 1_758_983_068,
+    }
+    loaded = {k: telemetry_from_frames([("f", _stamps_frame(v))]).frame["timestamp"].to_numpy()
+              for k, v in formats.items()}
+    for key in ("int_ms", "float_ms", "datetime_naive", "datetime_tz", "iso_text"):
+        np.testing.assert_array_equal(loaded[key], loaded["float_s"], err_msg=key)
+    np.testing.assert_array_equal(loaded["int_s"], 1_758_983_068.0 + np.arange(5))
+    assert loaded["float_s"].dtype == np.float64
+
+
+def test_cores_ordered_by_number_and_frame_layout() -> None:
+    frame = good_frame(rows=10, cores=12)
+    order = ["workload_type", "cpu_util_core_10", "timestamp", "cpu_util_core_2", "cpu_util_core_9",
+             "cpu_util_overall", *[f"cpu_util_core_{c}" for c in (0, 1, 3, 4, 5, 6, 7, 8, 11)]]
+    shuffled = frame[order].copy()
+    shuffled["cpu_freq_current_mhz"] = 1800.0
+    telemetry = telemetry_from_frames([("f", shuffled)], target="cpu_util_core_10")
+    cores = tuple(f"cpu_util_core_{c}" for c in range(12))
+    assert telemetry.core_columns == cores
+    assert list(telemetry.frame.columns) == [
+        "timestamp", "session", "source", "workload_type", "cpu_util_overall", *cores, "cpu_freq_current_mhz"]
+    assert telemetry.extra_columns == ("cpu_freq_current_mhz",)
+    assert telemetry.target == "cpu_util_core_10" and "cpu_util_core_10" not in telemetry.other_cores
+    assert isinstance(telemetry.frame.index, pd.RangeIndex)
+    dtypes = telemetry.frame.dtypes
+    assert dtypes["session"] == np.int64 and dtypes["source"] == "str" and dtypes["workload_type"] == "str"
+    assert all(dtypes[c] == np.float64 for c in ("timestamp", "cpu_util_overall", *cores))
+
+
+def test_integer_cores_become_float() -> None:
+    frame = good_frame(rows=5)
+    frame["cpu_util_core_1"] = frame["cpu_util_core_1"].round().astype("int64")
+    assert telemetry_from_frames([("f", frame)]).frame["cpu_util_core_1"].dtype == np.float64
+
+
+def test_sessions_split_at_file_boundaries_and_long_gaps() -> None:
+    first = good_frame(rows=30)
+    first.loc[20:, "timestamp"] += 120.0  # a two-minute pause inside the file
+    second = good_frame(rows=10, start=1_700_000_000.0 + 1_000.0)
+    second["workload_type"] = "io_bound"
+    telemetry = telemetry_from_frames([("late.parquet", second), ("early.parquet", first)])
+    sessions = telemetry.sessions()
+    assert telemetry.n_sessions == 3
+    assert sessions["session"].tolist() == [0, 1, 2]
+    assert sessions["source"].tolist() == ["early.parquet", "early.parquet", "late.parquet"]
+    assert sessions["workload_type"].tolist() == ["cpu_bound", "cpu_bound", "io_bound"]
+    assert sessions["rows"].tolist() == [20, 10, 10]
+    assert sessions["duration_s"].iloc[0] == pytest.approx(1.9)
+    assert (sessions["start"].diff().dropna() > 0).all()
+    assert telemetry.sampling_interval == pytest.approx(0.1)
+    assert session_lengths(telemetry).tolist() == [20, 10, 10]
+    assert telemetry.frame["timestamp"].is_monotonic_increasing
+
+
+def test_short_stalls_stay_inside_a_session() -> None:
+    frame = good_frame(rows=30)
+    frame.loc[15:, "timestamp"] += 4.0  # 40 intervals, but only 4 s
+    telemetry = telemetry_from_frames([("f", frame)])
+    assert telemetry.n_sessions == 1
+    assert "short_stalls" in telemetry.report.codes("info")
+    assert telemetry_from_frames([("f", frame)], min_gap_s=0).n_sessions == 2
+
+
+def test_workload_change_inside_a_session_is_recorded() -> None:
+    frame = good_frame(rows=10)
+    frame.loc[5:, "workload_type"] = "io_bound"
+    telemetry = telemetry_from_frames([("f", frame)])
+    assert telemetry.n_sessions == 1
+    assert telemetry.sessions()["workload_type"].tolist() == ["cpu_bound, io_bound"]
+    assert "workload_change" in telemetry.report.codes("info")
+
+
+def test_duplicate_timestamps_keep_last_within_and_across_files() -> None:
+    first = good_frame(rows=10)
+    first.loc[4, "timestamp"] = first.loc[3, "timestamp"]
+    first.loc[4, "cpu_util_core_0"] = 42.0
+    second = good_frame(rows=5, start=float(first["timestamp"].iloc[-1]))
+    second.loc[0, "cpu_util_core_0"] = 77.0
+    telemetry = telemetry_from_frames([("a", first), ("b", second)])
+    frame = telemetry.frame
+    dups = [w for w in telemetry.report.warnings if w.code == "duplicate_timestamps"]
+    assert len(dups) == 2 and "1 row " in dups[0].message and "last row" in dups[0].message
+    assert len(frame) == 13 and frame["timestamp"].is_unique
+    assert frame.loc[frame["timestamp"] == first.loc[3, "timestamp"], "cpu_util_core_0"].item() == 42.0
+    overlap = frame[frame["timestamp"] == second.loc[0, "timestamp"]]
+    assert overlap["source"].item() == "b" and overlap["cpu_util_core_0"].item() == 77.0
+
+
+def test_unsorted_rows_are_sorted() -> None:
+    frame = good_frame(rows=10).iloc[::-1]
+    telemetry = telemetry_from_frames([("f", frame)])
+    assert telemetry.frame["timestamp"].is_monotonic_increasing
+    assert "unsorted" in telemetry.report.codes("info")
+
+
+def test_empty_extra_column_dropped_and_nan_extra_warned() -> None:
+    frame = good_frame(rows=10)
+    frame["cpu_temp_celsius_avg"] = pd.Series([None] * 10, dtype=object)
+    frame["cpu_freq_current_mhz"] = [np.nan] + [1800.0] * 9
+    telemetry = telemetry_from_frames([("f", frame)])
+    assert "cpu_temp_celsius_avg" not in telemetry.frame
+    assert telemetry.extra_columns == ("cpu_freq_current_mhz",)
+    issue = next(i for i in telemetry.report.issues if i.code == "empty_column_dropped")
+    assert issue.level == "info" and issue.column == "cpu_temp_celsius_avg"
+    assert "extra_column_missing" in telemetry.report.codes("warning")
+
+
+def test_extra_columns_not_in_every_file_are_dropped() -> None:
+    first, second = good_frame(rows=5), good_frame(rows=5, start=1_700_000_100.0)
+    first["only_here"] = 1.0
+    first["everywhere"] = second["everywhere"] = 2.0
+    telemetry = telemetry_from_frames([("a", first), ("b", second)])
+    assert telemetry.extra_columns == ("everywhere",)
+    assert "extra_columns_differ" in telemetry.report.codes("warning")
+
+
+def test_reserved_column_names_are_kept_under_another_name() -> None:
+    frame = good_frame(rows=5)
+    frame["session"] = 9
+    telemetry = telemetry_from_frames([("f", frame)])
+    assert telemetry.frame["session"].tolist() == [0] * 5
+    assert telemetry.frame["session_input"].tolist() == [9] * 5
+
+
+def test_numbers_stored_as_text_are_converted_with_a_warning() -> None:
+    frame = good_frame(rows=5)
+    frame["cpu_util_core_2"] = frame["cpu_util_core_2"].astype(str)
+    telemetry = telemetry_from_frames([("f", frame)])
+    assert telemetry.frame["cpu_util_core_2"].dtype == np.float64
+    assert "numbers_as_text" in telemetry.report.codes("warning")
+
+
+# ---------------------------------------------------------------------------------------- fingerprints
+
+
+def test_fingerprint_same_for_files_bytes_and_frames(tmp_path: Path) -> None:
+    frames = [("a.parquet", good_frame()), ("b.parquet", good_frame(start=1_700_000_500.0))]
+    paths = [write(tmp_path, name, frame) for name, frame in frames]
+    from_files = load_telemetry(paths)
+    from_bytes = load_uploaded([(p.name, p.read_bytes()) for p in paths])
+    from_frames = telemetry_from_frames(frames)
+    from_dir = load_telemetry(tmp_path)
+    assert_frame_equal(from_files.frame, from_bytes.frame)
+    assert len({t.fingerprint for t in (from_files, from_bytes, from_frames, from_dir)}) == 1
+    assert len(from_files.fingerprint) == 64
+
+
+def test_fingerprint_changes_with_content() -> None:
+    frame = good_frame()
+    changed = frame.copy()
+    changed.loc[0, "cpu_util_core_0"] += 0.1
+    assert telemetry_from_frames([("f", frame)]).fingerprint != telemetry_from_frames([("f", changed)]).fingerprint
+
+
+def test_directory_and_upload_of_demo_match(demo_parquet_dir: Path, demo_telemetry) -> None:
+    uploaded = load_uploaded([(p.name, p.read_bytes()) for p in sorted(demo_parquet_dir.glob("*.parquet"))])
+    assert load_telemetry(demo_parquet_dir).fingerprint == uploaded.fingerprint == demo_telemetry.fingerprint
+
+
+# ---------------------------------------------------------------------------------------- seed data
+
+
+@pytest.mark.seed_data
+def test_seed_data_loads(seed_data_dir: Path) -> None:
+    telemetry = load_telemetry(seed_data_dir)
+    assert len(telemetry.frame) == 6928
+    assert telemetry.n_cores == 8 and telemetry.n_sessions == 7
+    assert "cpu_temp_celsius_avg" not in telemetry.frame
+    assert telemetry.sampling_interval == pytest.approx(0.1, abs=0.005)
+    assert telemetry.report.ok
+    sessions = telemetry.sessions()
+    assert sessions["source"].is_unique and sessions["rows"].sum() == 6928
+    assert set(sessions["workload_type"]) == {"cpu_bound", "io_bound", "memory_bound", "mixed_workload", "network_bound"}
+
+
+@pytest.mark.seed_data
+def test_seed_data_upload_matches_folder(seed_data_dir: Path) -> None:
+    files = [(p.name, p.read_bytes()) for p in sorted(seed_data_dir.glob("*.parquet"))]
+    assert load_uploaded(files).fingerprint == load_telemetry(seed_data_dir).fingerprint
+
+
+def test_errors_are_telemetry_errors() -> None:
+    assert all(issubclass(c.exception, TelemetryError) for c in CASES)

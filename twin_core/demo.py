@@ -1,0 +1,203 @@
+"""Built-in demo telemetry: realistic, seeded, any core count, so the product can be tried and tested without data.
+
+Each session is one workload recorded at `interval_s`. Per-core utilisation follows regime switches
+(busy/idle levels per core) plus fast fluctuation inside every sample, quantised to psutil-like tick
+steps. `cpu_util_overall` is measured over a window shifted by half a sample, so the identity
+`N·overall − Σ other cores` recovers core 0 only partly, and history (lags) can improve on it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from twin_core.errors import ConfigError
+from twin_core.telemetry import DEFAULT_TARGET, OVERALL, TIMESTAMP, WORKLOAD, Telemetry, telemetry_from_frames
+
+WORKLOADS = ("cpu_bound", "io_bound", "memory_bound", "mixed_workload", "network_bound", "idle")
+TIMESTAMP_FORMATS = ("epoch_s", "epoch_ms", "datetime", "datetime_tz", "iso")
+FREQUENCY = "cpu_freq_current_mhz"
+START_EPOCH_S = 1_758_983_000.0  # 2025-09-27, the day the seed data was recorded
+TICKS_PER_SAMPLE = np.array([9, 10, 11, 12])  # psutil counts whole scheduler ticks per sample
+OVERALL_SHIFT = 0.35  # how far (in samples) the overall reading lags the per-core reading
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """How a workload loads the cores: share of busy time, regime changes per sample, level ranges."""
+
+    busy_share: float
+    switch: float
+    busy: tuple[float, float]
+    idle: tuple[float, float]
+    jitter: float
+
+
+PROFILES = {
+    "cpu_bound": _Profile(0.55, 0.02, (80.0, 100.0), (0.0, 10.0), 5.0),
+    "io_bound": _Profile(0.30, 0.12, (20.0, 80.0), (0.0, 6.0), 6.0),
+    "memory_bound": _Profile(0.40, 0.03, (55.0, 100.0), (0.0, 10.0), 4.0),
+    "mixed_workload": _Profile(0.40, 0.07, (30.0, 100.0), (0.0, 15.0), 6.0),
+    "network_bound": _Profile(0.15, 0.10, (10.0, 60.0), (0.0, 5.0), 3.0),
+    "idle": _Profile(0.05, 0.05, (5.0, 30.0), (0.0, 3.0), 1.5),
+}
+
+
+def make_demo_frames(
+    rows: int = 6000,
+    cores: int = 8,
+    sessions: int = 6,
+    interval_s: float = 0.1,
+    seed: int = 0,
+    timestamp_format: str = "epoch_s",
+) -> list[tuple[str, pd.DataFrame]]:
+    """One (file name, frame) per session, each a different workload, separated by gaps of minutes."""
+    _check_args(rows, cores, sessions, interval_s, timestamp_format)
+    children = np.random.SeedSequence(seed).spawn(sessions + 1)
+    sizes = _session_sizes(rows, sessions, np.random.default_rng(children[0]))
+    width = max(2, len(str(sessions - 1)))
+    start, frames = START_EPOCH_S, []
+    for index, size in enumerate(sizes):
+        rng = np.random.default_rng(children[index + 1])
+        workload = WORKLOADS[index % len(WORKLOADS)]
+        times = _timestamps(start, int(size), interval_s, rng)
+        frame = _session_frame(times, cores, workload, rng)
+        frame[TIMESTAMP] = _format_times(times, timestamp_format)
+        frames.append((f"{workload}_{index:0{width}d}.parquet", frame))
+        start = times[-1] + rng.uniform(60.0, 300.0)
+    return frames
+
+
+def make_demo_telemetry(
+    rows: int = 6000,
+    cores: int = 8,
+    sessions: int = 6,
+    interval_s: float = 0.1,
+    seed: int = 0,
+    timestamp_format: str = "epoch_s",
+    *,
+    target: str = DEFAULT_TARGET,
+) -> Telemetry:
+    """The demo frames validated into a Telemetry, exactly as uploaded files would be."""
+    frames = make_demo_frames(rows, cores, sessions, interval_s, seed, timestamp_format)
+    return telemetry_from_frames(frames, target=target)
+
+
+def write_demo_parquet(
+    out_dir: str | Path,
+    rows: int = 6000,
+    cores: int = 8,
+    sessions: int = 6,
+    interval_s: float = 0.1,
+    seed: int = 0,
+    timestamp_format: str = "epoch_s",
+) -> list[Path]:
+    """Write one parquet file per session (`<workload>_<index>.parquet`) and return their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in make_demo_frames(rows, cores, sessions, interval_s, seed, timestamp_format):
+        path = out / name
+        frame.to_parquet(path, engine="pyarrow", index=False)
+        paths.append(path)
+    return paths
+
+
+def _check_args(rows: int, cores: int, sessions: int, interval_s: float, timestamp_format: str) -> None:
+    if not 2 <= cores <= 128:
+        raise ConfigError(f"Demo core count must be between 2 and 128, got {cores}.")
+    if sessions < 1 or rows < 2 * sessions:
+        raise ConfigError(f"Demo needs at least one session and 2 rows per session, got {rows} rows "
+                          f"for {sessions} sessions.")
+    if not interval_s >= 0.01:
+        raise ConfigError(f"Demo sampling interval must be at least 0.01 s, got {interval_s}.")
+    if timestamp_format not in TIMESTAMP_FORMATS:
+        raise ConfigError(f"Unknown timestamp_format {timestamp_format!r}; choose one of {', '.join(TIMESTAMP_FORMATS)}.")
+
+
+def _session_sizes(rows: int, sessions: int, rng: np.random.Generator) -> np.ndarray:
+    """Rows per session, roughly equal (±20 %), at least 2 each, summing to `rows`."""
+    weights = rng.uniform(0.8, 1.2, sessions)
+    sizes = np.maximum(np.floor(weights / weights.sum() * rows).astype(np.int64), 2)
+    sizes[np.argmax(sizes)] += rows - sizes.sum()
+    return sizes
+
+
+def _timestamps(start: float, size: int, interval_s: float, rng: np.random.Generator) -> np.ndarray:
+    """Epoch seconds with ±2 % sampling jitter, whole milliseconds so every format round-trips exactly."""
+    steps = interval_s * np.clip(1.0 + 0.02 * rng.standard_normal(size), 0.9, 1.1)
+    steps[0] = 0.0
+    millis = np.rint((start + np.cumsum(steps)) * 1000.0)
+    return millis / 1000.0
+
+
+def _format_times(times: np.ndarray, timestamp_format: str) -> object:
+    """The timestamps in the requested storage format (all describe the same instants)."""
+    millis = np.rint(times * 1000.0).astype(np.int64)
+    if timestamp_format == "epoch_s":
+        return times
+    if timestamp_format == "epoch_ms":
+        return millis
+    moments = pd.Series(pd.to_datetime(millis, unit="ms"))
+    if timestamp_format == "datetime":
+        return moments
+    aware = moments.dt.tz_localize("UTC").dt.tz_convert("+02:00")
+    if timestamp_format == "datetime_tz":
+        return aware
+    return aware.dt.strftime("%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def _session_frame(times: np.ndarray, cores: int, workload: str, rng: np.random.Generator) -> pd.DataFrame:
+    """Per-core and overall utilisation for one session, in the seed data's column layout."""
+    profile = PROFILES[workload]
+    levels = _regime_levels(len(times), cores, profile, rng)
+    # Each sample splits into a head (fraction OVERALL_SHIFT) and a tail: the cores measure head+tail of
+    # sample n, the overall value tail of n + head of n+1, as psutil's two readings are taken apart.
+    head = _jittered(levels, profile.jitter, rng)
+    tail = _jittered(levels, profile.jitter, rng)
+    next_head = np.concatenate([head[1:], head[-1:]])
+    per_core = _quantise(OVERALL_SHIFT * head + (1.0 - OVERALL_SHIFT) * tail, rng)
+    overall = ((1.0 - OVERALL_SHIFT) * tail + OVERALL_SHIFT * next_head).mean(axis=1)
+    overall = np.clip(np.round(overall, 1), 0.0, 100.0)
+    columns: dict[str, object] = {TIMESTAMP: times, OVERALL: overall}
+    columns.update({f"cpu_util_core_{c}": per_core[:, c] for c in range(cores)})
+    columns[FREQUENCY] = _frequency(overall, rng)
+    columns[WORKLOAD] = pd.array(np.full(len(times), workload), dtype="str")
+    return pd.DataFrame(columns)
+
+
+def _regime_levels(size: int, cores: int, profile: _Profile, rng: np.random.Generator) -> np.ndarray:
+    """Piecewise-constant load per core: at random moments a core draws a new busy or idle level."""
+    hot = rng.beta(2.0, 2.0 * (1.0 - profile.busy_share) / profile.busy_share, cores).astype(np.float32)
+    new_regime = rng.random((size, cores), dtype=np.float32) < profile.switch
+    new_regime[0] = True
+    segment = np.cumsum(new_regime, axis=0, dtype=np.int32) - 1
+    n_segments = int(segment[-1].max()) + 1
+    busy = rng.random((n_segments, cores), dtype=np.float32) < hot
+    table = np.where(
+        busy,
+        rng.uniform(*profile.busy, (n_segments, cores)),
+        rng.uniform(*profile.idle, (n_segments, cores)),
+    ).astype(np.float32)
+    return np.take_along_axis(table, segment, axis=0)
+
+
+def _jittered(levels: np.ndarray, sd: float, rng: np.random.Generator) -> np.ndarray:
+    """Fast fluctuation inside a half sample, kept within 0..100 %."""
+    noise = rng.standard_normal(levels.shape, dtype=np.float32) * np.float32(sd)
+    return np.clip(levels + noise, 0.0, 100.0)
+
+
+def _quantise(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """psutil-like per-core steps: whole ticks out of 9..12 per sample, rounded to 0.1 %."""
+    ticks = rng.choice(TICKS_PER_SAMPLE, size=(values.shape[0], 1)).astype(np.float64)
+    busy_ticks = np.rint(values.astype(np.float64) * ticks / 100.0)
+    return np.round(busy_ticks * 100.0 / ticks, 1)
+
+
+def _frequency(overall: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Clock frequency rising with load, smoothed and in whole MHz (an extra column, never a feature)."""
+    smooth = pd.Series(overall).ewm(alpha=0.05, adjust=False).mean().to_numpy()
+    return np.round(1400.0 + 16.0 * smooth + rng.normal(0.0, 15.0, len(overall)))
