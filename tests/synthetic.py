@@ -1,0 +1,28 @@
+"""Small, exact telemetry frames for unit tests: values chosen so that any misaligned row shows."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from twin_core.telemetry import Telemetry, telemetry_from_frames
+
+
+def session_frame(rows: int, cores: int, start: float, workload: str, seed: int) -> pd.DataFrame:
+    """One recording at 10 Hz whose values are distinct per row, in 0..100."""
+    rng = np.random.default_rng(seed)
+    data = {"timestamp": start + 0.1 * np.arange(rows)}
+    for c in range(cores):
+        data[f"cpu_util_core_{c}"] = np.round(rng.uniform(0, 100, rows), 1)
+    data["cpu_util_overall"] = np.round(
+        np.mean([data[f"cpu_util_core_{c}"] for c in range(cores)], axis=0) + rng.normal(0, 1, rows), 1).clip(0, 100)
+    data["workload_type"] = workload
+    return pd.DataFrame(data)
+
+
+def make_telemetry(sessions: tuple[int, ...] = (120, 90, 150), cores: int = 4, seed: int = 0,
+                   workloads: tuple[str, ...] = ("cpu_bound", "io_bound", "mixed")) -> Telemetry:
+    """Telemetry of several sessions (one file each), minutes apart."""
+    frames = [(f"s{i}.parquet", session_frame(n, cores, 1_700_000_000.0 + 600.0 * i, workloads[i % len(workloads)],
+                                               seed + i))
+              for i, n in enumerate(sessions)]
+    return telemetry_from_frames(frames)

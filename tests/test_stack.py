@@ -1,0 +1,131 @@
+"""HierarchicalStack: the scikit-learn estimator contract, out-of-fold training, progress, cancellation."""
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.utils.estimator_checks import check_estimator
+
+from twin_core.errors import ConfigError, TrainingCancelled
+from twin_core.stack import HierarchicalStack
+
+
+class Recorder(RegressorMixin, BaseEstimator):
+    """Predicts the mean and remembers the shape it was fitted on."""
+
+    def fit(self, X, y):
+        self.shape_ = np.shape(X)
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(300, 5)), columns=list("abcde"))
+    y = 2 * X["a"] - X["b"] + 0.5 * X["c"] * X["d"] + rng.normal(0, 0.1, 300)
+    return X, y.to_numpy()
+
+
+def test_ridge_only_stack_meets_the_estimator_contract():
+    failures = [r for r in check_estimator(
+        HierarchicalStack([[("r1", Ridge()), ("r2", Ridge(alpha=10.0))], [("top", Ridge())]], cv=3), on_fail=None)
+        if r["status"] == "failed"]
+    assert failures == []
+
+
+def test_predict_layers_returns_every_model_of_every_layer(data):
+    X, y = data
+    stack = HierarchicalStack([[("lin", LinearRegression(), ["a", "b"]), ("rid", Ridge())],
+                               [("m1", Ridge()), ("m2", LinearRegression())], [("top", Ridge())]], cv=4).fit(X, y)
+    layers = stack.predict_layers(X.iloc[:50])
+    assert [list(frame.columns) for frame in layers] == [["lin", "rid"], ["m1", "m2"], ["top"]]
+    assert all(frame.index.equals(X.index[:50]) for frame in layers)
+    np.testing.assert_allclose(stack.predict(X.iloc[:50]), layers[-1]["top"])
+    assert [o.shape for o in stack.oof_predictions_] == [(300, 2), (300, 2), (300, 1)]
+    assert not any(o.isna().any().any() for o in stack.oof_predictions_)
+    assert stack.layers_[0][0].estimators[0].n_features_in_ == 2  # its own feature set
+    assert stack.score(X, y) > 0.9
+
+
+def test_layer_one_oof_predictions_come_from_models_that_did_not_see_the_row(data):
+    X, y = data
+    stack = HierarchicalStack([[("rec", Recorder())]], cv=3).fit(X, y)
+    for fit_rows, val_rows in stack.folds_:
+        np.testing.assert_allclose(stack.oof_predictions_[0]["rec"].iloc[val_rows], y[fit_rows].mean())
+
+
+def test_rows_without_oof_predictions_do_not_train_the_next_layer(data):
+    X, y = data
+    idx = np.arange(300)
+    folds = [(idx[100:200], idx[:100]), (idx[:100], idx[100:200])]  # rows 200..299 are never validated
+    stack = HierarchicalStack([[("base", Ridge())], [("top", Recorder())]], cv=folds).fit(X, y)
+    assert stack.rows_without_oof_[0] == 100
+    assert stack.oof_predictions_[0]["base"].iloc[200:].isna().all()
+    assert stack.layers_[1][0].estimators[0].shape_ == (200, 1)
+
+
+def test_passthrough_feeds_original_features(data):
+    X, y = data
+    stack = HierarchicalStack([[("a", Ridge()), ("b", Ridge())], [("top", Recorder())]], passthrough=True,
+                              cv=3).fit(X, y)
+    assert stack.layers_[1][0].estimators[0].shape_ == (300, 2 + 5)
+
+
+def test_refit_average_keeps_the_fold_models(data):
+    X, y = data
+    stack = HierarchicalStack([[("r", Ridge())]], cv=4, refit="average").fit(X, y)
+    assert len(stack.layers_[0][0].estimators) == 4
+    expected = np.mean([m.predict(X.to_numpy()) for m in stack.layers_[0][0].estimators], axis=0)
+    np.testing.assert_allclose(stack.predict(X), expected)
+
+
+def test_progress_reports_every_fit_and_cancel_stops_between_fits(data):
+    X, y = data
+    seen = []
+    stack = HierarchicalStack([[("a", Ridge()), ("b", Ridge())], [("top", Ridge())]], cv=3)
+    stack.fit(X, y, on_progress=lambda done, total, msg: seen.append((done, total, msg)))
+    assert [s[0] for s in seen] == list(range(1, 13)) and {s[1] for s in seen} == {12}
+    assert seen[0][2].startswith("layer 1 · a · fold 1/3") and "refit" in seen[-1][2]
+
+    count = []
+    with pytest.raises(TrainingCancelled, match="after 4 of 12 fits"):
+        HierarchicalStack([[("a", Ridge()), ("b", Ridge())], [("top", Ridge())]], cv=3).fit(
+            X, y, on_progress=lambda *a: count.append(1), should_cancel=lambda: len(count) >= 4)
+
+
+def test_same_seed_same_predictions_and_one_level_of_parallelism(data):
+    X, y = data
+    make = lambda jobs: HierarchicalStack(  # noqa: E731
+        [[("g", lgb.LGBMRegressor(n_estimators=30, random_state=1, n_jobs=2, verbose=-1, subsample=0.7,
+                                  subsample_freq=1))], [("top", Ridge())]], cv=3, n_jobs=jobs)
+    first, second, parallel = make(1).fit(X, y), make(1).fit(X, y), make(2).fit(X, y)
+    np.testing.assert_array_equal(first.predict(X), second.predict(X))
+    np.testing.assert_allclose(first.predict(X), parallel.predict(X))
+    assert first.layers_[0][0].estimators[0].n_jobs == 2
+    assert parallel.layers_[0][0].estimators[0].n_jobs == 1  # folds in parallel, one thread per model
+
+
+@pytest.mark.parametrize("layers, kwargs, message", [
+    ([], {}, "at least one model"),
+    ([[("a", Ridge())], []], {}, "at least one model"),
+    ([[("a", Ridge()), ("a", Ridge())]], {}, "same name"),
+    ([[("a", Ridge())], [("b", Ridge(), ["a"])]], {}, "only first-layer models choose columns"),
+    ([[("a", Ridge(), ["zz"])]], {}, "columns not in X"),
+    ([[("a", Ridge())]], {"refit": "sometimes"}, "refit must be"),
+    ([[("a", Ridge())], [("b", Ridge())]], {"passthrough": [True]}, "1 flags for 2 layers"),
+])
+def test_invalid_compositions_are_refused(data, layers, kwargs, message):
+    X, y = data
+    with pytest.raises(ConfigError, match=message):
+        HierarchicalStack(layers, cv=3, **kwargs).fit(X, y)
+
+
+def test_predict_before_fit_is_an_error(data):
+    from sklearn.exceptions import NotFittedError
+    with pytest.raises(NotFittedError):
+        HierarchicalStack([[("a", Ridge())]]).predict(data[0])
