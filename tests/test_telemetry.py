@@ -286,3 +286,15 @@ def test_seed_data_upload_matches_folder(seed_data_dir: Path) -> None:
 
 def test_errors_are_telemetry_errors() -> None:
     assert all(issubclass(c.exception, TelemetryError) for c in CASES)
+
+
+def test_overlapping_files_stay_contiguous_sessions() -> None:
+    """Downstream windows count rows within a session, so a session must be one block of row ids."""
+    first = good_frame(rows=20)
+    second = good_frame(rows=20, start=float(first["timestamp"].iloc[5]) + 0.05)
+    telemetry = telemetry_from_frames([("a", first), ("b", second)])
+    session = telemetry.frame["session"].to_numpy()
+    assert list(session) == [0] * 20 + [1] * 20
+    for _, rows in telemetry.frame.groupby("session"):
+        assert rows["timestamp"].is_monotonic_increasing
+    assert "overlapping_sessions" in telemetry.report.codes("warning")

@@ -38,16 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed-compatible", action="store_true",
                        help="reproduce the notebook's LEAKY protocol: windows across sessions, random 20%% "
                             "hold-out, shuffled 5-fold")
-    train.add_argument("--gap-factor", type=float, default=10.0,
-                       help="a gap longer than this many median sampling intervals starts a new session")
+    _session_options(train)
     train.add_argument("--trusted-models", type=Path,
-                       help="directory of pre-trained models the operator trusts (for 'pretrained' members)")
+                       help="directory of pre-trained models the operator trusts, for 'pretrained' members "
+                            "(default: $TWIN_TRUSTED_MODELS; none if unset)")
     train.add_argument("--out", type=Path, help="write metrics.json, config.json and predictions.parquet here")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     validate = sub.add_parser("validate", help="check telemetry and print the validation report")
     validate.add_argument("data", nargs="+", help="parquet files or directories of them")
     validate.add_argument("--target", default="cpu_util_core_0")
+    _session_options(validate)
 
     demo = sub.add_parser("demo-data", help="write synthetic demo telemetry as parquet files")
     demo.add_argument("out_dir", type=Path)
@@ -59,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="print a preset as JSON, to edit and pass to `train --config`")
     config.add_argument("preset", choices=sorted(PRESETS))
     return parser
+
+
+def _session_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gap-factor", type=float, default=10.0,
+                        help="a pause longer than this many median sampling intervals (and than --min-gap-s) "
+                             "starts a new session")
+    parser.add_argument("--min-gap-s", type=float, default=10.0,
+                        help="pauses shorter than this many seconds never start a new session")
 
 
 def _resolve_config(args: argparse.Namespace):
@@ -137,7 +146,8 @@ def _train(args: argparse.Namespace) -> int:
 
     config = _resolve_config(args)
     started = time.perf_counter()
-    telemetry = load_telemetry(args.data, target=config.target, gap_factor=args.gap_factor)
+    telemetry = load_telemetry(args.data, target=config.target, gap_factor=args.gap_factor,
+                               min_gap_s=args.min_gap_s)
     load_seconds = time.perf_counter() - started
     for issue in telemetry.report.warnings:
         print(f"warning: {issue.message}", file=sys.stderr)
@@ -154,7 +164,7 @@ def _train(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from twin_core.telemetry import validate_sources
 
-    report = validate_sources(args.data, target=args.target)
+    report = validate_sources(args.data, target=args.target, gap_factor=args.gap_factor, min_gap_s=args.min_gap_s)
     for issue in report.issues:
         where = ", ".join(p for p in (issue.file, issue.column) if p)
         print(f"{issue.level:<7} {issue.code:<22} {issue.message}" + (f" [{where}]" if where else ""))

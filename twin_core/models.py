@@ -102,6 +102,7 @@ MODEL_KINDS: dict[str, ModelKind] = {
          "max_features": ParamInfo(float, 0.05, 1.0, "feature fraction per split")}),
 }
 PRETRAINED = "pretrained"
+TRUSTED_MODELS_ENV = "TWIN_TRUSTED_MODELS"
 
 
 def validate_params(kind: str, params: Mapping[str, Any], where: str) -> None:
@@ -144,7 +145,11 @@ def make_estimator(kind: str, params: Mapping[str, Any], *, seed: int, threads: 
 
 
 def load_trusted_model(file: str, trusted_dir: str | Path | None) -> BaseEstimator:
-    """Unpickle a model only from the operator's trusted directory: unpickling runs the file's code."""
+    """Unpickle a model only from the operator's trusted directory: unpickling runs the file's code.
+
+    The directory is the one passed, else $TWIN_TRUSTED_MODELS; uploads never reach this function.
+    """
+    trusted_dir = trusted_dir or os.environ.get(TRUSTED_MODELS_ENV) or None
     if trusted_dir is None:
         raise UntrustedModelError(
             f"Pre-trained model '{file}' refused: no trusted model directory is configured "

@@ -119,9 +119,10 @@ class ValidationReport:
 
 @dataclass(frozen=True)
 class Telemetry:
-    """Validated telemetry: one frame, sorted by time, with a session id per row.
+    """Validated telemetry: one frame with a session id per row, each session a contiguous block in time order.
 
-    frame: RangeIndex 0..n-1 (the row id used everywhere downstream); columns
+    frame: RangeIndex 0..n-1 (the row id used everywhere downstream; sessions in order of their start, rows
+      sorted by time within a session, so windows and purge gaps can count rows); columns
       timestamp (float64 epoch seconds), session (int64, 0..S-1 in time order), source (str),
       workload_type (str), cpu_util_overall (float64), the core columns (float64, by core number),
       then the extra columns.
@@ -711,9 +712,13 @@ def _assemble(files: list[_FileData], target: str, gaps: _Gaps, report: Validati
     keep = _drop_cross_file_duplicates(data[TIMESTAMP].to_numpy(), file_idx, names, report)
     data, file_idx, raw_session = data[keep], file_idx[keep], raw_session[keep]
     session = pd.factorize(raw_session)[0].astype("int64")
+    overlapping = bool(np.count_nonzero(session[1:] != session[:-1]) > session.max(initial=0))
+    # every session one contiguous block of row ids, sessions in order of their start (a no-op unless files overlap)
+    by_session = np.argsort(session, kind="stable")
+    data, file_idx, session = data.take(by_session), file_idx[by_session], session[by_session]
     cores = files[0].cores
     frame = _canonical_frame(data, session, file_idx, names, cores, files[0].extras)
-    _report_sessions(frame, report)
+    _report_sessions(frame, overlapping, report)
     return Telemetry(
         frame=frame,
         core_columns=cores,
@@ -779,14 +784,12 @@ def _canonical_frame(
     return pd.DataFrame(columns, index=pd.RangeIndex(len(data)))
 
 
-def _report_sessions(frame: pd.DataFrame, report: ValidationReport) -> None:
-    """Record sessions that hold several workloads and sessions that overlap in time."""
-    session = frame[SESSION].to_numpy()
-    n_sessions = int(session.max()) + 1
-    if int(np.count_nonzero(session[1:] != session[:-1])) > n_sessions - 1:
+def _report_sessions(frame: pd.DataFrame, overlapping: bool, report: ValidationReport) -> None:
+    """Record sessions that overlap in time and sessions that hold several workloads."""
+    if overlapping:
         report.add("warning", "overlapping_sessions",
-                   "Some files overlap in time, so rows of different sessions interleave in the time-sorted frame; "
-                   "check that the files belong to one machine and one recording period.")
+                   "Some files overlap in time; each is kept as its own session (rows ordered by session, then "
+                   "time), but check that the files belong to one machine and one recording period.")
     workloads = frame.groupby(SESSION)[WORKLOAD].nunique()
     mixed = workloads[workloads > 1].index.tolist()
     if mixed:
