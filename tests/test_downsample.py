@@ -1,0 +1,91 @@
+"""Downsampling keeps extremes, order and alignment, and is fast on a million points."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twin_core.downsample import downsample_frame, lttb_downsample, minmax_downsample
+
+
+@pytest.fixture(scope="module")
+def walk() -> tuple[np.ndarray, np.ndarray]:
+    """A random walk with one spike up and one down, far from the ends."""
+    rng = np.random.default_rng(0)
+    n = 200_003
+    y = np.cumsum(rng.standard_normal(n))
+    y[12_345], y[150_001] = 1e4, -1e4
+    return np.arange(n) * 0.1, y
+
+
+@pytest.mark.parametrize("method", [minmax_downsample, lttb_downsample])
+def test_keeps_extremes_ends_and_order(method, walk):
+    x, y = walk
+    xs, ys = method(x, y, 1000)
+    assert len(xs) == len(ys) <= 1000
+    assert ys.max() == y.max() and ys.min() == y.min()
+    assert xs[0] == x[0] and xs[-1] == x[-1]
+    assert np.all(np.diff(xs) > 0)
+    np.testing.assert_array_equal(ys, y[np.searchsorted(x, xs)])  # points are real samples, not averages
+
+
+@pytest.mark.parametrize("method", [minmax_downsample, lttb_downsample])
+def test_short_input_returned_unchanged(method):
+    x, y = np.arange(10.0), np.arange(10.0) ** 2
+    xs, ys = method(x, y, 10)
+    np.testing.assert_array_equal(xs, x)
+    np.testing.assert_array_equal(ys, y)
+
+
+@pytest.mark.parametrize("method", [minmax_downsample, lttb_downsample])
+def test_nan_values_do_not_hide_extremes(method, walk):
+    x, y = walk
+    y = y.copy()
+    y[:5000] = np.nan
+    xs, ys = method(x, y, 500)
+    assert len(xs) <= 500
+    assert np.nanmax(ys) == np.nanmax(y) and np.nanmin(ys) == np.nanmin(y)
+
+
+def test_lttb_works_on_datetimes(walk):
+    x, y = walk
+    times = (x * 1000).astype("datetime64[ms]")
+    xs, ys = lttb_downsample(times, y, 300)
+    assert xs.dtype == times.dtype and len(xs) == 300
+
+
+@pytest.mark.parametrize(("max_points", "message"), [(2, "at least 3"), (0, "at least 3")])
+def test_too_small_budget_is_refused(max_points, message, walk):
+    with pytest.raises(ValueError, match=message):
+        minmax_downsample(*walk, max_points)
+
+
+def test_frame_rows_are_shared_and_keep_every_columns_extremes(walk):
+    x, y = walk
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"t": x, "a": y, "b": rng.standard_normal(len(x)), "c": -y, "tag": np.arange(len(x))})
+    frame.loc[77_777, "b"] = 99.0
+    out = downsample_frame(frame, "t", ["a", "b", "c"], 1200)
+    assert len(out) <= 1200
+    assert out["t"].is_monotonic_increasing
+    for column in ("a", "b", "c"):
+        assert out[column].max() == frame[column].max() and out[column].min() == frame[column].min()
+    pd.testing.assert_frame_equal(out, frame.loc[out.index])  # whole rows, aligned
+
+
+def test_frame_too_many_columns_for_budget_is_refused():
+    frame = pd.DataFrame({"t": np.arange(100.0), **{f"c{i}": np.arange(100.0) for i in range(10)}})
+    with pytest.raises(ValueError, match="too small for 10 aligned columns"):
+        downsample_frame(frame, "t", [f"c{i}" for i in range(10)], 20)
+
+
+def test_million_points_well_under_a_second():
+    rng = np.random.default_rng(2)
+    x = np.arange(1_000_000) * 0.1
+    y = np.cumsum(rng.standard_normal(len(x)))
+    for method in (minmax_downsample, lttb_downsample):
+        start = time.perf_counter()
+        method(x, y, 4000)
+        assert time.perf_counter() - start < 0.5, method.__name__
