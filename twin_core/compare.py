@@ -1,0 +1,94 @@
+"""Side-by-side views of runs: what differs in their configs, and how their scores moved."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+
+from twin_core.config import RunConfig
+from twin_core.pipeline import TrainResult
+
+ABSENT = "(absent)"
+
+
+def _walk(value: object, path: str, out: dict[str, object]) -> None:
+    """Dicts open with `.key`, lists of records with `[i]`; scalars and tuples of scalars are leaves."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _walk(item, f"{path}.{key}" if path else str(key), out)
+    elif isinstance(value, (list, tuple)) and any(isinstance(v, dict) for v in value):
+        for index, item in enumerate(value):
+            _walk(item, f"{path}[{index}]", out)
+    else:
+        out[path] = value
+
+
+def flatten_config(config: RunConfig) -> dict[str, object]:
+    """Every setting of a config under a dotted path, e.g. `stack.layers[1].models[0].params.n_estimators`."""
+    out: dict[str, object] = {}
+    _walk(dataclasses.asdict(config), "", out)
+    return out
+
+
+def _show(value: object) -> str:
+    """One display form for any setting, so a table column holds a single type (Arrow-friendly)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(list(value) if isinstance(value, tuple) else value, default=str)
+
+
+def config_diff(a: RunConfig, b: RunConfig) -> pd.DataFrame:
+    """The settings that differ (columns path, a, b, as text); a setting only one side has shows `ABSENT`."""
+    flat_a, flat_b = flatten_config(a), flatten_config(b)
+    paths = list(flat_a) + [p for p in flat_b if p not in flat_a]
+    rows = [{"path": p, "a": _show(flat_a[p]) if p in flat_a else ABSENT,
+             "b": _show(flat_b[p]) if p in flat_b else ABSENT}
+            for p in paths if p not in flat_a or p not in flat_b or flat_a[p] != flat_b[p]]
+    return pd.DataFrame(rows, columns=["path", "a", "b"])
+
+
+def _baseline_r2(result: TrainResult, name: str) -> float:
+    table = result.evaluation.baselines.set_index("name")
+    return float(table.loc[name, "r2_holdout"]) if name in table.index else float("nan")
+
+
+def _cv_description(result: TrainResult) -> str:
+    cv = result.config.stack.cv
+    gap = result.features.lookback if cv.gap is None else cv.gap
+    kind = "shuffled K-fold (LEAKY)" if cv.leaky else "time-blocked"
+    return f"{kind}, {cv.n_splits} folds" + ("" if cv.leaky else f", {gap}-row purge gap")
+
+
+def runs_table(results: list[tuple[str, TrainResult]]) -> pd.DataFrame:
+    """One row per run: what it was, how it was split, its best model against the baselines, and its cost."""
+    rows = []
+    for label, result in results:
+        counts, best = result.split.counts(), result.evaluation.best
+        rows.append({
+            "label": label, "name": result.config.name, "split": result.split.description,
+            "cv": _cv_description(result), "rows_train": counts["train"], "rows_gap": counts["gap"],
+            "rows_test": counts["test"], "best_model": best["key"], "best_r2_holdout": best["r2_holdout"],
+            "best_r2_oof": best["r2_oof"], "identity_r2": _baseline_r2(result, "identity"),
+            "persistence_r2": _baseline_r2(result, "persistence"),
+            "train_seconds": result.seconds.get("train", float("nan")), "leaky": result.config.leaky})
+    return pd.DataFrame(rows)
+
+
+def metric_deltas(a: TrainResult, b: TrainResult) -> pd.DataFrame:
+    """R² of every model both runs have (matched by layer and name) and of the baselines, with delta = b − a."""
+    cols = ["key", "r2_holdout", "r2_oof"]
+    models = a.evaluation.models[cols].merge(b.evaluation.models[cols], on="key", suffixes=("_a", "_b"))
+    models.insert(1, "what", "model")
+    base_cols = ["name", "r2_holdout"]
+    baselines = (a.evaluation.baselines[base_cols]
+                 .merge(b.evaluation.baselines[base_cols], on="name", suffixes=("_a", "_b"))
+                 .rename(columns={"name": "key"}))
+    baselines.insert(1, "what", "baseline")
+    baselines["r2_oof_a"] = baselines["r2_oof_b"] = np.nan
+    table = pd.concat([models, baselines], ignore_index=True)
+    table["delta_r2_holdout"] = table["r2_holdout_b"] - table["r2_holdout_a"]
+    table["delta_r2_oof"] = table["r2_oof_b"] - table["r2_oof_a"]
+    return table[["key", "what", "r2_holdout_a", "r2_holdout_b", "delta_r2_holdout",
+                  "r2_oof_a", "r2_oof_b", "delta_r2_oof"]]
