@@ -1,0 +1,18 @@
+"""Digital Twin Studio: `streamlit run app.py`. A short router: pages in `pages/`, a shared sidebar."""
+import streamlit as st
+
+from ui import sidebar, state, training
+
+st.set_page_config(page_title="Digital Twin Studio", page_icon=":material/memory:", layout="wide")
+state.init()
+training.settle()
+
+page = st.navigation([
+    st.Page("pages/data.py", title="Data", icon=":material/database:", default=True),
+    st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/results.py", title="Results", icon=":material/insights:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+])
+sidebar.render()
+page.run()

@@ -1,0 +1,88 @@
+"""Data: upload parquet telemetry or use the demo; see what was found, what is wrong, and the utilisation over time."""
+import pandas as pd
+import streamlit as st
+
+from twin_core.plots import utilisation_figure
+from twin_core.telemetry import OVERALL, WORKLOAD, ValidationReport
+from ui import state, training
+
+
+def show_report(report: ValidationReport) -> None:
+    """Errors and warnings in plain words, then the informational notes folded away."""
+    for issue in report.errors:
+        st.error(issue.message, icon=":material/error:")
+    for issue in report.warnings:
+        st.warning(issue.message, icon=":material/warning:")
+    notes = [i for i in report.issues if i.level == "info"]
+    if notes:
+        with st.expander(f"{len(notes)} note(s) from loading"):
+            for issue in notes:
+                st.markdown(f"- {issue.message}")
+    if not report.errors and not report.warnings:
+        st.success("Validation found no problems.", icon=":material/check_circle:")
+
+
+st.title("Data")
+st.caption("Telemetry to learn from: per-core CPU utilisation, the overall utilisation and a workload label per "
+           "sample. Recording sessions are split at file boundaries and long pauses.")
+
+busy = training.is_active()
+upload_col, demo_col = st.columns([3, 1], vertical_alignment="center")
+with upload_col:
+    st.file_uploader("Upload telemetry (one or many .parquet files)", type=["parquet"], accept_multiple_files=True,
+                     key=state.UPLOADER, on_change=state.on_upload, disabled=busy,
+                     help="Columns: timestamp, workload_type, cpu_util_overall, cpu_util_core_0…N. "
+                          "Files are validated together; a refused upload keeps the current data.")
+with demo_col:
+    st.button("Use demo telemetry", icon=":material/science:", on_click=state.load_demo, disabled=busy,
+              width="stretch", help="Seeded synthetic telemetry: 8 cores, 6 sessions of different workloads.")
+    with st.popover("Session detection", icon=":material/tune:", width="stretch"):
+        st.number_input("New session after a pause of (× median sampling interval)", min_value=2.0,
+                        max_value=1000.0, step=1.0, key=state.SESSION_GAP,
+                        help="Applies to the next upload. Pauses shorter than 10 s never split a session.")
+
+failure = state.upload_failure()
+if failure is not None:
+    st.error(f"**Upload refused** ({', '.join(failure.files)}): {failure.message}  \n"
+             f"Still using: {state.data_label()}.", icon=":material/block:")
+    if failure.report is not None:
+        with st.expander("Full report of the refused upload"):
+            show_report(failure.report)
+
+telemetry = state.telemetry()
+sessions = telemetry.sessions()
+workloads = telemetry.frame[WORKLOAD].value_counts()
+
+st.subheader(state.data_label())
+cards = st.columns(5)
+cards[0].metric("Rows", f"{len(telemetry.frame):,}", border=True)
+cards[1].metric("Sessions", telemetry.n_sessions, border=True)
+cards[2].metric("Cores", telemetry.n_cores, border=True, help=f"Target: {telemetry.target}")
+cards[3].metric("Sampling interval", f"{telemetry.sampling_interval:.3g} s", border=True,
+                help="Median time between samples.")
+cards[4].metric("Workloads", len(workloads), border=True)
+
+report_col, sessions_col = st.columns([2, 3])
+with report_col:
+    st.markdown("**Validation report**")
+    show_report(telemetry.report)
+    st.markdown("**Workloads**")
+    st.dataframe(workloads.rename_axis("workload").reset_index(name="rows"), hide_index=True)
+with sessions_col:
+    st.markdown("**Sessions found**")
+    table = sessions.assign(start=pd.to_datetime(sessions["start"], unit="s"),
+                            end=pd.to_datetime(sessions["end"], unit="s"))
+    st.dataframe(table, hide_index=True, column_config={
+        "start": st.column_config.DatetimeColumn("start (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "end": st.column_config.DatetimeColumn("end (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),
+        "rows": st.column_config.NumberColumn("rows", format="%d")})
+
+st.markdown("**Utilisation over time**")
+choices = [OVERALL, *telemetry.core_columns]
+shown = st.multiselect("Series", choices, default=[OVERALL, telemetry.target],
+                       help="Long recordings are thinned on the server (min-max per bucket, spikes kept).")
+if shown:
+    st.plotly_chart(utilisation_figure(telemetry, shown), key="utilisation_chart")
+else:
+    st.info("Pick at least one series to plot.")

@@ -1,0 +1,284 @@
+"""Model: feature windows, the stack's layers and models, hold-out and CV; presets and JSON in and out.
+
+Every widget starts from the configuration in session state and the page rebuilds it from the widgets on each
+run; the result is validated by twin_core and refused with its message when it cannot be trained.
+"""
+import dataclasses
+
+import streamlit as st
+
+from twin_core.config import LayerSpec, ModelSpec
+from twin_core.errors import ConfigError
+from twin_core.features import WINDOW_STATS, FeatureSpec
+from twin_core.models import MODEL_KINDS, ParamInfo
+from twin_core.plots import stack_diagram
+from twin_core.presets import PRESETS
+from ui import editor, state
+
+HOLDOUT_LABELS = {"session_tail": "Per-session tail, after a purge gap (recommended)",
+                  "whole_sessions": "Whole sessions (recordings the model never saw)",
+                  "random": "Random rows — LEAKY (the notebook's)"}
+CV_LABELS = {"blocked": "Time-blocked folds per session, purged (recommended)",
+             "kfold": "Shuffled K-fold — LEAKY (the notebook's)"}
+REFIT_LABELS = {"full": "Refit each model on all its training rows", "average": "Average the fold models"}
+
+config = state.config()
+rev = st.session_state[state.EDITOR_REV]
+
+
+def key(*parts: object) -> str:
+    """Widget key of this editor generation (a loaded config starts new widgets)."""
+    return ":".join(["cfg", str(rev), *map(str, parts)])
+
+
+def numbers_input(label: str, values: tuple, kind: type, widget_key: str, help: str) -> tuple:
+    """A comma-separated list of numbers; a typo keeps the previous values and says what is wrong."""
+    text = st.text_input(label, editor.show_numbers(values), key=widget_key, help=help)
+    try:
+        return editor.parse_numbers(text, kind)
+    except ValueError as exc:
+        st.error(f"{label}: {exc}; keeping {editor.show_numbers(values) or 'none'}.")
+        return values
+
+
+def param_input(name: str, info: ParamInfo, value: object, widget_key: str) -> object:
+    """The widget for one model parameter, bounded by the range twin_core allows."""
+    if info.kind is tuple:
+        return numbers_input(name, tuple(value), float, widget_key, info.help)
+    if info.kind is int:
+        return st.number_input(name, min_value=int(info.low), max_value=int(info.high), value=int(value), step=1,
+                               key=widget_key, help=info.help)
+    return st.number_input(name, min_value=float(info.low), max_value=float(info.high), value=float(value),
+                           step=0.01 if info.high <= 1 else 0.1, format="%g", key=widget_key, help=info.help)
+
+
+def feature_set_editor(index: int, spec: FeatureSpec, removable: bool) -> FeatureSpec:
+    """Widgets of one feature set; returns the spec they describe."""
+    with st.container(border=True):
+        head, remove = st.columns([5, 1], vertical_alignment="bottom")
+        name = head.text_input("Feature set name", spec.name, key=key("fs", index, "name"))
+        remove.button("Remove", key=key("fs", index, "remove"), icon=":material/delete:", disabled=not removable,
+                      on_click=editor.remove_feature_set, args=(index,), width="stretch")
+        windows, lags, switches = st.columns(3)
+        with windows:
+            overall_w = numbers_input("Overall windows (rows)", spec.overall_windows, int, key("fs", index, "ow"),
+                                      "Rolling windows over cpu_util_overall, e.g. 5, 10, 30.")
+            core_w = numbers_input("Per-core windows (rows)", spec.core_windows, int, key("fs", index, "cw"),
+                                   "Rolling windows over every non-target core.")
+            identity_w = numbers_input("Identity windows (rows)", spec.identity_windows, int, key("fs", index, "iw"),
+                                       "Rolling windows over the aggregate identity (needs the identity feature).")
+            stats = st.multiselect("Window statistics", WINDOW_STATS, default=list(spec.window_stats),
+                                   key=key("fs", index, "stats"))
+        with lags:
+            overall_l = st.number_input("Overall lag depth", 0, 500, spec.overall_lags, key=key("fs", index, "ol"),
+                                        help="Previous samples of cpu_util_overall (1…depth).")
+            core_l = st.number_input("Per-core lag depth", 0, 500, spec.core_lags, key=key("fs", index, "cl"),
+                                     help="Previous samples of every non-target core.")
+            identity_l = st.number_input("Identity lag depth", 0, 500, spec.identity_lags, key=key("fs", index, "il"),
+                                         help="Previous values of the aggregate identity.")
+            min_history = st.number_input("Minimum history (rows)", 0, 5000, spec.min_history,
+                                          key=key("fs", index, "mh"),
+                                          help="Skip each session's first rows even if no feature needs them.")
+        with switches:
+            current = st.toggle("Current values", spec.current_values, key=key("fs", index, "cur"),
+                                help="The present sample of overall and of every non-target core.")
+            identity = st.toggle("Identity feature", spec.identity, key=key("fs", index, "id"),
+                                 help="N·overall − Σ other cores: what the aggregate says about the target core.")
+            onehot = st.toggle("Workload one-hot", spec.workload_onehot, key=key("fs", index, "wl"),
+                               help="One column per workload label.")
+            include = st.toggle("Windows include the current row", spec.windows_include_current,
+                                key=key("fs", index, "inc"), help="The notebook's pandas windows did.")
+        built = dataclasses.replace(
+            spec, name=name.strip(), current_values=current, overall_windows=overall_w, core_windows=core_w,
+            identity_windows=identity_w, window_stats=tuple(stats), windows_include_current=include,
+            overall_lags=int(overall_l), core_lags=int(core_l), identity=identity, identity_lags=int(identity_l),
+            workload_onehot=onehot, min_history=int(min_history))
+        st.caption(f"Look-back: {built.lookback} rows (the purge gap this set asks for).")
+    return built
+
+
+def model_editor(depth: int, index: int, model: ModelSpec, feature_names: list[str], removable: bool) -> ModelSpec:
+    """Widgets of one model: name, kind, (layer 1) feature set, key parameters and optional extras."""
+    with st.container(border=True):
+        name = st.text_input("Name", model.name, key=key("m", depth, index, "name"))
+        kinds = list(MODEL_KINDS)
+        kind = st.selectbox("Kind", kinds, index=kinds.index(model.kind) if model.kind in kinds else 0,
+                            format_func=lambda k: MODEL_KINDS[k].label, key=key("m", depth, index, "kind"))
+        feature_set = None
+        if depth == 1:
+            names_key = "|".join(feature_names)
+            feature_set = st.selectbox(
+                "Feature set", feature_names,
+                index=feature_names.index(model.feature_set) if model.feature_set in feature_names else 0,
+                key=key("m", depth, index, "fs", names_key), help="The columns this base model reads.")
+        spec = MODEL_KINDS[kind]
+        own = model.params if kind == model.kind else {}
+        params = {}
+        for param, default in spec.defaults.items():
+            value = param_input(param, spec.params[param], own.get(param, default),
+                                key("m", depth, index, kind, param))
+            if param in own or value != default:
+                params[param] = value
+        optional = [p for p in spec.params if p not in spec.defaults]
+        extras = st.multiselect("More parameters", optional, default=[p for p in optional if p in own],
+                                key=key("m", depth, index, kind, "extras"), help="Set parameters beyond the key ones.")
+        for param in extras:
+            params[param] = param_input(param, spec.params[param], own.get(param, editor.starting_value(kind, param)),
+                                        key("m", depth, index, kind, param))
+        st.button("Remove model", key=key("m", depth, index, "remove"), icon=":material/delete:",
+                  disabled=not removable, on_click=editor.remove_model, args=(depth, index), width="stretch")
+    return dataclasses.replace(model, name=name.strip(), kind=kind, params=params, feature_set=feature_set)
+
+
+def layer_editor(depth: int, layer: LayerSpec, feature_names: list[str], removable: bool) -> LayerSpec:
+    """Widgets of one layer: passthrough, its models side by side, add/remove."""
+    with st.container(border=True):
+        head, passthrough_col, remove = st.columns([3, 3, 1], vertical_alignment="center")
+        head.markdown(f"#### Layer {depth}" + (" · base models" if depth == 1 else " · learns from the layer below"))
+        passthrough = False
+        if depth > 1:
+            passthrough = passthrough_col.toggle("Passthrough features", layer.passthrough, key=key("l", depth, "pt"),
+                                                 help="Also feed the original features to this layer.")
+        remove.button("Remove layer", key=key("l", depth, "remove"), icon=":material/delete:",
+                      disabled=not removable, on_click=editor.remove_layer, args=(depth,), width="stretch")
+        models = []
+        per_row = 3
+        for start in range(0, len(layer.models), per_row):
+            cols = st.columns(per_row)
+            for offset, model in enumerate(layer.models[start:start + per_row]):
+                with cols[offset]:
+                    models.append(model_editor(depth, start + offset, model, feature_names, len(layer.models) > 1))
+        st.button("Add model", key=key("l", depth, "add"), icon=":material/add:", on_click=editor.add_model,
+                  args=(depth,))
+    return dataclasses.replace(layer, models=tuple(models), passthrough=passthrough)
+
+
+def gap_input(label: str, gap: int | None, lookback: int, widget_key: str) -> int | None:
+    """An automatic gap (the longest look-back) or a fixed number of rows."""
+    auto = st.checkbox(f"{label}: automatic ({lookback} rows, the longest look-back)", gap is None,
+                       key=widget_key + ":auto")
+    rows = st.number_input(f"{label} (rows)", 0, 100000, lookback if gap is None else gap, key=widget_key,
+                           disabled=auto)
+    return None if auto else int(rows)
+
+
+st.title("Model")
+st.caption("Compose the twin: feature windows, layers of models, how rows are held out. Presets and JSON files "
+           "load into this editor; Train uses what is here.")
+
+preset_col, load_col, download_col, upload_col = st.columns([2, 1, 1, 3], vertical_alignment="bottom")
+preset_col.selectbox("Preset", list(PRESETS), key="preset_choice",
+                     help="default: the best honest twin · seed-v3: the notebook's stack · quick: seconds to train")
+load_col.button("Load preset", icon=":material/download_done:", on_click=editor.load_preset, args=("preset_choice",),
+                width="stretch")
+download_col.download_button("Download JSON", config.to_json(), file_name=f"{config.name}.json",
+                             mime="application/json", icon=":material/file_download:", width="stretch",
+                             on_click="ignore")
+upload_col.file_uploader("Upload a configuration (.json)", type=["json"], key=editor.CONFIG_UPLOADER,
+                         on_change=editor.on_config_upload)
+message = state.config_message()
+if message is not None:
+    level, text = message
+    (st.success if level == "success" else st.error)(text)
+verdict = st.empty()
+
+telemetry = state.telemetry()
+composition, features_tab, holdout_tab, run_tab = st.tabs(["Composition", "Feature sets", "Hold-out & CV", "Run"])
+
+with features_tab:
+    feature_sets = tuple(feature_set_editor(i, spec, len(config.feature_sets) > 1)
+                         for i, spec in enumerate(config.feature_sets))
+    st.button("Add feature set", icon=":material/add:", on_click=editor.add_feature_set, key=key("fs", "add"))
+renamed = {old.name: new.name for old, new in zip(config.feature_sets, feature_sets)}
+feature_names = [spec.name for spec in feature_sets]
+
+with composition:
+    layers_col, diagram_col = st.columns([3, 2])
+    with layers_col:
+        old_layers = [dataclasses.replace(layer, models=tuple(
+            dataclasses.replace(m, feature_set=renamed.get(m.feature_set, m.feature_set)) for m in layer.models))
+            for layer in config.stack.layers]
+        layers = tuple(layer_editor(depth, layer, feature_names, len(old_layers) > 1)
+                       for depth, layer in enumerate(old_layers, start=1))
+        st.button("Add layer", icon=":material/add:", on_click=editor.add_layer, key=key("l", "add"))
+    diagram = diagram_col.container()
+
+used = dataclasses.replace(config, feature_sets=feature_sets,
+                           stack=dataclasses.replace(config.stack, layers=layers)).used_feature_sets()
+lookback = max([spec.lookback for spec in used] or [0])
+with holdout_tab:
+    split_col, cv_col = st.columns(2)
+    with split_col:
+        st.markdown("#### Hold-out (the final, read-once score)")
+        split_kind = st.radio("Rows held out", list(HOLDOUT_LABELS), format_func=HOLDOUT_LABELS.get,
+                              index=list(HOLDOUT_LABELS).index(config.split.kind), key=key("split", "kind"))
+        if split_kind == "random":
+            st.warning("LEAKY: neighbours of every test row are in training, so scores overstate the twin.",
+                       icon=":material/warning:")
+        fraction = st.slider("Share of rows held out", 0.05, 0.5, float(config.split.test_fraction), 0.05,
+                             key=key("split", "fraction"))
+        split_gap, test_sessions, split_seed = config.split.gap, config.split.test_sessions, config.split.seed
+        if split_kind == "session_tail":
+            split_gap = gap_input("Purge gap", config.split.gap, lookback, key("split", "gap"))
+        elif split_kind == "whole_sessions":
+            sessions = telemetry.sessions()
+            labels = {int(s): f"S{s} · {w}" for s, w in zip(sessions["session"], sessions["workload_type"])}
+            chosen = st.multiselect("Sessions to hold out (empty: the latest ones, up to the share above)",
+                                    list(labels), default=[s for s in (test_sessions or ()) if s in labels],
+                                    format_func=labels.get, key=key("split", "sessions"))
+            test_sessions = tuple(chosen) or None
+        else:
+            split_seed = st.number_input("Shuffle seed", 0, 2**31 - 1, config.split.seed, key=key("split", "seed"))
+    with cv_col:
+        st.markdown("#### Out-of-fold scheme (trains the next layer)")
+        cv_kind = st.radio("Folds", list(CV_LABELS), format_func=CV_LABELS.get,
+                           index=list(CV_LABELS).index(config.stack.cv.kind), key=key("cv", "kind"))
+        if cv_kind == "kfold":
+            st.warning("LEAKY: shuffled folds let each layer see the neighbours of the rows it predicts.",
+                       icon=":material/warning:")
+        n_splits = st.slider("Number of folds", 2, 10, config.stack.cv.n_splits, key=key("cv", "n"))
+        cv_gap, cv_seed = config.stack.cv.gap, config.stack.cv.seed
+        if cv_kind == "blocked":
+            cv_gap = gap_input("Fold purge gap", config.stack.cv.gap, lookback, key("cv", "gap"))
+        else:
+            cv_seed = st.number_input("Fold shuffle seed", 0, 2**31 - 1, config.stack.cv.seed, key=key("cv", "seed"))
+        refit = st.radio("Final models", list(REFIT_LABELS), format_func=REFIT_LABELS.get,
+                         index=list(REFIT_LABELS).index(config.stack.refit), key=key("cv", "refit"))
+        n_jobs = st.number_input("Fits in parallel", -1, 64, config.stack.n_jobs, key=key("cv", "jobs"),
+                                 help="1: one fit at a time, each model on all physical cores. More: that many "
+                                      "fits at once, one thread each (-1: one per core).")
+
+with run_tab:
+    name_col, target_col, seed_col = st.columns(3)
+    name = name_col.text_input("Configuration name", config.name, key=key("run", "name"))
+    targets = list(dict.fromkeys([*telemetry.core_columns, config.target]))
+    target = target_col.selectbox("Target core", targets, index=targets.index(config.target), key=key("run", "target"),
+                                  help="The core the twin predicts from the others and the aggregate.")
+    seed = seed_col.number_input("Model seed", 0, 2**31 - 1, config.seed, key=key("run", "seed"))
+    description = st.text_area("Description", config.description, key=key("run", "description"))
+    seed_compatible = st.toggle("Notebook protocol (seed-compatible) — LEAKY", config.seed_compatible,
+                                key=key("run", "seedcompat"),
+                                help="Windows run across sessions as in the notebook. Combine with the random "
+                                     "hold-out and shuffled K-fold to reproduce its numbers.")
+
+edited = dataclasses.replace(
+    config, name=name.strip(), description=description, target=target, seed=int(seed),
+    seed_compatible=seed_compatible, feature_sets=feature_sets,
+    stack=dataclasses.replace(
+        config.stack, layers=layers, refit=refit, n_jobs=int(n_jobs),
+        cv=dataclasses.replace(config.stack.cv, kind=cv_kind, n_splits=int(n_splits), gap=cv_gap, seed=int(cv_seed))),
+    split=dataclasses.replace(config.split, kind=split_kind, test_fraction=float(fraction), gap=split_gap,
+                              test_sessions=test_sessions, seed=int(split_seed)))
+state.update_config(edited)
+
+try:
+    edited.validate()
+except ConfigError as exc:
+    verdict.error(f"**This composition cannot be trained yet:** {exc}", icon=":material/block:")
+else:
+    n_models = sum(len(layer.models) for layer in edited.stack.layers)
+    leaky = " · ⚠️ LEAKY protocol" if edited.leaky else ""
+    verdict.success(f"**{edited.name}** is ready to train: {len(edited.stack.layers)} layers, {n_models} models, "
+                    f"look-back {lookback} rows{leaky}.", icon=":material/check_circle:")
+    with diagram:
+        st.plotly_chart(stack_diagram(edited), key="stack_preview")

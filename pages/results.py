@@ -1,0 +1,99 @@
+"""Results: how the active run's twin performs, layer by layer, against the baselines, with its split named."""
+import streamlit as st
+
+from twin_core.evaluate import BASELINES
+from twin_core.pipeline import predictions_frame
+from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, trace_figure
+from ui import format as fmt
+from ui import state
+
+R2 = st.column_config.NumberColumn(format="%.3f")
+MAE = st.column_config.NumberColumn(format="%.2f")
+
+st.title("Results")
+run = state.active_run()
+if run is None:
+    st.info("No finished run yet. Train one and its results appear here.", icon=":material/info:")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+
+result = run.result
+evaluation = result.evaluation
+split_caption = fmt.split_caption(result)
+st.caption(f"Run **{run.label}** · configuration **{result.config.name}** · {run.data_label} · "
+           f"target {result.target} · trained in {result.seconds['total']:.1f} s")
+if result.config.leaky:
+    st.warning("This run used a LEAKY protocol (random hold-out and/or shuffled folds on a time series): "
+               "its scores overstate what the twin does on new data.", icon=":material/warning:")
+fmt.metric_cards(result)
+for note in result.notes:
+    st.info(note, icon=":material/info:")
+
+st.subheader("Per-layer R²")
+chart_col, pays_col = st.columns([3, 2])
+with chart_col:
+    st.plotly_chart(layer_r2_figure(evaluation, result.split.description,
+                                    fmt.cv_caption(result.config, result.features.lookback)), key="layer_r2")
+with pays_col:
+    st.markdown("**Does this layer pay?**")
+    st.caption("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "
+               "identity baseline. " + split_caption)
+    st.dataframe(evaluation.layer_gain, hide_index=True, column_config={
+        "layer": "layer", "best_model": "best model", "r2_holdout": st.column_config.NumberColumn("R² hold-out",
+                                                                                                 format="%.3f"),
+        "r2_oof": st.column_config.NumberColumn("R² OOF", format="%.3f"), "compared_with": "compared with",
+        "gain_holdout": st.column_config.NumberColumn("gain hold-out", format="%+.3f"),
+        "gain_oof": st.column_config.NumberColumn("gain OOF", format="%+.3f"),
+        "pays": st.column_config.CheckboxColumn("pays")})
+    with st.expander("Every model and baseline"):
+        st.dataframe(evaluation.models, hide_index=True, column_config={
+            "r2_holdout": R2, "r2_oof": R2, "mae_holdout": MAE, "rmse_holdout": MAE, "mae_oof": MAE, "rmse_oof": MAE})
+        st.dataframe(evaluation.baselines, hide_index=True, column_config={
+            "r2_holdout": R2, "mae_holdout": MAE, "rmse_holdout": MAE})
+
+st.subheader("The stack")
+st.plotly_chart(stack_diagram(result.config, evaluation), key="stack_diagram")
+
+st.subheader("Predicted against actual over time")
+keys = evaluation.models["key"].tolist()
+toggle_col, session_col = st.columns([4, 1])
+chosen = toggle_col.pills("Lines", [*keys, *BASELINES], selection_mode="multi",
+                          default=[evaluation.best["key"], "identity"], key=f"trace_keys:{run.label}",
+                          help="Toggle any model (L<layer>:<name>) or baseline on the chart.")
+sessions = sorted(int(s) for s in evaluation.predictions["session"].unique())
+session = session_col.selectbox("Zoom to session", [None, *sessions], key=f"trace_session:{run.label}",
+                                format_func=lambda s: "all sessions" if s is None else f"session {s}")
+st.plotly_chart(trace_figure(evaluation, list(chosen), session=session), key="trace")
+st.caption(split_caption)
+
+st.subheader("Residuals")
+residual_key = st.selectbox("Model", [*keys, *BASELINES], index=keys.index(evaluation.best["key"]),
+                            key=f"residual_key:{run.label}", help="Whose hold-out residuals to inspect.")
+figures = residual_figures(evaluation, residual_key)
+left, right = st.columns(2)
+left.plotly_chart(figures["vs_predicted"], key="residual_vs_predicted")
+right.plotly_chart(figures["histogram"], key="residual_histogram")
+st.plotly_chart(figures["over_time"], key="residual_over_time")
+left, right = st.columns(2)
+left.plotly_chart(figures["by_workload"], key="residual_by_workload")
+right.plotly_chart(figures["autocorrelation"], key="residual_autocorrelation")
+
+st.subheader("R² per session and per workload")
+st.caption(f"Best model {evaluation.best['key']} against the identity baseline on the hold-out rows of each group. "
+           + split_caption)
+session_col, workload_col = st.columns(2)
+group_columns = {"r2_model": R2, "r2_identity": R2, "mae_model": MAE, "mae_identity": MAE}
+session_col.dataframe(evaluation.by_session, hide_index=True, column_config=group_columns)
+workload_col.dataframe(evaluation.by_workload, hide_index=True, column_config=group_columns)
+
+st.subheader("Downloads")
+stem = run.label.replace(" ", "_").replace("#", "")
+cols = st.columns(3)
+cols[0].download_button("Predictions (parquet)", lambda: predictions_frame(result).to_parquet(index=False),
+                        file_name=f"{stem}_predictions.parquet", mime="application/vnd.apache.parquet",
+                        icon=":material/download:", on_click="ignore", width="stretch")
+cols[1].download_button("Predictions (CSV)", lambda: predictions_frame(result).to_csv(index=False),
+                        file_name=f"{stem}_predictions.csv", mime="text/csv", icon=":material/download:",
+                        on_click="ignore", width="stretch")
+cols[2].download_button("Run configuration (JSON)", result.config.to_json(), file_name=f"{stem}_config.json",
+                        mime="application/json", icon=":material/download:", on_click="ignore", width="stretch")

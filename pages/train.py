@@ -1,0 +1,84 @@
+"""Train: choose what to train in a form, watch every fit, cancel cleanly; only a finished run becomes a result."""
+import streamlit as st
+
+from twin_core.errors import ConfigError
+from twin_core.presets import PRESETS, get_preset
+from ui import format as fmt
+from ui import state, training
+
+SOURCE, LABEL = "train_source", "train_label"
+EDITOR = "editor"
+
+
+def chosen_config(source: str):
+    """The configuration a form choice means: the Model page's, or a fresh preset."""
+    return state.config() if source == EDITOR else get_preset(source)
+
+
+def submit() -> None:
+    """Train button callback: queue the chosen configuration under the chosen label."""
+    config = chosen_config(st.session_state[SOURCE])
+    label = st.session_state[LABEL].strip() or f"{config.name} #{len(state.runs()) + 1}"
+    training.request(label, config)
+
+
+st.title("Train")
+st.caption("Fits every model of every layer on time-ordered folds, then scores the hold-out once. "
+           "Cancel stops between two fits; a run that did not finish is never shown as a result.")
+
+busy = training.is_active()
+edited = state.config()
+form_col, about_col = st.columns([3, 2])
+with form_col:
+    with st.form("train_form", border=True):
+        st.selectbox("Configuration", [EDITOR, *PRESETS], key=SOURCE, disabled=busy,
+                     format_func=lambda s: f"Model page: {edited.name}" if s == EDITOR else f"Preset: {s}",
+                     help="Train what the Model page holds, or a preset as it ships.")
+        st.text_input("Run label", key=LABEL, disabled=busy, placeholder="automatic: <configuration> #<n>",
+                      help="How this run is named in the sidebar, Results and Compare.")
+        st.form_submit_button("Train", type="primary", icon=":material/play_arrow:", on_click=submit,
+                              disabled=busy)
+    st.button("Cancel", icon=":material/stop_circle:", on_click=training.request_cancel, disabled=not busy,
+              help="Stop after the current fit; nothing of the unfinished run is kept.")
+with about_col:
+    telemetry = state.telemetry()
+    st.markdown(f"**Data:** {state.data_label()}  \n{len(telemetry.frame):,} rows · {telemetry.n_sessions} sessions "
+                f"· target {edited.target}")
+    try:
+        edited.validate()
+    except ConfigError as exc:
+        st.warning(f"The Model page's configuration cannot be trained: {exc}", icon=":material/block:")
+    else:
+        models = sum(len(layer.models) for layer in edited.stack.layers)
+        st.markdown(f"**Model page:** {edited.name} · {len(edited.stack.layers)} layers · {models} models · "
+                    f"{fmt.cv_caption(edited, max(s.lookback for s in edited.used_feature_sets()))}")
+        if edited.leaky:
+            st.warning("The Model page's configuration uses a LEAKY protocol: its scores overstate the twin.",
+                       icon=":material/warning:")
+
+refused = training.refusal()
+if refused:
+    st.error(f"**Not started:** {refused}", icon=":material/block:")
+
+job = training.current()
+if job is not None and job.status == "queued":
+    training.execute(job)
+    st.rerun()
+
+if job is not None:
+    if job.status == "done":
+        run = state.run_by_label(job.label)
+        st.success(f"**{job.label}** trained in {job.elapsed:.1f} s ({job.total} fits) on {job.data_label}.",
+                   icon=":material/check_circle:")
+        fmt.metric_cards(run.result)
+        for note in run.result.notes:
+            st.info(note, icon=":material/info:")
+        st.page_link("pages/results.py", label="Open the results", icon=":material/insights:")
+    elif job.status == "cancelled":
+        st.warning(f"**{job.label}** was cancelled after {job.done} of {job.total or '?'} fits "
+                   f"({job.elapsed:.1f} s); nothing of it was kept.", icon=":material/stop_circle:")
+    elif job.status == "failed":
+        st.error(f"**{job.label}** failed: {job.error}", icon=":material/error:")
+    elif job.status == "interrupted":
+        st.info(f"**{job.label}** stopped after {job.done} fits because the page was left or reloaded; "
+                "nothing of it was kept. Train it again to finish it.", icon=":material/info:")

@@ -1,0 +1,50 @@
+"""Small shared pieces of layout: how a split is named beside every R², LEAKY labels, the headline metric cards."""
+from __future__ import annotations
+
+import streamlit as st
+
+from twin_core.config import RunConfig
+from twin_core.pipeline import TrainResult
+
+LEAKY = "LEAKY"
+
+
+def cv_caption(config: RunConfig, lookback: int) -> str:
+    """The out-of-fold scheme in words, with its purge gap or its LEAKY label."""
+    cv = config.stack.cv
+    if cv.leaky:
+        return f"shuffled {cv.n_splits}-fold ({LEAKY})"
+    gap = lookback if cv.gap is None else cv.gap
+    return f"time-blocked {cv.n_splits}-fold, {gap}-row purge gap"
+
+
+def split_caption(result: TrainResult) -> str:
+    """Hold-out and CV of a run, to sit next to every R² it reports."""
+    text = f"Hold-out: {result.split.description} · OOF: {cv_caption(result.config, result.features.lookback)}"
+    return f"⚠️ {LEAKY} protocol — {text}" if result.config.leaky else text
+
+
+def baseline_r2(result: TrainResult, name: str) -> float:
+    """Hold-out R² of a baseline (identity, persistence, mean) of a run."""
+    table = result.evaluation.baselines.set_index("name")
+    return float(table.loc[name, "r2_holdout"])
+
+
+def metric_cards(result: TrainResult) -> None:
+    """Headline numbers: the best model's R² against the identity and persistence baselines."""
+    best = result.evaluation.best
+    identity, persistence = baseline_r2(result, "identity"), baseline_r2(result, "persistence")
+    counts = result.split.counts()
+    cols = st.columns(5)
+    cols[0].metric("Best model R² (hold-out)", f"{best['r2_holdout']:.3f}",
+                   delta=f"{best['r2_holdout'] - identity:+.3f} vs identity", border=True,
+                   help=f"{best['key']}, selected by {best['selected_by']}.")
+    cols[1].metric("Best model R² (out-of-fold)", f"{best['r2_oof']:.3f}", border=True,
+                   help="Each training row predicted by the fold that did not see it.")
+    cols[2].metric("Identity baseline R²", f"{identity:.3f}", border=True,
+                   help="N·overall − Σ other cores, clipped to 0–100: what the aggregate alone says.")
+    cols[3].metric("Persistence baseline R²", f"{persistence:.3f}", border=True,
+                   help="The previous sample of the target (uses its own history).")
+    cols[4].metric("Hold-out rows", f"{counts['test']:,}", border=True,
+                   help=f"{counts['train']:,} training rows, {counts['gap']:,} rows dropped as purge gap.")
+    st.caption(split_caption(result))

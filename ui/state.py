@@ -1,0 +1,185 @@
+"""Per-user session state: the active telemetry, the configuration being edited, the finished runs.
+
+Everything a user owns lives in `st.session_state`; parsing is cached on the file bytes (never on a frame).
+A failed upload records its message and report and leaves the telemetry and the runs as they were.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from twin_core.config import RunConfig
+from twin_core.demo import make_demo_telemetry
+from twin_core.errors import TwinError
+from twin_core.pipeline import TrainResult
+from twin_core.presets import get_preset
+from twin_core.telemetry import ValidationReport, Telemetry, load_uploaded
+
+TELEMETRY = "telemetry"
+DATA_LABEL = "data_label"
+UPLOAD_FAILURE = "upload_failure"
+UPLOADER = "data_upload"
+SESSION_GAP = "session_gap_factor"
+CONFIG = "config"
+EDITOR_REV = "editor_rev"
+CONFIG_MESSAGE = "config_message"
+RUNS = "runs"
+ACTIVE_RUN = "active_run"
+DEFAULT_PRESET = "default"
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished training run of this browser session, with the label the user sees."""
+
+    label: str
+    result: TrainResult = field(repr=False)
+    data_label: str
+
+
+@dataclass(frozen=True)
+class UploadFailure:
+    """Why the last upload was refused: the message and the full validation report, if any."""
+
+    files: tuple[str, ...]
+    message: str
+    report: ValidationReport | None
+
+
+def demo_rows() -> int:
+    """Rows of the built-in demo (env `TWIN_DEMO_ROWS` shrinks it for tests)."""
+    return int(os.environ.get("TWIN_DEMO_ROWS", "6000"))
+
+
+@st.cache_data(show_spinner="Generating demo telemetry…", max_entries=4)
+def demo_telemetry(rows: int, cores: int = 8, sessions: int = 6, seed: int = 0) -> Telemetry:
+    """Seeded demo telemetry, cached on its parameters."""
+    return make_demo_telemetry(rows=rows, cores=cores, sessions=sessions, seed=seed)
+
+
+@st.cache_data(show_spinner="Reading and validating the upload…", max_entries=4)
+def parse_upload(files: tuple[tuple[str, bytes], ...], gap_factor: float) -> Telemetry:
+    """Validated telemetry of uploaded (name, bytes) pairs, cached on the bytes; raises TelemetryError."""
+    return load_uploaded(list(files), gap_factor=gap_factor)
+
+
+def init() -> None:
+    """Create the session's keys once; a first visit starts on demo data and the `default` preset."""
+    state = st.session_state
+    state.setdefault(RUNS, [])
+    state.setdefault(ACTIVE_RUN, None)
+    state.setdefault(UPLOAD_FAILURE, None)
+    state.setdefault(EDITOR_REV, 0)
+    state.setdefault(CONFIG_MESSAGE, None)
+    state.setdefault(SESSION_GAP, 10.0)
+    if CONFIG not in state:
+        state[CONFIG] = get_preset(DEFAULT_PRESET)
+    if TELEMETRY not in state:
+        load_demo()
+
+
+def load_demo() -> None:
+    """Make the built-in demo telemetry the active data (button callback)."""
+    rows = demo_rows()
+    st.session_state[TELEMETRY] = demo_telemetry(rows)
+    st.session_state[DATA_LABEL] = f"Demo telemetry ({rows:,} rows, seed 0)"
+    st.session_state[UPLOAD_FAILURE] = None
+
+
+def load_files(files: list[tuple[str, bytes]]) -> bool:
+    """Validate uploaded files; on success they become the active data, on failure nothing changes but the message."""
+    names = tuple(name for name, _ in files)
+    try:
+        telemetry = parse_upload(tuple(files), float(st.session_state[SESSION_GAP]))
+    except TwinError as exc:
+        st.session_state[UPLOAD_FAILURE] = UploadFailure(names, str(exc), getattr(exc, "report", None))
+        return False
+    st.session_state[TELEMETRY] = telemetry
+    st.session_state[DATA_LABEL] = names[0] if len(names) == 1 else f"{len(names)} uploaded files"
+    st.session_state[UPLOAD_FAILURE] = None
+    return True
+
+
+def on_upload() -> None:
+    """File-uploader callback: load what is in the widget (an emptied widget only clears the old message)."""
+    uploaded = st.session_state.get(UPLOADER) or []
+    if not uploaded:
+        st.session_state[UPLOAD_FAILURE] = None
+        return
+    load_files([(f.name, f.getvalue()) for f in uploaded])
+
+
+def upload_failure() -> UploadFailure | None:
+    """Why the last upload was refused, until the next successful load."""
+    return st.session_state[UPLOAD_FAILURE]
+
+
+def telemetry() -> Telemetry:
+    """The active telemetry."""
+    return st.session_state[TELEMETRY]
+
+
+def data_label() -> str:
+    """What the active telemetry is, in a few words."""
+    return st.session_state[DATA_LABEL]
+
+
+def config() -> RunConfig:
+    """The configuration being edited (and trained by default)."""
+    return st.session_state[CONFIG]
+
+
+def update_config(new: RunConfig) -> None:
+    """Store the configuration the editor's widgets describe (they keep their own state)."""
+    st.session_state[CONFIG] = new
+
+
+def replace_config(new: RunConfig, message: str | None = None) -> None:
+    """Load a whole configuration into the editor; its widgets start afresh from it."""
+    st.session_state[CONFIG] = new
+    st.session_state[EDITOR_REV] += 1
+    st.session_state[CONFIG_MESSAGE] = None if message is None else ("success", message)
+
+
+def config_message() -> tuple[str, str] | None:
+    """(level, text) about the last load into the editor: a loaded preset or file, or a refused file."""
+    return st.session_state[CONFIG_MESSAGE]
+
+
+def refuse_config(text: str) -> None:
+    """Record why a configuration file was not loaded (the editor keeps what it had)."""
+    st.session_state[CONFIG_MESSAGE] = ("error", text)
+
+
+def runs() -> list[Run]:
+    """Finished runs of this browser session, oldest first."""
+    return st.session_state[RUNS]
+
+
+def run_by_label(label: str) -> Run:
+    """The finished run with this label."""
+    return next(run for run in runs() if run.label == label)
+
+
+def active_run() -> Run | None:
+    """The run the Results page shows, if any."""
+    label = st.session_state[ACTIVE_RUN]
+    return run_by_label(label) if label is not None else None
+
+
+def add_run(run: Run) -> None:
+    """Keep a finished run and make it the active one."""
+    st.session_state[RUNS] = [*runs(), run]
+    st.session_state[ACTIVE_RUN] = run.label
+
+
+def unique_label(wanted: str) -> str:
+    """`wanted`, or `wanted (2)`, `wanted (3)`… when a run already has that label."""
+    taken = {run.label for run in runs()}
+    label, n = wanted.strip() or "run", 2
+    candidate = label
+    while candidate in taken:
+        candidate, n = f"{label} ({n})", n + 1
+    return candidate

@@ -1,0 +1,177 @@
+"""Training jobs: one per browser session, run inside the page's script with live progress and a clean cancel.
+
+How cancel works: the Cancel button's callback sets the job's `threading.Event`; `train_twin` checks it
+between fits (`should_cancel`) and raises `TrainingCancelled`. Any click makes Streamlit stop the running
+script at its next progress update (also between fits); the new script run waits for the old one to let
+go (`settle`) before it draws anything, so a run that did not finish is never kept or shown.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from twin_core.config import RunConfig
+from twin_core.errors import ConfigError, TrainingCancelled, TwinError
+from twin_core.pipeline import train_twin
+from twin_core.telemetry import Telemetry
+from ui import state
+
+JOB = "train_job"
+REFUSED = "train_refused"
+SETTLE_TIMEOUT_S = 600.0
+
+
+@dataclass
+class TrainingJob:
+    """One training request and what became of it: queued → running → done | cancelled | failed | interrupted."""
+
+    label: str
+    config: RunConfig
+    telemetry: Telemetry
+    data_label: str
+    cancel: threading.Event = field(default_factory=threading.Event)
+    status: str = "queued"
+    done: int = 0
+    total: int = 0
+    message: str = ""
+    started: float = 0.0
+    finished: float = 0.0
+    error: str | None = None
+    thread: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """Queued or running: widgets that would start another run stay disabled."""
+        return self.status in ("queued", "running")
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the job started (until it finished)."""
+        if not self.started:
+            return 0.0
+        return (self.finished or time.perf_counter()) - self.started
+
+
+def current() -> TrainingJob | None:
+    """This session's latest training job."""
+    return st.session_state.get(JOB)
+
+
+def is_active() -> bool:
+    """Whether a training job is queued or running in this session."""
+    job = current()
+    return job is not None and job.active
+
+
+def refusal() -> str | None:
+    """Why the last Train click was refused (an invalid configuration), if it was."""
+    return st.session_state.get(REFUSED)
+
+
+def request(label: str, config: RunConfig) -> None:
+    """Queue a run of `config` on the active data, or record why it is refused (Train button callback)."""
+    st.session_state[REFUSED] = None
+    if is_active():
+        return
+    try:
+        config.validate()
+    except ConfigError as exc:
+        st.session_state[REFUSED] = str(exc)
+        return
+    st.session_state[JOB] = TrainingJob(label=state.unique_label(label), config=config,
+                                        telemetry=state.telemetry(), data_label=state.data_label())
+
+
+def request_cancel() -> None:
+    """Ask the running job to stop after its current fit (Cancel button callback)."""
+    job = current()
+    if job is not None and job.active:
+        job.cancel.set()
+
+
+def settle() -> None:
+    """Wait until a job still running in an earlier, interrupted script run has stopped between two fits."""
+    job = current()
+    if job is None or job.status != "running" or job.thread == threading.get_ident():
+        return
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    with st.spinner("Stopping the training after its current fit…"):
+        while job.status == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    if job.status == "running":
+        job.status, job.error = "interrupted", "The training did not stop in time and was abandoned."
+
+
+def fit_plan(config: RunConfig) -> list[int]:
+    """Fits per layer in the order the stack runs them (each model: one per fold, plus the refit)."""
+    per_model = config.stack.cv.n_splits + (1 if config.stack.refit == "full" else 0)
+    return [len(layer.models) * per_model for layer in config.stack.layers]
+
+
+class ProgressPanel:
+    """Live progress of a job: overall fits, the current layer, and the current model/fold with elapsed time."""
+
+    def __init__(self, job: TrainingJob) -> None:
+        self.job = job
+        self.plan = fit_plan(job.config)
+        self.box = st.status(f"Training **{job.label}** on {job.data_label}…", expanded=True)
+        with self.box:
+            self.overall = st.progress(0.0, text="Building features and splitting the hold-out…")
+            self.layer = st.progress(0.0, text=f"Layer 1 of {len(self.plan)}")
+            self.step = st.empty()
+
+    def update(self) -> None:
+        """Redraw the bars from the job's counters (also a point where Streamlit may stop the script)."""
+        job = self.job
+        total = job.total or sum(self.plan)
+        self.overall.progress(min(job.done / total, 1.0),
+                              text=f"Overall: {job.done} of {total} fits · {job.elapsed:.1f} s elapsed")
+        before, depth = 0, 1
+        for depth, fits in enumerate(self.plan, start=1):
+            if job.done < before + fits or depth == len(self.plan):
+                break
+            before += fits
+        fits = self.plan[depth - 1]
+        self.layer.progress(min((job.done - before) / fits, 1.0),
+                            text=f"Layer {depth} of {len(self.plan)}: {job.done - before} of {fits} fits")
+        self.step.caption(f"Last fit: {job.message}")
+
+    def close(self) -> None:
+        """Collapse the panel with the outcome in its label."""
+        job = self.job
+        if job.status == "done":
+            self.box.update(label=f"Trained **{job.label}** in {job.elapsed:.1f} s", state="complete",
+                            expanded=False)
+        else:
+            self.box.update(label=f"Training **{job.label}** {job.status}", state="error", expanded=False)
+
+
+def execute(job: TrainingJob) -> None:
+    """Run a queued job in this script run, drawing progress; keep the result only if every fit finished."""
+    job.status, job.thread, job.started = "running", threading.get_ident(), time.perf_counter()
+    panel = ProgressPanel(job)
+
+    def on_progress(done: int, total: int, message: str) -> None:
+        job.done, job.total, job.message = done, total, message
+        panel.update()
+
+    try:
+        result = train_twin(job.telemetry, job.config, on_progress=on_progress, should_cancel=job.cancel.is_set)
+    except TrainingCancelled:
+        job.status = "cancelled"
+    except TwinError as exc:
+        job.status, job.error = "failed", str(exc)
+    else:
+        if job.cancel.is_set():
+            job.status = "cancelled"
+        else:
+            state.add_run(state.Run(job.label, result, job.data_label))
+            job.status = "done"
+    finally:
+        if job.status == "running":  # the script was stopped by a rerun between two fits
+            job.status = "cancelled" if job.cancel.is_set() else "interrupted"
+        job.finished = time.perf_counter()
+    panel.close()
