@@ -52,7 +52,7 @@ BASE = ModelSpec("lgbm", "lightgbm", {}, "quick")
     (replace(get_preset("quick"), split=SplitSpec(test_fraction=1.5)), "strictly between 0 and 1"),
     (replace(get_preset("quick"), stack=replace(get_preset("quick").stack, cv=CVSpec(n_splits=1))), "at least 2"),
     (replace(get_preset("quick"), stack=replace(get_preset("quick").stack, refit="never")), "Refit must be"),
-    (replace(get_preset("quick"), stack=replace(get_preset("quick").stack, n_jobs=0)), "n_jobs"),
+    (replace(get_preset("quick"), stack=replace(get_preset("quick").stack, n_jobs=0)), "n_jobs must be a positive"),
     (replace(get_preset("quick"), feature_sets=()), "at least one feature set"),
     (replace(get_preset("default"), feature_sets=get_preset("default").feature_sets[:1] * 2), "unique"),
 ])

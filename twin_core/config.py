@@ -43,12 +43,16 @@ class LayerSpec:
 
 @dataclass(frozen=True)
 class StackConfig:
-    """The layers, the out-of-fold scheme, the refit strategy and how many fits run at once."""
+    """The layers, the out-of-fold scheme, the refit strategy and how many fits run at once.
+
+    n_jobs: fits in parallel, each model then on one thread; None = one per physical core; 1 = one fit at a
+    time with each model on all physical cores. Never both levels at once.
+    """
 
     layers: tuple[LayerSpec, ...]
     cv: CVSpec = CVSpec()
     refit: str = "full"
-    n_jobs: int = 1
+    n_jobs: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -102,8 +106,9 @@ class RunConfig:
         self.stack.cv.validate()
         if self.stack.refit not in ("full", "average"):
             raise ConfigError(f"Refit must be 'full' or 'average', got '{self.stack.refit}'.")
-        if self.stack.n_jobs == 0 or self.stack.n_jobs < -1:
-            raise ConfigError(f"n_jobs must be a positive number of parallel fits or -1, got {self.stack.n_jobs}.")
+        if self.stack.n_jobs is not None and self.stack.n_jobs < 1:
+            raise ConfigError(f"n_jobs must be a positive number of parallel fits (or unset for one per core), "
+                              f"got {self.stack.n_jobs}.")
         if not self.stack.layers:
             raise ConfigError("The stack needs at least one layer.")
         for depth, layer in enumerate(self.stack.layers, start=1):

@@ -25,6 +25,8 @@ class FeatureSpec:
 
     `current_values` adds the present sample of overall and of every non-target core (the notebook's
     features do). Rolling windows exclude the current row unless `windows_include_current` is set.
+    `min_history` asks for at least that many rows of session history before a row is used, even if no
+    feature needs them (the notebook dropped the warm-up rows of windows it then left out of its features).
     """
 
     name: str = "features"
@@ -39,6 +41,7 @@ class FeatureSpec:
     identity: bool = True
     identity_lags: int = 0
     workload_onehot: bool = True
+    min_history: int = 0
 
     def __post_init__(self) -> None:
         for attr in ("overall_windows", "core_windows", "identity_windows", "window_stats"):
@@ -50,7 +53,7 @@ class FeatureSpec:
         windows = self.overall_windows + self.core_windows + (self.identity_windows if self.identity else ())
         reach = [w - 1 if self.windows_include_current else w for w in windows]
         lags = [self.overall_lags, self.core_lags, self.identity_lags if self.identity else 0]
-        return max(reach + lags + [0])
+        return max(reach + lags + [self.min_history])
 
     def validate(self) -> None:
         """Refuse impossible settings with a message that names the field."""
@@ -62,8 +65,8 @@ class FeatureSpec:
         bad_stats = [s for s in self.window_stats if s not in WINDOW_STATS]
         if bad_stats:
             raise ConfigError(f"Feature set '{self.name}': unknown window statistic {bad_stats}; use {WINDOW_STATS}.")
-        if min(self.overall_lags, self.core_lags, self.identity_lags) < 0:
-            raise ConfigError(f"Feature set '{self.name}': lag depths cannot be negative.")
+        if min(self.overall_lags, self.core_lags, self.identity_lags, self.min_history) < 0:
+            raise ConfigError(f"Feature set '{self.name}': lag depths and minimum history cannot be negative.")
         if not (self.current_values or windows or self.overall_lags or self.core_lags
                 or self.identity or self.workload_onehot):
             raise ConfigError(f"Feature set '{self.name}' is empty: switch on at least one kind of feature.")

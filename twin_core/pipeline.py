@@ -25,8 +25,13 @@ from twin_core.telemetry import SESSION, Telemetry
 
 
 def default_threads() -> int:
-    """Threads for one model when fits run one after another: the physical cores."""
+    """The physical cores: threads for one model when fits run one after another, or parallel fits."""
     return max(1, joblib.cpu_count(only_physical_cores=True))
+
+
+def parallel_fits(n_jobs: int | None) -> int:
+    """How many fits run at once: as configured, or one per physical core when unset."""
+    return default_threads() if n_jobs is None else n_jobs
 
 
 def with_target(telemetry: Telemetry, target: str) -> Telemetry:
@@ -41,7 +46,8 @@ def with_target(telemetry: Telemetry, target: str) -> Telemetry:
 def build_stack(config: RunConfig, features: FeatureMatrix, folds, *, trusted_dir: str | Path | None = None
                 ) -> HierarchicalStack:
     """The unfitted estimator a config describes, with each first-layer model on its own feature set."""
-    threads = default_threads() if config.stack.n_jobs == 1 else 1
+    jobs = parallel_fits(config.stack.n_jobs)
+    threads = default_threads() if jobs == 1 else 1
     layers = []
     for depth, layer in enumerate(config.stack.layers, start=1):
         members = []
@@ -52,7 +58,7 @@ def build_stack(config: RunConfig, features: FeatureMatrix, folds, *, trusted_di
             members.append((model.name, estimator, columns) if columns is not None else (model.name, estimator))
         layers.append(members)
     return HierarchicalStack(layers, passthrough=[layer.passthrough for layer in config.stack.layers],
-                             cv=folds, refit=config.stack.refit, n_jobs=config.stack.n_jobs)
+                             cv=folds, refit=config.stack.refit, n_jobs=jobs)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from twin_core.errors import ConfigError, TrainingCancelled
 from twin_core.models import set_threads
@@ -161,23 +162,31 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         progress.check()
         jobs = (delayed(_fit_predict)(est, data, y, fit_rows, val_rows)
                 for (_, _, est, data, fit_rows, val_rows) in tasks)
-        results = Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs)
-        for (m, k, _, _, _, val_rows), label, (fitted, preds, took) in zip(tasks, labels, results):
-            seconds[m] += took
-            if k is None:
-                refits[m] = fitted
-            else:
-                fold_models[m].append(fitted)
-                oof[val_rows, m] = preds
-            progress.step(f"{label} ({took:.1f} s)")
+        # Threads by default: LightGBM and the tree ensembles release the GIL, and nothing is copied or pickled.
+        # It is only a hint: a backend chosen with joblib.parallel_config (loky, dask, ray) takes precedence.
+        # OpenMP/BLAS pools are held to one thread while fits run side by side.
+        with threadpool_limits(limits=1 if self._parallel else None):
+            results = Parallel(n_jobs=self.n_jobs, return_as="generator", prefer="threads")(jobs)
+            for (m, k, _, _, _, val_rows), label, (fitted, preds, took) in zip(tasks, labels, results):
+                seconds[m] += took
+                if k is None:
+                    refits[m] = fitted
+                else:
+                    fold_models[m].append(fitted)
+                    oof[val_rows, m] = preds
+                progress.step(f"{label} ({took:.1f} s)")
         fitted_members = [
             FittedMember(name, [refits[m]] if self.refit == "full" else fold_models[m], columns, float(seconds[m]))
             for m, (name, _, columns) in enumerate(layer)]
         return oof, fitted_members
 
+    @property
+    def _parallel(self) -> bool:
+        return self.n_jobs not in (None, 1)
+
     def _prepared(self, estimator: BaseEstimator) -> BaseEstimator:
         fresh = clone(estimator)
-        return set_threads(fresh, 1) if self.n_jobs not in (None, 1) else fresh
+        return set_threads(fresh, 1) if self._parallel else fresh
 
     # -- prediction -------------------------------------------------------------------------------------------
     def predict_layers(self, X) -> list[pd.DataFrame]:

@@ -1,0 +1,49 @@
+"""Scores and baselines: R² matches scikit-learn, persistence never reaches into another session."""
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import mean_absolute_error, r2_score
+
+from tests.synthetic import make_telemetry
+from twin_core.evaluate import baseline_predictions, layer_gain, residual_autocorrelation, scores
+
+
+def test_scores_match_scikit_learn_and_skip_missing_values():
+    rng = np.random.default_rng(1)
+    actual, predicted = rng.normal(size=200), rng.normal(size=200)
+    s = scores(actual, predicted)
+    assert s["r2"] == pytest.approx(r2_score(actual, predicted))
+    assert s["mae"] == pytest.approx(mean_absolute_error(actual, predicted)) and s["n"] == 200
+    predicted[:10] = np.nan
+    assert scores(actual, predicted)["n"] == 190
+    assert np.isnan(scores([1.0, 1.0], [1.0, 2.0])["r2"])  # constant truth: R² undefined, not a crash
+
+
+def test_baselines_identity_persistence_mean():
+    telemetry = make_telemetry(sessions=(30, 30), cores=4)
+    frame = telemetry.frame
+    rows = np.arange(len(frame))
+    base = baseline_predictions(telemetry, rows, train_rows=rows[:20])
+    others = frame[["cpu_util_core_1", "cpu_util_core_2", "cpu_util_core_3"]].sum(axis=1)
+    np.testing.assert_allclose(base["identity"], np.clip(4 * frame["cpu_util_overall"] - others, 0, 100))
+    np.testing.assert_allclose(base["persistence"].iloc[1:30], frame["cpu_util_core_0"].iloc[:29])
+    assert np.isnan(base["persistence"].iloc[0]) and np.isnan(base["persistence"].iloc[30])  # session starts
+    assert (base["mean"] == frame["cpu_util_core_0"].iloc[:20].mean()).all()
+
+
+def test_layer_gain_compares_each_layer_with_the_one_below():
+    models = pd.DataFrame({"layer": [1, 1, 2], "name": ["a", "b", "top"], "r2_holdout": [0.80, 0.85, 0.83],
+                           "r2_oof": [0.90, 0.88, 0.91]})
+    baselines = pd.DataFrame({"name": ["identity"], "r2_holdout": [0.70]})
+    gain = layer_gain(models, baselines)
+    assert gain["best_model"].tolist() == ["a", "top"]  # chosen by OOF, not by hold-out
+    assert gain["gain_holdout"].tolist() == pytest.approx([0.10, 0.03])
+    assert gain["compared_with"].tolist() == ["identity baseline", "layer 1"]
+    assert gain["pays"].tolist() == [True, True]
+
+
+def test_residual_autocorrelation_pairs_rows_within_a_session():
+    residuals = pd.Series(np.r_[np.ones(50), -np.ones(50)])
+    sessions = pd.Series(np.repeat([0, 1], 50))
+    acf = residual_autocorrelation(residuals, sessions, max_lag=5)
+    assert acf["autocorrelation"].tolist() == pytest.approx([1.0] * 5)

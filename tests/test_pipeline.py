@@ -1,0 +1,105 @@
+"""The whole run on real data shapes: honest split, determinism, the metrics contract, the seed figures."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from twin_core.errors import ConfigError, TrainingCancelled
+from twin_core.pipeline import predictions_frame, train_twin
+from twin_core.presets import get_preset
+from twin_core.splits import SplitSpec
+from twin_core.telemetry import load_telemetry
+
+
+@pytest.fixture(scope="module")
+def quick_result(demo_telemetry):
+    return train_twin(demo_telemetry, get_preset("quick"))
+
+
+def test_no_training_row_lies_within_the_gap_of_a_test_row(quick_result, demo_telemetry):
+    split = quick_result.split
+    sessions = demo_telemetry.frame["session"].to_numpy()
+    assert split.gap_rows == quick_result.features.lookback > 0
+    for session in np.unique(sessions[split.test]):
+        test = split.test[sessions[split.test] == session]
+        train = split.train[sessions[split.train] == session]
+        assert train.max() < test.min() - split.gap_rows
+    assert not set(split.train) & set(split.test)
+
+
+def test_metrics_contract(quick_result):
+    m = quick_result.metrics
+    assert set(m["rows"]) == {"train", "gap", "test"} and m["rows"]["test"] == len(quick_result.split.test)
+    assert m["split"]["kind"] == "session_tail" and "purge gap" in m["split"]["description"]
+    assert {"layer", "name", "kind", "r2_holdout", "r2_oof", "mae_holdout", "rmse_holdout"} <= set(m["models"][0])
+    assert [(x["layer"], x["name"]) for x in m["models"]] == [(1, "lgbm"), (1, "ridge"), (2, "top-ridge")]
+    assert set(m["baselines"]) == {"identity", "persistence", "mean"}
+    assert {"layer", "name", "r2_holdout"} <= set(m["best"])
+    assert {"features", "train", "evaluate"} <= set(m["seconds"])
+    assert m["leaky"] is False
+
+
+def test_scores_are_measured_on_the_held_out_rows(quick_result, demo_telemetry):
+    ev = quick_result.evaluation
+    np.testing.assert_array_equal(ev.predictions["row"], np.sort(quick_result.split.test))
+    actual = demo_telemetry.frame["cpu_util_core_0"].to_numpy()[ev.predictions["row"]]
+    np.testing.assert_allclose(ev.predictions["actual"], actual)
+    top = ev.models.set_index("key").loc["L2:top-ridge"]
+    residual = ev.predictions["actual"] - ev.predictions["L2:top-ridge"]
+    assert top["rmse_holdout"] == pytest.approx(float(np.sqrt((residual ** 2).mean())))
+    frame = predictions_frame(quick_result)
+    assert "residual L2:top-ridge" in frame and len(frame) == len(quick_result.split.test)
+
+
+def test_same_config_same_data_same_numbers(quick_result, demo_telemetry):
+    again = train_twin(demo_telemetry, get_preset("quick"))
+    np.testing.assert_array_equal(again.evaluation.predictions["L2:top-ridge"],
+                                  quick_result.evaluation.predictions["L2:top-ridge"])
+
+
+def test_other_core_as_target(demo_telemetry):
+    result = train_twin(demo_telemetry, replace(get_preset("quick"), target="cpu_util_core_3"))
+    assert result.target == "cpu_util_core_3" and "cpu_util_core_3" not in result.features.X
+    assert "cpu_util_core_0" in result.features.X
+
+
+def test_whole_session_hold_out(demo_telemetry):
+    config = replace(get_preset("quick"), split=SplitSpec(kind="whole_sessions", test_sessions=(1,)))
+    result = train_twin(demo_telemetry, config)
+    assert set(result.evaluation.predictions["session"]) == {1}
+    assert "whole sessions" in result.metrics["split"]["description"]
+
+
+def test_cancel_stops_the_run(demo_telemetry):
+    calls = []
+    with pytest.raises(TrainingCancelled):
+        train_twin(demo_telemetry, get_preset("quick"), on_progress=lambda *a: calls.append(a),
+                   should_cancel=lambda: len(calls) >= 2)
+    assert len(calls) == 2
+
+
+def test_invalid_config_is_refused_before_any_fit(demo_telemetry):
+    calls = []
+    config = replace(get_preset("quick"), split=SplitSpec(test_fraction=2.0))
+    with pytest.raises(ConfigError):
+        train_twin(demo_telemetry, config, on_progress=lambda *a: calls.append(a))
+    assert calls == []
+
+
+@pytest.mark.seed_data
+def test_default_preset_beats_the_identity_on_the_seed_data(seed_data_dir):
+    result = train_twin(load_telemetry(seed_data_dir), get_preset("default"))
+    best, identity = result.metrics["best"], result.metrics["baselines"]["identity"]
+    assert best["r2_holdout"] >= 0.92
+    assert best["r2_holdout"] > identity["r2_holdout"]
+    assert result.metrics["rows"]["gap"] > 0
+
+
+@pytest.mark.seed_data
+def test_seed_compatible_mode_reproduces_the_notebook(seed_data_dir):
+    result = train_twin(load_telemetry(seed_data_dir), get_preset("seed-v3").as_seed_compatible())
+    rows = result.metrics["rows"]
+    assert rows["train"] + rows["test"] == 6899 and rows["gap"] == 0
+    top = [m for m in result.metrics["models"] if m["layer"] == 3][0]
+    assert 0.68 <= top["r2_holdout"] <= 0.76
+    assert result.metrics["leaky"] is True and any("LEAKY" in n for n in result.metrics["notes"])
