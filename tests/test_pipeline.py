@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from twin_core.errors import ConfigError, TrainingCancelled
-from twin_core.pipeline import predictions_frame, train_twin
+from twin_core.pipeline import oof_scores, predictions_frame, train_twin
 from twin_core.presets import get_preset
 from twin_core.splits import SplitSpec
 from twin_core.telemetry import load_telemetry
@@ -55,6 +55,13 @@ def test_same_config_same_data_same_numbers(quick_result, demo_telemetry):
     again = train_twin(demo_telemetry, get_preset("quick"))
     np.testing.assert_array_equal(again.evaluation.predictions["L2:top-ridge"],
                                   quick_result.evaluation.predictions["L2:top-ridge"])
+
+
+def test_oof_scores_match_the_full_run_without_predicting_the_hold_out(quick_result, demo_telemetry):
+    table = oof_scores(demo_telemetry, get_preset("quick"))
+    expected = quick_result.evaluation.models
+    np.testing.assert_allclose(table["r2_oof"], expected["r2_oof"])
+    assert table[["layer", "name"]].values.tolist() == expected[["layer", "name"]].values.tolist()
 
 
 def test_other_core_as_target(demo_telemetry):

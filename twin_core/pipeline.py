@@ -16,7 +16,7 @@ import pandas as pd
 
 from twin_core.config import RunConfig
 from twin_core.errors import MissingColumnError
-from twin_core.evaluate import Evaluation, evaluate_run
+from twin_core.evaluate import Evaluation, evaluate_run, scores
 from twin_core.features import FeatureMatrix, build_features
 from twin_core.models import make_estimator
 from twin_core.splits import HoldoutSplit, cv_folds, holdout_split
@@ -112,32 +112,63 @@ def _plain(value):
     return value
 
 
-def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: ProgressCallback | None = None,
-               should_cancel: CancelCheck | None = None, trusted_dir: str | Path | None = None) -> TrainResult:
-    """Train and evaluate one run. Raises ConfigError before any fit when the config cannot work."""
+@dataclass
+class PreparedRun:
+    """Everything before the first fit: the feature matrix, the hold-out, the folds and the unfitted stack."""
+
+    telemetry: Telemetry
+    features: FeatureMatrix
+    split: HoldoutSplit
+    stack: HierarchicalStack
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.telemetry.frame[self.telemetry.target].to_numpy(dtype=float)
+
+    def fit(self, on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None) -> None:
+        """Train the stack on the training rows only; the test rows are not touched."""
+        train = self.split.train
+        self.stack.fit(self.features.X.loc[train], self.y[train], on_progress=on_progress,
+                       should_cancel=should_cancel)
+
+
+def prepare_run(telemetry: Telemetry, config: RunConfig, *, trusted_dir: str | Path | None = None) -> PreparedRun:
+    """Validate the config, build its features, split the rows and assemble the stack (nothing fitted yet)."""
     config.validate()
     telemetry = with_target(telemetry, config.target)
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-
     features = build_features(telemetry, config.used_feature_sets(), positional_windows=config.seed_compatible)
-    seconds["features"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
     rows = features.rows
     sessions = telemetry.frame[SESSION].to_numpy()
     split = holdout_split(rows, sessions[rows], config.split, features.lookback)
-    test = np.sort(split.test)
     folds = cv_folds(split.train, sessions[split.train], config.stack.cv, features.lookback)
-    stack = build_stack(config, features, folds, trusted_dir=trusted_dir)
-    seconds["split"] = time.perf_counter() - clock
+    return PreparedRun(telemetry, features, split, build_stack(config, features, folds, trusted_dir=trusted_dir))
+
+
+def oof_scores(telemetry: Telemetry, config: RunConfig) -> pd.DataFrame:
+    """Out-of-fold R² of every model on the training rows alone: for choosing a config without the hold-out."""
+    run = prepare_run(telemetry, config)
+    run.fit()
+    actual = run.y[run.split.train]
+    records = [{"layer": depth, "name": name, "r2_oof": scores(actual, oof[name].to_numpy())["r2"]}
+               for depth, oof in enumerate(run.stack.oof_predictions_, start=1) for name in oof.columns]
+    return pd.DataFrame.from_records(records)
+
+
+def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: ProgressCallback | None = None,
+               should_cancel: CancelCheck | None = None, trusted_dir: str | Path | None = None) -> TrainResult:
+    """Train and evaluate one run. Raises ConfigError before any fit when the config cannot work."""
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+    run = prepare_run(telemetry, config, trusted_dir=trusted_dir)
+    telemetry, features, split, stack = run.telemetry, run.features, run.split, run.stack
+    seconds["features"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    y = telemetry.frame[telemetry.target].to_numpy(dtype=float)
-    stack.fit(features.X.loc[split.train], y[split.train], on_progress=on_progress, should_cancel=should_cancel)
+    run.fit(on_progress=on_progress, should_cancel=should_cancel)
     seconds["train"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
+    test = np.sort(split.test)
     holdout_layers = stack.predict_layers(features.X.loc[test])
     kinds = [[m.kind for m in layer.models] for layer in config.stack.layers]
     evaluation = evaluate_run(telemetry, test, split.train, holdout_layers, stack.oof_predictions_, kinds)
