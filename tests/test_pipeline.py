@@ -77,6 +77,23 @@ def test_whole_session_hold_out(demo_telemetry):
     assert "whole sessions" in result.metrics["split"]["description"]
 
 
+def test_workload_categories_come_from_the_training_rows(demo_telemetry):
+    held_out = demo_telemetry.frame.loc[demo_telemetry.frame["session"] == 1, "workload_type"].iloc[0]
+    config = replace(get_preset("quick"), split=SplitSpec(kind="whole_sessions", test_sessions=(1,)))
+    with pytest.warns(UserWarning, match="not seen in training"):
+        result = train_twin(demo_telemetry, config)
+    assert held_out not in result.features.workload_categories
+    assert f"workload_{held_out}" not in result.features.X
+    assert any("not seen in training" in n for n in result.notes)
+
+
+def test_a_trained_run_predicts_other_telemetry_of_the_same_shape(quick_result, demo_telemetry):
+    layers = quick_result.predict_layers(demo_telemetry)
+    test = np.sort(quick_result.split.test)
+    np.testing.assert_allclose(layers[-1].loc[test, "top-ridge"],
+                               quick_result.evaluation.predictions["L2:top-ridge"])
+
+
 def test_cancel_stops_the_run(demo_telemetry):
     calls = []
     with pytest.raises(TrainingCancelled):

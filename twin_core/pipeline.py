@@ -21,7 +21,7 @@ from twin_core.features import FeatureMatrix, build_features
 from twin_core.models import make_estimator
 from twin_core.splits import HoldoutSplit, cv_folds, holdout_split
 from twin_core.stack import CancelCheck, HierarchicalStack, ProgressCallback
-from twin_core.telemetry import SESSION, Telemetry
+from twin_core.telemetry import SESSION, WORKLOAD, Telemetry
 
 
 def default_threads() -> int:
@@ -74,6 +74,18 @@ class TrainResult:
     evaluation: Evaluation
     seconds: dict[str, float]
     notes: list[str] = field(default_factory=list)
+
+    def predict_layers(self, telemetry: Telemetry) -> list[pd.DataFrame]:
+        """Every model's prediction on other telemetry of the same shape, with the run's workload categories.
+
+        Rows without complete feature windows (each session's first `lookback` rows) get no prediction;
+        the frames are indexed by the new telemetry's row ids.
+        """
+        telemetry = with_target(telemetry, self.target)
+        features = build_features(telemetry, self.config.used_feature_sets(),
+                                  workload_categories=self.features.workload_categories,
+                                  positional_windows=self.config.seed_compatible)
+        return self.stack.predict_layers(features.X[list(self.features.X.columns)])
 
     @property
     def metrics(self) -> dict:
@@ -140,6 +152,11 @@ def prepare_run(telemetry: Telemetry, config: RunConfig, *, trusted_dir: str | P
     rows = features.rows
     sessions = telemetry.frame[SESSION].to_numpy()
     split = holdout_split(rows, sessions[rows], config.split, features.lookback)
+    trained_on = tuple(sorted(set(telemetry.frame[WORKLOAD].to_numpy()[split.train])))
+    if trained_on != features.workload_categories:
+        # workload categories are fixed by the training rows; a workload seen only in the hold-out gets zeros
+        features = build_features(telemetry, config.used_feature_sets(), workload_categories=trained_on,
+                                  positional_windows=config.seed_compatible)
     folds = cv_folds(split.train, sessions[split.train], config.stack.cv, features.lookback)
     return PreparedRun(telemetry, features, split, build_stack(config, features, folds, trusted_dir=trusted_dir))
 
