@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
     data = datasets(args.data)
-    print(f"{'candidate':<34}" + "".join(f"{name:>24}" for name in data) + f"{'mean':>8}")
+    print(f"{'candidate':<34}" + "".join(f"{name:>30}" for name in data) + f"{'mean best':>10}")
     for label, config in candidates().items():
         cells, bests = [], []
         for telemetry in data.values():
@@ -69,8 +69,8 @@ def main() -> None:
             best = table["r2_oof"].max()
             top = table.loc[table["layer"] == table["layer"].max(), "r2_oof"].max()
             bests.append(best)
-            cells.append(f"best {best:.4f} top {top:.4f} {time.perf_counter() - started:4.0f}s")
-        print(f"{label:<34}" + "".join(f"{c:>24}" for c in cells) + f"{sum(bests) / len(bests):8.4f}")
+            cells.append(f"best {best:.4f} top {top:.4f} {time.perf_counter() - started:3.0f}s")
+        print(f"{label:<34}" + "".join(f"{c:>30}" for c in cells) + f"{sum(bests) / len(bests):10.4f}")
     print("\nOOF R² on training rows, purged time-blocked folds; the hold-out rows are never fitted or scored.")
 
 

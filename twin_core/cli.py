@@ -114,8 +114,7 @@ def format_report(metrics: dict) -> str:
     lines = [f"Run '{metrics['run']}' · target {metrics['target']} · rows train {metrics['rows']['train']}, "
              f"gap {metrics['rows']['gap']}, test {metrics['rows']['test']}",
              f"Hold-out: {metrics['split']['description']}",
-             f"Out-of-fold: {metrics['split']['cv']['kind']} {metrics['split']['cv']['n_splits']}-fold"
-             + (" (LEAKY: shuffled rows)" if metrics['split']['cv']['leaky'] else " (purged time blocks)"),
+             f"Out-of-fold: {metrics['split']['cv']['description']}",
              "", f"{'layer':>5}  {'model':<18} {'kind':<12} {'R² hold-out':>11} {'R² OOF':>8} {'MAE':>7} {'RMSE':>7}"]
     fmt = lambda v: "   n/a" if v is None else f"{v:.4f}"  # noqa: E731
     for m in metrics["models"]:

@@ -54,13 +54,6 @@ def _baseline_r2(result: TrainResult, name: str) -> float:
     return float(table.loc[name, "r2_holdout"]) if name in table.index else float("nan")
 
 
-def _cv_description(result: TrainResult) -> str:
-    cv = result.config.stack.cv
-    gap = result.features.lookback if cv.gap is None else cv.gap
-    kind = "shuffled K-fold (LEAKY)" if cv.leaky else "time-blocked"
-    return f"{kind}, {cv.n_splits} folds" + ("" if cv.leaky else f", {gap}-row purge gap")
-
-
 def runs_table(results: list[tuple[str, TrainResult]]) -> pd.DataFrame:
     """One row per run: what it was, how it was split, its best model against the baselines, and its cost."""
     rows = []
@@ -68,7 +61,7 @@ def runs_table(results: list[tuple[str, TrainResult]]) -> pd.DataFrame:
         counts, best = result.split.counts(), result.evaluation.best
         rows.append({
             "label": label, "name": result.config.name, "split": result.split.description,
-            "cv": _cv_description(result), "rows_train": counts["train"], "rows_gap": counts["gap"],
+            "cv": result.cv_description, "rows_train": counts["train"], "rows_gap": counts["gap"],
             "rows_test": counts["test"], "best_model": best["key"], "best_r2_holdout": best["r2_holdout"],
             "best_r2_oof": best["r2_oof"], "identity_r2": _baseline_r2(result, "identity"),
             "persistence_r2": _baseline_r2(result, "persistence"),

@@ -63,6 +63,7 @@ class Evaluation:
     by_workload: pd.DataFrame
     predictions: pd.DataFrame
     best: dict
+    target: str = "target"
 
     def residuals(self, key: str) -> pd.Series:
         return self.predictions["actual"] - self.predictions[key]
@@ -111,7 +112,7 @@ def evaluate_run(
     return Evaluation(models=models, baselines=baselines, layer_gain=layer_gain(models, baselines),
                       by_session=grouped_scores(predictions, SESSION, best["key"]),
                       by_workload=grouped_scores(predictions, WORKLOAD, best["key"]),
-                      predictions=predictions, best=best)
+                      predictions=predictions, best=best, target=telemetry.target)
 
 
 def layer_gain(models: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:

@@ -75,6 +75,10 @@ class TrainResult:
     seconds: dict[str, float]
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def cv_description(self) -> str:
+        return self.config.stack.cv.describe(self.features.lookback)
+
     def predict_layers(self, telemetry: Telemetry) -> list[pd.DataFrame]:
         """Every model's prediction on other telemetry of the same shape, with the run's workload categories.
 
@@ -103,7 +107,8 @@ class TrainResult:
             "rows": self.split.counts(),
             "split": {"kind": self.split.kind, "gap_rows": self.split.gap_rows, "description": self.split.description,
                       "test_fraction": self.config.split.test_fraction, "leaky": self.split.leaky,
-                      "cv": {**dataclasses.asdict(self.config.stack.cv), "leaky": self.config.stack.cv.leaky},
+                      "cv": {**dataclasses.asdict(self.config.stack.cv), "leaky": self.config.stack.cv.leaky,
+                             "description": self.cv_description},
                       "seed_compatible": self.config.seed_compatible},
             "lookback_rows": self.features.lookback,
             "models": models,

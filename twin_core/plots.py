@@ -403,7 +403,7 @@ def trace_figure(evaluation: Evaluation, keys: list[str], session: int | None = 
     frame = _select_session(evaluation.predictions, session)
     fig = _trace_lines(frame, [(k, k, key_colour(evaluation, k)) for k in keys], max_points)
     where = "all sessions" if session is None else f"session {session}"
-    return _titled(fig, "Target core: actual against predicted, hold-out rows",
+    return _titled(fig, f"{evaluation.target}: actual against predicted, hold-out rows",
                    f"{where}; {len(frame):,} rows, thinned to ≤ {max_points:,} points per line",
                    hovermode="x unified")
 

@@ -74,6 +74,13 @@ class CVSpec:
     def leaky(self) -> bool:
         return self.kind == "kfold"
 
+    def describe(self, lookback: int) -> str:
+        """One line for every place an out-of-fold score is shown: scheme, folds and purge gap."""
+        if self.leaky:
+            return f"shuffled {self.n_splits}-fold (LEAKY on a time series)"
+        gap = lookback if self.gap is None else self.gap
+        return f"time-blocked {self.n_splits}-fold within sessions, {gap}-row purge gap"
+
     def validate(self) -> None:
         if self.kind not in CV_KINDS:
             raise ConfigError(f"Unknown CV kind '{self.kind}'; use one of {CV_KINDS}.")
