@@ -4,7 +4,7 @@ import streamlit as st
 
 from twin_core.plots import utilisation_figure
 from twin_core.telemetry import OVERALL, WORKLOAD, ValidationReport
-from ui import state, training
+from ui import state
 
 
 def show_report(report: ValidationReport) -> None:
@@ -26,15 +26,14 @@ st.title("Data")
 st.caption("Telemetry to learn from: per-core CPU utilisation, the overall utilisation and a workload label per "
            "sample. Recording sessions are split at file boundaries and long pauses.")
 
-busy = training.is_active()
 upload_col, demo_col = st.columns([3, 1], vertical_alignment="center")
 with upload_col:
     st.file_uploader("Upload telemetry (one or many .parquet files)", type=["parquet"], accept_multiple_files=True,
-                     key=state.UPLOADER, on_change=state.on_upload, disabled=busy,
+                     key=state.UPLOADER, on_change=state.on_upload,
                      help="Columns: timestamp, workload_type, cpu_util_overall, cpu_util_core_0…N. "
                           "Files are validated together; a refused upload keeps the current data.")
 with demo_col:
-    st.button("Use demo telemetry", icon=":material/science:", on_click=state.load_demo, disabled=busy,
+    st.button("Use demo telemetry", icon=":material/science:", on_click=state.load_demo,
               width="stretch", help="Seeded synthetic telemetry: 8 cores, 6 sessions of different workloads.")
     with st.popover("Session detection", icon=":material/tune:", width="stretch"):
         st.number_input("New session after a pause of (× median sampling interval)", min_value=2.0,

@@ -153,13 +153,12 @@ def layer_editor(depth: int, layer: LayerSpec, feature_names: list[str], removab
     return dataclasses.replace(layer, models=tuple(models), passthrough=passthrough)
 
 
-def gap_input(label: str, gap: int | None, lookback: int, widget_key: str) -> int | None:
-    """An automatic gap (the longest look-back) or a fixed number of rows."""
-    auto = st.checkbox(f"{label}: automatic ({lookback} rows, the longest look-back)", gap is None,
-                       key=widget_key + ":auto")
-    rows = st.number_input(f"{label} (rows)", 0, 100000, lookback if gap is None else gap, key=widget_key,
-                           disabled=auto)
-    return None if auto else int(rows)
+def auto_or_number(label: str, auto_label: str, value: int | None, fallback: int, low: int, high: int,
+                   widget_key: str, help: str) -> int | None:
+    """None when 'automatic' is ticked (twin_core then decides), else a fixed whole number."""
+    auto = st.checkbox(f"{label}: {auto_label}", value is None, key=widget_key + ":auto", help=help)
+    number = st.number_input(label, low, high, fallback if value is None else value, key=widget_key, disabled=auto)
+    return None if auto else int(number)
 
 
 st.title("Model")
@@ -219,7 +218,9 @@ with holdout_tab:
                              key=key("split", "fraction"))
         split_gap, test_sessions, split_seed = config.split.gap, config.split.test_sessions, config.split.seed
         if split_kind == "session_tail":
-            split_gap = gap_input("Purge gap", config.split.gap, lookback, key("split", "gap"))
+            split_gap = auto_or_number("Purge gap (rows)", f"automatic ({lookback} rows, the longest look-back)",
+                                       config.split.gap, lookback, 0, 100000, key("split", "gap"),
+                                       "Rows dropped between each session's training part and its held-out tail.")
         elif split_kind == "whole_sessions":
             sessions = telemetry.sessions()
             labels = {int(s): f"S{s} · {w}" for s, w in zip(sessions["session"], sessions["workload_type"])}
@@ -239,14 +240,16 @@ with holdout_tab:
         n_splits = st.slider("Number of folds", 2, 10, config.stack.cv.n_splits, key=key("cv", "n"))
         cv_gap, cv_seed = config.stack.cv.gap, config.stack.cv.seed
         if cv_kind == "blocked":
-            cv_gap = gap_input("Fold purge gap", config.stack.cv.gap, lookback, key("cv", "gap"))
+            cv_gap = auto_or_number("Fold purge gap (rows)", f"automatic ({lookback} rows, the longest look-back)",
+                                    config.stack.cv.gap, lookback, 0, 100000, key("cv", "gap"),
+                                    "Rows dropped on both sides of every validation block.")
         else:
             cv_seed = st.number_input("Fold shuffle seed", 0, 2**31 - 1, config.stack.cv.seed, key=key("cv", "seed"))
         refit = st.radio("Final models", list(REFIT_LABELS), format_func=REFIT_LABELS.get,
                          index=list(REFIT_LABELS).index(config.stack.refit), key=key("cv", "refit"))
-        n_jobs = st.number_input("Fits in parallel", -1, 64, config.stack.n_jobs, key=key("cv", "jobs"),
-                                 help="1: one fit at a time, each model on all physical cores. More: that many "
-                                      "fits at once, one thread each (-1: one per core).")
+        n_jobs = auto_or_number("Fits in parallel", "automatic (one per physical core)", config.stack.n_jobs, 1, 1,
+                                64, key("cv", "jobs"), "Fits run side by side, each model on one thread; 1 runs "
+                                                       "one fit at a time with each model on every core.")
 
 with run_tab:
     name_col, target_col, seed_col = st.columns(3)
@@ -265,7 +268,7 @@ edited = dataclasses.replace(
     config, name=name.strip(), description=description, target=target, seed=int(seed),
     seed_compatible=seed_compatible, feature_sets=feature_sets,
     stack=dataclasses.replace(
-        config.stack, layers=layers, refit=refit, n_jobs=int(n_jobs),
+        config.stack, layers=layers, refit=refit, n_jobs=n_jobs,
         cv=dataclasses.replace(config.stack.cv, kind=cv_kind, n_splits=int(n_splits), gap=cv_gap, seed=int(cv_seed))),
     split=dataclasses.replace(config.split, kind=split_kind, test_fraction=float(fraction), gap=split_gap,
                               test_sessions=test_sessions, seed=int(split_seed)))

@@ -38,13 +38,13 @@ with pays_col:
     st.markdown("**Does this layer pay?**")
     st.caption("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "
                "identity baseline. " + split_caption)
-    st.dataframe(evaluation.layer_gain, hide_index=True, column_config={
-        "layer": "layer", "best_model": "best model", "r2_holdout": st.column_config.NumberColumn("R² hold-out",
-                                                                                                 format="%.3f"),
-        "r2_oof": st.column_config.NumberColumn("R² OOF", format="%.3f"), "compared_with": "compared with",
-        "gain_holdout": st.column_config.NumberColumn("gain hold-out", format="%+.3f"),
-        "gain_oof": st.column_config.NumberColumn("gain OOF", format="%+.3f"),
-        "pays": st.column_config.CheckboxColumn("pays")})
+    st.dataframe(evaluation.layer_gain, hide_index=True,
+                 column_order=["layer", "best_model", "compared_with", "gain_holdout", "gain_oof", "pays"],
+                 column_config={
+                     "best_model": "best model", "compared_with": "compared with",
+                     "gain_holdout": st.column_config.NumberColumn("R² gain, hold-out", format="%+.3f"),
+                     "gain_oof": st.column_config.NumberColumn("R² gain, OOF", format="%+.3f"),
+                     "pays": st.column_config.CheckboxColumn("pays")})
     with st.expander("Every model and baseline"):
         st.dataframe(evaluation.models, hide_index=True, column_config={
             "r2_holdout": R2, "r2_oof": R2, "mae_holdout": MAE, "rmse_holdout": MAE, "mae_oof": MAE, "rmse_oof": MAE})

@@ -17,9 +17,12 @@ def chosen_config(source: str):
 
 def submit() -> None:
     """Train button callback: queue the chosen configuration under the chosen label."""
-    config = chosen_config(st.session_state[SOURCE])
-    label = st.session_state[LABEL].strip() or f"{config.name} #{len(state.runs()) + 1}"
-    training.request(label, config)
+    source, label = st.session_state[SOURCE], st.session_state[LABEL]
+    # set them again: the form is drawn disabled while training, and Streamlit drops a disabled widget's
+    # submitted value unless it was set through session state
+    st.session_state[SOURCE], st.session_state[LABEL] = source, label
+    config = chosen_config(source)
+    training.request(label.strip() or f"{config.name} #{len(state.runs()) + 1}", config)
 
 
 st.title("Train")

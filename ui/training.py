@@ -86,10 +86,16 @@ def request(label: str, config: RunConfig) -> None:
 
 
 def request_cancel() -> None:
-    """Ask the running job to stop after its current fit (Cancel button callback)."""
+    """Ask the running job to stop after its current fit (Cancel button callback).
+
+    The click itself may already have stopped the script (then the job reads 'interrupted'): it was a cancel.
+    """
     job = current()
-    if job is not None and job.active:
-        job.cancel.set()
+    if job is None:
+        return
+    job.cancel.set()
+    if job.status == "interrupted":
+        job.status = "cancelled"
 
 
 def settle() -> None:

@@ -1,0 +1,77 @@
+"""Data page: opens on demo data, real parquet uploads through the widget, refused uploads keep what was there."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.helpers import DEMO_ROWS, figures, goto, metric, train, trace, values
+from twin_core.demo import make_demo_frames, write_demo_parquet
+
+PARQUET = "application/vnd.apache.parquet"
+
+
+def missing_column_bytes() -> bytes:
+    """A real parquet file without the cpu_util_overall column."""
+    _, frame = make_demo_frames(rows=400, sessions=1, seed=3)[0]
+    buffer = io.BytesIO()
+    frame.drop(columns=["cpu_util_overall"]).to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def test_first_visit_shows_demo_data_and_chart(app: AppTest) -> None:
+    assert metric(app, "Rows") == f"{DEMO_ROWS:,}"
+    assert metric(app, "Sessions") == "6"
+    assert metric(app, "Cores") == "8"
+    assert metric(app, "Sampling interval") == "0.1 s"
+    assert any("Demo telemetry" in m.value for m in app.sidebar.markdown)
+    assert app.success[0].value == "Validation found no problems."
+    assert len(app.dataframe[1].value) == 6  # sessions table
+    chart = figures(app)["utilisation_chart"]
+    overall = values(trace(chart, "overall")["y"]).astype(float)
+    target = values(trace(chart, "core 0 (target)")["y"]).astype(float)
+    finite = overall[np.isfinite(overall)]
+    assert len(finite) == DEMO_ROWS and np.all((finite >= 0) & (finite <= 100))
+    assert np.isfinite(target).sum() == DEMO_ROWS
+
+
+def test_upload_of_real_parquet_files_replaces_the_data(app: AppTest, tmp_path: Path) -> None:
+    paths = write_demo_parquet(tmp_path, rows=900, cores=4, sessions=3, seed=5)
+    app.file_uploader(key="data_upload").set_value([(p.name, p.read_bytes(), PARQUET) for p in paths]).run()
+    assert not app.exception
+    assert not app.error
+    assert metric(app, "Rows") == "900"
+    assert metric(app, "Sessions") == "3"
+    assert metric(app, "Cores") == "4"
+    assert app.session_state["data_label"] == "3 uploaded files"
+    assert len(values(trace(figures(app)["utilisation_chart"], "core 0 (target)")["y"])) >= 900
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("bad.parquet", b"timestamp,cpu\n1,2\n", "does not start with the parquet signature"),
+    ("no_overall.parquet", missing_column_bytes(), "has no column 'cpu_util_overall'"),
+])
+def test_refused_upload_shows_why_and_keeps_data_and_runs(app: AppTest, name: str, content: bytes,
+                                                           message: str) -> None:
+    train(app)
+    before = app.session_state["telemetry"].fingerprint
+    goto(app, "data")
+    app.file_uploader(key="data_upload").set_value((name, content, PARQUET)).run()
+    assert not app.exception
+    assert any(message in e.value and "Upload refused" in e.value for e in app.error)
+    assert app.session_state["telemetry"].fingerprint == before
+    assert metric(app, "Rows") == f"{DEMO_ROWS:,}"
+    assert [run.label for run in app.session_state["runs"]] == ["quick #1"]
+    assert app.session_state["active_run"] == "quick #1"
+
+
+def test_demo_button_brings_the_demo_back(app: AppTest, tmp_path: Path) -> None:
+    path = write_demo_parquet(tmp_path, rows=500, sessions=2, seed=9)[0]
+    app.file_uploader(key="data_upload").set_value((path.name, path.read_bytes(), PARQUET)).run()
+    assert app.session_state["data_label"] == path.name
+    next(b for b in app.button if b.label == "Use demo telemetry").click().run()
+    assert metric(app, "Rows") == f"{DEMO_ROWS:,}"
+    assert app.session_state["data_label"].startswith("Demo telemetry")

@@ -1,0 +1,109 @@
+"""Model page: presets and JSON load into the editor, the composition is editable, invalid ones are refused."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.helpers import figures, goto, train
+from twin_core.presets import get_preset
+
+
+def key(at: AppTest, *parts: object) -> str:
+    """The key of an editor widget in the editor's current generation."""
+    return ":".join(["cfg", str(at.session_state["editor_rev"]), *map(str, parts)])
+
+
+def load_preset(at: AppTest, name: str) -> AppTest:
+    """Pick a preset and press Load preset."""
+    at.selectbox(key="preset_choice").select(name)
+    next(b for b in at.button if b.label == "Load preset").click().run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture
+def editor(app: AppTest) -> AppTest:
+    """The Model page with the quick preset loaded."""
+    return load_preset(goto(app, "model"), "quick")
+
+
+@pytest.mark.parametrize("preset", ["default", "seed-v3", "quick"])
+def test_presets_load_into_the_editor_unchanged(app: AppTest, preset: str) -> None:
+    at = load_preset(goto(app, "model"), preset)
+    at.run()  # a second run reads every widget back: the config must survive the round trip
+    assert at.session_state["config"] == get_preset(preset)
+    assert any(f"Loaded preset '{preset}'" in s.value for s in at.success)
+    names = [m.name for m in get_preset(preset).stack.layers[0].models]
+    assert at.text_input(key=key(at, "m", 1, 0, "name")).value == names[0]
+
+
+def test_composition_is_editable(editor: AppTest) -> None:
+    at = editor
+    at.button(key=key(at, "l", "add")).click().run()
+    at.button(key=key(at, "l", 1, "add")).click().run()
+    at.selectbox(key=key(at, "m", 1, 0, "kind")).select("extratrees").run()
+    at.number_input(key=key(at, "m", 1, 0, "extratrees", "n_estimators")).set_value(50).run()
+    at.toggle(key=key(at, "l", 2, "pt")).set_value(True).run()
+    at.button(key=key(at, "m", 1, 1, "remove")).click().run()
+    at.text_input(key=key(at, "fs", 0, "ow")).input("5, 20").run()
+    at.number_input(key=key(at, "fs", 0, "cl")).set_value(3).run()
+    assert not at.exception
+
+    config = at.session_state["config"]
+    first, second, third = config.stack.layers
+    assert [(m.name, m.kind, m.feature_set) for m in first.models] == [
+        ("lgbm", "extratrees", "quick"), ("ridge-1", "ridgecv", "quick")]
+    assert first.models[0].params == {"n_estimators": 50}
+    assert second.passthrough and not third.passthrough
+    assert [m.name for m in third.models] == ["ridge-l3"]
+    assert config.feature_sets[0].overall_windows == (5, 20)
+    assert config.feature_sets[0].core_lags == 3
+    config.validate()
+    assert "ready to train: 3 layers, 4 models" in at.success[-1].value
+    diagram = figures(at)["stack_preview"]
+    assert [t["name"] for t in diagram["data"]] == ["feature sets", "layer 1", "layer 2", "layer 3"]
+
+
+@pytest.mark.parametrize(("widget", "parts", "value", "message"), [
+    ("text_input", ("fs", 0, "ow"), "1", "rolling windows must be at least 2 rows"),
+    ("text_input", ("m", 1, 1, "name"), "lgbm", "model names must be non-empty and unique"),
+])
+def test_invalid_composition_is_refused_before_training(editor: AppTest, widget: str, parts: tuple, value: str,
+                                                        message: str) -> None:
+    getattr(editor, widget)(key=key(editor, *parts)).input(value).run()
+    assert any("cannot be trained yet" in e.value and message in e.value for e in editor.error)
+
+    at = train(editor, "editor")
+    assert any("Not started" in e.value and message in e.value for e in at.error)
+    assert at.session_state["runs"] == []
+    assert "train_job" not in at.session_state
+
+
+def test_holdout_and_cv_choices_are_labelled_leaky(editor: AppTest) -> None:
+    at = editor
+    at.radio(key=key(at, "split", "kind")).set_value("random").run()
+    at.radio(key=key(at, "cv", "kind")).set_value("kfold").run()
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("LEAKY: neighbours") for w in warnings)
+    assert any(w.startswith("LEAKY: shuffled folds") for w in warnings)
+    assert at.session_state["config"].leaky
+    assert "LEAKY" in at.success[-1].value
+
+    at.radio(key=key(at, "split", "kind")).set_value("whole_sessions").run()
+    at.multiselect(key=key(at, "split", "sessions")).set_value([0, 3]).run()
+    assert at.session_state["config"].split.test_sessions == (0, 3)
+
+
+def test_configuration_json_uploads_into_the_editor(editor: AppTest) -> None:
+    at = editor
+    wanted = dataclasses.replace(get_preset("seed-v3"), name="from-file")
+    at.file_uploader(key="config_upload").set_value(("twin.json", wanted.to_json().encode(), "application/json")).run()
+    assert at.session_state["config"] == wanted
+    assert any("Loaded 'from-file' from twin.json" in s.value for s in at.success)
+    assert at.get("download_button")[0].label == "Download JSON"
+
+    at.file_uploader(key="config_upload").set_value(("broken.json", b'{"name": 3', "application/json")).run()
+    assert any("broken.json was refused" in e.value and "not valid JSON" in e.value for e in at.error)
+    assert at.session_state["config"] == wanted

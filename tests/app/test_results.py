@@ -1,0 +1,93 @@
+"""Results and Compare pages: every figure is there and carries the run's numbers, not just something drawn."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.helpers import figures, goto, train, trace, values
+
+
+@pytest.fixture
+def trained(app: AppTest) -> AppTest:
+    """The Results page after training the quick preset on the small demo."""
+    return goto(train(app, "quick"), "results")
+
+
+def test_results_page_without_a_run_points_to_train(app: AppTest) -> None:
+    at = goto(app, "results")
+    assert "No finished run yet" in at.info[0].value
+    assert not at.get("plotly_chart")
+
+
+def test_layer_r2_chart_shows_every_model_and_the_baselines(trained: AppTest) -> None:
+    at = trained
+    result = at.session_state["runs"][0].result
+    models, baselines = result.evaluation.models, result.evaluation.baselines.set_index("name")
+    chart = figures(at)["layer_r2"]
+    holdout, oof = trace(chart, "hold-out R²"), trace(chart, "out-of-fold R² (training rows)")
+    assert list(holdout["x"]) == ["L1 · lgbm", "L1 · ridge", "L2 · top-ridge"]
+    np.testing.assert_allclose(values(holdout["y"]).astype(float), models["r2_holdout"])
+    np.testing.assert_allclose(values(oof["y"]).astype(float), models["r2_oof"])
+    lines = {s["y0"] for s in chart["layout"]["shapes"] if s["type"] == "line"}
+    assert {round(baselines.loc[b, "r2_holdout"], 9) for b in ("identity", "persistence")} <= {round(y, 9) for y in lines}
+    assert result.split.description in chart["layout"]["title"]["subtitle"]["text"]
+    gain = at.dataframe[0].value
+    assert list(gain["layer"]) == [1, 2] and "pays" in gain.columns
+    assert float(at.metric[0].value) == pytest.approx(result.evaluation.best["r2_holdout"], abs=5e-4)
+
+
+def test_stack_diagram_labels_each_node_with_its_r2(trained: AppTest) -> None:
+    result = trained.session_state["runs"][0].result
+    diagram = figures(trained)["stack_diagram"]
+    texts = " ".join(t for tr in diagram["data"] for t in tr["text"])
+    for key, r2 in zip(result.evaluation.models["key"], result.evaluation.models["r2_holdout"]):
+        assert f"<b>{key.split(':')[1]}</b>" in texts and f"R² {r2:.3f}" in texts
+    assert sum(1 for a in diagram["layout"]["annotations"] if a.get("showarrow")) == 4  # 2 into layer 1, 2 into layer 2
+
+
+def test_trace_chart_follows_the_toggles_and_the_session_zoom(trained: AppTest) -> None:
+    at = trained
+    predictions = at.session_state["runs"][0].result.evaluation.predictions
+    chart = figures(at)["trace"]
+    assert [t["name"] for t in chart["data"]] == ["actual", "L2:top-ridge", "identity"]
+    actual = values(trace(chart, "actual")["y"]).astype(float)
+    np.testing.assert_allclose(actual[np.isfinite(actual)], predictions.sort_values("timestamp")["actual"])
+
+    at.pills(key="trace_keys:quick #1").set_value(["L1:lgbm", "persistence"]).run()
+    at.selectbox(key="trace_session:quick #1").select(2).run()
+    chart = figures(at)["trace"]
+    assert [t["name"] for t in chart["data"]] == ["actual", "L1:lgbm", "persistence"]
+    session = predictions[predictions["session"] == 2]
+    np.testing.assert_allclose(values(trace(chart, "L1:lgbm")["y"]).astype(float), session["L1:lgbm"])
+
+
+def test_residual_figures_and_group_tables(trained: AppTest) -> None:
+    at = trained
+    evaluation = at.session_state["runs"][0].result.evaluation
+    charts = figures(at)
+    residual = (evaluation.predictions["actual"] - evaluation.predictions["L2:top-ridge"]).to_numpy()
+    vs = values(charts["residual_vs_predicted"]["data"][0]["y"]).astype(float)
+    np.testing.assert_allclose(np.sort(vs), np.sort(residual))
+    assert values(charts["residual_histogram"]["data"][0]["y"]).astype(int).sum() == len(residual)
+    assert len(charts["residual_by_workload"]["data"]) == evaluation.predictions["workload_type"].nunique()
+    assert list(values(charts["residual_autocorrelation"]["data"][0]["x"]).astype(int)) == list(range(1, 31))
+    assert np.isfinite(values(charts["residual_over_time"]["data"][0]["y"]).astype(float)).sum() == len(residual)
+    by_session, by_workload = at.dataframe[-2].value, at.dataframe[-1].value
+    assert len(by_session) == 6 and len(by_workload) == 6
+    assert [b.label for b in at.get("download_button")] == [
+        "Predictions (parquet)", "Predictions (CSV)", "Run configuration (JSON)"]
+
+
+def test_compare_two_runs(app: AppTest) -> None:
+    at = train(train(app, "quick"), "default")
+    at = goto(at, "compare")
+    assert list(at.dataframe[0].value["label"]) == ["quick #1", "default #2"]
+    diff = at.dataframe[1].value
+    assert "stack.cv.n_splits" in set(diff["path"])
+    charts = figures(at)
+    deltas = charts["metric_deltas"]
+    assert deltas["layout"]["title"]["text"] == "Hold-out R²: quick #1 → default #2"
+    overlay = charts["compare_traces"]
+    assert [t["name"] for t in overlay["data"]][0] == "actual"
+    assert {t["name"].split(":")[0] for t in overlay["data"][1:]} == {"quick #1", "default #2"}

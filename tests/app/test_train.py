@@ -1,0 +1,86 @@
+"""Train page: a small config trains to completion with progress, Cancel stops between fits, errors are messages."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui.training
+from tests.app.helpers import APP, TIMEOUT_S, goto, metric, train
+from twin_core.pipeline import train_twin
+from twin_core.presets import get_preset
+from twin_core.splits import SplitSpec
+
+
+def button(at: AppTest, label: str):
+    """The button (or form submit button) labelled `label`."""
+    return next(b for b in at.button if b.label == label)
+
+
+def test_quick_preset_trains_to_completion(app: AppTest) -> None:
+    at = train(app, "quick", "first look")
+    job = at.session_state["train_job"]
+    assert job.status == "done" and job.done == job.total == 12  # 3 models × (3 folds + refit)
+    assert any("**first look** trained in" in s.value for s in at.success)
+    assert float(metric(at, "Best model R² (hold-out)")) > float(metric(at, "Identity baseline R²"))
+    assert "vs identity" in next(m for m in at.metric if m.label == "Best model R² (hold-out)").delta
+    assert any("per-session tail" in c.value for c in at.caption)
+    assert [run.label for run in at.session_state["runs"]] == ["first look"]
+    assert at.session_state["active_run"] == "first look"
+    assert not button(at, "Train").disabled and button(at, "Cancel").disabled
+    assert at.selectbox(key="train_source").value == "quick"  # the form keeps what was trained
+
+
+def test_sidebar_names_the_active_data_and_run(app: AppTest) -> None:
+    trained = train(app, "quick", "first look")
+    # AppTest (1.67) drops the entry script's sidebar after switch_page; a fresh first run shows it
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    for name in ("telemetry", "data_label", "runs", "active_run"):
+        at.session_state[name] = trained.session_state[name]
+    at.run()
+    assert at.sidebar.selectbox[0].value == "first look"
+    texts = [m.value for m in at.sidebar.markdown] + [c.value for c in at.sidebar.caption]
+    assert "Demo telemetry (1,200 rows, seed 0)" in texts
+    assert any(t.startswith("Best **L") and "identity" in t for t in texts)
+    assert any("Hold-out: per-session tail" in t for t in texts)
+
+
+@pytest.mark.filterwarnings("ignore:.*tasks have been successfully executed:UserWarning")  # fits dropped on cancel
+def test_cancel_stops_between_fits_and_keeps_nothing(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = train(app, "quick")
+    seen: list[tuple[int, bool]] = []
+
+    def cancelled_after_two_fits(telemetry, config, *, on_progress, should_cancel):
+        """The real training; the Cancel button's callback fires while the second fit is reported."""
+        def progress(done: int, total: int, message: str) -> None:
+            seen.append((done, ui.training.is_active()))
+            if done == 2:
+                ui.training.request_cancel()
+            on_progress(done, total, message)
+        return train_twin(telemetry, config, on_progress=progress, should_cancel=should_cancel)
+
+    monkeypatch.setattr(ui.training, "train_twin", cancelled_after_two_fits)
+    at = train(at, "default", "never kept")
+    job = at.session_state["train_job"]
+    assert seen == [(1, True), (2, True)]
+    assert job.status == "cancelled" and job.done == 2 and job.total == 36
+    assert any("**never kept** was cancelled after 2 of 36 fits" in w.value for w in at.warning)
+    assert [run.label for run in at.session_state["runs"]] == ["quick #1"]
+    assert at.session_state["active_run"] == "quick #1"
+    assert not button(at, "Train").disabled and button(at, "Cancel").disabled
+    goto(at, "results")
+    assert "quick #1" in at.caption[0].value
+
+
+def test_training_error_is_a_message_not_a_traceback(app: AppTest) -> None:
+    at = goto(app, "model")
+    sessions = tuple(range(6))  # every session held out: nothing left to train on
+    config = get_preset("quick")
+    at.session_state["config"] = dataclasses.replace(config, split=SplitSpec(kind="whole_sessions",
+                                                                             test_sessions=sessions))
+    at = train(at, "editor", "impossible")
+    assert not at.exception
+    assert any("**impossible** failed" in e.value and "at least one session for training" in e.value
+               for e in at.error)
+    assert at.session_state["runs"] == []

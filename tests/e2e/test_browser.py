@@ -1,0 +1,135 @@
+"""The app in a real browser: upload parquet through the widget, train the quick preset, see the results."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from twin_core.demo import write_demo_parquet
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+IDLE = "[data-test-script-state='notRunning']"
+STARTUP_TIMEOUT_S = 60
+ACTION_TIMEOUT_MS = 120_000
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free port (small demo data), yielding its URL; killed afterwards."""
+    port = free_port()
+    log = (tmp_path / "server.log").open("w")
+    env = {**os.environ, "TWIN_DEMO_ROWS": "1200"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        log.close()
+
+
+def settle(page) -> None:
+    """Wait for the rerun an action caused to start (if it did) and to finish."""
+    try:
+        page.wait_for_selector("[data-test-script-state='running']", timeout=1500)
+    except Exception:  # noqa: BLE001 - playwright's TimeoutError: the rerun was already over
+        pass
+    page.wait_for_selector(IDLE, timeout=ACTION_TIMEOUT_MS)
+
+
+def open_page(page, title: str) -> None:
+    """Navigate by clicking the sidebar link (a new page.goto would start a new session)."""
+    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title, exact=True).click()
+    settle(page)
+
+
+def choose_and_train(page, option: str) -> None:
+    """Pick a configuration in the Train form and press Train (returns while it runs)."""
+    page.locator("[data-testid='stSelectbox']", has_text="Configuration").click()
+    page.get_by_role("option", name=option).click()
+    page.get_by_role("button", name="Train").click()
+
+
+def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)
+
+    files = write_demo_parquet(tmp_path / "upload", rows=1500, cores=6, sessions=3, seed=11)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 2400})
+            page.set_default_timeout(ACTION_TIMEOUT_MS)
+            page.goto(server)
+            page.wait_for_selector(IDLE)
+            expect(page.get_by_text("Demo telemetry (1,200 rows, seed 0)").first).to_be_visible()
+            page.screenshot(path=tmp_path / "data_demo.png", full_page=True)
+
+            page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(p) for p in files])
+            settle(page)
+            expect(page.get_by_text("3 uploaded files").first).to_be_visible()
+            expect(page.locator("[data-testid='stMetricValue']", has_text="1,500")).to_be_visible()
+            page.screenshot(path=tmp_path / "data_uploaded.png", full_page=True)
+
+            open_page(page, "Train")
+            choose_and_train(page, "Preset: default")
+            expect(page.get_by_text("Overall:")).to_be_visible()  # live progress of the running fits
+            expect(page.get_by_role("button", name="Train")).to_be_disabled()
+            page.get_by_role("button", name="Cancel").click()
+            settle(page)
+            expect(page.get_by_text("was cancelled after")).to_be_visible()
+            expect(page.get_by_text("No finished run yet")).to_be_visible()
+
+            choose_and_train(page, "Preset: quick")
+            settle(page)
+            expect(page.get_by_text("trained in")).to_be_visible()
+            page.screenshot(path=tmp_path / "train_done.png", full_page=True)
+
+            open_page(page, "Results")
+            charts = page.locator(".js-plotly-plot")
+            for title in ("R² per model, hold-out and out-of-fold", "actual against predicted, hold-out rows"):
+                chart = charts.filter(has_text=title)
+                chart.scroll_into_view_if_needed()  # charts far below the fold are drawn when scrolled to
+                expect(chart).to_be_visible()
+            expect(page.get_by_text("3 uploaded files").first).to_be_visible()  # the sidebar names the data
+            assert page.locator("[data-testid='stException']").count() == 0
+            page.screenshot(path=tmp_path / "results.png", full_page=True)
+        finally:
+            browser.close()
