@@ -121,7 +121,8 @@ def model_editor(depth: int, index: int, model: ModelSpec, feature_names: list[s
                 params[param] = value
         optional = [p for p in spec.params if p not in spec.defaults]
         extras = st.multiselect("More parameters", optional, default=[p for p in optional if p in own],
-                                key=key("m", depth, index, kind, "extras"), help="Set parameters beyond the key ones.")
+                                key=key("m", depth, index, kind, "extras"),
+                                help="Set parameters beyond the key ones.") if optional else []
         for param in extras:
             params[param] = param_input(param, spec.params[param], own.get(param, editor.starting_value(kind, param)),
                                         key("m", depth, index, kind, param))
@@ -133,7 +134,7 @@ def model_editor(depth: int, index: int, model: ModelSpec, feature_names: list[s
 def layer_editor(depth: int, layer: LayerSpec, feature_names: list[str], removable: bool) -> LayerSpec:
     """Widgets of one layer: passthrough, its models side by side, add/remove."""
     with st.container(border=True):
-        head, passthrough_col, remove = st.columns([3, 3, 1], vertical_alignment="center")
+        head, passthrough_col, remove = st.columns([4, 3, 2], vertical_alignment="center")
         head.markdown(f"#### Layer {depth}" + (" · base models" if depth == 1 else " · learns from the layer below"))
         passthrough = False
         if depth > 1:

@@ -32,8 +32,8 @@ for note in result.notes:
 st.subheader("Per-layer R²")
 chart_col, pays_col = st.columns([3, 2])
 with chart_col:
-    st.plotly_chart(layer_r2_figure(evaluation, result.split.description,
-                                    fmt.cv_caption(result.config, result.features.lookback)), key="layer_r2")
+    st.plotly_chart(layer_r2_figure(evaluation, result.split.description, result.cv_description),
+                    key="layer_r2")
 with pays_col:
     st.markdown("**Does this layer pay?**")
     st.caption("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "

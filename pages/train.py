@@ -54,7 +54,7 @@ with about_col:
     else:
         models = sum(len(layer.models) for layer in edited.stack.layers)
         st.markdown(f"**Model page:** {edited.name} · {len(edited.stack.layers)} layers · {models} models · "
-                    f"{fmt.cv_caption(edited, max(s.lookback for s in edited.used_feature_sets()))}")
+                    f"{edited.stack.cv.describe(max(s.lookback for s in edited.used_feature_sets()))}")
         if edited.leaky:
             st.warning("The Model page's configuration uses a LEAKY protocol: its scores overstate the twin.",
                        icon=":material/warning:")

@@ -3,25 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from twin_core.config import RunConfig
 from twin_core.pipeline import TrainResult
-
-LEAKY = "LEAKY"
-
-
-def cv_caption(config: RunConfig, lookback: int) -> str:
-    """The out-of-fold scheme in words, with its purge gap or its LEAKY label."""
-    cv = config.stack.cv
-    if cv.leaky:
-        return f"shuffled {cv.n_splits}-fold ({LEAKY})"
-    gap = lookback if cv.gap is None else cv.gap
-    return f"time-blocked {cv.n_splits}-fold, {gap}-row purge gap"
-
 
 def split_caption(result: TrainResult) -> str:
     """Hold-out and CV of a run, to sit next to every R² it reports."""
-    text = f"Hold-out: {result.split.description} · OOF: {cv_caption(result.config, result.features.lookback)}"
-    return f"⚠️ {LEAKY} protocol — {text}" if result.config.leaky else text
+    text = f"Hold-out: {result.split.description} · OOF: {result.cv_description}"
+    return f"⚠️ LEAKY protocol — {text}" if result.config.leaky else text
 
 
 def baseline_r2(result: TrainResult, name: str) -> float:

@@ -53,7 +53,7 @@ def test_upload_of_real_parquet_files_replaces_the_data(app: AppTest, tmp_path: 
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("bad.parquet", b"timestamp,cpu\n1,2\n", "does not start with the parquet signature"),
     ("no_overall.parquet", missing_column_bytes(), "has no column 'cpu_util_overall'"),
-])
+], ids=["not_parquet", "missing_column"])
 def test_refused_upload_shows_why_and_keeps_data_and_runs(app: AppTest, name: str, content: bytes,
                                                            message: str) -> None:
     train(app)
