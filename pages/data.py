@@ -2,7 +2,6 @@
 import pandas as pd
 import streamlit as st
 
-from twin_core.plots import utilisation_figure
 from twin_core.telemetry import OVERALL, WORKLOAD, ValidationReport
 from ui import state
 
@@ -82,6 +81,7 @@ choices = [OVERALL, *telemetry.core_columns]
 shown = st.multiselect("Series", choices, default=[OVERALL, telemetry.target],
                        help="Long recordings are thinned on the server (min-max per bucket, spikes kept).")
 if shown:
-    st.plotly_chart(utilisation_figure(telemetry, shown), key="utilisation_chart")
+    st.plotly_chart(state.utilisation_chart(telemetry.fingerprint, telemetry.target, tuple(shown), telemetry),
+                    key="utilisation_chart")
 else:
     st.info("Pick at least one series to plot.")

@@ -10,7 +10,7 @@ import streamlit as st
 from twin_core.config import LayerSpec, ModelSpec
 from twin_core.errors import ConfigError
 from twin_core.features import WINDOW_STATS, FeatureSpec
-from twin_core.models import MODEL_KINDS, ParamInfo
+from twin_core.models import MODEL_KINDS, PRETRAINED, ParamInfo
 from twin_core.plots import stack_diagram
 from twin_core.presets import PRESETS
 from ui import editor, state
@@ -20,6 +20,7 @@ HOLDOUT_LABELS = {"session_tail": "Per-session tail, after a purge gap (recommen
                   "random": "Random rows — LEAKY (the notebook's)"}
 CV_LABELS = {"blocked": "Time-blocked folds per session, purged (recommended)",
              "kfold": "Shuffled K-fold — LEAKY (the notebook's)"}
+PRETRAINED_LABEL = "Pre-trained (server's trusted folder)"
 REFIT_LABELS = {"full": "Refit each model on all its training rows", "average": "Average the fold models"}
 
 config = state.config()
@@ -97,13 +98,32 @@ def feature_set_editor(index: int, spec: FeatureSpec, removable: bool) -> Featur
     return built
 
 
+def model_params(depth: int, index: int, kind: str, own: dict) -> dict:
+    """Widgets of a model's key parameters, plus the optional ones the user picks; only non-defaults are kept."""
+    spec = MODEL_KINDS[kind]
+    params = {}
+    for param, default in spec.defaults.items():
+        value = param_input(param, spec.params[param], own.get(param, default), key("m", depth, index, kind, param))
+        if param in own or value != default:
+            params[param] = value
+    optional = [p for p in spec.params if p not in spec.defaults]
+    extras = st.multiselect("More parameters", optional, default=[p for p in optional if p in own],
+                            key=key("m", depth, index, kind, "extras"),
+                            help="Set parameters beyond the key ones.") if optional else []
+    for param in extras:
+        params[param] = param_input(param, spec.params[param], own.get(param, editor.starting_value(kind, param)),
+                                    key("m", depth, index, kind, param))
+    return params
+
+
 def model_editor(depth: int, index: int, model: ModelSpec, feature_names: list[str], removable: bool) -> ModelSpec:
     """Widgets of one model: name, kind, (layer 1) feature set, key parameters and optional extras."""
     with st.container(border=True):
         name = st.text_input("Name", model.name, key=key("m", depth, index, "name"))
-        kinds = list(MODEL_KINDS)
+        kinds = [*MODEL_KINDS, *([PRETRAINED] if depth == 1 else [])]
         kind = st.selectbox("Kind", kinds, index=kinds.index(model.kind) if model.kind in kinds else 0,
-                            format_func=lambda k: MODEL_KINDS[k].label, key=key("m", depth, index, "kind"))
+                            format_func=lambda k: MODEL_KINDS[k].label if k in MODEL_KINDS else PRETRAINED_LABEL,
+                            key=key("m", depth, index, "kind"))
         feature_set = None
         if depth == 1:
             names_key = "|".join(feature_names)
@@ -111,21 +131,14 @@ def model_editor(depth: int, index: int, model: ModelSpec, feature_names: list[s
                 "Feature set", feature_names,
                 index=feature_names.index(model.feature_set) if model.feature_set in feature_names else 0,
                 key=key("m", depth, index, "fs", names_key), help="The columns this base model reads.")
-        spec = MODEL_KINDS[kind]
         own = model.params if kind == model.kind else {}
-        params = {}
-        for param, default in spec.defaults.items():
-            value = param_input(param, spec.params[param], own.get(param, default),
-                                key("m", depth, index, kind, param))
-            if param in own or value != default:
-                params[param] = value
-        optional = [p for p in spec.params if p not in spec.defaults]
-        extras = st.multiselect("More parameters", optional, default=[p for p in optional if p in own],
-                                key=key("m", depth, index, kind, "extras"),
-                                help="Set parameters beyond the key ones.") if optional else []
-        for param in extras:
-            params[param] = param_input(param, spec.params[param], own.get(param, editor.starting_value(kind, param)),
-                                        key("m", depth, index, kind, param))
+        if kind == PRETRAINED:
+            file = st.text_input("Model file", own.get("file", ""), key=key("m", depth, index, kind, "file"),
+                                 help="A fitted model in the server's trusted folder ($TWIN_TRUSTED_MODELS). "
+                                      "Uploaded model files are never loaded.")
+            params = {"file": file.strip()}
+        else:
+            params = model_params(depth, index, kind, own)
         st.button("Remove model", key=key("m", depth, index, "remove"), icon=":material/delete:",
                   disabled=not removable, on_click=editor.remove_model, args=(depth, index), width="stretch")
     return dataclasses.replace(model, name=name.strip(), kind=kind, params=params, feature_set=feature_set)

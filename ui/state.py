@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from twin_core.config import RunConfig
 from twin_core.demo import make_demo_telemetry
 from twin_core.errors import TwinError
 from twin_core.pipeline import TrainResult
+from twin_core.plots import utilisation_figure
 from twin_core.presets import get_preset
 from twin_core.telemetry import ValidationReport, Telemetry, load_uploaded
 
@@ -63,6 +65,12 @@ def demo_telemetry(rows: int, cores: int = 8, sessions: int = 6, seed: int = 0) 
 def parse_upload(files: tuple[tuple[str, bytes], ...], gap_factor: float) -> Telemetry:
     """Validated telemetry of uploaded (name, bytes) pairs, cached on the bytes; raises TelemetryError."""
     return load_uploaded(list(files), gap_factor=gap_factor)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def utilisation_chart(fingerprint: str, target: str, columns: tuple[str, ...], _telemetry: Telemetry) -> go.Figure:
+    """The per-core utilisation figure, cached on the data's content hash (the frame itself is never hashed)."""
+    return utilisation_figure(_telemetry, list(columns))
 
 
 def init() -> None:

@@ -107,3 +107,12 @@ def test_configuration_json_uploads_into_the_editor(editor: AppTest) -> None:
     at.file_uploader(key="config_upload").set_value(("broken.json", b'{"name": 3', "application/json")).run()
     assert any("broken.json was refused" in e.value and "not valid JSON" in e.value for e in at.error)
     assert at.session_state["config"] == wanted
+
+
+def test_a_pretrained_base_model_names_its_file(editor: AppTest) -> None:
+    at = editor
+    at.selectbox(key=key(at, "m", 1, 0, "kind")).select("pretrained").run()
+    at.text_input(key=key(at, "m", 1, 0, "pretrained", "file")).input("lgbm_v2.pkl").run()
+    model = at.session_state["config"].stack.layers[0].models[0]
+    assert (model.kind, dict(model.params), model.feature_set) == ("pretrained", {"file": "lgbm_v2.pkl"}, "quick")
+    assert "ready to train" in at.success[-1].value
