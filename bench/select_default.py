@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from twin_core.config import LayerSpec, ModelSpec, RunConfig, StackConfig  # noqa: E402
+from twin_core.config import LayerSpec, ModelSpec, RunConfig  # noqa: E402
 from twin_core.demo import make_demo_telemetry  # noqa: E402
 from twin_core.pipeline import oof_scores  # noqa: E402
 from twin_core.presets import get_preset  # noqa: E402

@@ -73,3 +73,19 @@ def test_errors_exit_without_a_traceback_in_a_real_process(tmp_path):
     assert done.returncode == EXIT_INVALID_DATA
     assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_train_keeps_the_run_in_the_store(demo_parquet_dir, tmp_path, capsys):
+    db = tmp_path / "runs.sqlite"
+    assert main(["train", str(demo_parquet_dir), "--preset", "quick", "--quiet", "--store", str(db),
+                 "--label", "morning"]) == EXIT_OK
+    assert "Kept as run" in capsys.readouterr().out
+    assert main(["runs", "list", "--store", str(db)]) == EXIT_OK
+    listing = capsys.readouterr().out
+    assert "morning" in listing and "cpu_util_core_0" in listing
+    run_id = listing.splitlines()[1].split()[0]
+    assert main(["runs", "show", run_id, "--store", str(db)]) == EXIT_OK
+    assert "R² hold-out" in capsys.readouterr().out
+    assert main(["runs", "delete", run_id, "--store", str(db)]) == EXIT_OK
+    assert main(["runs", "show", run_id, "--store", str(db)]) == EXIT_ERROR
+    assert "No run" in capsys.readouterr().err

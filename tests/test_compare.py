@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from twin_core.compare import ABSENT, config_diff, flatten_config, metric_deltas, runs_table
-from twin_core.config import LayerSpec, ModelSpec
+from twin_core.config import ModelSpec
 from twin_core.demo import make_demo_telemetry
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset

@@ -73,7 +73,8 @@ def test_rolling_excludes_current_row_unless_asked(telemetry):
 def test_identity_feature(telemetry):
     X = build_features(telemetry, [SHORT]).X
     frame = telemetry.frame.loc[X.index]
-    expected = 4 * frame["cpu_util_overall"] - frame[["cpu_util_core_1", "cpu_util_core_2", "cpu_util_core_3"]].sum(axis=1)
+    others = frame[["cpu_util_core_1", "cpu_util_core_2", "cpu_util_core_3"]].sum(axis=1)
+    expected = 4 * frame["cpu_util_overall"] - others
     np.testing.assert_allclose(X[IDENTITY], expected, rtol=1e-5)
     np.testing.assert_allclose(identity_estimate(telemetry)[X.index], expected)
 

@@ -88,7 +88,7 @@ def test_workload_categories_come_from_the_training_rows(demo_telemetry):
 
 
 def test_a_trained_run_predicts_other_telemetry_of_the_same_shape(quick_result, demo_telemetry):
-    layers = quick_result.predict_layers(demo_telemetry)
+    layers = quick_result.model.predict_layers(demo_telemetry)
     test = np.sort(quick_result.split.test)
     np.testing.assert_allclose(layers[-1].loc[test, "top-ridge"],
                                quick_result.evaluation.predictions["L2:top-ridge"])

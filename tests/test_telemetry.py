@@ -12,7 +12,6 @@ from pandas.testing import assert_frame_equal
 from tests.bad_inputs import CASES, BadInput, good_frame, write
 from twin_core.errors import ConfigError, NotParquetError, OutOfRangeError, TelemetryError
 from twin_core.telemetry import (
-    SESSION,
     ValidationReport,
     load_telemetry,
     load_uploaded,

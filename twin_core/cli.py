@@ -2,21 +2,26 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from twin_core.errors import TelemetryError, TrainingCancelled, TwinError
+from twin_core.config import RunConfig
+from twin_core.demo import write_demo_parquet
+from twin_core.errors import ConfigError, TelemetryError, TrainingCancelled, TwinError
+from twin_core.pipeline import train_twin
+from twin_core.presets import PRESETS, get_preset
+from twin_core.runs import save_run_outputs
+from twin_core.splits import CV_KINDS, HOLDOUT_KINDS
+from twin_core.store import RunStore
+from twin_core.telemetry import load_telemetry, validate_sources
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID_DATA, EXIT_CANCELLED = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
-    from twin_core.presets import PRESETS
-    from twin_core.splits import CV_KINDS, HOLDOUT_KINDS
 
     parser = argparse.ArgumentParser(prog="python -m twin_core",
                                      description="Digital Twin Studio: train and check a CPU digital twin.")
@@ -43,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="directory of pre-trained models the operator trusts, for 'pretrained' members "
                             "(default: $TWIN_TRUSTED_MODELS; none if unset)")
     train.add_argument("--out", type=Path, help="write metrics.json, config.json and predictions.parquet here")
+    train.add_argument("--store", nargs="?", const="", type=str, metavar="DB",
+                       help="keep the run in the SQLite run store (default: $TWIN_STORE or runs/studio.sqlite)")
+    train.add_argument("--label", help="a name for the kept run (default: the preset's)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     validate = sub.add_parser("validate", help="check telemetry and print the validation report")
@@ -59,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="print a preset as JSON, to edit and pass to `train --config`")
     config.add_argument("preset", choices=sorted(PRESETS))
+
+    runs = sub.add_parser("runs", help="list, show or delete runs kept in the run store")
+    runs.add_argument("action", choices=["list", "show", "delete"])
+    runs.add_argument("run_id", nargs="?", help="the run (for show and delete)")
+    runs.add_argument("--store", metavar="DB", help="the run store (default: $TWIN_STORE or runs/studio.sqlite)")
     return parser
 
 
@@ -71,8 +84,6 @@ def _session_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _resolve_config(args: argparse.Namespace):
-    from twin_core.config import RunConfig
-    from twin_core.presets import get_preset
 
     config = RunConfig.from_json(args.config.read_bytes()) if args.config else get_preset(args.preset)
     split_changes = {k: v for k, v in {"kind": args.split, "test_fraction": args.test_fraction, "gap": args.gap,
@@ -139,9 +150,6 @@ def format_report(metrics: dict) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from twin_core.pipeline import train_twin
-    from twin_core.runs import save_run_outputs
-    from twin_core.telemetry import load_telemetry
 
     config = _resolve_config(args)
     started = time.perf_counter()
@@ -157,11 +165,13 @@ def _train(args: argparse.Namespace) -> int:
     if args.out:
         save_run_outputs(result, args.out)
         print(f"Wrote {args.out / 'metrics.json'}, config.json and predictions.parquet")
+    if args.store is not None:
+        store = RunStore(args.store or None)
+        print(f"Kept as run {store.save(result, args.label)} in {store.path}")
     return EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from twin_core.telemetry import validate_sources
 
     report = validate_sources(args.data, target=args.target, gap_factor=args.gap_factor, min_gap_s=args.min_gap_s)
     for issue in report.issues:
@@ -172,7 +182,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from twin_core.demo import write_demo_parquet
 
     paths = write_demo_parquet(args.out_dir, rows=args.rows, cores=args.cores, sessions=args.sessions,
                                seed=args.seed)
@@ -181,16 +190,38 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> int:
-    from twin_core.presets import get_preset
 
     print(get_preset(args.preset).to_json())
+    return EXIT_OK
+
+
+def _runs(args: argparse.Namespace) -> int:
+    store = RunStore(args.store)
+    if args.action == "list":
+        table = store.list()
+        if table.empty:
+            print(f"No runs kept in {store.path}.")
+            return EXIT_OK
+        table["best_r2_holdout"] = table["best_r2_holdout"].map(lambda v: f"{v:.4f}")
+        table["identity_r2_holdout"] = table["identity_r2_holdout"].map(lambda v: f"{v:.4f}")
+        columns = ["id", "created_at", "label", "target", "best_name", "best_r2_holdout", "identity_r2_holdout",
+                   "leaky"]
+        print(table[columns].to_string(index=False))
+        return EXIT_OK
+    if not args.run_id:
+        raise ConfigError(f"`runs {args.action}` needs a run id; see `runs list`.")
+    if args.action == "show":
+        print(format_report(store.metrics(args.run_id)))
+    else:
+        store.delete(args.run_id)
+        print(f"Deleted run {args.run_id}.")
     return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a TwinError becomes a one-line message and a non-zero exit, never a traceback."""
     args = _parser().parse_args(argv)
-    handlers = {"train": _train, "validate": _validate, "demo-data": _demo, "config": _config}
+    handlers = {"train": _train, "validate": _validate, "demo-data": _demo, "config": _config, "runs": _runs}
     try:
         return handlers[args.command](args)
     except TrainingCancelled as exc:

@@ -114,7 +114,8 @@ def _check_args(rows: int, cores: int, sessions: int, interval_s: float, timesta
     if not interval_s >= 0.01:
         raise ConfigError(f"Demo sampling interval must be at least 0.01 s, got {interval_s}.")
     if timestamp_format not in TIMESTAMP_FORMATS:
-        raise ConfigError(f"Unknown timestamp_format {timestamp_format!r}; choose one of {', '.join(TIMESTAMP_FORMATS)}.")
+        raise ConfigError(
+            f"Unknown timestamp_format {timestamp_format!r}; choose one of {', '.join(TIMESTAMP_FORMATS)}.")
 
 
 def _session_sizes(rows: int, sessions: int, rng: np.random.Generator) -> np.ndarray:

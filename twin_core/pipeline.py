@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +38,8 @@ def with_target(telemetry: Telemetry, target: str) -> Telemetry:
     if target == telemetry.target:
         return telemetry
     if target not in telemetry.core_columns:
-        raise MissingColumnError(f"Target '{target}' is not a core column; the data has {list(telemetry.core_columns)}.")
+        raise MissingColumnError(
+            f"Target '{target}' is not a core column; the data has {list(telemetry.core_columns)}.")
     return dataclasses.replace(telemetry, target=target)
 
 
@@ -62,6 +62,29 @@ def build_stack(config: RunConfig, features: FeatureMatrix, folds, *, trusted_di
 
 
 @dataclass
+class TwinModel:
+    """A trained twin without its training data: enough to predict on new telemetry of the same shape."""
+
+    config: RunConfig
+    target: str
+    stack: HierarchicalStack
+    feature_columns: list[str]
+    workload_categories: tuple[str, ...]
+
+    def predict_layers(self, telemetry: Telemetry) -> list[pd.DataFrame]:
+        """Every model's prediction, indexed by the telemetry's row ids.
+
+        Rows without complete feature windows (each session's first look-back rows) get no prediction;
+        workloads the twin never saw get all-zero one-hot columns and a warning.
+        """
+        telemetry = with_target(telemetry, self.target)
+        features = build_features(telemetry, self.config.used_feature_sets(),
+                                  workload_categories=self.workload_categories,
+                                  positional_windows=self.config.seed_compatible)
+        return self.stack.predict_layers(features.X[self.feature_columns])
+
+
+@dataclass
 class TrainResult:
     """A finished run: what was asked, on which data, the fitted stack and every score."""
 
@@ -79,17 +102,11 @@ class TrainResult:
     def cv_description(self) -> str:
         return self.config.stack.cv.describe(self.features.lookback)
 
-    def predict_layers(self, telemetry: Telemetry) -> list[pd.DataFrame]:
-        """Every model's prediction on other telemetry of the same shape, with the run's workload categories.
-
-        Rows without complete feature windows (each session's first `lookback` rows) get no prediction;
-        the frames are indexed by the new telemetry's row ids.
-        """
-        telemetry = with_target(telemetry, self.target)
-        features = build_features(telemetry, self.config.used_feature_sets(),
-                                  workload_categories=self.features.workload_categories,
-                                  positional_windows=self.config.seed_compatible)
-        return self.stack.predict_layers(features.X[list(self.features.X.columns)])
+    @property
+    def model(self) -> TwinModel:
+        """The fitted twin alone (what a run store keeps and what-if questions are asked of)."""
+        return TwinModel(self.config, self.target, self.stack, list(self.features.X.columns),
+                         self.features.workload_categories)
 
     @property
     def metrics(self) -> dict:

@@ -187,7 +187,8 @@ def _whole_sessions(rows: np.ndarray, sessions: np.ndarray, spec: SplitSpec) -> 
                         _describe(spec, 0, sorted(chosen)), False)
 
 
-def cv_folds(rows: np.ndarray, sessions: np.ndarray, spec: CVSpec, lookback: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def cv_folds(rows: np.ndarray, sessions: np.ndarray, spec: CVSpec,
+             lookback: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Folds over the training rows, as (fit positions, validation positions) into `rows`.
 
     blocked: each session's rows are cut into `n_splits` contiguous blocks; fold k validates on block k of

@@ -559,7 +559,8 @@ def _to_workload(name: str, s: pd.Series, report: ValidationReport) -> pd.Series
     if missing.any():
         first = int(np.flatnonzero(missing)[0])
         report.add("error", "missing_workload",
-                   f"File '{name}', column '{WORKLOAD}' is empty in {_n(int(missing.sum()), 'row')} (first at row {first}); "
+                   f"File '{name}', column '{WORKLOAD}' is empty in {_n(int(missing.sum()), 'row')} "
+                   f"(first at row {first}); "
                    "label every row with its workload (e.g. cpu_bound) or drop those rows.",
                    file=name, column=WORKLOAD, example=f"row {first}")
         return None
