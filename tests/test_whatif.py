@@ -1,0 +1,59 @@
+"""What-if scenarios: consistent edits of the inputs and the twin's answer to them."""
+import numpy as np
+import pytest
+
+from twin_core.errors import ConfigError
+from twin_core.pipeline import train_twin
+from twin_core.presets import get_preset
+from twin_core.whatif import Scenario, apply_scenario, ask
+
+
+@pytest.fixture(scope="module")
+def model(demo_telemetry):
+    return train_twin(demo_telemetry, get_preset("quick")).model
+
+
+def test_scaling_cores_moves_overall_consistently(demo_telemetry):
+    changed = apply_scenario(demo_telemetry, Scenario("busier", core_scale=1.5))
+    before, after = demo_telemetry.frame, changed.frame
+    others = list(demo_telemetry.other_cores)
+    np.testing.assert_allclose(after[others], np.clip(before[others] * 1.5, 0, 100))
+    expected = np.clip(before["cpu_util_overall"] + (after[others].sum(axis=1) - before[others].sum(axis=1)) / 8,
+                       0, 100)
+    np.testing.assert_allclose(after["cpu_util_overall"], expected)
+    np.testing.assert_array_equal(after["cpu_util_core_0"], before["cpu_util_core_0"])  # the target is not edited
+    assert before is not after and changed.fingerprint != demo_telemetry.fingerprint
+
+
+def test_the_twin_answers_in_the_direction_of_the_change(model, demo_telemetry):
+    idle = ask(model, demo_telemetry, Scenario("idle others", core_scale=0.0, core_offset=0.0))
+    same = ask(model, demo_telemetry, Scenario("nothing"))
+    assert same.mean_change == pytest.approx(0.0, abs=1e-9)
+    assert idle.mean_change != pytest.approx(0.0, abs=0.5)
+    summary = idle.summary.set_index("session")
+    assert summary.loc["all", "rows"] == len(idle.predictions)
+    assert summary.loc["all", "change"] == pytest.approx(idle.mean_change)
+    assert idle.predictions[["baseline", "scenario"]].stack().between(0, 100).all()
+
+
+def test_relabelled_workload_unknown_to_the_twin_is_a_warning(model, demo_telemetry):
+    with pytest.warns(UserWarning, match="not seen in training"):
+        answer = ask(model, demo_telemetry, Scenario("new label", workload="gpu_render"))
+    assert (answer.predictions["workload_type"] != "gpu_render").any()  # the answer keeps the recorded labels
+
+
+@pytest.mark.parametrize("scenario, message", [
+    (Scenario(core_scale=-1), "cannot be negative"),
+    (Scenario(core_offset=150), "within ±100"),
+    (Scenario(cores=("cpu_util_core_0",)), "the target cannot be edited"),
+])
+def test_invalid_scenarios(demo_telemetry, scenario, message):
+    with pytest.raises(ConfigError, match=message):
+        apply_scenario(demo_telemetry, scenario)
+
+
+def test_scenario_round_trips():
+    scenario = Scenario("x", core_scale=1.2, cores=("cpu_util_core_2",), workload="io_bound")
+    assert Scenario.from_dict(scenario.to_dict()) == scenario
+    with pytest.raises(ConfigError, match="unknown field"):
+        Scenario.from_dict({"name": "x", "colour": 1})

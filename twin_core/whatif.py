@@ -1,0 +1,100 @@
+"""What-if questions asked of a trained twin: change the inputs, predict the target again, compare.
+
+A scenario edits the telemetry the twin reads (busier or idler cores, another workload label) while keeping it
+physically consistent: when core loads change, `cpu_util_overall` moves by the same amount per core, so the
+identity `N·overall − Σ other cores` still holds as well as it did. Values stay within 0–100 %.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from twin_core.errors import ConfigError
+from twin_core.pipeline import TwinModel
+from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, Telemetry
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One change to the inputs. `core_scale` multiplies the chosen cores' utilisation (all non-target cores
+    when `cores` is empty); `core_offset` adds percentage points after scaling; `workload` relabels every row."""
+
+    name: str = "scenario"
+    core_scale: float = 1.0
+    core_offset: float = 0.0
+    cores: tuple[str, ...] = ()
+    workload: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cores", tuple(self.cores))
+
+    def validate(self, telemetry: Telemetry) -> None:
+        """Refuse scenarios the telemetry cannot express, naming the problem."""
+        if self.core_scale < 0:
+            raise ConfigError(f"Scenario '{self.name}': core_scale cannot be negative, got {self.core_scale}.")
+        if not -100.0 <= self.core_offset <= 100.0:
+            raise ConfigError(f"Scenario '{self.name}': core_offset must lie within ±100 points.")
+        unknown = sorted(set(self.cores) - set(telemetry.other_cores))
+        if unknown:
+            raise ConfigError(f"Scenario '{self.name}': {unknown} are not input cores; choose from "
+                              f"{list(telemetry.other_cores)} (the target cannot be edited).")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Scenario:
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(f"Scenario: unknown field(s) {sorted(unknown)}.")
+        return cls(**data)
+
+
+def apply_scenario(telemetry: Telemetry, scenario: Scenario) -> Telemetry:
+    """The telemetry as the scenario would have it (a new object; the input is not changed)."""
+    scenario.validate(telemetry)
+    frame = telemetry.frame.copy()
+    cores = list(scenario.cores or telemetry.other_cores)
+    before = frame[cores].to_numpy(dtype=float)
+    after = np.clip(before * scenario.core_scale + scenario.core_offset, 0.0, 100.0)
+    frame[cores] = after
+    shift = (after - before).sum(axis=1) / telemetry.n_cores
+    frame[OVERALL] = np.clip(frame[OVERALL].to_numpy(dtype=float) + shift, 0.0, 100.0)
+    if scenario.workload is not None:
+        frame[WORKLOAD] = scenario.workload
+    return dataclasses.replace(telemetry, frame=frame, fingerprint=f"{telemetry.fingerprint}+{scenario.name}")
+
+
+@dataclass
+class WhatIfAnswer:
+    """Baseline and scenario predictions of the twin's final layer, row by row and summarised."""
+
+    scenario: Scenario
+    predictions: pd.DataFrame
+    summary: pd.DataFrame
+
+    @property
+    def mean_change(self) -> float:
+        return float((self.predictions["scenario"] - self.predictions["baseline"]).mean())
+
+
+def ask(model: TwinModel, telemetry: Telemetry, scenario: Scenario) -> WhatIfAnswer:
+    """Predict the target with and without the scenario; summarise the change per session and overall."""
+    baseline = model.predict_layers(telemetry)[-1].mean(axis=1)
+    changed = model.predict_layers(apply_scenario(telemetry, scenario))[-1].mean(axis=1)
+    frame = telemetry.frame.loc[baseline.index]
+    predictions = pd.DataFrame({TIMESTAMP: frame[TIMESTAMP], SESSION: frame[SESSION], WORKLOAD: frame[WORKLOAD],
+                                "actual": frame[model.target],
+                                "baseline": baseline.clip(0, 100), "scenario": changed.clip(0, 100)})
+    grouped = predictions.groupby(SESSION).agg(workload=(WORKLOAD, "first"), rows=("baseline", "size"),
+                                               baseline_mean=("baseline", "mean"), scenario_mean=("scenario", "mean"))
+    grouped["change"] = grouped["scenario_mean"] - grouped["baseline_mean"]
+    total = pd.DataFrame({"workload": ["all"], "rows": [len(predictions)],
+                          "baseline_mean": [predictions["baseline"].mean()],
+                          "scenario_mean": [predictions["scenario"].mean()]}, index=pd.Index(["all"], name=SESSION))
+    total["change"] = total["scenario_mean"] - total["baseline_mean"]
+    return WhatIfAnswer(scenario, predictions, pd.concat([grouped, total]).reset_index())
