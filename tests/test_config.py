@@ -85,3 +85,10 @@ def test_used_feature_sets_are_those_layer_one_reads():
     config = replace(config, stack=replace(config.stack, layers=(
         LayerSpec(models=(ModelSpec("only", "lightgbm", {}, "seed-v2.3"),)),)))
     assert [s.name for s in config.used_feature_sets()] == ["seed-v2.3"]
+
+
+def test_fits_per_layer_matches_what_the_stack_runs():
+    config = get_preset("seed-v3")
+    assert config.stack.fits_per_layer() == [3 * 6, 2 * 6, 1 * 6]
+    averaged = replace(config, stack=replace(config.stack, refit="average"))
+    assert averaged.stack.fits_per_layer() == [15, 10, 5]

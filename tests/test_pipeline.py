@@ -100,6 +100,7 @@ def test_cancel_stops_the_run(demo_telemetry):
         train_twin(demo_telemetry, get_preset("quick"), on_progress=lambda *a: calls.append(a),
                    should_cancel=lambda: len(calls) >= 2)
     assert len(calls) == 2
+    assert calls[0][1] == sum(get_preset("quick").stack.fits_per_layer())  # progress bars can size on the config
 
 
 def test_invalid_config_is_refused_before_any_fit(demo_telemetry):

@@ -57,6 +57,11 @@ class StackConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
 
+    def fits_per_layer(self) -> list[int]:
+        """How many fits each layer takes, in the order training runs them (progress bars size on this)."""
+        per_model = self.cv.n_splits + (1 if self.refit == "full" else 0)
+        return [len(layer.models) * per_model for layer in self.layers]
+
 
 @dataclass(frozen=True)
 class RunConfig:

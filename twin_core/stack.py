@@ -7,6 +7,7 @@ out-of-fold and hold-out predictions, accepts time-ordered purged folds, and rep
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -167,14 +168,19 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         # OpenMP/BLAS pools are held to one thread while fits run side by side.
         with threadpool_limits(limits=1 if self._parallel else None):
             results = Parallel(n_jobs=self.n_jobs, return_as="generator", prefer="threads")(jobs)
-            for (m, k, _, _, _, val_rows), label, (fitted, preds, took) in zip(tasks, labels, results):
-                seconds[m] += took
-                if k is None:
-                    refits[m] = fitted
-                else:
-                    fold_models[m].append(fitted)
-                    oof[val_rows, m] = preds
-                progress.step(f"{label} ({took:.1f} s)")
+            try:
+                for (m, k, _, _, _, val_rows), label, (fitted, preds, took) in zip(tasks, labels, results):
+                    seconds[m] += took
+                    if k is None:
+                        refits[m] = fitted
+                    else:
+                        fold_models[m].append(fitted)
+                        oof[val_rows, m] = preds
+                    progress.step(f"{label} ({took:.1f} s)")
+            finally:
+                with warnings.catch_warnings():  # a cancelled run drops the fits in flight on purpose
+                    warnings.filterwarnings("ignore", message=".*(not used|have been cancelled)", category=UserWarning)
+                    results.close()
         fitted_members = [
             FittedMember(name, [refits[m]] if self.refit == "full" else fold_models[m], columns, float(seconds[m]))
             for m, (name, _, columns) in enumerate(layer)]

@@ -111,18 +111,12 @@ def settle() -> None:
         job.status, job.error = "interrupted", "The training did not stop in time and was abandoned."
 
 
-def fit_plan(config: RunConfig) -> list[int]:
-    """Fits per layer in the order the stack runs them (each model: one per fold, plus the refit)."""
-    per_model = config.stack.cv.n_splits + (1 if config.stack.refit == "full" else 0)
-    return [len(layer.models) * per_model for layer in config.stack.layers]
-
-
 class ProgressPanel:
     """Live progress of a job: overall fits, the current layer, and the current model/fold with elapsed time."""
 
     def __init__(self, job: TrainingJob) -> None:
         self.job = job
-        self.plan = fit_plan(job.config)
+        self.plan = job.config.stack.fits_per_layer()
         self.box = st.status(f"Training **{job.label}** on {job.data_label}…", expanded=True)
         with self.box:
             self.overall = st.progress(0.0, text="Building features and splitting the hold-out…")

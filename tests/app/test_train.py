@@ -46,7 +46,6 @@ def test_sidebar_names_the_active_data_and_run(app: AppTest) -> None:
     assert any("Hold-out: per-session tail" in t for t in texts)
 
 
-@pytest.mark.filterwarnings("ignore:.*have been cancelled:UserWarning")  # joblib: fits in flight dropped on cancel
 def test_cancel_stops_between_fits_and_keeps_nothing(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
     at = train(app, "quick")
     seen: list[tuple[int, bool]] = []
