@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin_core.compare import ABSENT, config_diff, flatten_config, metric_deltas, runs_table
+from twin_core.compare import (ABSENT, config_diff, flatten_config, metric_deltas, metric_deltas_from_metrics,
+                               runs_table)
 from twin_core.config import ModelSpec
 from twin_core.demo import make_demo_telemetry
 from twin_core.pipeline import train_twin
@@ -96,3 +97,22 @@ def test_metric_deltas_cover_shared_models_and_baselines(runs):
     pd.testing.assert_series_equal(models.set_index("key").loc[["L1:lgbm", "L1:ridge"], "delta_r2_holdout"],
                                    pd.Series([0.0, 0.0], index=pd.Index(["L1:lgbm", "L1:ridge"], name="key"),
                                              name="delta_r2_holdout"), atol=1e-12)
+
+
+def test_metric_deltas_of_metrics_dicts_match_the_run_version(runs):
+    quick, wide = runs
+    pd.testing.assert_frame_equal(metric_deltas_from_metrics(quick.metrics, wide.metrics), metric_deltas(quick, wide))
+
+
+def test_metric_deltas_from_metrics_read_null_scores_as_nan():
+    def metrics(r2_top: float | None) -> dict:
+        return {"models": [{"layer": 1, "name": "m", "r2_holdout": 0.5, "r2_oof": 0.4},
+                           {"layer": 2, "name": "top", "r2_holdout": r2_top, "r2_oof": None}],
+                "baselines": {"identity": {"r2_holdout": 0.3}, "mean": {"r2_holdout": None}}}
+
+    deltas = metric_deltas_from_metrics(metrics(0.6), metrics(None)).set_index("key")
+    assert deltas.index.tolist() == ["L1:m", "L2:top", "identity", "mean"]
+    assert deltas["what"].tolist() == ["model", "model", "baseline", "baseline"]
+    assert deltas.loc["L1:m", "delta_r2_holdout"] == 0.0
+    assert np.isnan(deltas.loc["L2:top", "delta_r2_holdout"]) and np.isnan(deltas.loc["L2:top", "r2_oof_a"])
+    assert np.isnan(deltas.loc["mean", "r2_holdout_b"]) and deltas.dtypes["r2_holdout_b"] == float

@@ -13,6 +13,7 @@ from twin_core.demo import make_demo_telemetry
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
 from twin_core.telemetry import SESSION, TIMESTAMP
+from twin_core.whatif import Scenario, ask
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +182,35 @@ def test_metrics_delta_figure(result, other):
     assert list(bars.y) == table["key"].tolist()[::-1]
     np.testing.assert_allclose(bars.x, table["delta_r2_holdout"].to_numpy()[::-1])
     assert "quick-30" in fig.layout.title.text
+
+
+def test_compare_predictions_of_frames_match_the_evaluation_version(result, other):
+    frames = [("A", result.evaluation.predictions, "L1:ridge"), ("B", other.evaluation.predictions, "L1:lgbm")]
+    fig = plots.compare_predictions_figure(frames, session=2, max_points=200)
+    assert [t.name for t in fig.data] == ["actual", "A: L1:ridge", "B: L1:lgbm"]
+    shared = sorted(set(result.evaluation.predictions["row"]) & set(other.evaluation.predictions["row"]))
+    rows = result.evaluation.predictions.set_index("row").loc[shared]
+    np.testing.assert_allclose(fig.data[1].y, rows.loc[rows[SESSION] == 2, "L1:ridge"])
+    wrapped = plots.compare_traces_figure([("A", result.evaluation), ("B", other.evaluation)])
+    direct = plots.compare_predictions_figure([(label, r.evaluation.predictions, r.evaluation.best["key"])
+                                               for label, r in (("A", result), ("B", other))])
+    assert wrapped.to_json() == direct.to_json()
+    with pytest.raises(ValueError, match="Pick at least one run"):
+        plots.compare_predictions_figure([])
+
+
+def test_whatif_figure_two_predicted_traces_thinned_and_broken(result, telemetry):
+    answer = ask(result.model, telemetry, Scenario("busier", core_scale=1.5))
+    fig = plots.whatif_figure(answer, max_points=120)
+    assert [t.name for t in fig.data] == ["actual", "predicted, as recorded", "predicted, busier"]
+    for trace in fig.data:
+        assert len(trace.y) <= 120
+        _assert_no_line_joins_sessions(trace)
+    assert np.isnan(np.asarray(fig.data[1].y, dtype=float)).sum() == answer.predictions[SESSION].nunique() - 1
+    assert "busier" in fig.layout.title.text and "not measurements" in fig.layout.title.subtitle.text
+
+    zoomed = plots.whatif_figure(answer, session=1)
+    rows = answer.predictions[answer.predictions[SESSION] == 1].sort_values(TIMESTAMP)
+    np.testing.assert_allclose(zoomed.data[1].y, rows["baseline"])
+    np.testing.assert_allclose(zoomed.data[2].y, rows["scenario"])
+    np.testing.assert_allclose(zoomed.data[0].y, rows["actual"])

@@ -4,10 +4,10 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import numpy as np
 import pandas as pd
 
 from twin_core.config import RunConfig
+from twin_core.evaluate import model_key
 from twin_core.pipeline import TrainResult
 
 ABSENT = "(absent)"
@@ -69,19 +69,33 @@ def runs_table(results: list[tuple[str, TrainResult]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def metric_deltas(a: TrainResult, b: TrainResult) -> pd.DataFrame:
-    """R² of every model both runs have (matched by layer and name) and of the baselines, with delta = b − a."""
-    cols = ["key", "r2_holdout", "r2_oof"]
-    models = a.evaluation.models[cols].merge(b.evaluation.models[cols], on="key", suffixes=("_a", "_b"))
-    models.insert(1, "what", "model")
-    base_cols = ["name", "r2_holdout"]
-    baselines = (a.evaluation.baselines[base_cols]
-                 .merge(b.evaluation.baselines[base_cols], on="name", suffixes=("_a", "_b"))
-                 .rename(columns={"name": "key"}))
-    baselines.insert(1, "what", "baseline")
-    baselines["r2_oof_a"] = baselines["r2_oof_b"] = np.nan
-    table = pd.concat([models, baselines], ignore_index=True)
+def _float(value: object) -> float:
+    """A metrics.json score as a float: `null` (a score that could not be computed) becomes NaN."""
+    return float("nan") if value is None else float(value)
+
+
+def metric_deltas_from_metrics(a: dict, b: dict) -> pd.DataFrame:
+    """R² of every model both runs have (matched by layer and name) and of the baselines, with delta = b − a.
+
+    `a` and `b` are metrics.json dicts (`TrainResult.metrics`, `RunStore.metrics`)."""
+    def models(metrics: dict) -> pd.DataFrame:
+        return pd.DataFrame([{"key": model_key(m["layer"], m["name"]), "r2_holdout": _float(m["r2_holdout"]),
+                              "r2_oof": _float(m["r2_oof"])} for m in metrics["models"]],
+                            columns=["key", "r2_holdout", "r2_oof"])
+
+    def baselines(metrics: dict) -> pd.DataFrame:
+        return pd.DataFrame([{"key": name, "r2_holdout": _float(base["r2_holdout"])}
+                             for name, base in metrics["baselines"].items()], columns=["key", "r2_holdout"])
+
+    table = pd.concat([models(a).merge(models(b), on="key", suffixes=("_a", "_b")).assign(what="model"),
+                       baselines(a).merge(baselines(b), on="key", suffixes=("_a", "_b")).assign(what="baseline")],
+                      ignore_index=True)
     table["delta_r2_holdout"] = table["r2_holdout_b"] - table["r2_holdout_a"]
     table["delta_r2_oof"] = table["r2_oof_b"] - table["r2_oof_a"]
     return table[["key", "what", "r2_holdout_a", "r2_holdout_b", "delta_r2_holdout",
                   "r2_oof_a", "r2_oof_b", "delta_r2_oof"]]
+
+
+def metric_deltas(a: TrainResult, b: TrainResult) -> pd.DataFrame:
+    """`metric_deltas_from_metrics` of two finished runs of this process."""
+    return metric_deltas_from_metrics(a.metrics, b.metrics)

@@ -15,6 +15,7 @@ from twin_core.config import RunConfig
 from twin_core.downsample import downsample_frame
 from twin_core.evaluate import BASELINES, Evaluation, model_key, residual_autocorrelation
 from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, Telemetry
+from twin_core.whatif import WhatIfAnswer
 
 ACTUAL_COLOUR = "#222222"
 LAYER_SHADES = (  # one hue per layer; models of a layer take its shades in order
@@ -26,6 +27,7 @@ LAYER_SHADES = (  # one hue per layer; models of a layer take its shades in orde
 )
 BASELINE_STYLE = {"identity": ("#7f7f7f", "dash"), "persistence": ("#bcbd22", "dot"), "mean": ("#17becf", "dashdot")}
 FEATURE_COLOUR = "#8c8c8c"
+BASELINE_COLOUR, SCENARIO_COLOUR = "#1f77b4", "#d62728"  # what-if: predicted as recorded / under the scenario
 TIME_TITLE = "time (UTC; gaps between sessions cut out)"
 UTIL_TITLE = "utilisation (%)"
 RESIDUAL_TITLE = "residual: actual − predicted (percentage points)"
@@ -408,24 +410,46 @@ def trace_figure(evaluation: Evaluation, keys: list[str], session: int | None = 
                    hovermode="x unified")
 
 
-def compare_traces_figure(runs: list[tuple[str, Evaluation]], session: int | None = None,
-                          max_points: int = 4000) -> go.Figure:
-    """Each run's best model against the actual, on the hold-out rows every run shares (matched by row id)."""
+def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], session: int | None = None,
+                               max_points: int = 4000) -> go.Figure:
+    """Each run's chosen model against the actual, on the hold-out rows every run shares (matched by row id).
+
+    `runs` holds (label, hold-out predictions frame, model key) triples; the frames are `Evaluation.predictions`
+    or `RunStore.predictions` (columns row, timestamp, session, workload_type, actual and one per model key)."""
     if not runs:
         raise ValueError("Pick at least one run to compare.")
-    shared = set.intersection(*(set(ev.predictions["row"]) for _, ev in runs))
+    shared = set.intersection(*(set(predictions["row"]) for _, predictions, _ in runs))
     if not shared:
         raise ValueError("These runs share no hold-out rows (different data or splits); nothing to overlay.")
-    base = runs[0][1].predictions
+    base = runs[0][1]
     frame = base.loc[base["row"].isin(shared), ["row", TIMESTAMP, SESSION, WORKLOAD, "actual"]]
     series = []
     palette = plotly.colors.qualitative.D3
-    for i, (label, ev) in enumerate(runs):
-        column = f"{label}: {ev.best['key']}"
-        frame = frame.merge(ev.predictions[["row", ev.best["key"]]].rename(columns={ev.best["key"]: column}), on="row")
+    for i, (label, predictions, key) in enumerate(runs):
+        column = f"{label}: {key}"
+        frame = frame.merge(predictions[["row", key]].rename(columns={key: column}), on="row")
         series.append((column, column, palette[i % len(palette)]))
     frame = _select_session(frame, session)
     fig = _trace_lines(frame, series, max_points)
     return _titled(fig, "Best model of each run against the actual",
                    f"{len(frame):,} hold-out rows all runs share; thinned to ≤ {max_points:,} points per line",
                    hovermode="x unified")
+
+
+def compare_traces_figure(runs: list[tuple[str, Evaluation]], session: int | None = None,
+                          max_points: int = 4000) -> go.Figure:
+    """Each run's best model against the actual (`compare_predictions_figure` of evaluations)."""
+    return compare_predictions_figure([(label, ev.predictions, ev.best["key"]) for label, ev in runs],
+                                      session=session, max_points=max_points)
+
+
+def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: int = 4000) -> go.Figure:
+    """The twin's predicted target as recorded and under the scenario, with the actual for reference."""
+    frame = _select_session(answer.predictions, session)
+    name = answer.scenario.name
+    fig = _trace_lines(frame, [("baseline", "predicted, as recorded", BASELINE_COLOUR),
+                               ("scenario", f"predicted, {name}", SCENARIO_COLOUR)], max_points)
+    where = "all sessions" if session is None else f"session {session}"
+    return _titled(fig, f"What-if '{name}': the twin's prediction before and after",
+                   f"{where}; {len(frame):,} rows, thinned to ≤ {max_points:,} points per line; "
+                   "predictions are the model's extrapolation, not measurements", hovermode="x unified")
