@@ -37,7 +37,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     """`streamlit run app.py` on a free port (small demo data), yielding its URL; killed afterwards."""
     port = free_port()
     log = (tmp_path / "server.log").open("w")
-    env = {**os.environ, "TWIN_DEMO_ROWS": "1200"}
+    env = {**os.environ, "TWIN_DEMO_ROWS": "1200", "TWIN_STORE": str(tmp_path / "runs.sqlite")}  # never the repo's
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
