@@ -134,3 +134,15 @@ def test_predict_before_fit_is_an_error(data):
     from sklearn.exceptions import NotFittedError
     with pytest.raises(NotFittedError):
         HierarchicalStack([[("a", Ridge())]]).predict(data[0])
+
+
+def test_reused_layers_must_match_the_composition(data):
+    X, y = data
+    first = HierarchicalStack([[("a", Ridge())], [("top", Ridge())]], cv=3).fit(X, y)
+    reused = first.fitted_layers()[:1]
+    second = HierarchicalStack([[("a", Ridge())], [("new-top", LinearRegression())]], cv=3).fit(X, y, reuse=reused)
+    assert second.layers_[0] is first.layers_[0]
+    with pytest.raises(ConfigError, match="does not match"):
+        HierarchicalStack([[("b", Ridge())], [("top", Ridge())]], cv=3).fit(X, y, reuse=reused)
+    with pytest.raises(ConfigError, match="does not match"):
+        HierarchicalStack([[("a", Ridge())]], cv=3).fit(X.iloc[:100], y[:100], reuse=reused)

@@ -17,6 +17,7 @@ from twin_core.config import RunConfig
 from twin_core.errors import MissingColumnError
 from twin_core.evaluate import Evaluation, evaluate_run, scores
 from twin_core.features import FeatureMatrix, build_features
+from twin_core.layercache import LayerCache, layer_keys
 from twin_core.models import make_estimator
 from twin_core.splits import HoldoutSplit, cv_folds, holdout_split
 from twin_core.stack import CancelCheck, HierarchicalStack, ProgressCallback
@@ -159,11 +160,17 @@ class PreparedRun:
     def y(self) -> np.ndarray:
         return self.telemetry.frame[self.telemetry.target].to_numpy(dtype=float)
 
-    def fit(self, on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None) -> None:
-        """Train the stack on the training rows only; the test rows are not touched."""
+    def fit(self, on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
+            cache: LayerCache | None = None, keys: list[str] | None = None) -> int:
+        """Train the stack on the training rows only (the test rows are not touched); returns how many first
+        layers were taken from `cache` instead of being trained again."""
+        reuse = cache.reusable(keys) if cache is not None and keys else []
         train = self.split.train
         self.stack.fit(self.features.X.loc[train], self.y[train], on_progress=on_progress,
-                       should_cancel=should_cancel)
+                       should_cancel=should_cancel, reuse=reuse)
+        if cache is not None and keys:
+            cache.keep(keys, self.stack.fitted_layers())
+        return len(reuse)
 
 
 def prepare_run(telemetry: Telemetry, config: RunConfig, *, trusted_dir: str | Path | None = None) -> PreparedRun:
@@ -194,8 +201,13 @@ def oof_scores(telemetry: Telemetry, config: RunConfig) -> pd.DataFrame:
 
 
 def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: ProgressCallback | None = None,
-               should_cancel: CancelCheck | None = None, trusted_dir: str | Path | None = None) -> TrainResult:
-    """Train and evaluate one run. Raises ConfigError before any fit when the config cannot work."""
+               should_cancel: CancelCheck | None = None, trusted_dir: str | Path | None = None,
+               cache: LayerCache | None = None) -> TrainResult:
+    """Train and evaluate one run. Raises ConfigError before any fit when the config cannot work.
+
+    With a `cache`, layers fitted identically by an earlier run (same data, features, split and lower
+    layers) are reused, so changing the top layer retrains only the top layer.
+    """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     run = prepare_run(telemetry, config, trusted_dir=trusted_dir)
@@ -203,7 +215,8 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
     seconds["features"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    run.fit(on_progress=on_progress, should_cancel=should_cancel)
+    reused = run.fit(on_progress=on_progress, should_cancel=should_cancel, cache=cache,
+                     keys=layer_keys(config, telemetry.fingerprint) if cache is not None else None)
     seconds["train"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -215,6 +228,9 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
     seconds["total"] = sum(seconds.values())
 
     notes = list(features.warnings)
+    if reused:
+        notes.append(f"Layers 1–{reused} were reused from an earlier run with the same data, features, split "
+                     "and lower layers; only the layers above were trained.")
     for depth, missing in enumerate(stack.rows_without_oof_, start=1):
         if missing and depth < len(stack.layers_):
             notes.append(f"{missing} training rows have no out-of-fold prediction from layer {depth} "

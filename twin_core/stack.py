@@ -41,6 +41,14 @@ class FittedMember:
         return np.mean([est.predict(data) for est in self.estimators], axis=0)
 
 
+@dataclass(frozen=True)
+class FittedLayer:
+    """A trained layer and its out-of-fold predictions on the training rows: what a later fit can reuse."""
+
+    members: list[FittedMember]
+    oof: pd.DataFrame
+
+
 def _fit_predict(estimator: BaseEstimator, X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray,
                  predict_rows: np.ndarray | None) -> tuple[BaseEstimator, np.ndarray | None, float]:
     started = time.perf_counter()
@@ -112,16 +120,21 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         return [False] + [bool(f) for f in flags[1:]]
 
     # -- fitting ----------------------------------------------------------------------------------------------
-    def fit(self, X, y, *, on_progress: ProgressCallback | None = None,
-            should_cancel: CancelCheck | None = None) -> HierarchicalStack:
-        """Train layer by layer; raises TrainingCancelled if `should_cancel()` turns true between fits."""
+    def fit(self, X, y, *, on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
+            reuse: Sequence[FittedLayer] = ()) -> HierarchicalStack:
+        """Train layer by layer; raises TrainingCancelled if `should_cancel()` turns true between fits.
+
+        `reuse` holds the first layers of an earlier fit on the same rows, folds and composition: they are
+        taken as they are, so a change to an upper layer retrains only that layer and those above it.
+        """
         X_arr, y_arr = validate_data(self, X, y, dtype="numeric", y_numeric=True)
         y_arr = np.asarray(y_arr, dtype=float)
         members = self._members()
         flags = self._passthrough_flags()
         folds = [(np.asarray(f), np.asarray(v)) for f, v in check_cv(self.cv).split(X_arr, y_arr)]
+        self._check_reuse(reuse, members, len(y_arr))
         per_model = len(folds) + (1 if self.refit == "full" else 0)
-        total = sum(len(layer) for layer in members) * per_model
+        total = sum(len(layer) for layer in members[len(reuse):]) * per_model
         progress = _Progress(total, on_progress, should_cancel)
 
         n = len(y_arr)
@@ -129,8 +142,12 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         previous: np.ndarray | None = None
         self.layers_, self.oof_predictions_, self.rows_without_oof_ = [], [], []
         for depth, layer in enumerate(members, start=1):
-            design = self._design(X_arr, previous, flags[depth - 1])
-            oof, fitted = self._fit_layer(depth, layer, design, y_arr, folds, usable, progress)
+            if depth <= len(reuse):
+                fitted, oof_frame = reuse[depth - 1].members, reuse[depth - 1].oof
+                oof = oof_frame.to_numpy()
+            else:
+                design = self._design(X_arr, previous, flags[depth - 1])
+                oof, fitted = self._fit_layer(depth, layer, design, y_arr, folds, usable, progress)
             self.layers_.append(fitted)
             self.oof_predictions_.append(pd.DataFrame(oof, columns=[m.name for m in fitted]))
             usable &= ~np.isnan(oof).any(axis=1)
@@ -138,6 +155,19 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
             previous = oof
         self.folds_ = folds
         return self
+
+    def fitted_layers(self) -> list[FittedLayer]:
+        """The fitted layers with their out-of-fold predictions, for `fit(reuse=...)` of a later stack."""
+        check_is_fitted(self, "layers_")
+        return [FittedLayer(members, oof) for members, oof in zip(self.layers_, self.oof_predictions_)]
+
+    @staticmethod
+    def _check_reuse(reuse: Sequence[FittedLayer], members, n_rows: int) -> None:
+        if len(reuse) > len(members):
+            raise ConfigError(f"{len(reuse)} reused layers for a stack of {len(members)}.")
+        for depth, (layer, given) in enumerate(zip(members, reuse), start=1):
+            if [m[0] for m in layer] != [m.name for m in given.members] or len(given.oof) != n_rows:
+                raise ConfigError(f"Reused layer {depth} does not match this stack's layer {depth} or its rows.")
 
     def _design(self, X: np.ndarray, previous: np.ndarray | None, passthrough: bool) -> np.ndarray:
         if previous is None:
