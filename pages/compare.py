@@ -1,72 +1,202 @@
-"""Compare: this session's runs side by side — settings that differ, how the scores moved, the traces overlaid."""
+"""Compare: runs side by side — settings that differ, how the scores moved, the traces overlaid — for the runs of
+this session and for the runs kept in the run store across days."""
+import pandas as pd
 import streamlit as st
 
-from twin_core.compare import config_diff, metric_deltas, runs_table
-from twin_core.plots import compare_traces_figure, metrics_delta_figure
+from twin_core.compare import config_diff, metric_deltas_from_metrics, runs_table
+from twin_core.plots import compare_predictions_figure, metrics_delta_figure
 from ui import state
+from ui import store as run_store
+from ui.store import STORE_FAILURES, ComparedRun
 
-st.title("Compare")
-runs = state.runs()
-if not runs:
-    st.info("No finished run yet. Train two configurations (or one twice with a change) to compare them.",
-            icon=":material/info:")
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
-    st.stop()
+R2 = st.column_config.NumberColumn(format="%.3f")
+SAVED, SESSION_RUN = "saved:", "session:"
+DELETE_PENDING, DELETE_MESSAGE = "saved_delete_pending", "saved_delete_message"
 
-st.subheader("Runs of this session")
-st.dataframe(runs_table([(run.label, run.result) for run in runs]), hide_index=True, column_config={
-    "best_r2_holdout": st.column_config.NumberColumn("best R² hold-out", format="%.3f"),
-    "best_r2_oof": st.column_config.NumberColumn("best R² OOF", format="%.3f"),
-    "identity_r2": st.column_config.NumberColumn("identity R²", format="%.3f"),
-    "persistence_r2": st.column_config.NumberColumn("persistence R²", format="%.3f"),
-    "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f"),
-    "leaky": st.column_config.CheckboxColumn("LEAKY", help="Random hold-out or shuffled folds: scores overstated.")})
-if len(runs) < 2:
-    st.info("Train a second run to see differences and deltas.", icon=":material/info:")
-    st.stop()
 
-labels = [run.label for run in runs]
-a_col, b_col = st.columns(2)
-label_a = a_col.selectbox("Run A", labels, index=len(labels) - 2, key="compare_a")
-label_b = b_col.selectbox("Run B", labels, index=len(labels) - 1, key="compare_b")
-run_a, run_b = state.run_by_label(label_a), state.run_by_label(label_b)
+def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
+    """Configuration differences and hold-out R² deltas of run A against run B."""
+    diff_col, delta_col = st.columns([2, 3])
+    with diff_col:
+        st.markdown("**Configuration differences**")
+        diff = config_diff(a.config, b.config).rename(columns={"a": a.label, "b": b.label})
+        if diff.empty:
+            st.success("Same configuration.", icon=":material/check_circle:")
+        else:
+            st.dataframe(diff.style.set_properties(subset=[a.label], **{"background-color": "#fdecea"})
+                         .set_properties(subset=[b.label], **{"background-color": "#e8f5e9"}), hide_index=True)
+        if a.fingerprint != b.fingerprint:
+            st.warning(f"Different data: {a.data} vs {b.data}.", icon=":material/warning:")
+    with delta_col:
+        deltas = metric_deltas_from_metrics(a.metrics, b.metrics)
+        split = f"both: {a.split}" if a.split == b.split else f"A: {a.split} · B: {b.split}"
+        st.plotly_chart(metrics_delta_figure(deltas, (a.label, b.label), split), key=f"{prefix}metric_deltas")
+        with st.expander("Metric deltas as a table"):
+            st.dataframe(deltas, hide_index=True, column_config={
+                c: st.column_config.NumberColumn(format="%+.3f" if c.startswith("delta") else "%.3f")
+                for c in deltas.columns if c.startswith(("r2", "delta"))})
 
-diff_col, delta_col = st.columns([2, 3])
-with diff_col:
-    st.markdown("**Configuration differences**")
-    diff = config_diff(run_a.result.config, run_b.result.config).rename(columns={"a": label_a, "b": label_b})
-    if diff.empty:
-        st.success("Same configuration.", icon=":material/check_circle:")
-    else:
-        st.dataframe(diff.style.set_properties(subset=[label_a], **{"background-color": "#fdecea"})
-                     .set_properties(subset=[label_b], **{"background-color": "#e8f5e9"}), hide_index=True)
-    if run_a.result.data_fingerprint != run_b.result.data_fingerprint:
-        st.warning(f"Different data: {run_a.data_label} vs {run_b.data_label}.", icon=":material/warning:")
-with delta_col:
-    deltas = metric_deltas(run_a.result, run_b.result)
-    same_split = run_a.result.split.description == run_b.result.split.description
-    split = (f"both: {run_a.result.split.description}" if same_split
-             else f"A: {run_a.result.split.description} · B: {run_b.result.split.description}")
-    st.plotly_chart(metrics_delta_figure(deltas, (label_a, label_b), split), key="metric_deltas")
-    with st.expander("Metric deltas as a table"):
-        st.dataframe(deltas, hide_index=True, column_config={
-            c: st.column_config.NumberColumn(format="%+.3f" if c.startswith("delta") else "%.3f")
-            for c in deltas.columns if c.startswith(("r2", "delta"))})
 
-st.subheader("Predicted traces on the same hold-out")
-same_data = [run.label for run in runs if run.result.data_fingerprint == run_a.result.data_fingerprint]
-pick_col, session_col = st.columns([4, 1])
-overlay = pick_col.multiselect("Runs to overlay (same data as run A)", same_data,
-                               default=[label for label in (label_a, label_b) if label in same_data],
-                               key="compare_overlay", help="Each run's best model; rows all chosen runs held out.")
-evaluations = [(label, state.run_by_label(label).result.evaluation) for label in overlay]
-sessions = sorted({int(s) for _, ev in evaluations for s in ev.predictions["session"].unique()})
-session = session_col.selectbox("Zoom to session", [None, *sessions], key="compare_session",
-                                format_func=lambda s: "all sessions" if s is None else f"session {s}")
-if not evaluations:
-    st.info("Pick at least one run to overlay.", icon=":material/info:")
-else:
+def overlay(runs: list[ComparedRun], prefix: str) -> None:
+    """Each run's best model against the actual on the hold-out rows they share, with a session zoom."""
+    sessions = sorted({int(s) for run in runs for s in run.predictions["session"].unique()})
+    session = st.selectbox("Zoom to session", [None, *sessions], key=f"{prefix}session",
+                           format_func=lambda s: "all sessions" if s is None else f"session {s}")
     try:
-        st.plotly_chart(compare_traces_figure(evaluations, session=session), key="compare_traces")
+        st.plotly_chart(compare_predictions_figure([(run.label, run.predictions, run.best_key) for run in runs],
+                                                   session=session), key=f"{prefix}traces")
     except ValueError as exc:
         st.info(str(exc), icon=":material/info:")
+
+
+def session_runs() -> None:
+    """The runs trained in this browser session."""
+    runs = state.runs()
+    if not runs:
+        st.info("No finished run yet. Train two configurations (or one twice with a change) to compare them.",
+                icon=":material/info:")
+        st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+        return
+    st.dataframe(runs_table([(run.label, run.result) for run in runs]), hide_index=True, column_config={
+        "best_r2_holdout": st.column_config.NumberColumn("best R² hold-out", format="%.3f"),
+        "best_r2_oof": st.column_config.NumberColumn("best R² OOF", format="%.3f"),
+        "identity_r2": st.column_config.NumberColumn("identity R²", format="%.3f"),
+        "persistence_r2": st.column_config.NumberColumn("persistence R²", format="%.3f"),
+        "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f"),
+        "leaky": st.column_config.CheckboxColumn("LEAKY", help="Random hold-out or shuffled folds: scores "
+                                                               "overstated.")})
+    if len(runs) < 2:
+        st.info("Train a second run to see differences and deltas.", icon=":material/info:")
+        return
+    labels = [run.label for run in runs]
+    a_col, b_col = st.columns(2)
+    label_a = a_col.selectbox("Run A", labels, index=len(labels) - 2, key="compare_a")
+    label_b = b_col.selectbox("Run B", labels, index=len(labels) - 1, key="compare_b")
+    run_a = run_store.from_session(state.run_by_label(label_a))
+    pair_view(run_a, run_store.from_session(state.run_by_label(label_b)), "")
+
+    st.subheader("Predicted traces on the same hold-out")
+    same_data = [run.label for run in runs if run.result.data_fingerprint == run_a.fingerprint]
+    overlaid = st.multiselect("Runs to overlay (same data as run A)", same_data,
+                              default=[label for label in (label_a, label_b) if label in same_data],
+                              key="compare_overlay", help="Each run's best model; rows all chosen runs held out.")
+    if overlaid:
+        overlay([run_store.from_session(state.run_by_label(label)) for label in overlaid], "compare_")
+    else:
+        st.info("Pick at least one run to overlay.", icon=":material/info:")
+
+
+def ask_delete(run_id: str) -> None:
+    """Delete button callback: ask for a confirmation first."""
+    st.session_state[DELETE_PENDING], st.session_state[DELETE_MESSAGE] = run_id, None
+
+
+def confirm_delete(run_id: str) -> None:
+    """Confirmation callback: remove the run from the store and say what happened."""
+    st.session_state[DELETE_PENDING] = None
+    try:
+        run_store.open_store().delete(run_id)
+    except STORE_FAILURES as exc:
+        st.session_state[DELETE_MESSAGE] = ("error", f"Run `{run_id}` was not deleted: {exc}")
+    else:
+        st.session_state[DELETE_MESSAGE] = ("success", f"Deleted saved run `{run_id}`.")
+
+
+def cancel_delete() -> None:
+    """'Keep it' callback: forget the pending deletion."""
+    st.session_state[DELETE_PENDING] = None
+
+
+def delete_controls(table: pd.DataFrame) -> None:
+    """Pick a saved run, press Delete, then confirm."""
+    message = st.session_state.get(DELETE_MESSAGE)
+    if message is not None:
+        (st.success if message[0] == "success" else st.error)(message[1])
+    labels = dict(zip(table["id"], table["label"]))
+    pick_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
+    run_id = pick_col.selectbox("Saved run to delete", list(labels), key="saved_delete_pick",
+                                format_func=lambda i: f"{labels[i]} · {i}")
+    button_col.button("Delete", icon=":material/delete:", key="saved_delete", on_click=ask_delete, args=(run_id,),
+                      width="stretch")
+    pending = st.session_state.get(DELETE_PENDING)
+    if pending is not None:
+        st.warning(f"Delete saved run **{labels.get(pending, pending)}** (`{pending}`) with its model and "
+                   "predictions? This cannot be undone.", icon=":material/warning:")
+        yes_col, no_col, _ = st.columns([1, 1, 3])
+        yes_col.button("Yes, delete", type="primary", key="saved_delete_yes", on_click=confirm_delete,
+                       args=(pending,), width="stretch")
+        no_col.button("Keep it", key="saved_delete_no", on_click=cancel_delete, width="stretch")
+
+
+def saved_runs() -> None:
+    """The runs kept in the run store, to compare across days and to tidy up."""
+    telemetry = state.telemetry()
+    try:
+        store = run_store.open_store()
+        only_current = st.toggle("Only runs on the current data", value=True, key="saved_only_current",
+                                 help=f"Runs trained on exactly this telemetry ({state.data_label()}).")
+        table = store.list(telemetry.fingerprint if only_current else None)
+    except STORE_FAILURES as exc:
+        st.error(f"The run store `{run_store.path()}` cannot be read: {exc}", icon=":material/error:")
+        return
+    st.caption(f"Runs kept in `{store.path}` (newest first). Tick “Keep in the run store” on the Train page to "
+               "add one.")
+    if table.empty:
+        st.info("No saved run" + (" on the current data" if only_current else "") + " yet.", icon=":material/info:")
+        return
+    st.dataframe(table.assign(current_data=table["data_fingerprint"] == telemetry.fingerprint), hide_index=True,
+                 column_order=["created_at", "label", "preset", "target", "split", "best_layer", "best_name",
+                               "best_r2_holdout", "identity_r2_holdout", "train_seconds", "leaky", "current_data",
+                               "id"],
+                 column_config={
+                     "created_at": "saved (UTC)", "best_layer": "best layer", "best_name": "best model",
+                     "best_r2_holdout": st.column_config.NumberColumn("best R² hold-out", format="%.3f"),
+                     "identity_r2_holdout": st.column_config.NumberColumn("identity R²", format="%.3f"),
+                     "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f"),
+                     "leaky": st.column_config.CheckboxColumn("LEAKY"),
+                     "current_data": st.column_config.CheckboxColumn("current data")})
+
+    labels = {SAVED + i: label for i, label in zip(table["id"], table["label"])}
+    names = {choice: f"{label} · saved {created}" for choice, label, created in
+             zip(labels, table["label"], table["created_at"])}
+    for run in state.runs():
+        if run.stored_as is None:  # a kept run is already offered as saved
+            labels[SESSION_RUN + run.label] = run.label
+            names[SESSION_RUN + run.label] = f"{run.label} · this session (not saved)"
+    choices = list(labels)
+    if len(choices) < 2:
+        st.info("Keep a second run (or train one in this session) to compare.", icon=":material/info:")
+    else:
+        a_col, b_col = st.columns(2)
+        choice_a = a_col.selectbox("Run A", choices, index=1, key="saved_a", format_func=names.get)
+        choice_b = b_col.selectbox("Run B", choices, index=0, key="saved_b", format_func=names.get)
+        try:
+            run_a, run_b = (resolve(choice, f"{side} · {labels[choice]}")
+                            for choice, side in ((choice_a, "A"), (choice_b, "B")))
+        except STORE_FAILURES as exc:
+            st.error(f"A saved run could not be read: {exc}", icon=":material/error:")
+        else:
+            pair_view(run_a, run_b, "saved_")
+            st.markdown("**Best model of each run on the same hold-out**")
+            if run_a.fingerprint == run_b.fingerprint:
+                overlay([run_a, run_b], "saved_")
+            else:
+                st.info("The two runs were trained on different data, so their traces are not overlaid.",
+                        icon=":material/info:")
+    with st.expander("Delete a saved run", icon=":material/delete:"):
+        delete_controls(table)
+
+
+def resolve(choice: str, label: str) -> ComparedRun:
+    """A picked saved (`saved:<id>`) or session (`session:<label>`) run, shown as `label`."""
+    if choice.startswith(SAVED):
+        return run_store.from_store(str(run_store.path()), choice.removeprefix(SAVED), label)
+    return run_store.from_session(state.run_by_label(choice.removeprefix(SESSION_RUN)), label)
+
+
+st.title("Compare")
+session_tab, saved_tab = st.tabs(["Runs of this session", "Saved runs (across days)"])
+with session_tab:
+    session_runs()
+with saved_tab:
+    saved_runs()

@@ -4,9 +4,9 @@ import streamlit as st
 from twin_core.errors import ConfigError
 from twin_core.presets import PRESETS, get_preset
 from ui import format as fmt
-from ui import state, training
+from ui import state, store, training
 
-SOURCE, LABEL = "train_source", "train_label"
+SOURCE, LABEL, KEEP = "train_source", "train_label", "train_keep"
 EDITOR = "editor"
 
 
@@ -17,12 +17,12 @@ def chosen_config(source: str):
 
 def submit() -> None:
     """Train button callback: queue the chosen configuration under the chosen label."""
-    source, label = st.session_state[SOURCE], st.session_state[LABEL]
+    source, label, keep = st.session_state[SOURCE], st.session_state[LABEL], st.session_state[KEEP]
     # set them again: the form is drawn disabled while training, and Streamlit drops a disabled widget's
     # submitted value unless it was set through session state
-    st.session_state[SOURCE], st.session_state[LABEL] = source, label
+    st.session_state[SOURCE], st.session_state[LABEL], st.session_state[KEEP] = source, label, keep
     config = chosen_config(source)
-    training.request(label.strip() or f"{config.name} #{len(state.runs()) + 1}", config)
+    training.request(label.strip() or f"{config.name} #{len(state.runs()) + 1}", config, keep=keep)
 
 
 st.title("Train")
@@ -39,6 +39,10 @@ with form_col:
                      help="Train what the Model page holds, or a preset as it ships.")
         st.text_input("Run label", key=LABEL, disabled=busy, placeholder="automatic: <configuration> #<n>",
                       help="How this run is named in the sidebar, Results and Compare.")
+        st.session_state.setdefault(KEEP, True)
+        st.checkbox("Keep in the run store", key=KEEP, disabled=busy,
+                    help=f"A finished run is saved with its label in `{store.path()}`, to compare or ask "
+                         "across days. A cancelled or failed run is never saved.")
         st.form_submit_button("Train", type="primary", icon=":material/play_arrow:", on_click=submit,
                               disabled=busy)
     st.button("Cancel", icon=":material/stop_circle:", on_click=training.request_cancel, disabled=not busy,
@@ -73,6 +77,11 @@ if job is not None:
         run = state.run_by_label(job.label)
         st.success(f"**{job.label}** trained in {job.elapsed:.1f} s ({job.total} fits) on {job.data_label}.",
                    icon=":material/check_circle:")
+        if job.stored_as:
+            st.caption(f"Kept in the run store `{store.path()}` as run `{job.stored_as}`.")
+        elif job.store_error:
+            st.warning(f"Not kept in the run store: {job.store_error} The run is still here for this session.",
+                       icon=":material/warning:")
         fmt.metric_cards(run.result)
         for note in run.result.notes:
             st.info(note, icon=":material/info:")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import format as fmt
-from ui import state, training
+from ui import state, store, training
 
 
 def _pick_run(key: str) -> None:
@@ -20,6 +20,7 @@ def render() -> None:
         st.markdown(state.data_label())
         st.caption(f"{len(telemetry.frame):,} rows · {telemetry.n_sessions} sessions · {telemetry.n_cores} cores · "
                    f"{telemetry.sampling_interval:.3g} s sampling · target {telemetry.target}")
+        st.caption(store.caption())
         st.markdown("**Run**")
         job = training.current()
         if job is not None and job.active:

@@ -39,6 +39,7 @@ class Run:
     label: str
     result: TrainResult = field(repr=False)
     data_label: str
+    stored_as: str | None = None
 
 
 @dataclass(frozen=True)

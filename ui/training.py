@@ -17,7 +17,7 @@ from twin_core.config import RunConfig
 from twin_core.errors import ConfigError, TrainingCancelled, TwinError
 from twin_core.pipeline import train_twin
 from twin_core.telemetry import Telemetry
-from ui import state
+from ui import state, store
 
 JOB = "train_job"
 REFUSED = "train_refused"
@@ -32,6 +32,7 @@ class TrainingJob:
     config: RunConfig
     telemetry: Telemetry
     data_label: str
+    keep: bool = True
     cancel: threading.Event = field(default_factory=threading.Event)
     status: str = "queued"
     done: int = 0
@@ -41,6 +42,8 @@ class TrainingJob:
     finished: float = 0.0
     error: str | None = None
     thread: int | None = None
+    stored_as: str | None = None
+    store_error: str | None = None
 
     @property
     def active(self) -> bool:
@@ -71,8 +74,9 @@ def refusal() -> str | None:
     return st.session_state.get(REFUSED)
 
 
-def request(label: str, config: RunConfig) -> None:
-    """Queue a run of `config` on the active data, or record why it is refused (Train button callback)."""
+def request(label: str, config: RunConfig, keep: bool = True) -> None:
+    """Queue a run of `config` on the active data (kept in the run store when it finishes, if `keep`), or record
+    why it is refused (Train button callback)."""
     st.session_state[REFUSED] = None
     if is_active():
         return
@@ -82,7 +86,7 @@ def request(label: str, config: RunConfig) -> None:
         st.session_state[REFUSED] = str(exc)
         return
     st.session_state[JOB] = TrainingJob(label=state.unique_label(label), config=config,
-                                        telemetry=state.telemetry(), data_label=state.data_label())
+                                        telemetry=state.telemetry(), data_label=state.data_label(), keep=keep)
 
 
 def request_cancel() -> None:
@@ -168,7 +172,9 @@ def execute(job: TrainingJob) -> None:
         if job.cancel.is_set():
             job.status = "cancelled"
         else:
-            state.add_run(state.Run(job.label, result, job.data_label))
+            if job.keep:  # a store failure is only a message: the run is kept in the session either way
+                job.stored_as, job.store_error = store.save(result, job.label)
+            state.add_run(state.Run(job.label, result, job.data_label, job.stored_as))
             job.status = "done"
     finally:
         if job.status == "running":  # the script was stopped by a rerun between two fits

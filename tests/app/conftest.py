@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -11,9 +12,10 @@ from tests.app.helpers import APP, DEMO_ROWS, TIMEOUT_S
 
 
 @pytest.fixture(autouse=True)
-def fresh_streamlit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Small demo telemetry and no cached parse or demo carried over from another test."""
+def fresh_streamlit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Small demo telemetry, a run store of the test's own, and no cached parse or demo from another test."""
     monkeypatch.setenv("TWIN_DEMO_ROWS", str(DEMO_ROWS))
+    monkeypatch.setenv("TWIN_STORE", str(tmp_path / "store" / "studio.sqlite"))
     st.cache_data.clear()
     st.cache_resource.clear()
     yield

@@ -1,0 +1,96 @@
+"""The run store in the app: a finished run is kept (or not) from the Train form, saved runs are listed and
+compared across sessions, deleted after a confirmation; a broken store is a message, never a lost run."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from tests.app.helpers import APP, TIMEOUT_S, figures, goto, train, trace, values
+from twin_core.compare import metric_deltas_from_metrics
+from twin_core.store import RunStore
+
+
+def store() -> RunStore:
+    """The test's own store (the autouse fixture points $TWIN_STORE at a temporary folder)."""
+    return RunStore(os.environ["TWIN_STORE"])
+
+
+def button(at: AppTest, label: str):
+    """The button labelled `label`."""
+    return next(b for b in at.button if b.label == label)
+
+
+def test_a_finished_run_is_kept_with_its_label_and_the_page_says_where(app: AppTest) -> None:
+    at = train(app, "quick", "kept")
+    saved = store().list()
+    assert saved["label"].tolist() == ["kept"]
+    run_id = saved.loc[0, "id"]
+    assert any(f"Kept in the run store `{os.environ['TWIN_STORE']}` as run `{run_id}`" in c.value for c in at.caption)
+    assert at.session_state["runs"][0].stored_as == run_id
+    at.text_input(key="train_label").input("not kept")
+    at.checkbox(key="train_keep").uncheck()
+    button(at, "Train").click().run()
+    assert store().list()["label"].tolist() == ["kept"]
+    assert [run.label for run in at.session_state["runs"]] == ["kept", "not kept"]
+
+
+def test_a_store_error_is_a_message_and_the_run_stays_in_the_session(app: AppTest) -> None:
+    Path(os.environ["TWIN_STORE"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(os.environ["TWIN_STORE"]).write_text("not a database")
+    at = train(app, "quick", "unlucky")
+    assert any("Not kept in the run store" in w.value and "not a usable run database" in w.value for w in at.warning)
+    assert [run.label for run in at.session_state["runs"]] == ["unlucky"]
+    assert at.session_state["active_run"] == "unlucky"
+
+
+def test_saved_runs_are_compared_in_a_new_session_and_deleted_after_confirming(app: AppTest) -> None:
+    train(train(app, "quick", "monday"), "default", "tuesday")
+    # another day: a new browser session on the same data sees only the store
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.run()
+    at = goto(at, "compare")
+    assert "No finished run yet" in at.info[0].value
+    table = at.dataframe[0].value
+    assert table["label"].tolist() == ["tuesday", "monday"] and table["current_data"].all()
+    diff = at.dataframe[1].value
+    assert "stack.cv.n_splits" in set(diff["path"]) and list(diff.columns) == ["path", "A · monday", "B · tuesday"]
+
+    saved = store().list().set_index("label")
+    monday, tuesday = store().metrics(saved.loc["monday", "id"]), store().metrics(saved.loc["tuesday", "id"])
+    charts = figures(at)
+    assert charts["saved_metric_deltas"]["layout"]["title"]["text"] == "Hold-out R²: A · monday → B · tuesday"
+    bars = trace(charts["saved_metric_deltas"], "B · tuesday − A · monday")
+    deltas = metric_deltas_from_metrics(monday, tuesday)
+    assert list(bars["y"]) == deltas["key"].tolist()[::-1]
+    np.testing.assert_allclose(values(bars["x"]).astype(float), deltas["delta_r2_holdout"].to_numpy()[::-1])
+    top = f"L{monday['best']['layer']}:{monday['best']['name']}"
+    overlay = charts["saved_traces"]
+    assert [t["name"] for t in overlay["data"]] == [
+        "actual", f"A · monday: {top}", f"B · tuesday: L{tuesday['best']['layer']}:{tuesday['best']['name']}"]
+    predicted = values(trace(overlay, f"A · monday: {top}")["y"]).astype(float)
+    shared = store().predictions(saved.loc["tuesday", "id"])["row"]
+    stored = store().predictions(saved.loc["monday", "id"]).sort_values("timestamp")
+    stored = stored.loc[stored["row"].isin(shared), top]
+    np.testing.assert_allclose(predicted[np.isfinite(predicted)], stored, rtol=1e-6)
+
+    at.selectbox(key="saved_delete_pick").select(saved.loc["monday", "id"]).run()
+    button(at, "Delete").click().run()
+    assert any("This cannot be undone" in w.value for w in at.warning)
+    assert store().list()["label"].tolist() == ["tuesday", "monday"]  # nothing deleted before the confirmation
+    button(at, "Yes, delete").click().run()
+    assert not at.exception
+    assert store().list()["label"].tolist() == ["tuesday"]
+    assert any(f"Deleted saved run `{saved.loc['monday', 'id']}`" in s.value for s in at.success)
+    assert at.dataframe[0].value["label"].tolist() == ["tuesday"]
+    assert any("Keep a second run" in i.value for i in at.info)
+
+
+def test_the_sidebar_counts_the_saved_runs(app: AppTest) -> None:
+    assert any("no runs yet" in c.value for c in app.sidebar.caption)
+    train(app, "quick")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)  # the entry script's sidebar shows on a first run
+    at.run()
+    assert any(c.value == f"Run store: `{os.environ['TWIN_STORE']}` · 1 run" for c in at.sidebar.caption)

@@ -1,0 +1,92 @@
+"""The run store as the app uses it: where it is, keeping a finished run, and saved runs read back to compare.
+
+Store failures never break a page: they come back as messages (a run that could not be kept stays in the session).
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from twin_core.config import RunConfig
+from twin_core.errors import TwinError
+from twin_core.evaluate import model_key
+from twin_core.pipeline import TrainResult
+from twin_core.store import RunStore, default_store_path
+from ui.state import Run
+
+STORE_FAILURES = (TwinError, OSError, sqlite3.Error)
+
+
+@dataclass(frozen=True)
+class ComparedRun:
+    """What the Compare page needs of a run, whether of this session or read back from the store."""
+
+    label: str
+    data: str
+    config: RunConfig
+    metrics: dict = field(repr=False)
+    predictions: pd.DataFrame = field(repr=False)
+
+    @property
+    def best_key(self) -> str:
+        """Model key (`L<layer>:<name>`) of the run's best model by out-of-fold R²."""
+        return model_key(self.metrics["best"]["layer"], self.metrics["best"]["name"])
+
+    @property
+    def fingerprint(self) -> str:
+        """Content hash of the telemetry the run was trained on."""
+        return self.metrics["data_fingerprint"]
+
+    @property
+    def split(self) -> str:
+        """How the run's hold-out was chosen."""
+        return self.metrics["split"]["description"]
+
+
+def path() -> Path:
+    """Where the store lives ($TWIN_STORE or runs/studio.sqlite)."""
+    return default_store_path()
+
+
+def open_store() -> RunStore:
+    """The store (created on first use); raises a TwinError when the database cannot be used."""
+    return RunStore(path())
+
+
+def caption() -> str:
+    """One line for the sidebar: the store's path and how many runs it holds (nothing is created to say so)."""
+    if not path().exists():
+        return f"Run store: `{path()}` · no runs yet"
+    try:
+        count = len(open_store().list())
+    except STORE_FAILURES as exc:
+        return f"Run store: `{path()}` cannot be read ({exc})"
+    return f"Run store: `{path()}` · {count} run{'s' if count != 1 else ''}"
+
+
+def save(result: TrainResult, label: str) -> tuple[str | None, str | None]:
+    """Keep a finished run: (run id, None), or (None, why it could not be kept)."""
+    try:
+        return open_store().save(result, label), None
+    except STORE_FAILURES as exc:
+        return None, str(exc)
+
+
+def from_session(run: Run, label: str | None = None) -> ComparedRun:
+    """A run of this session in the form the store gives back (shown as `label`, by default its own)."""
+    result = run.result
+    return ComparedRun(label or run.label, run.data_label, result.config, result.metrics,
+                       result.evaluation.predictions)
+
+
+@st.cache_data(show_spinner="Reading the saved run…", max_entries=16)
+def from_store(store_path: str, run_id: str, label: str) -> ComparedRun:
+    """A saved run's config, metrics and hold-out predictions, cached on its (immutable) id; raises TwinError."""
+    store = RunStore(store_path)
+    metrics = store.metrics(run_id)
+    return ComparedRun(label, f"data {metrics['data_fingerprint'][:12]}", store.config(run_id), metrics,
+                       store.predictions(run_id))
