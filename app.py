@@ -12,6 +12,7 @@ page = st.navigation([
     st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/results.py", title="Results", icon=":material/insights:"),
+    st.Page("pages/whatif.py", title="What-if", icon=":material/psychology_alt:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
 ])
 sidebar.render()

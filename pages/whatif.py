@@ -1,0 +1,123 @@
+"""What-if: ask a trained twin how the target core would behave if the other cores or the workload were different."""
+import streamlit as st
+
+from twin_core.plots import whatif_figure
+from twin_core.whatif import Scenario
+from ui import state
+from ui import store as run_store
+from ui import whatif
+from ui.store import STORE_FAILURES
+
+ANSWER = "whatif_answer"
+SESSION_TWIN, SAVED_TWIN = "session", "saved"
+AS_RECORDED, OTHER_LABEL = "(as recorded)", "another label…"
+
+st.title("What-if")
+st.caption("Ask a trained twin what the target core would do if the other cores were busier or idler, or the "
+           "machine ran another workload. The answers are the model's extrapolation from what it was trained on, "
+           "not measurements.")
+
+telemetry = state.telemetry()
+source = st.radio("Twin", [SESSION_TWIN, SAVED_TWIN], horizontal=True, key="whatif_source",
+                  format_func={SESSION_TWIN: "A run of this session", SAVED_TWIN: "A saved run (run store)"}.get)
+try:
+    if source == SESSION_TWIN:
+        runs = state.runs()
+        if not runs:
+            st.info("No finished run in this session: train one, or pick a saved run.", icon=":material/info:")
+            st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+            st.stop()
+        labels = [run.label for run in runs]
+        active = state.active_run()
+        label = st.selectbox("Run", labels, index=labels.index(active.label) if active else len(labels) - 1,
+                             key="whatif_session_run")
+        twin = whatif.session_twin(state.run_by_label(label))
+    else:
+        saved = run_store.open_store().list()
+        if saved.empty:
+            st.info(f"The run store `{run_store.path()}` holds no run yet: tick “Keep in the run store” when training.",
+                    icon=":material/info:")
+            st.stop()
+        rows = saved.set_index("id")
+        run_id = st.selectbox("Saved run", list(rows.index), key="whatif_saved_run",
+                              format_func=lambda i: f"{rows.loc[i, 'label']} · saved {rows.loc[i, 'created_at']} · "
+                                                    f"R² {rows.loc[i, 'best_r2_holdout']:.3f}"
+                                                    + ("" if rows.loc[i, 'data_fingerprint'] == telemetry.fingerprint
+                                                       else " · other data"))
+        twin = whatif.saved_twin(run_id, rows.loc[run_id, "label"], rows.loc[run_id, "created_at"])
+except STORE_FAILURES as exc:
+    st.error(f"The twin could not be loaded: {exc}", icon=":material/error:")
+    st.stop()
+
+same_data = "the current data" if twin.fingerprint == telemetry.fingerprint else "other data than the current"
+st.markdown(f"**The twin:** {twin.name} · configuration **{twin.model.config.name}** · predicts "
+            f"**{twin.model.target}** · trained on {same_data} ({twin.trained_on}).")
+problem = whatif.shape_problem(twin.model, telemetry)
+if problem:
+    st.error(problem, icon=":material/block:")
+    st.stop()
+
+cores = whatif.input_cores(twin.model, telemetry)
+with st.container(border=True):
+    name_col, scale_col, offset_col = st.columns(3)
+    name = name_col.text_input("Scenario name", "what-if", key="whatif_name")
+    scale = scale_col.number_input("Input cores at (% of recorded)", value=100.0, step=10.0, key="whatif_scale",
+                                   help="100 % leaves them as recorded; 150 % makes them half as busy again.")
+    offset = offset_col.number_input("Then shift them by (percentage points)", value=0.0, step=5.0,
+                                     key="whatif_offset", help="Added after scaling; results stay within 0–100 %.")
+    chosen = st.multiselect("Input cores to change", cores, default=cores, key=f"whatif_cores:{twin.key}",
+                            help=f"{twin.model.target} is the target: it is predicted, never edited. The overall "
+                                 "utilisation moves with the cores you change.")
+    workload_col, label_col = st.columns(2)
+    relabel = workload_col.selectbox("Workload", [AS_RECORDED, *twin.model.workload_categories, OTHER_LABEL],
+                                     key=f"whatif_workload:{twin.key}",
+                                     help="Relabel every row with one workload the twin knows, or another label.")
+    workload = None if relabel == AS_RECORDED else relabel
+    if relabel == OTHER_LABEL:
+        workload = label_col.text_input("Workload label", key="whatif_workload_text").strip() or None
+    asked = st.button("Ask the twin", type="primary", icon=":material/psychology_alt:", disabled=not chosen)
+    if not chosen:
+        st.warning("Choose at least one input core to change.", icon=":material/warning:")
+
+if asked:
+    scenario = Scenario(name.strip() or "what-if", core_scale=scale / 100.0, core_offset=offset,
+                        cores=() if chosen == cores else tuple(chosen), workload=workload)
+    with st.spinner("Asking the twin…"):
+        st.session_state[ANSWER] = whatif.ask_twin(twin, telemetry, state.data_label(), scenario)
+
+result = st.session_state.get(ANSWER)
+if result is None:
+    st.stop()
+if result.error:
+    st.error(f"**The scenario cannot be asked:** {result.error}", icon=":material/block:")
+    st.stop()
+for message in result.warnings:
+    st.warning(message, icon=":material/warning:")
+
+answer = result.answer
+summary = answer.summary.set_index("session")
+st.subheader(f"Answer to “{answer.scenario.name}”")
+st.caption(f"Asked of {result.twin.name} on every row of {result.data_label} with complete feature windows "
+           f"({len(answer.predictions):,} rows). Predicted values are the twin's extrapolation, not measurements.")
+target = result.twin.model.target
+cards = st.columns(4)
+cards[0].metric(f"Mean predicted {target}, as recorded", f"{summary.loc['all', 'baseline_mean']:.2f} %", border=True)
+cards[1].metric(f"Mean predicted {target}, with the scenario", f"{summary.loc['all', 'scenario_mean']:.2f} %",
+                border=True)
+cards[2].metric("Change", f"{answer.mean_change:+.2f} points", border=True,
+                help="Mean of (scenario − as recorded) over every row.")
+cards[3].metric(f"Mean actual {target} (measured)", f"{answer.predictions['actual'].mean():.2f} %", border=True,
+                help="For reference: what the recorded data shows.")
+
+table_col, chart_col = st.columns([2, 5])
+with table_col:
+    st.markdown("**Per session**")
+    st.dataframe(answer.summary.astype({"session": str}), hide_index=True, column_config={
+        "baseline_mean": st.column_config.NumberColumn("as recorded (mean %)", format="%.2f"),
+        "scenario_mean": st.column_config.NumberColumn("with scenario (mean %)", format="%.2f"),
+        "change": st.column_config.NumberColumn("change (points)", format="%+.2f")})
+with chart_col:
+    sessions = sorted(int(s) for s in answer.predictions["session"].unique())
+    session = st.selectbox("Zoom to session", [None, *sessions], key="whatif_session",
+                           format_func=lambda s: "all sessions" if s is None else f"session {s}")
+    st.plotly_chart(whatif_figure(answer, session=session), key="whatif_traces")

@@ -1,0 +1,84 @@
+"""What-if page: the twin's answer drawn and tabulated as the library computes it; refusals are messages."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.helpers import APP, TIMEOUT_S, figures, goto, metric, train, trace, values
+from twin_core.demo import make_demo_telemetry
+from twin_core.whatif import Scenario, ask
+
+
+def ask_the_twin(at: AppTest, **widgets: object) -> AppTest:
+    """Set the scenario widgets (by key suffix) and press "Ask the twin"."""
+    for key, value in widgets.items():
+        at.number_input(key=f"whatif_{key}").set_value(value)
+    next(b for b in at.button if b.label == "Ask the twin").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_answer_is_the_twins_on_the_same_inputs(app: AppTest) -> None:
+    at = goto(train(app, "quick"), "whatif")
+    run = at.session_state["runs"][0]
+    assert any("run **quick #1** of this session" in m.value and "hold-out: per-session tail" in m.value
+               for m in at.markdown)
+    at = ask_the_twin(at, scale=150.0, offset=-5.0)
+    expected = ask(run.result.model, at.session_state["telemetry"],
+                   Scenario("what-if", core_scale=1.5, core_offset=-5.0))
+
+    chart = figures(at)["whatif_traces"]
+    assert [t["name"] for t in chart["data"]] == ["actual", "predicted, as recorded", "predicted, what-if"]
+    ordered = expected.predictions.sort_values("timestamp", kind="stable")
+    for name, column in (("predicted, as recorded", "baseline"), ("predicted, what-if", "scenario")):
+        y = values(trace(chart, name)["y"]).astype(float)
+        np.testing.assert_allclose(y[np.isfinite(y)], ordered[column])
+    summary = at.dataframe[0].value
+    pd.testing.assert_frame_equal(summary, expected.summary.astype({"session": str}), check_exact=False)
+    assert metric(at, "Change") == f"{expected.mean_change:+.2f} points"
+    assert any("not measurements" in c.value for c in at.caption)
+
+
+def test_an_invalid_scenario_is_a_message_not_a_traceback(app: AppTest) -> None:
+    at = ask_the_twin(goto(train(app, "quick"), "whatif"), scale=-50.0)
+    assert any("The scenario cannot be asked" in e.value and "cannot be negative" in e.value for e in at.error)
+    assert "whatif_traces" not in figures(at)
+
+
+def test_an_unseen_workload_is_a_warning(app: AppTest) -> None:
+    at = goto(train(app, "quick"), "whatif")
+    at.selectbox(key="whatif_workload:session:quick #1").select("another label…").run()
+    at.text_input(key="whatif_workload_text").input("gpu_render")
+    at = ask_the_twin(at)
+    assert any("not seen in training" in w.value for w in at.warning)
+    assert "whatif_traces" in figures(at)
+
+
+def test_a_saved_twin_answers_in_a_new_session_and_refuses_other_cores(app: AppTest) -> None:
+    trained = train(app, "quick", "kept")
+    model = trained.session_state["runs"][0].result.model
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.run()
+    at = goto(at, "whatif")
+    assert any("No finished run in this session" in i.value for i in at.info)
+    at.radio(key="whatif_source").set_value("saved").run()
+    assert any("saved run **kept**" in m.value and "trained on the current data" in m.value for m in at.markdown)
+    at = ask_the_twin(at, scale=50.0)
+    expected = ask(model, at.session_state["telemetry"], Scenario("what-if", core_scale=0.5))
+    assert metric(at, "Change") == f"{expected.mean_change:+.2f} points"
+
+    other = make_demo_telemetry(rows=600, cores=4, sessions=2, seed=1)
+    at.session_state["telemetry"] = other
+    at.run()
+    assert any("trained on telemetry with 8 cores" in e.value and "the current data has 4" in e.value
+               for e in at.error)
+    assert not any(b.label == "Ask the twin" for b in at.button)
+
+
+@pytest.mark.parametrize("source", ["session", "saved"])
+def test_no_twin_yet_points_to_train(app: AppTest, source: str) -> None:
+    at = goto(app, "whatif")
+    at.radio(key="whatif_source").set_value(source).run()
+    assert any("train" in i.value.lower() or "no run yet" in i.value for i in at.info)
