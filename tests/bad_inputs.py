@@ -104,6 +104,11 @@ def corrupt_middle() -> bytes:
     return bytes(data)
 
 
+def _later() -> pd.DataFrame:
+    """A good frame recorded a quarter of an hour after `good_frame()`'s."""
+    return good_frame(start=1_700_001_000.0)
+
+
 def two_files(first: pd.DataFrame, second: pd.DataFrame) -> Callable[[Path], Sources]:
     return lambda tmp_path: [write(tmp_path, "a.parquet", first), write(tmp_path, "b.parquet", second)]
 
@@ -203,4 +208,15 @@ CASES: list[BadInput] = [
                                   r"only in 'b\.parquet': cpu_util_core_4, cpu_util_core_5"),
     BadInput("second_file_bad", two_files(good_frame(), edited(set_value("cpu_util_core_1", 8, 101.0))()),
              OutOfRangeError, r"File 'b\.parquet', column 'cpu_util_core_1' has 1 value outside"),
+    BadInput("second_file_lacks_workload", two_files(good_frame(), _later().drop(columns=["workload_type"])),
+             MissingColumnError, r"File 'b\.parquet' has no column 'workload_type'"),
+    BadInput("second_file_lacks_timestamp", two_files(good_frame(), _later().drop(columns=["timestamp"])),
+             MissingColumnError, r"File 'b\.parquet' has no column 'timestamp'"),
+    BadInput("second_file_lacks_target", two_files(good_frame(), _later().drop(columns=["cpu_util_core_0"])),
+             MissingColumnError, r"'b\.parquet' has no target column 'cpu_util_core_0'; its cores are cpu_util_core_1"),
+    BadInput("cores_renumbered",
+             two_files(good_frame(), _later().rename(columns={"cpu_util_core_3": "cpu_util_core_7"})),
+             SchemaMismatchError, r"only in 'a\.parquet': cpu_util_core_3; only in 'b\.parquet': cpu_util_core_7"),
+    BadInput("negative_overall", one_file(edited(set_value("cpu_util_overall", 4, -0.1))),
+             OutOfRangeError, r"column 'cpu_util_overall' has 1 value outside 0\.\.100 % \(found -0\.1 to"),
 ]

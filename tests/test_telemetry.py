@@ -31,10 +31,16 @@ def _load(case: BadInput, tmp_path: Path):
 # ---------------------------------------------------------------------------------------- bad inputs
 
 
-def test_corpus_is_large_and_messages_distinct() -> None:
-    assert len(CASES) >= 35
+def test_corpus_is_large_and_messages_distinct(tmp_path: Path) -> None:
+    assert len(CASES) >= 40
     assert len({c.id for c in CASES}) == len(CASES)
-    assert len({c.match for c in CASES}) == len(CASES)
+    messages = set()
+    for case in CASES:
+        (tmp_path / case.id).mkdir()
+        with pytest.raises(TelemetryError) as info:
+            _load(case, tmp_path / case.id)
+        messages.add(str(info.value))
+    assert len(messages) == len(CASES)  # every bad input has its own message
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
