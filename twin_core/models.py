@@ -12,18 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import lightgbm as lgb
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import ElasticNetCV, RidgeCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before LightGBM loads: idle OpenMP threads must not spin
-
-import lightgbm as lgb  # noqa: E402
-from sklearn.base import BaseEstimator  # noqa: E402
-from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor  # noqa: E402
-from sklearn.frozen import FrozenEstimator  # noqa: E402
-from sklearn.linear_model import ElasticNetCV, RidgeCV  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-
-from twin_core.errors import ConfigError, UntrustedModelError  # noqa: E402
+from twin_core.errors import ConfigError, UntrustedModelError
 
 
 @dataclass(frozen=True)
