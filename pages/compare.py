@@ -16,7 +16,7 @@ DELETE_PENDING, DELETE_MESSAGE = "saved_delete_pending", "saved_delete_message"
 
 def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
     """Configuration differences and hold-out R² deltas of run A against run B."""
-    diff_col, delta_col = st.columns([2, 3])
+    diff_col, delta_col = st.columns(2)
     with diff_col:
         st.markdown("**Configuration differences**")
         diff = config_diff(a.config, b.config).rename(columns={"a": a.label, "b": b.label})
@@ -29,7 +29,7 @@ def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
             st.warning(f"Different data: {a.data} vs {b.data}.", icon=":material/warning:")
     with delta_col:
         deltas = metric_deltas_from_metrics(a.metrics, b.metrics)
-        split = f"both: {a.split}" if a.split == b.split else f"A: {a.split} · B: {b.split}"
+        split = f"both: {a.split}" if a.split == b.split else f"A: {a.split}<br>B: {b.split}"
         st.plotly_chart(metrics_delta_figure(deltas, (a.label, b.label), split), key=f"{prefix}metric_deltas")
         with st.expander("Metric deltas as a table"):
             st.dataframe(deltas, hide_index=True, column_config={
@@ -144,12 +144,14 @@ def saved_runs() -> None:
     if table.empty:
         st.info("No saved run" + (" on the current data" if only_current else "") + " yet.", icon=":material/info:")
         return
-    st.dataframe(table.assign(current_data=table["data_fingerprint"] == telemetry.fingerprint), hide_index=True,
-                 column_order=["created_at", "label", "preset", "target", "split", "best_layer", "best_name",
-                               "best_r2_holdout", "identity_r2_holdout", "train_seconds", "leaky", "current_data",
-                               "id"],
+    saved_at = pd.to_datetime(table["created_at"])
+    current = table["data_fingerprint"] == telemetry.fingerprint
+    st.dataframe(table.assign(created_at=saved_at, current_data=current), hide_index=True,
+                 column_order=["created_at", "label", "preset", "target", "best_layer", "best_name", "best_r2_holdout",
+                               "identity_r2_holdout", "train_seconds", "leaky", "current_data", "split", "id"],
                  column_config={
-                     "created_at": "saved (UTC)", "best_layer": "best layer", "best_name": "best model",
+                     "created_at": st.column_config.DatetimeColumn("saved (UTC)", format="YYYY-MM-DD HH:mm"),
+                     "best_layer": "best layer", "best_name": "best model",
                      "best_r2_holdout": st.column_config.NumberColumn("best R² hold-out", format="%.3f"),
                      "identity_r2_holdout": st.column_config.NumberColumn("identity R²", format="%.3f"),
                      "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f"),
@@ -157,8 +159,8 @@ def saved_runs() -> None:
                      "current_data": st.column_config.CheckboxColumn("current data")})
 
     labels = {SAVED + i: label for i, label in zip(table["id"], table["label"])}
-    names = {choice: f"{label} · saved {created}" for choice, label, created in
-             zip(labels, table["label"], table["created_at"])}
+    names = {choice: f"{label} · saved {created:%Y-%m-%d %H:%M} UTC" for choice, label, created in
+             zip(labels, table["label"], saved_at)}
     for run in state.runs():
         if run.stored_as is None:  # a kept run is already offered as saved
             labels[SESSION_RUN + run.label] = run.label

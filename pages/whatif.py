@@ -97,27 +97,26 @@ for message in result.warnings:
 answer = result.answer
 summary = answer.summary.set_index("session")
 st.subheader(f"Answer to “{answer.scenario.name}”")
-st.caption(f"Asked of {result.twin.name} on every row of {result.data_label} with complete feature windows "
-           f"({len(answer.predictions):,} rows). Predicted values are the twin's extrapolation, not measurements.")
 target = result.twin.model.target
+st.caption(f"Asked of {result.twin.name} on every row of {result.data_label} with complete feature windows "
+           f"({len(answer.predictions):,} rows): the twin's predicted {target}, mean over the rows. Predicted values "
+           "are the twin's extrapolation, not measurements.")
 cards = st.columns(4)
-cards[0].metric(f"Mean predicted {target}, as recorded", f"{summary.loc['all', 'baseline_mean']:.2f} %", border=True)
-cards[1].metric(f"Mean predicted {target}, with the scenario", f"{summary.loc['all', 'scenario_mean']:.2f} %",
-                border=True)
+cards[0].metric("Predicted, as recorded", f"{summary.loc['all', 'baseline_mean']:.2f} %", border=True,
+                help=f"Mean predicted {target} on the telemetry as it was recorded.")
+cards[1].metric("Predicted, with the scenario", f"{summary.loc['all', 'scenario_mean']:.2f} %", border=True,
+                help=f"Mean predicted {target} on the telemetry as the scenario changes it.")
 cards[2].metric("Change", f"{answer.mean_change:+.2f} points", border=True,
                 help="Mean of (scenario − as recorded) over every row.")
-cards[3].metric(f"Mean actual {target} (measured)", f"{answer.predictions['actual'].mean():.2f} %", border=True,
-                help="For reference: what the recorded data shows.")
+cards[3].metric("Actual (measured)", f"{answer.predictions['actual'].mean():.2f} %", border=True,
+                help=f"For reference: the mean {target} the recorded data shows.")
 
-table_col, chart_col = st.columns([2, 5])
-with table_col:
-    st.markdown("**Per session**")
-    st.dataframe(answer.summary.astype({"session": str}), hide_index=True, column_config={
-        "baseline_mean": st.column_config.NumberColumn("as recorded (mean %)", format="%.2f"),
-        "scenario_mean": st.column_config.NumberColumn("with scenario (mean %)", format="%.2f"),
-        "change": st.column_config.NumberColumn("change (points)", format="%+.2f")})
-with chart_col:
-    sessions = sorted(int(s) for s in answer.predictions["session"].unique())
-    session = st.selectbox("Zoom to session", [None, *sessions], key="whatif_session",
-                           format_func=lambda s: "all sessions" if s is None else f"session {s}")
-    st.plotly_chart(whatif_figure(answer, session=session), key="whatif_traces")
+sessions = sorted(int(s) for s in answer.predictions["session"].unique())
+session = st.selectbox("Zoom to session", [None, *sessions], key="whatif_session",
+                       format_func=lambda s: "all sessions" if s is None else f"session {s}")
+st.plotly_chart(whatif_figure(answer, session=session), key="whatif_traces")
+st.markdown("**Per session**")
+st.dataframe(answer.summary.astype({"session": str}), hide_index=True, column_config={
+    "baseline_mean": st.column_config.NumberColumn("predicted, as recorded (mean %)", format="%.2f"),
+    "scenario_mean": st.column_config.NumberColumn("predicted, with the scenario (mean %)", format="%.2f"),
+    "change": st.column_config.NumberColumn("change (points)", format="%+.2f")})

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin_core.compare import (ABSENT, config_diff, flatten_config, metric_deltas, metric_deltas_from_metrics,
+from twin_core.compare import (ABSENT, BEST, config_diff, flatten_config, metric_deltas, metric_deltas_from_metrics,
                                runs_table)
 from twin_core.config import ModelSpec
 from twin_core.demo import make_demo_telemetry
@@ -94,6 +94,9 @@ def test_metric_deltas_cover_shared_models_and_baselines(runs):
     assert top["r2_holdout_a"] == pytest.approx(a["r2_holdout"]) and top["r2_oof_b"] == pytest.approx(b["r2_oof"])
     np.testing.assert_allclose(deltas["delta_r2_holdout"], deltas["r2_holdout_b"] - deltas["r2_holdout_a"])
     assert deltas.loc[deltas["what"] == "baseline", "r2_oof_a"].isna().all()
+    best = deltas.set_index("what").loc["best"]
+    assert best["key"] == BEST and best["r2_holdout_a"] == pytest.approx(quick.evaluation.best["r2_holdout"])
+    assert best["r2_oof_b"] == pytest.approx(wide.evaluation.best["r2_oof"])
     pd.testing.assert_series_equal(models.set_index("key").loc[["L1:lgbm", "L1:ridge"], "delta_r2_holdout"],
                                    pd.Series([0.0, 0.0], index=pd.Index(["L1:lgbm", "L1:ridge"], name="key"),
                                              name="delta_r2_holdout"), atol=1e-12)
@@ -108,11 +111,12 @@ def test_metric_deltas_from_metrics_read_null_scores_as_nan():
     def metrics(r2_top: float | None) -> dict:
         return {"models": [{"layer": 1, "name": "m", "r2_holdout": 0.5, "r2_oof": 0.4},
                            {"layer": 2, "name": "top", "r2_holdout": r2_top, "r2_oof": None}],
-                "baselines": {"identity": {"r2_holdout": 0.3}, "mean": {"r2_holdout": None}}}
+                "baselines": {"identity": {"r2_holdout": 0.3}, "mean": {"r2_holdout": None}},
+                "best": {"layer": 1, "name": "m", "r2_holdout": 0.5, "r2_oof": 0.4}}
 
     deltas = metric_deltas_from_metrics(metrics(0.6), metrics(None)).set_index("key")
-    assert deltas.index.tolist() == ["L1:m", "L2:top", "identity", "mean"]
-    assert deltas["what"].tolist() == ["model", "model", "baseline", "baseline"]
+    assert deltas.index.tolist() == [BEST, "L1:m", "L2:top", "identity", "mean"]
+    assert deltas["what"].tolist() == ["best", "model", "model", "baseline", "baseline"]
     assert deltas.loc["L1:m", "delta_r2_holdout"] == 0.0
     assert np.isnan(deltas.loc["L2:top", "delta_r2_holdout"]) and np.isnan(deltas.loc["L2:top", "r2_oof_a"])
     assert np.isnan(deltas.loc["mean", "r2_holdout_b"]) and deltas.dtypes["r2_holdout_b"] == float

@@ -11,6 +11,7 @@ from twin_core.evaluate import model_key
 from twin_core.pipeline import TrainResult
 
 ABSENT = "(absent)"
+BEST = "best model (by OOF R²)"
 
 
 def _walk(value: object, path: str, out: dict[str, object]) -> None:
@@ -75,9 +76,9 @@ def _float(value: object) -> float:
 
 
 def metric_deltas_from_metrics(a: dict, b: dict) -> pd.DataFrame:
-    """R² of every model both runs have (matched by layer and name) and of the baselines, with delta = b − a.
-
-    `a` and `b` are metrics.json dicts (`TrainResult.metrics`, `RunStore.metrics`)."""
+    """R² of each run's best model (`BEST`, whichever it is), of every model both runs have (matched by layer and
+    name) and of the baselines, with delta = b − a; `a`, `b` are metrics.json dicts (`TrainResult.metrics`,
+    `RunStore.metrics`)."""
     def models(metrics: dict) -> pd.DataFrame:
         return pd.DataFrame([{"key": model_key(m["layer"], m["name"]), "r2_holdout": _float(m["r2_holdout"]),
                               "r2_oof": _float(m["r2_oof"])} for m in metrics["models"]],
@@ -87,7 +88,12 @@ def metric_deltas_from_metrics(a: dict, b: dict) -> pd.DataFrame:
         return pd.DataFrame([{"key": name, "r2_holdout": _float(base["r2_holdout"])}
                              for name, base in metrics["baselines"].items()], columns=["key", "r2_holdout"])
 
-    table = pd.concat([models(a).merge(models(b), on="key", suffixes=("_a", "_b")).assign(what="model"),
+    def best(metrics: dict) -> pd.DataFrame:
+        return pd.DataFrame([{"key": BEST, "r2_holdout": _float(metrics["best"]["r2_holdout"]),
+                              "r2_oof": _float(metrics["best"]["r2_oof"])}])
+
+    table = pd.concat([best(a).merge(best(b), on="key", suffixes=("_a", "_b")).assign(what="best"),
+                       models(a).merge(models(b), on="key", suffixes=("_a", "_b")).assign(what="model"),
                        baselines(a).merge(baselines(b), on="key", suffixes=("_a", "_b")).assign(what="baseline")],
                       ignore_index=True)
     table["delta_r2_holdout"] = table["r2_holdout_b"] - table["r2_holdout_a"]

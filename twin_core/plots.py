@@ -219,8 +219,7 @@ def metrics_delta_figure(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B
         x=delta, y=rows["key"], orientation="h", name=f"{labels[1]} − {labels[0]}",
         marker_color=np.where(delta >= 0, "#2ca02c", "#d62728"),
         customdata=np.column_stack([rows["r2_holdout_a"], rows["r2_holdout_b"], rows["what"]]),
-        text=[f"{labels[0]} {a:.3f} → {labels[1]} {b:.3f} ({d:+.4f})"
-              for a, b, d in zip(rows["r2_holdout_a"], rows["r2_holdout_b"], delta)],
+        text=[f"{a:.3f} → {b:.3f} ({d:+.4f})" for a, b, d in zip(rows["r2_holdout_a"], rows["r2_holdout_b"], delta)],
         textposition="outside", cliponaxis=False,
         hovertemplate=f"%{{y}} (%{{customdata[2]}})<br>{labels[0]}: %{{customdata[0]:.4f}}<br>"
                       f"{labels[1]}: %{{customdata[1]:.4f}}<br>change: %{{x:+.4f}}<extra></extra>"))
