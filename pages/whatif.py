@@ -52,7 +52,7 @@ except STORE_FAILURES as exc:
 same_data = "the current data" if twin.fingerprint == telemetry.fingerprint else "other data than the current"
 st.markdown(f"**The twin:** {twin.name} · configuration **{twin.model.config.name}** · predicts "
             f"**{twin.model.target}** · trained on {same_data} ({twin.trained_on}).")
-problem = whatif.shape_problem(twin.model, telemetry)
+problem = twin.model.incompatibility(telemetry)
 if problem:
     st.error(problem, icon=":material/block:")
     st.stop()

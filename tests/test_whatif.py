@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from twin_core.errors import ConfigError
-from twin_core.pipeline import train_twin
+from twin_core.demo import make_demo_telemetry
+from twin_core.errors import ConfigError, SchemaMismatchError
+from twin_core.pipeline import train_twin, with_target
 from twin_core.presets import get_preset
 from twin_core.whatif import Scenario, apply_scenario, ask
 
@@ -57,3 +58,17 @@ def test_scenario_round_trips():
     assert Scenario.from_dict(scenario.to_dict()) == scenario
     with pytest.raises(ConfigError, match="unknown field"):
         Scenario.from_dict({"name": "x", "colour": 1})
+
+
+def test_a_twin_refuses_telemetry_of_another_machine(model):
+    other = make_demo_telemetry(rows=600, cores=4, sessions=2, seed=1)
+    assert "8 cores" in model.incompatibility(other)
+    with pytest.raises(SchemaMismatchError, match="trained on telemetry with 8 cores"):
+        ask(model, other, Scenario())
+
+
+def test_the_scenario_never_edits_the_twins_own_target(model, demo_telemetry):
+    retargeted = with_target(demo_telemetry, "cpu_util_core_3")  # data naming another core as its target
+    answer = ask(model, retargeted, Scenario("all busy", core_scale=2.0))
+    direct = ask(model, demo_telemetry, Scenario("all busy", core_scale=2.0))
+    np.testing.assert_allclose(answer.predictions["scenario"], direct.predictions["scenario"])

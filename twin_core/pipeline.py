@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from twin_core.config import RunConfig
-from twin_core.errors import MissingColumnError
+from twin_core.errors import MissingColumnError, SchemaMismatchError
 from twin_core.evaluate import Evaluation, evaluate_run, scores
 from twin_core.features import FeatureMatrix, build_features
 from twin_core.layercache import LayerCache, layer_keys
@@ -71,6 +71,15 @@ class TwinModel:
     stack: HierarchicalStack
     feature_columns: list[str]
     workload_categories: tuple[str, ...]
+    core_columns: tuple[str, ...]
+
+    def incompatibility(self, telemetry: Telemetry) -> str | None:
+        """Why this twin cannot read the telemetry (another set of cores), or None when it can."""
+        if tuple(telemetry.core_columns) == self.core_columns:
+            return None
+        return (f"This twin was trained on telemetry with {len(self.core_columns)} cores "
+                f"({', '.join(self.core_columns)}); this data has {telemetry.n_cores} "
+                f"({', '.join(telemetry.core_columns)}). Ask it about telemetry of the same machine.")
 
     def predict_layers(self, telemetry: Telemetry) -> list[pd.DataFrame]:
         """Every model's prediction, indexed by the telemetry's row ids.
@@ -78,6 +87,9 @@ class TwinModel:
         Rows without complete feature windows (each session's first look-back rows) get no prediction;
         workloads the twin never saw get all-zero one-hot columns and a warning.
         """
+        problem = self.incompatibility(telemetry)
+        if problem:
+            raise SchemaMismatchError(problem)
         telemetry = with_target(telemetry, self.target)
         features = build_features(telemetry, self.config.used_feature_sets(),
                                   workload_categories=self.workload_categories,
@@ -92,6 +104,7 @@ class TrainResult:
     config: RunConfig
     data_fingerprint: str
     target: str
+    core_columns: tuple[str, ...]
     features: FeatureMatrix
     split: HoldoutSplit
     stack: HierarchicalStack
@@ -107,7 +120,7 @@ class TrainResult:
     def model(self) -> TwinModel:
         """The fitted twin alone (what a run store keeps and what-if questions are asked of)."""
         return TwinModel(self.config, self.target, self.stack, list(self.features.X.columns),
-                         self.features.workload_categories)
+                         self.features.workload_categories, self.core_columns)
 
     @property
     def metrics(self) -> dict:
@@ -239,6 +252,7 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
         notes.append("LEAKY protocol: random hold-out and/or shuffled folds on an autocorrelated series; "
                      "these scores overstate what the twin does on new data.")
     return TrainResult(config=config, data_fingerprint=telemetry.fingerprint, target=telemetry.target,
+                       core_columns=telemetry.core_columns,
                        features=features, split=split, stack=stack, evaluation=evaluation, seconds=seconds,
                        notes=notes)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from twin_core.errors import ConfigError
-from twin_core.pipeline import TwinModel
+from twin_core.errors import ConfigError, SchemaMismatchError
+from twin_core.pipeline import TwinModel, with_target
 from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, Telemetry
 
 
@@ -83,7 +83,14 @@ class WhatIfAnswer:
 
 
 def ask(model: TwinModel, telemetry: Telemetry, scenario: Scenario) -> WhatIfAnswer:
-    """Predict the target with and without the scenario; summarise the change per session and overall."""
+    """Predict the target with and without the scenario; summarise the change per session and overall.
+
+    The scenario edits the twin's inputs, never the core the twin predicts, whatever target the data names.
+    """
+    problem = model.incompatibility(telemetry)
+    if problem:
+        raise SchemaMismatchError(problem)
+    telemetry = with_target(telemetry, model.target)
     baseline = model.predict_layers(telemetry)[-1].mean(axis=1)
     changed = model.predict_layers(apply_scenario(telemetry, scenario))[-1].mean(axis=1)
     frame = telemetry.frame.loc[baseline.index]

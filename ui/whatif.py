@@ -2,21 +2,19 @@
 and the question itself with the library's warnings and refusals kept as messages."""
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass, field
 
 import streamlit as st
 
 from twin_core.errors import TwinError
-from twin_core.pipeline import TwinModel, with_target
+from twin_core.pipeline import TwinModel
 from twin_core.telemetry import Telemetry
 from twin_core.whatif import Scenario, WhatIfAnswer, ask
 from ui import store as run_store
 from ui.state import Run
 
 LOADED = "whatif_loaded_twins"
-CORE = re.compile(r"cpu_util_core_\d+")
 
 
 @dataclass(frozen=True)
@@ -68,25 +66,12 @@ def input_cores(model: TwinModel, telemetry: Telemetry) -> list[str]:
     return [core for core in telemetry.core_columns if core != model.target]
 
 
-def shape_problem(model: TwinModel, telemetry: Telemetry) -> str | None:
-    """Why the twin cannot read the current data (another set of cores), or None when it can."""
-    have = list(telemetry.core_columns)
-    if model.target not in have:
-        return (f"This twin predicts {model.target}, which the current data does not have (its cores: "
-                f"{', '.join(have)}). Load telemetry of the machine it was trained on.")
-    read = sorted({*CORE.findall(" ".join(model.feature_columns)), model.target}, key=lambda c: int(c.rsplit("_", 1)[1]))
-    if len(read) > 1 and read != have:
-        return (f"This twin was trained on telemetry with {len(read)} cores ({', '.join(read)}); the current data has "
-                f"{len(have)} ({', '.join(have)}). Ask it on data with the same cores (load it on the Data page).")
-    return None
-
-
 def ask_twin(twin: Twin, telemetry: Telemetry, data_label: str, scenario: Scenario) -> Asked:
     """Ask the twin about the scenario on the current data; a refused scenario becomes a message."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            answer = ask(twin.model, with_target(telemetry, twin.model.target), scenario)
+            answer = ask(twin.model, telemetry, scenario)
         except TwinError as exc:
             return Asked(twin, data_label, error=str(exc))
     return Asked(twin, data_label, answer, tuple(dict.fromkeys(str(w.message) for w in caught)))

@@ -72,7 +72,7 @@ def test_a_saved_twin_answers_in_a_new_session_and_refuses_other_cores(app: AppT
     other = make_demo_telemetry(rows=600, cores=4, sessions=2, seed=1)
     at.session_state["telemetry"] = other
     at.run()
-    assert any("trained on telemetry with 8 cores" in e.value and "the current data has 4" in e.value
+    assert any("trained on telemetry with 8 cores" in e.value and "this data has 4" in e.value
                for e in at.error)
     assert not any(b.label == "Ask the twin" for b in at.button)
 
