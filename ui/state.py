@@ -14,6 +14,7 @@ import streamlit as st
 from twin_core.config import RunConfig
 from twin_core.demo import make_demo_telemetry
 from twin_core.errors import TwinError
+from twin_core.layercache import LayerCache
 from twin_core.pipeline import TrainResult
 from twin_core.plots import utilisation_figure
 from twin_core.presets import get_preset
@@ -29,6 +30,7 @@ EDITOR_REV = "editor_rev"
 CONFIG_MESSAGE = "config_message"
 RUNS = "runs"
 ACTIVE_RUN = "active_run"
+LAYER_CACHE = "layer_cache"
 DEFAULT_PRESET = "default"
 
 
@@ -78,6 +80,7 @@ def init() -> None:
     """Create the session's keys once; a first visit starts on demo data and the `default` preset."""
     state = st.session_state
     state.setdefault(RUNS, [])
+    state.setdefault(LAYER_CACHE, LayerCache())
     state.setdefault(ACTIVE_RUN, None)
     state.setdefault(UPLOAD_FAILURE, None)
     state.setdefault(EDITOR_REV, 0)
@@ -87,6 +90,11 @@ def init() -> None:
         state[CONFIG] = get_preset(DEFAULT_PRESET)
     if TELEMETRY not in state:
         load_demo()
+
+
+def layer_cache() -> LayerCache:
+    """This session's fitted layers, so changing an upper layer retrains only from that layer up."""
+    return st.session_state[LAYER_CACHE]
 
 
 def load_demo() -> None:

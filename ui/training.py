@@ -133,14 +133,15 @@ class ProgressPanel:
         total = job.total or sum(self.plan)
         self.overall.progress(min(job.done / total, 1.0),
                               text=f"Overall: {job.done} of {total} fits · {job.elapsed:.1f} s elapsed")
+        done = job.done + sum(self.plan) - total  # layers reused from the cache are the first ones, already done
         before, depth = 0, 1
         for depth, fits in enumerate(self.plan, start=1):
-            if job.done < before + fits or depth == len(self.plan):
+            if done < before + fits or depth == len(self.plan):
                 break
             before += fits
         fits = self.plan[depth - 1]
-        self.layer.progress(min((job.done - before) / fits, 1.0),
-                            text=f"Layer {depth} of {len(self.plan)}: {job.done - before} of {fits} fits")
+        self.layer.progress(min((done - before) / fits, 1.0),
+                            text=f"Layer {depth} of {len(self.plan)}: {done - before} of {fits} fits")
         self.step.caption(f"Last fit: {job.message}")
 
     def close(self) -> None:
@@ -163,7 +164,8 @@ def execute(job: TrainingJob) -> None:
         panel.update()
 
     try:
-        result = train_twin(job.telemetry, job.config, on_progress=on_progress, should_cancel=job.cancel.is_set)
+        result = train_twin(job.telemetry, job.config, on_progress=on_progress, should_cancel=job.cancel.is_set,
+                            cache=state.layer_cache())
     except TrainingCancelled:
         job.status = "cancelled"
     except TwinError as exc:

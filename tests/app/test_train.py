@@ -50,14 +50,14 @@ def test_cancel_stops_between_fits_and_keeps_nothing(app: AppTest, monkeypatch: 
     at = train(app, "quick")
     seen: list[tuple[int, bool]] = []
 
-    def cancelled_after_two_fits(telemetry, config, *, on_progress, should_cancel):
+    def cancelled_after_two_fits(telemetry, config, *, on_progress, should_cancel, cache):
         """The real training; the Cancel button's callback fires while the second fit is reported."""
         def progress(done: int, total: int, message: str) -> None:
             seen.append((done, ui.training.is_active()))
             if done == 2:
                 ui.training.request_cancel()
             on_progress(done, total, message)
-        return train_twin(telemetry, config, on_progress=progress, should_cancel=should_cancel)
+        return train_twin(telemetry, config, on_progress=progress, should_cancel=should_cancel, cache=cache)
 
     monkeypatch.setattr(ui.training, "train_twin", cancelled_after_two_fits)
     at = train(at, "default", "never kept")
@@ -83,3 +83,21 @@ def test_training_error_is_a_message_not_a_traceback(app: AppTest) -> None:
     assert any("**impossible** failed" in e.value and "at least one session for training" in e.value
                for e in at.error)
     assert at.session_state["runs"] == []
+
+
+def test_changing_only_the_top_layer_retrains_only_the_top_layer(app: AppTest) -> None:
+    app.session_state["config"] = get_preset("quick")
+    at = train(app, "editor", "whole stack")
+    first = at.session_state["train_job"]
+    assert first.status == "done" and first.total == sum(at.session_state["config"].stack.fits_per_layer())
+    config = at.session_state["config"]
+    layers = config.stack.layers
+    top = dataclasses.replace(layers[-1], models=(dataclasses.replace(layers[-1].models[0], name="new-top"),
+                                                  *layers[-1].models[1:]))
+    at.session_state["config"] = dataclasses.replace(config, stack=dataclasses.replace(
+        config.stack, layers=(*layers[:-1], top)))
+    at = train(at, "editor", "new top")
+    job = at.session_state["train_job"]
+    assert job.status == "done" and job.total == config.stack.fits_per_layer()[-1]
+    assert job.message.startswith(f"layer {len(layers)} ·")
+    assert any("reused from an earlier run" in note for note in at.session_state["runs"][-1].result.notes)
