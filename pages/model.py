@@ -216,9 +216,8 @@ with composition:
         st.button("Add layer", icon=":material/add:", on_click=editor.add_layer, key=key("l", "add"))
     diagram = diagram_col.container()
 
-used = dataclasses.replace(config, feature_sets=feature_sets,
-                           stack=dataclasses.replace(config.stack, layers=layers)).used_feature_sets()
-lookback = max([spec.lookback for spec in used] or [0])
+lookback = dataclasses.replace(config, feature_sets=feature_sets,
+                               stack=dataclasses.replace(config.stack, layers=layers)).lookback
 with holdout_tab:
     split_col, cv_col = st.columns(2)
     with split_col:
@@ -293,9 +292,8 @@ try:
 except ConfigError as exc:
     verdict.error(f"**This composition cannot be trained yet:** {exc}", icon=":material/block:")
 else:
-    n_models = sum(len(layer.models) for layer in edited.stack.layers)
     leaky = " · ⚠️ LEAKY protocol" if edited.leaky else ""
-    verdict.success(f"**{edited.name}** is ready to train: {len(edited.stack.layers)} layers, {n_models} models, "
-                    f"look-back {lookback} rows{leaky}.", icon=":material/check_circle:")
+    verdict.success(f"**{edited.name}** is ready to train: {edited.shape()} · look-back {edited.lookback} rows{leaky}.",
+                    icon=":material/check_circle:")
     with diagram:
         st.plotly_chart(stack_diagram(edited), key="stack_preview")

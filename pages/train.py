@@ -56,9 +56,7 @@ with about_col:
     except ConfigError as exc:
         st.warning(f"The Model page's configuration cannot be trained: {exc}", icon=":material/block:")
     else:
-        models = sum(len(layer.models) for layer in edited.stack.layers)
-        st.markdown(f"**Model page:** {edited.name} · {len(edited.stack.layers)} layers · {models} models · "
-                    f"{edited.stack.cv.describe(max(s.lookback for s in edited.used_feature_sets()))}")
+        st.markdown(f"**Model page:** {edited.name} · {edited.shape()} · {edited.stack.cv.describe(edited.lookback)}")
         if edited.leaky:
             st.warning("The Model page's configuration uses a LEAKY protocol: its scores overstate the twin.",
                        icon=":material/warning:")

@@ -92,3 +92,8 @@ def test_fits_per_layer_matches_what_the_stack_runs():
     assert config.stack.fits_per_layer() == [3 * 6, 2 * 6, 1 * 6]
     averaged = replace(config, stack=replace(config.stack, refit="average"))
     assert averaged.stack.fits_per_layer() == [15, 10, 5]
+
+
+def test_lookback_and_shape_describe_the_stack():
+    config = get_preset("seed-v3")
+    assert config.lookback == 29 and config.shape() == "3 layers · 6 models"

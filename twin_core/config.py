@@ -98,6 +98,16 @@ class RunConfig:
         wanted = {m.feature_set for m in self.stack.layers[0].models} if self.stack.layers else set()
         return tuple(s for s in self.feature_sets if s.name in wanted)
 
+    @property
+    def lookback(self) -> int:
+        """The longest look-back of the feature sets layer 1 reads: the automatic purge gap."""
+        return max([spec.lookback for spec in self.used_feature_sets()] or [0])
+
+    def shape(self) -> str:
+        """The stack in a few words, e.g. '3 layers · 6 models'."""
+        models = sum(len(layer.models) for layer in self.stack.layers)
+        return f"{len(self.stack.layers)} layers · {models} models"
+
     def validate(self) -> None:
         """Refuse an invalid combination before any training starts, naming what is wrong."""
         if not self.feature_sets:

@@ -61,7 +61,7 @@ def test_composition_is_editable(editor: AppTest) -> None:
     assert config.feature_sets[0].overall_windows == (5, 20)
     assert config.feature_sets[0].core_lags == 3
     config.validate()
-    assert "ready to train: 3 layers, 4 models" in at.success[-1].value
+    assert "ready to train: 3 layers · 4 models" in at.success[-1].value
     diagram = figures(at)["stack_preview"]
     assert [t["name"] for t in diagram["data"]] == ["feature sets", "layer 1", "layer 2", "layer 3"]
 
