@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -158,8 +159,10 @@ def _train(args: argparse.Namespace) -> int:
     load_seconds = time.perf_counter() - started
     for issue in telemetry.report.warnings:
         print(f"warning: {issue.message}", file=sys.stderr)
-    result = train_twin(telemetry, config, on_progress=_ProgressBar(not args.quiet),
-                        trusted_dir=args.trusted_models)
+    with warnings.catch_warnings():  # the run's notes (printed below) already say which workloads were unseen
+        warnings.filterwarnings("ignore", message=".*not seen in training", category=UserWarning)
+        result = train_twin(telemetry, config, on_progress=_ProgressBar(not args.quiet),
+                            trusted_dir=args.trusted_models)
     result.seconds["load"] = load_seconds
     print(format_report(result.metrics))
     if args.out:
