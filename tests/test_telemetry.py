@@ -15,7 +15,6 @@ from twin_core.telemetry import (
     ValidationReport,
     load_telemetry,
     load_uploaded,
-    session_lengths,
     telemetry_from_frames,
     validate_sources,
 )
@@ -158,7 +157,7 @@ def test_sessions_split_at_file_boundaries_and_long_gaps() -> None:
     assert sessions["duration_s"].iloc[0] == pytest.approx(1.9)
     assert (sessions["start"].diff().dropna() > 0).all()
     assert telemetry.sampling_interval == pytest.approx(0.1)
-    assert session_lengths(telemetry).tolist() == [20, 10, 10]
+    assert telemetry.sessions()["rows"].tolist() == [20, 10, 10]
     assert telemetry.frame["timestamp"].is_monotonic_increasing
 
 

@@ -261,5 +261,5 @@ def predictions_frame(result: TrainResult) -> pd.DataFrame:
     """The hold-out predictions with residuals of every model, ready to download."""
     frame = result.evaluation.predictions.copy()
     for key in result.evaluation.models["key"]:
-        frame[f"residual {key}"] = frame["actual"] - frame[key]
+        frame[f"residual {key}"] = result.evaluation.residuals(key)
     return frame

@@ -297,7 +297,7 @@ def _residual_frame(evaluation: Evaluation, key: str) -> pd.DataFrame:
         known = evaluation.models["key"].tolist() + list(BASELINES)
         raise KeyError(f"'{key}' is not a model or baseline of this run; choose one of {known}.")
     frame = evaluation.predictions[[TIMESTAMP, SESSION, WORKLOAD, "actual", key]].rename(columns={key: "predicted"})
-    frame["residual"] = frame["actual"] - frame["predicted"]
+    frame["residual"] = evaluation.residuals(key)
     return frame.loc[np.isfinite(frame["residual"])].sort_values(TIMESTAMP, kind="stable")
 
 

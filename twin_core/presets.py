@@ -83,7 +83,6 @@ def quick() -> RunConfig:
 
 
 PRESETS = {"default": default, "seed-v3": seed_v3, "quick": quick}
-FEATURE_PRESETS = {SEED_V20.name: SEED_V20, SEED_V23.name: SEED_V23}
 
 
 def get_preset(name: str) -> RunConfig:

@@ -257,11 +257,6 @@ def validate_sources(
     return report
 
 
-def session_lengths(telemetry: Telemetry) -> pd.Series:
-    """Rows per session, indexed by session id, so callers can check windows fit each session."""
-    return telemetry.frame.groupby(SESSION, sort=True).size().rename("rows")
-
-
 def core_columns_of(columns: Iterable[object]) -> tuple[str, ...]:
     """The `cpu_util_core_<n>` columns among `columns`, ordered by core number (core_10 after core_9)."""
     found = [(int(m.group(1)), str(c)) for c in columns if (m := CORE_PATTERN.match(str(c)))]
