@@ -41,6 +41,9 @@ def test_metrics_contract(quick_result):
 
 def test_scores_are_measured_on_the_held_out_rows(quick_result, demo_telemetry):
     ev = quick_result.evaluation
+    assert ev.baseline_r2("identity") == pytest.approx(quick_result.metrics["baselines"]["identity"]["r2_holdout"],
+                                                        abs=1e-6)
+    assert np.isnan(ev.baseline_r2("no such baseline"))
     np.testing.assert_array_equal(ev.predictions["row"], np.sort(quick_result.split.test))
     actual = demo_telemetry.frame["cpu_util_core_0"].to_numpy()[ev.predictions["row"]]
     np.testing.assert_allclose(ev.predictions["actual"], actual)

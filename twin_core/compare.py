@@ -50,11 +50,6 @@ def config_diff(a: RunConfig, b: RunConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["path", "a", "b"])
 
 
-def _baseline_r2(result: TrainResult, name: str) -> float:
-    table = result.evaluation.baselines.set_index("name")
-    return float(table.loc[name, "r2_holdout"]) if name in table.index else float("nan")
-
-
 def runs_table(results: list[tuple[str, TrainResult]]) -> pd.DataFrame:
     """One row per run: what it was, how it was split, its best model against the baselines, and its cost."""
     rows = []
@@ -64,8 +59,8 @@ def runs_table(results: list[tuple[str, TrainResult]]) -> pd.DataFrame:
             "label": label, "name": result.config.name, "split": result.split.description,
             "cv": result.cv_description, "rows_train": counts["train"], "rows_gap": counts["gap"],
             "rows_test": counts["test"], "best_model": best["key"], "best_r2_holdout": best["r2_holdout"],
-            "best_r2_oof": best["r2_oof"], "identity_r2": _baseline_r2(result, "identity"),
-            "persistence_r2": _baseline_r2(result, "persistence"),
+            "best_r2_oof": best["r2_oof"], "identity_r2": result.evaluation.baseline_r2("identity"),
+            "persistence_r2": result.evaluation.baseline_r2("persistence"),
             "train_seconds": result.seconds.get("train", float("nan")), "leaky": result.config.leaky})
     return pd.DataFrame(rows)
 

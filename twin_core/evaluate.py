@@ -65,6 +65,11 @@ class Evaluation:
     best: dict
     target: str = "target"
 
+    def baseline_r2(self, name: str) -> float:
+        """Hold-out R² of a baseline ('identity', 'persistence' or 'mean'); NaN if the run has none by that name."""
+        table = self.baselines.set_index("name")
+        return float(table.loc[name, "r2_holdout"]) if name in table.index else float("nan")
+
     def residuals(self, key: str) -> pd.Series:
         return self.predictions["actual"] - self.predictions[key]
 

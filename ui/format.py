@@ -11,16 +11,11 @@ def split_caption(result: TrainResult) -> str:
     return f"⚠️ LEAKY protocol — {text}" if result.config.leaky else text
 
 
-def baseline_r2(result: TrainResult, name: str) -> float:
-    """Hold-out R² of a baseline (identity, persistence, mean) of a run."""
-    table = result.evaluation.baselines.set_index("name")
-    return float(table.loc[name, "r2_holdout"])
-
-
 def metric_cards(result: TrainResult) -> None:
     """Headline numbers: the best model's R² against the identity and persistence baselines."""
     best = result.evaluation.best
-    identity, persistence = baseline_r2(result, "identity"), baseline_r2(result, "persistence")
+    identity = result.evaluation.baseline_r2("identity")
+    persistence = result.evaluation.baseline_r2("persistence")
     counts = result.split.counts()
     cols = st.columns(5)
     cols[0].metric("Best model R² (hold-out)", f"{best['r2_holdout']:.3f}",

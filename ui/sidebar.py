@@ -35,5 +35,5 @@ def render() -> None:
                      args=(key,), disabled=training.is_active(), help="The run the Results page shows.")
         best = run.result.evaluation.best
         st.markdown(f"Best **{best['key']}** · R² **{best['r2_holdout']:.3f}** "
-                    f"(identity {fmt.baseline_r2(run.result, 'identity'):.3f})")
+                    f"(identity {run.result.evaluation.baseline_r2('identity'):.3f})")
         st.caption(f"On {run.data_label}. {fmt.split_caption(run.result)}")
