@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check telemetry and print the validation report")
     validate.add_argument("data", nargs="+", help="parquet files or directories of them")
     validate.add_argument("--target", default="cpu_util_core_0")
+    validate.add_argument("--preset", default="default", choices=sorted(PRESETS),
+                          help="check that some session is long enough for this preset's windows (as train does)")
     _session_options(validate)
 
     demo = sub.add_parser("demo-data", help="write synthetic demo telemetry as parquet files")
@@ -176,7 +178,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
 
-    report = validate_sources(args.data, target=args.target, gap_factor=args.gap_factor, min_gap_s=args.min_gap_s)
+    report = validate_sources(args.data, target=args.target, gap_factor=args.gap_factor, min_gap_s=args.min_gap_s,
+                              preset=args.preset)
     for issue in report.issues:
         where = ", ".join(p for p in (issue.file, issue.column) if p)
         print(f"{issue.level:<7} {issue.code:<22} {issue.message}" + (f" [{where}]" if where else ""))

@@ -58,8 +58,16 @@ class SessionTooShortError(TelemetryError):
     """No recording session is long enough for the chosen feature windows."""
 
 
-class ConfigError(TwinError):
-    """A feature, split or stack configuration is invalid."""
+class ConfigError(TwinError, ValueError):
+    """A feature, split or stack configuration is invalid (also a ValueError, as scikit-learn's conventions expect).
+
+    `path` is the JSON path of the field at fault (`split.test_fraction`), when there is one; the message then
+    starts with it, and `problem` is the rest.
+    """
+
+    def __init__(self, problem: str, path: str = "") -> None:
+        super().__init__(f"{path}: {problem}" if path else problem)
+        self.path, self.problem = path, problem
 
 
 class UntrustedModelError(TwinError):
@@ -68,3 +76,19 @@ class UntrustedModelError(TwinError):
 
 class TrainingCancelled(TwinError):
     """Training was stopped by the user between two fits."""
+
+
+class NestedColumnError(TelemetryError):
+    """A required column holds lists, structs or maps instead of one plain value per row."""
+
+
+class AmbiguousColumnError(TelemetryError):
+    """Two columns claim the same name or the same core number (cpu_util_core_1 and cpu_util_core_01)."""
+
+
+class MemoryBudgetError(TwinError):
+    """Loading or training would need more memory than the budget allows (estimated before allocating it)."""
+
+
+class FitError(TwinError):
+    """A model of the stack failed to fit or predict; the message names the layer, the model and the fold."""

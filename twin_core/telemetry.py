@@ -6,6 +6,7 @@ Row numbers in messages count from 0 within the file, as pandas does.
 """
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import io
@@ -20,16 +21,19 @@ import numpy as np
 import pandas as pd
 
 from twin_core.errors import (
+    AmbiguousColumnError,
     BadTimestampError,
     ConfigError,
     EmptyTelemetryError,
     MissingColumnError,
     MissingWorkloadError,
+    NestedColumnError,
     NonFiniteError,
     NonNumericError,
     NotParquetError,
     OutOfRangeError,
     SchemaMismatchError,
+    SessionTooShortError,
     SourceNotFoundError,
     TelemetryError,
     TooFewCoresError,
@@ -42,8 +46,10 @@ SESSION = "session"
 SOURCE = "source"
 DEFAULT_TARGET = "cpu_util_core_0"
 DEFAULT_MIN_GAP_S = 10.0
+# Utilisation this close outside 0..100 % is rounding noise from the recorder: clipped, with a note.
+ROUNDING_SLACK = 1e-6
 
-CORE_PATTERN = re.compile(r"^cpu_util_core_(\d+)$")
+CORE_PATTERN = re.compile(r"^cpu_util_core_([0-9]+)$")
 PARQUET_MAGIC = b"PAR1"
 PARQUET_HINT = "expected an Apache Parquet file (.parquet)"
 
@@ -65,6 +71,13 @@ ERROR_CLASSES: dict[str, type[TelemetryError]] = {
     "non_finite": NonFiniteError,
     "out_of_range": OutOfRangeError,
     "schema_mismatch": SchemaMismatchError,
+    "timedelta_timestamp": BadTimestampError,
+    "float32_timestamp": BadTimestampError,
+    "timestamp_out_of_range": BadTimestampError,
+    "nested_column": NestedColumnError,
+    "duplicate_column": AmbiguousColumnError,
+    "ambiguous_cores": AmbiguousColumnError,
+    "session_too_short": SessionTooShortError,
 }
 
 
@@ -249,12 +262,37 @@ def validate_sources(
     target: str = DEFAULT_TARGET,
     gap_factor: float = 10.0,
     min_gap_s: float = DEFAULT_MIN_GAP_S,
+    preset: str = "default",
 ) -> ValidationReport:
-    """Run every check and return the report without raising (for `python -m twin_core validate`)."""
+    """Run every check and return the report without raising (for `python -m twin_core validate`).
+
+    Beyond the loading checks, at least one session must be long enough for `preset`'s windows, the
+    minimum `train` with that preset needs, so that `validate` never says OK to data `train` refuses.
+    """
+    from twin_core.presets import get_preset  # lazily: twin_core.config imports this module
+
+    lookback = get_preset(preset).lookback
     report = ValidationReport()
     raw = _read_paths(sources, report)
-    _build(raw, target, _Gaps(gap_factor, min_gap_s), report)
+    telemetry = _build(raw, target, _Gaps(gap_factor, min_gap_s), report)
+    if telemetry is not None:
+        _check_session_lengths(telemetry.frame[SESSION].value_counts(), lookback, preset, report)
     return report
+
+
+def _check_session_lengths(rows: pd.Series, lookback: int, preset: str, report: ValidationReport) -> None:
+    """No session with more rows than the look-back is an error; shorter sessions than that are a warning."""
+    needed = lookback + 1
+    short = int((rows < needed).sum())
+    if rows.max() < needed:
+        report.add("error", "session_too_short",
+                   f"No session is long enough for preset '{preset}': its windows need {needed} rows of one "
+                   f"session and the longest has {int(rows.max())}; record longer sessions or choose a preset "
+                   "or config with shorter windows and lags (e.g. --preset quick).", column=TIMESTAMP)
+    elif short:
+        report.add("warning", "short_sessions",
+                   f"{short} of {len(rows)} sessions have fewer than the {needed} rows preset '{preset}' needs "
+                   "for its windows; they give no training rows.", column=TIMESTAMP)
 
 
 def core_columns_of(columns: Iterable[object]) -> tuple[str, ...]:
@@ -411,8 +449,11 @@ def _check_file(name: str, df: pd.DataFrame, target: str, report: ValidationRepo
         report.add("error", "empty_file",
                    f"File '{name}' has 0 rows; remove it or record some telemetry into it.", file=name)
         return None
-    df = _rename_reserved(name, df.rename(columns=str), report)
     errors_before = len(report.errors)
+    df = _rename_reserved(name, df.set_axis([str(c) for c in df.columns], axis=1), report)
+    df = _canonical_core_names(name, df, report)
+    if len(report.errors) > errors_before:
+        return None
     cores = core_columns_of(df.columns)
     if len(cores) < 2:
         report.add(
@@ -422,6 +463,8 @@ def _check_file(name: str, df: pd.DataFrame, target: str, report: ValidationRepo
             file=name,
         )
     _check_required(name, df.columns, cores, target, report)
+    nested = _nested_columns(name, df, (TIMESTAMP, WORKLOAD, OVERALL, *cores), report)
+    df = df.drop(columns=nested)
     columns: dict[str, object] = {}
     if TIMESTAMP in df:
         columns[TIMESTAMP] = _to_epoch_seconds(name, df[TIMESTAMP], report)
@@ -437,6 +480,86 @@ def _check_file(name: str, df: pd.DataFrame, target: str, report: ValidationRepo
     for col in extras:
         frame[col] = df[col].array
     return _FileData(name, frame, cores, tuple(extras))
+
+
+def _canonical_core_names(name: str, df: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
+    """Duplicate column names are an error; zero-padded core numbers (cpu_util_core_01) become cpu_util_core_1.
+
+    Two columns for one core number (cpu_util_core_1 and cpu_util_core_01) are an error naming both, since
+    either could be the real core.
+    """
+    errors_before = len(report.errors)
+    names = pd.Series(df.columns)
+    for col in names[names.duplicated()].unique():
+        report.add("error", "duplicate_column",
+                   f"File '{name}' has {int((names == col).sum())} columns named '{col}'; "
+                   "keep one of them or rename the others.", file=name, column=col)
+    by_number: dict[int, list[str]] = {}
+    for col in names.unique():
+        if (m := CORE_PATTERN.match(col)):
+            by_number.setdefault(int(m.group(1)), []).append(col)
+    renames = {}
+    for number, cols in sorted(by_number.items()):
+        if len(cols) > 1:
+            report.add("error", "ambiguous_cores",
+                       f"File '{name}' has {len(cols)} columns for core {number}: {', '.join(cols)}; "
+                       f"keep the one that holds core {number} and drop or rename the others.",
+                       file=name, column=cols[1])
+        elif cols[0] != f"cpu_util_core_{number}":
+            renames[cols[0]] = f"cpu_util_core_{number}"
+    if renames and len(report.errors) == errors_before:
+        report.add("info", "core_renamed",
+                   f"File '{name}': zero-padded core columns were renamed ({_describe(renames)} to "
+                   f"{_describe(renames.values())}).", file=name, column=next(iter(renames)))
+    return df.rename(columns=renames) if renames else df
+
+
+def _nested_columns(name: str, df: pd.DataFrame, required: tuple[str, ...], report: ValidationReport) -> list[str]:
+    """Columns holding lists, structs or maps (all to be dropped): an error if required, else a warning.
+
+    Extra columns are never features, and a nested one can be neither fingerprinted nor shown as a table
+    column, so dropping it (and saying so) keeps the recording usable.
+    """
+    found = []
+    for col in df.columns:
+        kind, first = _nested_kind(df[col])
+        if kind is None:
+            continue
+        example = _show(df[col].iloc[first])
+        example = example if len(example) <= 40 else example[:37] + "..."
+        if col in required:
+            report.add("error", "nested_column",
+                       f"File '{name}', column '{col}' holds nested values ({kind}, e.g. {example} at row {first}) "
+                       "instead of one value per row; flatten it so each row holds one number (or label/time).",
+                       file=name, column=col, example=example)
+        else:
+            report.add("warning", "nested_column_dropped",
+                       f"File '{name}', extra column '{col}' holds nested values ({kind}) and was dropped; "
+                       "extra columns are never features, so flatten it only if you want to see it.",
+                       file=name, column=col)
+        found.append(col)
+    return found
+
+
+_NESTED_TYPES = (list, tuple, dict, set, frozenset, np.ndarray)
+
+
+def _nested_kind(s: pd.Series) -> tuple[str | None, int]:
+    """('list' / 'struct' / 'map', first row) when a column holds nested values, else (None, -1)."""
+    if isinstance(s.dtype, pd.ArrowDtype):
+        arrow_type = s.dtype.pyarrow_dtype
+        return (str(arrow_type), 0) if arrow_type.num_fields > 0 else (None, -1)
+    if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) not in ("mixed", "mixed-integer"):
+        return None, -1
+    values = s.to_numpy()
+    hits = np.flatnonzero([isinstance(v, _NESTED_TYPES) for v in values])
+    if not hits.size:
+        return None, -1
+    value = values[hits[0]]
+    if isinstance(value, dict):
+        return "struct", int(hits[0])
+    is_map = isinstance(value, list) and bool(value) and all(isinstance(v, tuple) and len(v) == 2 for v in value)
+    return ("map" if is_map else "list"), int(hits[0])
 
 
 def _rename_reserved(name: str, df: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
@@ -470,14 +593,28 @@ def _check_required(
 
 
 def _to_epoch_seconds(name: str, s: pd.Series, report: ValidationReport) -> np.ndarray | None:
-    """Normalise any supported timestamp column to float64 epoch seconds (via whole microseconds)."""
+    """Normalise any supported timestamp column to float64 epoch seconds (via whole microseconds), within 1990..2100."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_convert(None)
     if pd.api.types.is_datetime64_dtype(s):
         if _report_empty_timestamps(name, s.isna().to_numpy(), report):
             return None
-        micros = s.to_numpy().astype("datetime64[us]").view("int64")
-        return micros / 1e6
+        seconds = s.to_numpy().astype("datetime64[us]").view("int64") / 1e6
+        return seconds if _epoch_in_range(name, s, seconds, "datetimes", report) else None
+    if pd.api.types.is_timedelta64_dtype(s) or _all_instances(s, dt.timedelta):
+        report.add("error", "timedelta_timestamp",
+                   f"File '{name}', column '{TIMESTAMP}' holds durations (e.g. {_show(s.iloc[0])}), not points in "
+                   "time, so the recording's date is unknown; add the recording's start time to them "
+                   "(start + duration) or store epoch seconds or datetimes.",
+                   file=name, column=TIMESTAMP, example=s.iloc[0])
+        return None
+    if pd.api.types.is_float_dtype(s) and s.dtype.itemsize < 8:
+        report.add("error", "float32_timestamp",
+                   f"File '{name}', column '{TIMESTAMP}' is {s.dtype}, which cannot hold epoch seconds to better "
+                   "than about two minutes (neighbouring samples would collapse into one); "
+                   "store float64 seconds or int64 milliseconds instead.",
+                   file=name, column=TIMESTAMP)
+        return None
     if pd.api.types.is_bool_dtype(s):
         return _bad_timestamp(name, s, np.ones(len(s), bool), report)
     if pd.api.types.is_numeric_dtype(s):
@@ -490,7 +627,7 @@ def _text_epoch(name: str, s: pd.Series, report: ValidationReport) -> np.ndarray
     numbers = pd.to_numeric(s, errors="coerce")
     try:
         dates = pd.to_datetime(s, utc=True, format="ISO8601", errors="coerce")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         dates = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
     present = s.notna().to_numpy()
     is_number, is_date = numbers.notna().to_numpy(), dates.notna().to_numpy()
@@ -503,12 +640,17 @@ def _text_epoch(name: str, s: pd.Series, report: ValidationReport) -> np.ndarray
 
 
 def _numeric_epoch(name: str, s: pd.Series, report: ValidationReport) -> np.ndarray | None:
-    """Epoch numbers: unit (s, ms, us, ns) chosen from the median magnitude, as whole microseconds."""
+    """Epoch numbers: unit (s, ms, us, ns) chosen from the median magnitude, as whole microseconds.
+
+    The range is checked on float seconds before any integer multiplication, so no value can overflow int64.
+    """
     values = s.to_numpy(dtype="float64", na_value=np.nan)
     if _report_empty_timestamps(name, ~np.isfinite(values), report):
         return None
     magnitude = float(np.median(np.abs(values)))
     unit, per_unit = next((u, m) for limit, u, m in _EPOCH_UNITS if magnitude > limit)
+    if not _epoch_in_range(name, s, values * (per_unit / 1e6), f"epoch {_UNIT_WORDS[unit]}", report):
+        return None
     if unit != "s":
         report.add("info", "timestamp_unit",
                    f"File '{name}': timestamps read as epoch {unit} (from their magnitude) and converted to seconds.",
@@ -522,6 +664,35 @@ def _numeric_epoch(name: str, s: pd.Series, report: ValidationReport) -> np.ndar
 
 # (magnitude above which, unit name, microseconds per unit): ns > 1e17, us > 1e14, ms > 1e11, else s.
 _EPOCH_UNITS = ((1e17, "ns", 1e-3), (1e14, "us", 1.0), (1e11, "ms", 1e3), (-1.0, "s", 1e6))
+_UNIT_WORDS = {"ns": "nanoseconds", "us": "microseconds", "ms": "milliseconds", "s": "seconds"}
+# Timestamps must fall in [1990-01-01, 2100-01-01): anything else is a misread unit, a duration or a typo.
+EPOCH_MIN_S, EPOCH_MAX_S = 631_152_000.0, 4_102_444_800.0
+
+
+def _epoch_in_range(name: str, s: pd.Series, seconds: np.ndarray, read_as: str, report: ValidationReport) -> bool:
+    """False (with an error naming the first bad row and its value) when a time is before 1990 or after 2099."""
+    outside = (seconds < EPOCH_MIN_S) | (seconds >= EPOCH_MAX_S)
+    if not outside.any():
+        return True
+    first = int(np.flatnonzero(outside)[0])
+    try:
+        when = f"{dt.datetime(1970, 1, 1) + dt.timedelta(seconds=float(seconds[first])):%Y-%m-%d}"
+    except (OverflowError, ValueError):
+        when = "beyond any calendar date"
+    report.add("error", "timestamp_out_of_range",
+               f"File '{name}', column '{TIMESTAMP}' has {_n(int(outside.sum()), 'value')} outside 1990-01-01 .. "
+               f"2100-01-01 when read as {read_as}, e.g. {_show(s.iloc[first])} at row {first} ({when}); "
+               "fix or drop those rows, and if the times count from the start of the recording, add its start time.",
+               file=name, column=TIMESTAMP, example=f"{_show(s.iloc[first])} at row {first}")
+    return False
+
+
+def _all_instances(s: pd.Series, kind: type) -> bool:
+    """True when a column of Python objects holds only `kind` values (missing ones aside)."""
+    if s.dtype != object:
+        return False
+    present = s.dropna()
+    return len(present) > 0 and all(isinstance(v, kind) for v in present)
 
 
 def _report_empty_timestamps(name: str, empty: np.ndarray, report: ValidationReport) -> bool:
@@ -579,16 +750,24 @@ def _to_percent(name: str, col: str, s: pd.Series, report: ValidationReport) -> 
                    f"(first at row {first}); fill or drop those rows before loading.",
                    file=name, column=col, example=f"{values[first]} at row {first}")
         ok = False
-    outside = finite & ((values < 0) | (values > 100))
+    outside = finite & ((values < -ROUNDING_SLACK) | (values > 100 + ROUNDING_SLACK))
     if outside.any():
         first = int(np.flatnonzero(outside)[0])
         low, high = np.min(values[finite]), np.max(values[finite])
         report.add("error", "out_of_range",
                    f"File '{name}', column '{col}' has {_n(int(outside.sum()), 'value')} outside 0..100 % "
-                   f"(found {_num(low)} to {_num(high)}), e.g. {_num(values[first])} at row {first}; "
+                   f"(found {_exact(low)} to {_exact(high)}), e.g. {_exact(values[first])} at row {first}; "
                    "utilisation must be a percentage, so fix the recording or rescale the column.",
-                   file=name, column=col, example=_num(values[first]))
+                   file=name, column=col, example=_exact(values[first]))
         ok = False
+    rounding = finite & ((values < 0) | (values > 100)) & ~outside
+    if ok and rounding.any():
+        first = int(np.flatnonzero(rounding)[0])
+        report.add("info", "clipped_rounding",
+                   f"File '{name}', column '{col}': {_n(int(rounding.sum()), 'value')} within {ROUNDING_SLACK:g} of "
+                   f"0..100 % by rounding (e.g. {_exact(values[first])} at row {first}) clipped to 0..100.",
+                   file=name, column=col, example=_exact(values[first]))
+        values = np.clip(values, 0.0, 100.0)
     return values if ok else None
 
 
@@ -825,6 +1004,11 @@ def _n(count: int, noun: str) -> str:
 
 def _num(value: float) -> str:
     return f"{float(value):g}"
+
+
+def _exact(value: float) -> str:
+    """A number with every digit that tells it apart (100.0000001 stays 100.0000001, 150.0 is 150)."""
+    return f"{float(value):.15g}"
 
 
 def _join_unique(values: pd.Series) -> str:
