@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.utils.estimator_checks import check_estimator
+from sklearn.utils.validation import check_is_fitted
 
-from twin_core.errors import ConfigError, TrainingCancelled
+from twin_core.errors import ConfigError, FitError, TrainingCancelled
 from twin_core.stack import HierarchicalStack
 
 
@@ -22,6 +24,25 @@ class Recorder(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+class Faulty(RegressorMixin, BaseEstimator):
+    """Predicts the mean, but raises in fit when given exactly `fail_rows` rows, or always in predict."""
+
+    def __init__(self, fail_in: str = "fit", fail_rows: int = 0):
+        self.fail_in = fail_in
+        self.fail_rows = fail_rows
+
+    def fit(self, X, y):
+        if self.fail_in == "fit" and len(X) == self.fail_rows:
+            raise ValueError(f"Found array with {len(X)} sample(s)\nwhile a minimum is required")
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        if self.fail_in == "predict":
+            raise RuntimeError("cannot predict")
         return np.full(len(X), self.mean_)
 
 
@@ -131,7 +152,6 @@ def test_invalid_compositions_are_refused(data, layers, kwargs, message):
 
 
 def test_predict_before_fit_is_an_error(data):
-    from sklearn.exceptions import NotFittedError
     with pytest.raises(NotFittedError):
         HierarchicalStack([[("a", Ridge())]]).predict(data[0])
 
@@ -146,3 +166,37 @@ def test_reused_layers_must_match_the_composition(data):
         HierarchicalStack([[("b", Ridge())], [("top", Ridge())]], cv=3).fit(X, y, reuse=reused)
     with pytest.raises(ConfigError, match="does not match"):
         HierarchicalStack([[("a", Ridge())]], cv=3).fit(X.iloc[:100], y[:100], reuse=reused)
+
+
+# with cv=3 on 300 rows every fold fits on 200 rows and the refit on 300
+@pytest.mark.parametrize("layers, message", [
+    ([[("ok", Ridge()), ("bad", Faulty(fail_rows=200))]],
+     r"^Model failed at layer 1 · bad · fold 1/3 \(200 rows to fit on\): ValueError: Found array with 200 "
+     r"sample\(s\) while a minimum is required\. Check this model's parameters"),
+    ([[("a", Ridge())], [("top", Faulty(fail_in="predict"))]],
+     r"^Model failed at layer 2 · top · fold 1/3 \(200 rows to fit on\): RuntimeError: cannot predict\."),
+    ([[("a", Ridge())], [("top", Faulty(fail_rows=300))]],
+     r"^Model failed at layer 2 · top · refit on all training rows \(300 rows to fit on\): ValueError"),
+])
+def test_a_failing_model_is_a_fit_error_naming_layer_model_and_fold(data, layers, message):
+    X, y = data
+    stack = HierarchicalStack(layers, cv=3)
+    with pytest.raises(FitError, match=message) as caught:
+        stack.fit(X, y)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(NotFittedError):  # a failed fit leaves nothing that looks fitted
+        stack.predict(X)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_cancelled_fit_leaves_the_stack_unfitted(data, jobs):
+    X, y = data
+    stack = HierarchicalStack([[("a", Ridge())], [("top", Ridge())]], cv=3, n_jobs=jobs).fit(X, y)
+    count = []
+    with pytest.raises(TrainingCancelled):  # a second fit of the same stack, cancelled in layer 2
+        stack.fit(X, y, on_progress=lambda *a: count.append(1), should_cancel=lambda: len(count) >= 5)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(stack)
+    with pytest.raises(NotFittedError):
+        stack.predict(X)
+    assert not hasattr(stack, "oof_predictions_") and not hasattr(stack, "rows_without_oof_")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,11 +20,12 @@ from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from twin_core.errors import ConfigError, TrainingCancelled
+from twin_core.errors import ConfigError, FitError, TrainingCancelled
 from twin_core.models import set_threads
 
 ProgressCallback = Callable[[int, int, str], None]
 CancelCheck = Callable[[], bool]
+_FITTED = ("layers_", "oof_predictions_", "rows_without_oof_", "folds_")
 
 
 @dataclass
@@ -50,11 +52,25 @@ class FittedLayer:
 
 
 def _fit_predict(estimator: BaseEstimator, X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray,
-                 predict_rows: np.ndarray | None) -> tuple[BaseEstimator, np.ndarray | None, float]:
+                 predict_rows: np.ndarray | None, where: str) -> tuple[BaseEstimator, np.ndarray | None, float]:
     started = time.perf_counter()
-    estimator.fit(X[fit_rows], y[fit_rows])
-    preds = estimator.predict(X[predict_rows]) if predict_rows is not None else None
+    with _reported(f"{where} ({len(fit_rows)} rows to fit on)"):
+        estimator.fit(X[fit_rows], y[fit_rows])
+        preds = estimator.predict(X[predict_rows]) if predict_rows is not None else None
     return estimator, preds, time.perf_counter() - started
+
+
+@contextmanager
+def _reported(where: str) -> Iterator[None]:
+    """Turn any exception of a model's fit or predict into a FitError that says where it happened and why."""
+    try:
+        yield
+    except TrainingCancelled:
+        raise
+    except Exception as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise FitError(f"Model failed at {where}: {reason}. Check this model's parameters in the configuration, "
+                       "or give it more rows (longer recordings, fewer folds, shorter windows).") from exc
 
 
 class HierarchicalStack(RegressorMixin, BaseEstimator):
@@ -137,10 +153,11 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         total = sum(len(layer) for layer in members[len(reuse):]) * per_model
         progress = _Progress(total, on_progress, should_cancel)
 
-        n = len(y_arr)
-        usable = np.ones(n, dtype=bool)
+        for attr in _FITTED:  # a fit that stops half-way (cancel, failure) leaves no earlier fit behind
+            self.__dict__.pop(attr, None)
+        usable = np.ones(len(y_arr), dtype=bool)
         previous: np.ndarray | None = None
-        self.layers_, self.oof_predictions_, self.rows_without_oof_ = [], [], []
+        layers, oof_frames, without_oof = [], [], []
         for depth, layer in enumerate(members, start=1):
             if depth <= len(reuse):
                 fitted, oof_frame = reuse[depth - 1].members, reuse[depth - 1].oof
@@ -148,13 +165,19 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
             else:
                 design = self._design(X_arr, previous, flags[depth - 1])
                 oof, fitted = self._fit_layer(depth, layer, design, y_arr, folds, usable, progress)
-            self.layers_.append(fitted)
-            self.oof_predictions_.append(pd.DataFrame(oof, columns=[m.name for m in fitted]))
+            layers.append(fitted)
+            oof_frames.append(pd.DataFrame(oof, columns=[m.name for m in fitted]))
             usable &= ~np.isnan(oof).any(axis=1)
-            self.rows_without_oof_.append(int((~usable).sum()))
+            without_oof.append(int((~usable).sum()))
             previous = oof
+        # fitted attributes only once every layer is trained: a cancelled or failed fit stays unfitted
+        self.layers_, self.oof_predictions_, self.rows_without_oof_ = layers, oof_frames, without_oof
         self.folds_ = folds
         return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted only when every layer is (validate_data sets n_features_in_ before the first fit starts)."""
+        return hasattr(self, "layers_")
 
     def fitted_layers(self) -> list[FittedLayer]:
         """The fitted layers with their out-of-fold predictions, for `fit(reuse=...)` of a later stack."""
@@ -191,8 +214,8 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         refits: dict[int, BaseEstimator] = {}
         seconds = np.zeros(len(layer))
         progress.check()
-        jobs = (delayed(_fit_predict)(est, data, y, fit_rows, val_rows)
-                for (_, _, est, data, fit_rows, val_rows) in tasks)
+        jobs = (delayed(_fit_predict)(est, data, y, fit_rows, val_rows, label)
+                for (_, _, est, data, fit_rows, val_rows), label in zip(tasks, labels))
         # Threads by default: LightGBM and the tree ensembles release the GIL, and nothing is copied or pickled.
         # It is only a hint: a backend chosen with joblib.parallel_config (loky, dask, ray) takes precedence.
         # OpenMP/BLAS pools are held to one thread while fits run side by side.
@@ -234,7 +257,11 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         outputs, previous = [], None
         for depth, layer in enumerate(self.layers_, start=1):
             design = self._design(X_arr, previous, flags[depth - 1])
-            previous = np.column_stack([member.predict(design) for member in layer])
+            predictions = []
+            for member in layer:
+                with _reported(f"layer {depth} · {member.name} · predicting {len(design)} rows"):
+                    predictions.append(member.predict(design))
+            previous = np.column_stack(predictions)
             outputs.append(pd.DataFrame(previous, columns=[m.name for m in layer], index=index))
         return outputs
 
