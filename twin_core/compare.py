@@ -8,7 +8,7 @@ import pandas as pd
 
 from twin_core.config import RunConfig
 from twin_core.evaluate import model_key
-from twin_core.pipeline import TrainResult
+from twin_core.runs import FinishedRun
 
 ABSENT = "(absent)"
 BEST = "best model (by OOF R²)"
@@ -50,7 +50,7 @@ def config_diff(a: RunConfig, b: RunConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["path", "a", "b"])
 
 
-def runs_table(results: list[tuple[str, TrainResult]]) -> pd.DataFrame:
+def runs_table(results: list[tuple[str, FinishedRun]]) -> pd.DataFrame:
     """One row per run: what it was, how it was split, its best model against the baselines, and its cost."""
     rows = []
     for label, result in results:
@@ -97,6 +97,6 @@ def metric_deltas_from_metrics(a: dict, b: dict) -> pd.DataFrame:
                   "r2_oof_a", "r2_oof_b", "delta_r2_oof"]]
 
 
-def metric_deltas(a: TrainResult, b: TrainResult) -> pd.DataFrame:
+def metric_deltas(a: FinishedRun, b: FinishedRun) -> pd.DataFrame:
     """`metric_deltas_from_metrics` of two finished runs of this process."""
     return metric_deltas_from_metrics(a.metrics, b.metrics)

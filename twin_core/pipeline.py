@@ -4,7 +4,6 @@ Both faces of the product call `train_twin`: the CLI and the app's Train page.
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from twin_core.config import RunConfig
-from twin_core.errors import MissingColumnError, SchemaMismatchError
 from twin_core.evaluate import Evaluation, evaluate_run, scores
 from twin_core.features import FeatureMatrix, build_features
 from twin_core.layercache import LayerCache, layer_keys
 from twin_core.models import make_estimator
+# predictions_frame is re-exported: pages and tests still import it from here
+from twin_core.runs import TwinModel, predictions_frame, run_metrics, with_target  # noqa: F401
 from twin_core.splits import HoldoutSplit, cv_folds, holdout_split
 from twin_core.stack import CancelCheck, HierarchicalStack, ProgressCallback
 from twin_core.telemetry import SESSION, WORKLOAD, Telemetry
@@ -32,16 +32,6 @@ def default_threads() -> int:
 def parallel_fits(n_jobs: int | None) -> int:
     """How many fits run at once: as configured, or one per physical core when unset."""
     return default_threads() if n_jobs is None else n_jobs
-
-
-def with_target(telemetry: Telemetry, target: str) -> Telemetry:
-    """The same telemetry predicting another core."""
-    if target == telemetry.target:
-        return telemetry
-    if target not in telemetry.core_columns:
-        raise MissingColumnError(
-            f"Target '{target}' is not a core column; the data has {list(telemetry.core_columns)}.")
-    return dataclasses.replace(telemetry, target=target)
 
 
 def build_stack(config: RunConfig, features: FeatureMatrix, folds, *, trusted_dir: str | Path | None = None
@@ -60,41 +50,6 @@ def build_stack(config: RunConfig, features: FeatureMatrix, folds, *, trusted_di
         layers.append(members)
     return HierarchicalStack(layers, passthrough=[layer.passthrough for layer in config.stack.layers],
                              cv=folds, refit=config.stack.refit, n_jobs=jobs)
-
-
-@dataclass
-class TwinModel:
-    """A trained twin without its training data: enough to predict on new telemetry of the same shape."""
-
-    config: RunConfig
-    target: str
-    stack: HierarchicalStack
-    feature_columns: list[str]
-    workload_categories: tuple[str, ...]
-    core_columns: tuple[str, ...]
-
-    def incompatibility(self, telemetry: Telemetry) -> str | None:
-        """Why this twin cannot read the telemetry (another set of cores), or None when it can."""
-        if tuple(telemetry.core_columns) == self.core_columns:
-            return None
-        return (f"This twin was trained on telemetry with {len(self.core_columns)} cores "
-                f"({', '.join(self.core_columns)}); this data has {telemetry.n_cores} "
-                f"({', '.join(telemetry.core_columns)}). Ask it about telemetry of the same machine.")
-
-    def predict_layers(self, telemetry: Telemetry) -> list[pd.DataFrame]:
-        """Every model's prediction, indexed by the telemetry's row ids.
-
-        Rows without complete feature windows (each session's first look-back rows) get no prediction;
-        workloads the twin never saw get all-zero one-hot columns and a warning.
-        """
-        problem = self.incompatibility(telemetry)
-        if problem:
-            raise SchemaMismatchError(problem)
-        telemetry = with_target(telemetry, self.target)
-        features = build_features(telemetry, self.config.used_feature_sets(),
-                                  workload_categories=self.workload_categories,
-                                  positional_windows=self.config.seed_compatible)
-        return self.stack.predict_layers(features.X[self.feature_columns])
 
 
 @dataclass
@@ -124,40 +79,10 @@ class TrainResult:
 
     @property
     def metrics(self) -> dict:
-        """The stable metrics contract (see README, 'metrics.json'); fields are added, never renamed."""
-        ev = self.evaluation
-        models = [{k: _plain(v) for k, v in row.items() if k != "key"} for row in ev.models.to_dict("records")]
-        baselines = {row["name"]: {"r2_holdout": _plain(row["r2_holdout"]), "mae_holdout": _plain(row["mae_holdout"]),
-                                   "rmse_holdout": _plain(row["rmse_holdout"]), "label": row["label"]}
-                     for row in ev.baselines.to_dict("records")}
-        return {
-            "run": self.config.name,
-            "target": self.target,
-            "data_fingerprint": self.data_fingerprint,
-            "leaky": self.config.leaky,
-            "rows": self.split.counts(),
-            "split": {"kind": self.split.kind, "gap_rows": self.split.gap_rows, "description": self.split.description,
-                      "test_fraction": self.config.split.test_fraction, "leaky": self.split.leaky,
-                      "cv": {**dataclasses.asdict(self.config.stack.cv), "leaky": self.config.stack.cv.leaky,
-                             "description": self.cv_description},
-                      "seed_compatible": self.config.seed_compatible},
-            "lookback_rows": self.features.lookback,
-            "models": models,
-            "baselines": baselines,
-            "layer_gain": [{k: _plain(v) for k, v in r.items()} for r in ev.layer_gain.to_dict("records")],
-            "best": {k: _plain(v) for k, v in ev.best.items() if k != "key"},
-            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
-            "notes": self.notes,
-        }
-
-
-def _plain(value):
-    """JSON-safe scalar: numpy numbers become floats/ints, NaN becomes None."""
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if not np.isfinite(value) else round(float(value), 6)
-    return value
+        """The stable metrics contract (see README, 'metrics.json'), built by runs.run_metrics."""
+        return run_metrics(config=self.config, target=self.target, data_fingerprint=self.data_fingerprint,
+                           split=self.split, lookback=self.features.lookback, evaluation=self.evaluation,
+                           seconds=self.seconds, notes=self.notes)
 
 
 @dataclass
@@ -255,11 +180,3 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
                        core_columns=telemetry.core_columns,
                        features=features, split=split, stack=stack, evaluation=evaluation, seconds=seconds,
                        notes=notes)
-
-
-def predictions_frame(result: TrainResult) -> pd.DataFrame:
-    """The hold-out predictions with residuals of every model, ready to download."""
-    frame = result.evaluation.predictions.copy()
-    for key in result.evaluation.models["key"]:
-        frame[f"residual {key}"] = result.evaluation.residuals(key)
-    return frame

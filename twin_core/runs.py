@@ -1,13 +1,137 @@
-"""Writing a finished run's outputs: metrics.json (the stable contract), config.json, predictions.parquet."""
+"""The run types shared by the store, what-if and compare: the trained twin, the metrics contract and a run's
+written outputs (metrics.json, config.json, predictions.parquet), without the training orchestrator."""
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from twin_core.pipeline import TrainResult, predictions_frame
+import numpy as np
+import pandas as pd
+
+from twin_core.config import RunConfig
+from twin_core.errors import MissingColumnError, SchemaMismatchError
+from twin_core.evaluate import Evaluation
+from twin_core.features import build_features
+from twin_core.splits import HoldoutSplit
+from twin_core.stack import HierarchicalStack
+from twin_core.telemetry import Telemetry
 
 
-def save_run_outputs(result: TrainResult, out_dir: str | Path) -> Path:
+def with_target(telemetry: Telemetry, target: str) -> Telemetry:
+    """The same telemetry predicting another core."""
+    if target == telemetry.target:
+        return telemetry
+    if target not in telemetry.core_columns:
+        raise MissingColumnError(
+            f"Target '{target}' is not a core column; the data has {list(telemetry.core_columns)}.")
+    return dataclasses.replace(telemetry, target=target)
+
+
+@dataclass
+class TwinModel:
+    """A trained twin without its training data: enough to predict on new telemetry of the same shape."""
+
+    config: RunConfig
+    target: str
+    stack: HierarchicalStack
+    feature_columns: list[str]
+    workload_categories: tuple[str, ...]
+    core_columns: tuple[str, ...]
+
+    def incompatibility(self, telemetry: Telemetry) -> str | None:
+        """Why this twin cannot read the telemetry (another set of cores), or None when it can."""
+        if tuple(telemetry.core_columns) == self.core_columns:
+            return None
+        return (f"This twin was trained on telemetry with {len(self.core_columns)} cores "
+                f"({', '.join(self.core_columns)}); this data has {telemetry.n_cores} "
+                f"({', '.join(telemetry.core_columns)}). Ask it about telemetry of the same machine.")
+
+    def predict_layers(self, telemetry: Telemetry) -> list[pd.DataFrame]:
+        """Every model's prediction, indexed by the telemetry's row ids.
+
+        Rows without complete feature windows (each session's first look-back rows) get no prediction;
+        workloads the twin never saw get all-zero one-hot columns and a warning.
+        """
+        problem = self.incompatibility(telemetry)
+        if problem:
+            raise SchemaMismatchError(problem)
+        telemetry = with_target(telemetry, self.target)
+        features = build_features(telemetry, self.config.used_feature_sets(),
+                                  workload_categories=self.workload_categories,
+                                  positional_windows=self.config.seed_compatible)
+        return self.stack.predict_layers(features.X[self.feature_columns])
+
+
+class FinishedRun(Protocol):
+    """What the store and the run outputs need of a finished run (pipeline.TrainResult is one)."""
+
+    config: RunConfig
+    target: str
+    data_fingerprint: str
+    split: HoldoutSplit
+    evaluation: Evaluation
+    seconds: dict[str, float]
+
+    @property
+    def cv_description(self) -> str: ...
+
+    @property
+    def model(self) -> TwinModel: ...
+
+    @property
+    def metrics(self) -> dict: ...
+
+
+def _plain(value):
+    """JSON-safe scalar: numpy numbers become floats/ints, NaN becomes None."""
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else round(float(value), 6)
+    return value
+
+
+def run_metrics(*, config: RunConfig, target: str, data_fingerprint: str, split: HoldoutSplit, lookback: int,
+                evaluation: Evaluation, seconds: dict[str, float], notes: list[str]) -> dict:
+    """The stable metrics contract (see README, 'metrics.json'); fields are added, never renamed."""
+    ev = evaluation
+    models = [{k: _plain(v) for k, v in row.items() if k != "key"} for row in ev.models.to_dict("records")]
+    baselines = {row["name"]: {"r2_holdout": _plain(row["r2_holdout"]), "mae_holdout": _plain(row["mae_holdout"]),
+                               "rmse_holdout": _plain(row["rmse_holdout"]), "label": row["label"]}
+                 for row in ev.baselines.to_dict("records")}
+    return {
+        "run": config.name,
+        "target": target,
+        "data_fingerprint": data_fingerprint,
+        "leaky": config.leaky,
+        "rows": split.counts(),
+        "split": {"kind": split.kind, "gap_rows": split.gap_rows, "description": split.description,
+                  "test_fraction": config.split.test_fraction, "leaky": split.leaky,
+                  "cv": {**dataclasses.asdict(config.stack.cv), "leaky": config.stack.cv.leaky,
+                         "description": config.stack.cv.describe(lookback)},
+                  "seed_compatible": config.seed_compatible},
+        "lookback_rows": lookback,
+        "models": models,
+        "baselines": baselines,
+        "layer_gain": [{k: _plain(v) for k, v in r.items()} for r in ev.layer_gain.to_dict("records")],
+        "best": {k: _plain(v) for k, v in ev.best.items() if k != "key"},
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+        "notes": notes,
+    }
+
+
+def predictions_frame(result: FinishedRun) -> pd.DataFrame:
+    """The hold-out predictions with residuals of every model, ready to download."""
+    frame = result.evaluation.predictions.copy()
+    for key in result.evaluation.models["key"]:
+        frame[f"residual {key}"] = result.evaluation.residuals(key)
+    return frame
+
+
+def save_run_outputs(result: FinishedRun, out_dir: str | Path) -> Path:
     """Write the run's metrics, configuration and hold-out predictions into `out_dir` (created if needed)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

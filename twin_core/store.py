@@ -26,7 +26,7 @@ import pandas as pd
 
 from twin_core.config import RunConfig
 from twin_core.errors import TwinError, UntrustedModelError
-from twin_core.pipeline import TrainResult, TwinModel, predictions_frame
+from twin_core.runs import FinishedRun, TwinModel, predictions_frame
 
 STORE_ENV = "TWIN_STORE"
 KEY_ENV = "TWIN_STORE_KEY"
@@ -114,7 +114,7 @@ class RunStore:
         return hmac.new(self._key, run_id.encode() + b"\0" + payload, hashlib.sha256).hexdigest()
 
     # -- writing ----------------------------------------------------------------------------------------------
-    def save(self, result: TrainResult, label: str | None = None) -> str:
+    def save(self, result: FinishedRun, label: str | None = None) -> str:
         """Keep a finished run; returns its id (time-ordered, unique)."""
         run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         folder = self.artifacts / run_id

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from twin_core.errors import ConfigError, SchemaMismatchError
-from twin_core.pipeline import TwinModel, with_target
+from twin_core.runs import TwinModel, with_target
 from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, Telemetry
 
 

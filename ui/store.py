@@ -14,7 +14,7 @@ import streamlit as st
 from twin_core.config import RunConfig
 from twin_core.errors import TwinError
 from twin_core.evaluate import model_key
-from twin_core.pipeline import TrainResult
+from twin_core.runs import FinishedRun
 from twin_core.store import RunStore, default_store_path
 from ui.state import Run
 
@@ -68,7 +68,7 @@ def caption() -> str:
     return f"Run store: `{path()}` · {count} run{'s' if count != 1 else ''}"
 
 
-def save(result: TrainResult, label: str) -> tuple[str | None, str | None]:
+def save(result: FinishedRun, label: str) -> tuple[str | None, str | None]:
     """Keep a finished run: (run id, None), or (None, why it could not be kept)."""
     try:
         return open_store().save(result, label), None

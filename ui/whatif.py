@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from twin_core.errors import TwinError
-from twin_core.pipeline import TwinModel
+from twin_core.runs import TwinModel
 from twin_core.telemetry import Telemetry
 from twin_core.whatif import Scenario, WhatIfAnswer, ask
 from ui import store as run_store
