@@ -4,41 +4,63 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from twin_core.errors import ConfigError
 from twin_core.features import FeatureSpec
-from twin_core.models import PRETRAINED, validate_params
+from twin_core.models import MODEL_KINDS, PRETRAINED, validate_params
+from twin_core.schema import (
+    MAX_CONFIG_BYTES, MAX_ITEMS, MAX_N_JOBS, SPEC_CONFIG, Description, Name, Seed, Switch, check, check_depth,
+    choice, describe, entries, parse, text, whole,
+)
 from twin_core.splits import CVSpec, SplitSpec
 from twin_core.telemetry import DEFAULT_TARGET
 
 SCHEMA_VERSION = 1
+MAX_LAYERS = 20
+
+ModelName = text("model names must be non-empty and unique in their layer (text of at most 200 characters)")
+ModelKindName = text(f"must be a model kind: one of {', '.join([*MODEL_KINDS, PRETRAINED])}")
+FeatureSetRef = text("must be the name of a feature set of this configuration, or null above layer 1")
+Params = Annotated[dict[str, Any], Field(max_length=MAX_ITEMS)]
+Refit = choice(Literal["full", "average"], "refit must be 'full' or 'average'")
+ParallelFits = whole(1, MAX_N_JOBS, f"n_jobs must be a whole number of parallel fits from 1 to {MAX_N_JOBS}, or null "
+                                    "for one per physical core")
+Target = text("must be the name of a core column, e.g. cpu_util_core_0")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """One model of a layer: its name (unique in the layer), kind, parameters and (layer 1) feature set."""
 
-    name: str
-    kind: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    feature_set: str | None = None
+    __pydantic_config__ = SPEC_CONFIG
+
+    name: ModelName
+    kind: ModelKindName
+    params: Params = field(default_factory=dict)
+    feature_set: FeatureSetRef | None = None
 
     def __post_init__(self) -> None:
         # lists (from JSON) and tuples (from code) mean the same; keep one form so configs compare equal
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(self.params).items()}
-        object.__setattr__(self, "params", params)
+        if isinstance(self.params, Mapping):
+            params = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(self.params).items()}
+            object.__setattr__(self, "params", params)
 
 
 @dataclass(frozen=True)
 class LayerSpec:
     """The models of one layer; `passthrough` also feeds the original features to it (layers ≥ 2)."""
 
-    models: tuple[ModelSpec, ...]
-    passthrough: bool = False
+    __pydantic_config__ = SPEC_CONFIG
+
+    models: entries(ModelSpec)
+    passthrough: Switch = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "models", tuple(self.models))
+        if isinstance(self.models, list):
+            object.__setattr__(self, "models", tuple(self.models))
 
 
 @dataclass(frozen=True)
@@ -49,13 +71,16 @@ class StackConfig:
     time with each model on all physical cores. Never both levels at once.
     """
 
-    layers: tuple[LayerSpec, ...]
+    __pydantic_config__ = SPEC_CONFIG
+
+    layers: entries(LayerSpec, max_items=MAX_LAYERS)
     cv: CVSpec = CVSpec()
-    refit: str = "full"
-    n_jobs: int | None = None
+    refit: Refit = "full"
+    n_jobs: ParallelFits | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "layers", tuple(self.layers))
+        if isinstance(self.layers, list):
+            object.__setattr__(self, "layers", tuple(self.layers))
 
     def fits_per_layer(self) -> list[int]:
         """How many fits each layer takes, in the order training runs them (progress bars size on this)."""
@@ -71,17 +96,20 @@ class RunConfig:
     K-fold. It is leaky on a time series and labelled so wherever its numbers appear.
     """
 
-    name: str
-    feature_sets: tuple[FeatureSpec, ...]
+    __pydantic_config__ = SPEC_CONFIG
+
+    name: Name
+    feature_sets: entries(FeatureSpec)
     stack: StackConfig
     split: SplitSpec = SplitSpec()
-    target: str = DEFAULT_TARGET
-    seed: int = 42
-    seed_compatible: bool = False
-    description: str = ""
+    target: Target = DEFAULT_TARGET
+    seed: Seed = 42
+    seed_compatible: Switch = False
+    description: Description = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "feature_sets", tuple(self.feature_sets))
+        if isinstance(self.feature_sets, list):
+            object.__setattr__(self, "feature_sets", tuple(self.feature_sets))
 
     @property
     def leaky(self) -> bool:
@@ -109,44 +137,47 @@ class RunConfig:
         return f"{len(self.stack.layers)} layers · {models} models"
 
     def validate(self) -> None:
-        """Refuse an invalid combination before any training starts, naming what is wrong."""
+        """Refuse any field of the wrong type or range, and any impossible combination, before work starts.
+
+        Every message starts with the JSON path of the field at fault (`stack.layers[1].models[0].params.
+        learning_rate: must be a finite number from 0.001 to 1, got NaN`); configs built in code are checked
+        as their JSON form is.
+        """
+        check(RunConfig, self)
         if not self.feature_sets:
-            raise ConfigError("Define at least one feature set.")
-        names = [s.name for s in self.feature_sets]
-        if len(set(names)) != len(names):
-            raise ConfigError(f"Feature set names must be unique, got {names}.")
-        for spec in self.feature_sets:
-            spec.validate()
-        self.split.validate()
-        self.stack.cv.validate()
-        if self.stack.refit not in ("full", "average"):
-            raise ConfigError(f"Refit must be 'full' or 'average', got '{self.stack.refit}'.")
-        if self.stack.n_jobs is not None and self.stack.n_jobs < 1:
-            raise ConfigError(f"n_jobs must be a positive number of parallel fits (or unset for one per core), "
-                              f"got {self.stack.n_jobs}.")
+            raise ConfigError("define at least one feature set", "feature_sets")
+        for i, spec in enumerate(self.feature_sets):
+            path = f"feature_sets[{i}]"
+            spec.validate(path)
+            if spec.name in [s.name for s in self.feature_sets[:i]]:
+                raise ConfigError(f"feature set names must be unique; '{spec.name}' is used twice", f"{path}.name")
         if not self.stack.layers:
-            raise ConfigError("The stack needs at least one layer.")
-        for depth, layer in enumerate(self.stack.layers, start=1):
+            raise ConfigError("the stack needs at least one layer", "stack.layers")
+        for depth, layer in enumerate(self.stack.layers):
             self._validate_layer(depth, layer)
 
     def _validate_layer(self, depth: int, layer: LayerSpec) -> None:
+        where = f"stack.layers[{depth}]"
         if not layer.models:
-            raise ConfigError(f"Layer {depth} has no models; remove it or add one.")
-        names = [m.name for m in layer.models]
-        if len(set(names)) != len(names) or any(not n.strip() for n in names):
-            raise ConfigError(f"Layer {depth}: model names must be non-empty and unique, got {names}.")
-        for model in layer.models:
-            where = f"Layer {depth}, model '{model.name}'"
-            validate_params(model.kind, model.params, where)
-            if depth == 1:
+            raise ConfigError(f"layer {depth + 1} has no models; remove the layer or add a model", f"{where}.models")
+        for i, model in enumerate(layer.models):
+            path = f"{where}.models[{i}]"
+            if model.name in [m.name for m in layer.models[:i]]:
+                raise ConfigError(f"model names must be non-empty and unique in their layer; '{model.name}' is used "
+                                  "twice", f"{path}.name")
+            validate_params(model.kind, model.params, path)
+            if depth == 0:
                 if model.feature_set is None:
-                    raise ConfigError(f"{where}: a first-layer model needs a feature set.")
-                self.feature_set(model.feature_set)
+                    raise ConfigError("a first-layer model needs a feature set", f"{path}.feature_set")
+                if model.feature_set not in [s.name for s in self.feature_sets]:
+                    raise ConfigError(f"unknown feature set '{model.feature_set}'; defined: "
+                                      f"{', '.join(s.name for s in self.feature_sets)}", f"{path}.feature_set")
             elif model.feature_set is not None:
-                raise ConfigError(f"{where}: only first-layer models read a feature set; later layers read "
-                                  "the predictions of the layer below (use passthrough for the features).")
+                raise ConfigError("only first-layer models read a feature set; later layers read the predictions of "
+                                  "the layer below (use passthrough for the features): set it to null",
+                                  f"{path}.feature_set")
             elif model.kind == PRETRAINED:
-                raise ConfigError(f"{where}: pre-trained models can only sit in the first layer.")
+                raise ConfigError("pre-trained models can only sit in the first layer", f"{path}.kind")
 
     def as_seed_compatible(self) -> RunConfig:
         """The notebook's leaky protocol: positional windows, random 20 % hold-out, shuffled 5-fold."""
@@ -165,36 +196,30 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> RunConfig:
-        """Rebuild a config from `to_dict` output; unknown or missing fields are a ConfigError."""
-        try:
-            data = dict(data)
-            version = data.pop("schema_version", SCHEMA_VERSION)
-            if version != SCHEMA_VERSION:
-                raise ConfigError(f"Config schema version {version} is not supported (expected {SCHEMA_VERSION}).")
-            stack = dict(data.pop("stack"))
-            layers = tuple(
-                LayerSpec(models=tuple(ModelSpec(**m) for m in layer["models"]),
-                          passthrough=bool(layer.get("passthrough", False)))
-                for layer in stack.pop("layers"))
-            cv = CVSpec.from_dict(stack.pop("cv", {}))
-            config = cls(
-                feature_sets=tuple(FeatureSpec.from_dict(s) for s in data.pop("feature_sets")),
-                stack=StackConfig(layers=layers, cv=cv, **stack),
-                split=SplitSpec.from_dict(data.pop("split", {})),
-                **data)
-        except ConfigError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigError(f"This is not a valid run configuration: {exc}.") from None
+        """Rebuild and validate a config from `to_dict` output; anything else is a ConfigError naming the field."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"the configuration must be a JSON object ({{...}}), got {describe(data)}")
+        check_depth(data)
+        data = dict(data)
+        version = data.pop("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION or type(version) is not int:
+            raise ConfigError(f"schema version {describe(version)} is not supported; this release reads schema "
+                              f"version {SCHEMA_VERSION} (write a preset with `python -m twin_core config quick`)",
+                              "schema_version")
+        config = parse(cls, data)
         config.validate()
         return config
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RunConfig:
+        """Parse and validate a JSON configuration (a file, an upload); over 1 MB or malformed is a ConfigError."""
+        if len(text) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"the configuration is {len(text):,} bytes; a run configuration is a few kB "
+                              f"(at most {MAX_CONFIG_BYTES:,} bytes are read)")
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"The configuration is not valid JSON: {exc}.") from None
-        if not isinstance(data, dict):
-            raise ConfigError("The configuration must be a JSON object.")
+        except RecursionError:
+            raise ConfigError("the configuration is nested too deeply to be a run configuration") from None
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of over 4,300 digits
+            raise ConfigError(f"the configuration is not valid JSON: {exc}") from None
         return cls.from_dict(data)

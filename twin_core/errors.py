@@ -92,3 +92,15 @@ class MemoryBudgetError(TwinError):
 
 class FitError(TwinError):
     """A model of the stack failed to fit or predict; the message names the layer, the model and the fold."""
+
+
+class StoreError(TwinError):
+    """The run store cannot do what was asked (no store at the path, unknown run, damaged database, bad key)."""
+
+
+class ArtifactSignatureError(StoreError, UntrustedModelError):
+    """A stored artifact does not carry this store's signature for its run: it is not read."""
+
+
+class UnstorableModelError(StoreError):
+    """A run holds a model that the store cannot keep in a format that runs no code when read."""

@@ -8,15 +8,22 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from twin_core.errors import ConfigError, SessionTooShortError
+from twin_core.schema import SPEC_CONFIG, HistoryRows, LagDepth, Switch, Windows, check, choice, entries, parse, text
 from twin_core.telemetry import OVERALL, SESSION, WORKLOAD, Telemetry
 
 WINDOW_STATS = ("mean", "std", "min", "max")
+WindowStats = entries(choice(Literal["mean", "std", "min", "max"],
+                             f"unknown window statistic; use one of {', '.join(WINDOW_STATS)}"))
+FeatureSetName = text("a feature set needs a name: non-empty text of at most 200 characters")
 IDENTITY = "aggregate_identity"
+OTHER_WORKLOAD = "other"
+MAX_WORKLOAD_CATEGORIES = 50  # one-hot columns for the most frequent workload labels; the rest share `other`
 
 
 @dataclass(frozen=True)
@@ -29,23 +36,26 @@ class FeatureSpec:
     feature needs them (the notebook dropped the warm-up rows of windows it then left out of its features).
     """
 
-    name: str = "features"
-    current_values: bool = True
-    overall_windows: tuple[int, ...] = (10,)
-    core_windows: tuple[int, ...] = ()
-    identity_windows: tuple[int, ...] = ()
-    window_stats: tuple[str, ...] = ("mean", "std")
-    windows_include_current: bool = False
-    overall_lags: int = 5
-    core_lags: int = 5
-    identity: bool = True
-    identity_lags: int = 0
-    workload_onehot: bool = True
-    min_history: int = 0
+    __pydantic_config__ = SPEC_CONFIG
+
+    name: FeatureSetName = "features"
+    current_values: Switch = True
+    overall_windows: Windows = (10,)
+    core_windows: Windows = ()
+    identity_windows: Windows = ()
+    window_stats: WindowStats = ("mean", "std")
+    windows_include_current: Switch = False
+    overall_lags: LagDepth = 5
+    core_lags: LagDepth = 5
+    identity: Switch = True
+    identity_lags: LagDepth = 0
+    workload_onehot: Switch = True
+    min_history: HistoryRows = 0
 
     def __post_init__(self) -> None:
         for attr in ("overall_windows", "core_windows", "identity_windows", "window_stats"):
-            object.__setattr__(self, attr, tuple(getattr(self, attr)))
+            if isinstance(getattr(self, attr), list):  # JSON and code mean the same; other types fail validate()
+                object.__setattr__(self, attr, tuple(getattr(self, attr)))
 
     @property
     def lookback(self) -> int:
@@ -55,32 +65,25 @@ class FeatureSpec:
         lags = [self.overall_lags, self.core_lags, self.identity_lags if self.identity else 0]
         return max(reach + lags + [self.min_history])
 
-    def validate(self) -> None:
-        """Refuse impossible settings with a message that names the field."""
-        if not self.name or not self.name.strip():
-            raise ConfigError("A feature set needs a name.")
-        windows = self.overall_windows + self.core_windows + self.identity_windows
-        if any(int(w) < 2 for w in windows):
-            raise ConfigError(f"Feature set '{self.name}': rolling windows must be at least 2 rows, got {windows}.")
-        bad_stats = [s for s in self.window_stats if s not in WINDOW_STATS]
-        if bad_stats:
-            raise ConfigError(f"Feature set '{self.name}': unknown window statistic {bad_stats}; use {WINDOW_STATS}.")
-        if min(self.overall_lags, self.core_lags, self.identity_lags, self.min_history) < 0:
-            raise ConfigError(f"Feature set '{self.name}': lag depths and minimum history cannot be negative.")
-        if not (self.current_values or windows or self.overall_lags or self.core_lags
-                or self.identity or self.workload_onehot):
-            raise ConfigError(f"Feature set '{self.name}' is empty: switch on at least one kind of feature.")
+    def validate(self, path: str = "feature_set") -> None:
+        """Refuse wrong types, out-of-range values, repeats and an empty set, naming the field's JSON path."""
+        check(FeatureSpec, self, path)
+        for attr in ("overall_windows", "core_windows", "identity_windows", "window_stats"):
+            values = getattr(self, attr)
+            repeated = [v for i, v in enumerate(values) if v in values[:i]]
+            if repeated:
+                raise ConfigError(f"{repeated[0]!r} is listed twice; list each value once", f"{path}.{attr}")
+        if not (self.current_values or self.overall_windows or self.core_windows or self.identity_windows
+                or self.overall_lags or self.core_lags or self.identity or self.workload_onehot):
+            raise ConfigError(f"feature set '{self.name}' is empty: switch on at least one kind of feature", path)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping) -> FeatureSpec:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        unknown = set(data) - set(known)
-        if unknown:
-            raise ConfigError(f"Feature set: unknown field(s) {sorted(unknown)}.")
-        return cls(**known)
+        """A spec from its JSON form; wrong types and unknown fields are a ConfigError naming the field."""
+        return parse(cls, data, "feature_set")
 
 
 @dataclass(frozen=True)
@@ -126,8 +129,8 @@ def _rolling(values: np.ndarray, window: int, stat: str, include_current: bool, 
     return rolled
 
 
-def _window_suffix(spec: FeatureSpec, stat: str, window: int) -> str:
-    return f"roll_{stat}_{window}" + ("_with_current" if spec.windows_include_current else "")
+def _window_suffix(include_current: bool, stat: str, window: int) -> str:
+    return f"roll_{stat}_{window}" + ("_with_current" if include_current else "")
 
 
 def identity_estimate(telemetry: Telemetry) -> np.ndarray:
@@ -137,44 +140,121 @@ def identity_estimate(telemetry: Telemetry) -> np.ndarray:
     return telemetry.n_cores * frame[OVERALL].to_numpy(dtype=float) - others
 
 
-def _build_one(telemetry: Telemetry, spec: FeatureSpec, categories: Sequence[str],
-               position: np.ndarray) -> dict[str, np.ndarray]:
-    frame = telemetry.frame
-    overall = frame[OVERALL].to_numpy(dtype=float)
-    cores = {c: frame[c].to_numpy(dtype=float) for c in telemetry.other_cores}
-    ident = identity_estimate(telemetry) if spec.identity else None
-    cols: dict[str, np.ndarray] = {}
+def choose_workload_categories(labels: pd.Series | np.ndarray,
+                               cap: int = MAX_WORKLOAD_CATEGORIES) -> tuple[str, ...]:
+    """One-hot categories for these labels: all of them when at most `cap`, else the `cap` most frequent plus
+    `other` (the bucket every rarer or unseen label falls in), so 10,000 labels never make 10,000 columns."""
+    counts = pd.Series(labels).astype(str).value_counts()
+    if len(counts) <= cap:
+        return tuple(sorted(counts.index))
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:cap]
+    return (*sorted(label for label, _ in ranked if label != OTHER_WORKLOAD), OTHER_WORKLOAD)
+
+
+def feature_count(specs: Sequence[FeatureSpec], n_cores: int, n_categories: int) -> int:
+    """How many columns build_features will make, counted without building anything (for the memory budget).
+
+    A function of the specs, the telemetry's core count and its number of one-hot workload categories; columns
+    that several sets share are counted once, as build_features keeps them once.
+    """
+    others = max(n_cores - 1, 0)
+    overall_windows, core_windows, identity_windows = set(), set(), set()
+    for spec in specs:
+        keys = {(w, stat, spec.windows_include_current) for w in spec.overall_windows for stat in spec.window_stats}
+        overall_windows |= keys
+        core_windows |= {(w, stat, spec.windows_include_current) for w in spec.core_windows
+                         for stat in spec.window_stats}
+        if spec.identity:
+            identity_windows |= {(w, stat, spec.windows_include_current) for w in spec.identity_windows
+                                 for stat in spec.window_stats}
+    identity_specs = [s for s in specs if s.identity]
+    return int(
+        (1 + others) * any(s.current_values for s in specs)
+        + bool(identity_specs)
+        + len(overall_windows) + others * len(core_windows) + len(identity_windows)
+        + max((s.identity_lags for s in identity_specs), default=0)
+        + max((s.overall_lags for s in specs), default=0)
+        + others * max((s.core_lags for s in specs), default=0)
+        + n_categories * any(s.workload_onehot for s in specs))
+
+
+def _plan(spec: FeatureSpec, cores: Sequence[str], categories: Sequence[str]) -> list[tuple[str, tuple]]:
+    """(column name, recipe) of every column of one set, in the set's column order; nothing is computed here."""
+    current = spec.windows_include_current
+    plan: list[tuple[str, tuple]] = []
     if spec.current_values:
-        cols[OVERALL] = overall
-        cols.update(cores)
-    if ident is not None:
-        cols[IDENTITY] = ident
-    for window in spec.overall_windows:
-        for stat in spec.window_stats:
-            cols[f"{OVERALL}_{_window_suffix(spec, stat, window)}"] = _rolling(
-                overall, window, stat, spec.windows_include_current, position)
-    for window in spec.core_windows:
-        for name, values in cores.items():
-            for stat in spec.window_stats:
-                cols[f"{name}_{_window_suffix(spec, stat, window)}"] = _rolling(
-                    values, window, stat, spec.windows_include_current, position)
-    if ident is not None:
-        for window in spec.identity_windows:
-            for stat in spec.window_stats:
-                cols[f"{IDENTITY}_{_window_suffix(spec, stat, window)}"] = _rolling(
-                    ident, window, stat, spec.windows_include_current, position)
-        for k in range(1, spec.identity_lags + 1):
-            cols[f"{IDENTITY}_lag_{k}"] = _lag(ident, k, position)
-    for k in range(1, spec.overall_lags + 1):
-        cols[f"{OVERALL}_lag_{k}"] = _lag(overall, k, position)
-    for k in range(1, spec.core_lags + 1):
-        for name, values in cores.items():
-            cols[f"{name}_lag_{k}"] = _lag(values, k, position)
+        plan += [(name, ("value", name)) for name in (OVERALL, *cores)]
+    if spec.identity:
+        plan.append((IDENTITY, ("value", IDENTITY)))
+    plan += [(f"{OVERALL}_{_window_suffix(current, stat, w)}", ("roll", OVERALL, w, stat, current))
+             for w in spec.overall_windows for stat in spec.window_stats]
+    plan += [(f"{name}_{_window_suffix(current, stat, w)}", ("roll", name, w, stat, current))
+             for w in spec.core_windows for name in cores for stat in spec.window_stats]
+    if spec.identity:
+        plan += [(f"{IDENTITY}_{_window_suffix(current, stat, w)}", ("roll", IDENTITY, w, stat, current))
+                 for w in spec.identity_windows for stat in spec.window_stats]
+        plan += [(f"{IDENTITY}_lag_{k}", ("lag", IDENTITY, k)) for k in range(1, spec.identity_lags + 1)]
+    plan += [(f"{OVERALL}_lag_{k}", ("lag", OVERALL, k)) for k in range(1, spec.overall_lags + 1)]
+    plan += [(f"{name}_lag_{k}", ("lag", name, k)) for k in range(1, spec.core_lags + 1) for name in cores]
     if spec.workload_onehot:
-        workload = frame[WORKLOAD].to_numpy(dtype=object)
-        for category in categories:
-            cols[f"workload_{category}"] = (workload == category).astype(float)
-    return cols
+        plan += [(f"workload_{category}", ("onehot", i)) for i, category in enumerate(categories)]
+    return plan
+
+
+class _Sources:
+    """The float64 series features are computed from (overall, each core, the identity), read once each."""
+
+    def __init__(self, telemetry: Telemetry, codes: np.ndarray, position: np.ndarray):
+        self.telemetry, self.codes, self.position = telemetry, codes, position
+        self._cache: dict[str, np.ndarray] = {}
+
+    def series(self, name: str) -> np.ndarray:
+        if name not in self._cache:
+            self._cache[name] = (identity_estimate(self.telemetry) if name == IDENTITY
+                                 else self.telemetry.frame[name].to_numpy(dtype=float))
+        return self._cache[name]
+
+    def column(self, recipe: tuple) -> np.ndarray:
+        """One feature column over every row, computed from its recipe."""
+        kind = recipe[0]
+        if kind == "value":
+            return self.series(recipe[1])
+        if kind == "roll":
+            _, name, window, stat, current = recipe
+            return _rolling(self.series(name), window, stat, current, self.position)
+        if kind == "lag":
+            return _lag(self.series(recipe[1]), recipe[2], self.position)
+        return self.codes == recipe[1]
+
+
+def _positions(sessions: np.ndarray, positional_windows: bool) -> np.ndarray:
+    return np.arange(len(sessions)) if positional_windows else _positions_in_session(sessions)
+
+
+def complete_rows(telemetry: Telemetry, specs: Sequence[FeatureSpec], *, positional_windows: bool = False
+                  ) -> np.ndarray:
+    """Row ids where every set's windows and lags are complete: known before building, so a run can split rows
+    and choose its workload categories first and build its features once. Raises SessionTooShortError if none."""
+    sessions = telemetry.frame[SESSION].to_numpy()
+    lookback = max(spec.lookback for spec in specs)
+    rows = np.flatnonzero(_positions(sessions, positional_windows) >= lookback)
+    if not rows.size:
+        longest = int(pd.Series(sessions).value_counts().max()) if len(sessions) else 0
+        raise SessionTooShortError(
+            f"No session is long enough for the chosen windows: they need {lookback + 1} rows of one session "
+            f"and the longest session has {longest}. Shorten the windows and lags or load longer recordings.")
+    return rows
+
+
+def _workload_codes(labels: pd.Series, categories: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+    """Each row's one-hot position (labels outside the categories go to `other` when there is one, else -1),
+    and those outside labels."""
+    codes, uniques = pd.factorize(labels.astype(str))
+    lookup = {label: i for i, label in enumerate(categories)}
+    fallback = lookup.get(OTHER_WORKLOAD, -1)
+    outside = [str(u) for u in uniques if u not in lookup]
+    mapped = np.array([lookup.get(u, fallback) for u in uniques], dtype=np.int64)
+    return mapped[codes], outside
 
 
 def build_features(
@@ -186,43 +266,48 @@ def build_features(
 ) -> FeatureMatrix:
     """Build every feature set and keep the rows where all of them are complete, keyed by row id.
 
-    `workload_categories` fixes the one-hot columns (pass the training run's categories at predict time;
-    unseen workloads then get all-zero columns and a warning). `positional_windows` lets windows run across
-    sessions, as the seed notebook did; it exists only for the seed-compatible mode.
+    `workload_categories` fixes the one-hot columns (pass the training run's categories at predict time);
+    by default they are the labels present, capped at the MAX_WORKLOAD_CATEGORIES most frequent plus `other`.
+    A label outside them goes to `other` when the categories have it, else gets all-zero columns; either way
+    with a warning. `positional_windows` lets windows run across sessions, as the seed notebook did; it exists
+    only for the seed-compatible mode. Columns are written straight into one float32 matrix, one at a time.
     """
     if not specs:
         raise ConfigError("At least one feature set is needed.")
     for spec in specs:
         spec.validate()
     frame = telemetry.frame
-    seen = tuple(sorted(frame[WORKLOAD].astype(str).unique()))
-    categories = tuple(workload_categories) if workload_categories is not None else seen
-    notes = []
-    unseen = sorted(set(seen) - set(categories))
-    if unseen and any(s.workload_onehot for s in specs):
-        notes.append(f"Workload(s) {unseen} were not seen in training; their one-hot columns are all zero.")
-        warnings.warn(notes[-1], stacklevel=2)
+    categories = (tuple(workload_categories) if workload_categories is not None
+                  else choose_workload_categories(frame[WORKLOAD]))
     sessions = frame[SESSION].to_numpy()
-    position = np.arange(len(frame)) if positional_windows else _positions_in_session(sessions)
-
-    columns: dict[str, np.ndarray] = {}
-    columns_by_set: dict[str, list[str]] = {}
-    for spec in specs:
-        built = _build_one(telemetry, spec, categories, position)
-        columns_by_set[spec.name] = list(built)
-        for name, values in built.items():
-            columns.setdefault(name, values)
+    position = _positions(sessions, positional_windows)
     lookback = max(spec.lookback for spec in specs)
-    X = pd.DataFrame({k: v.astype(np.float32) for k, v in columns.items()}, index=frame.index)
-    complete = position >= lookback
-    X = X.loc[complete]
-    if X.empty:
-        longest = int(pd.Series(sessions).value_counts().max()) if len(sessions) else 0
-        raise SessionTooShortError(
-            f"No session is long enough for the chosen windows: they need {lookback + 1} rows of one session "
-            f"and the longest session has {longest}. Shorten the windows and lags or load longer recordings.")
+    complete = np.zeros(len(frame), dtype=bool)
+    complete[complete_rows(telemetry, specs, positional_windows=positional_windows)] = True
+    notes = []
+    codes, outside = _workload_codes(frame[WORKLOAD], categories)
+    if outside and any(s.workload_onehot for s in specs):
+        shown = ", ".join(repr(label) for label in sorted(outside)[:5]) + (" …" if len(outside) > 5 else "")
+        if OTHER_WORKLOAD in categories:
+            notes.append(f"{len(outside)} workload label(s) ({shown}) are outside the twin's {len(categories) - 1} "
+                         f"most frequent (at most {MAX_WORKLOAD_CATEGORIES}): they were not seen in training or are "
+                         f"rarer, and are encoded together as '{OTHER_WORKLOAD}'.")
+        else:
+            notes.append(f"Workload(s) {sorted(outside)} were not seen in training; their one-hot columns are all zero.")
+        warnings.warn(notes[-1], stacklevel=2)
+
+    plans = {spec.name: _plan(spec, telemetry.other_cores, categories) for spec in specs}
+    recipes: dict[str, tuple] = {}
+    for plan in plans.values():
+        for name, recipe in plan:
+            recipes.setdefault(name, recipe)
+    sources = _Sources(telemetry, codes, position)
+    matrix = np.empty((int(complete.sum()), len(recipes)), dtype=np.float32, order="F")
+    for j, recipe in enumerate(recipes.values()):
+        matrix[:, j] = sources.column(recipe)[complete]
+    X = pd.DataFrame(matrix, index=frame.index[complete], columns=list(recipes), copy=False)
     short = pd.Series(position < lookback).groupby(sessions).all()
     if short.any() and not positional_windows:
         notes.append(f"{int(short.sum())} session(s) shorter than {lookback + 1} rows give no complete feature rows.")
-    return FeatureMatrix(X=X, columns_by_set=columns_by_set, workload_categories=categories,
-                         lookback=lookback, warnings=tuple(notes))
+    return FeatureMatrix(X=X, columns_by_set={name: [c for c, _ in plan] for name, plan in plans.items()},
+                         workload_categories=categories, lookback=lookback, warnings=tuple(notes))

@@ -8,19 +8,23 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import joblib
 import lightgbm as lgb
+from pydantic import Field, TypeAdapter, ValidationError, with_config
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import ElasticNetCV, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from typing_extensions import TypedDict
 
 from twin_core.errors import ConfigError, UntrustedModelError
+from twin_core.schema import MAX_ITEMS, SPEC_CONFIG, config_error, describe, join_path, number, text, whole
 
 
 @dataclass(frozen=True)
@@ -102,28 +106,44 @@ PRETRAINED = "pretrained"
 TRUSTED_MODELS_ENV = "TWIN_TRUSTED_MODELS"
 
 
-def validate_params(kind: str, params: Mapping[str, Any], where: str) -> None:
-    """Refuse unknown kinds, unknown parameters and out-of-range values, naming the model."""
+def _param_type(info: ParamInfo) -> Any:
+    """The strict pydantic type of one parameter: its kind and range, with the rule as its message."""
+    span = f"from {info.low:g} to {info.high:g}"
+    if info.kind is int:
+        return whole(int(info.low), int(info.high), f"must be a whole number {span}")
+    value = number(f"must be a finite number {span}", ge=info.low, le=info.high)
+    if info.kind is tuple:
+        return Annotated[tuple[value, ...], Field(min_length=1, max_length=MAX_ITEMS)]
+    return value
+
+
+@cache
+def _params_adapter(kind: str) -> TypeAdapter:
     if kind == PRETRAINED:
-        if set(params) != {"file"}:
-            raise ConfigError(f"{where}: a pretrained model takes exactly one parameter, 'file'.")
-        return
-    if kind not in MODEL_KINDS:
-        raise ConfigError(f"{where}: unknown model kind '{kind}'; use one of {sorted(MODEL_KINDS)}.")
-    allowed = MODEL_KINDS[kind].params
-    for name, value in params.items():
-        if name not in allowed:
-            raise ConfigError(f"{where}: '{name}' is not a parameter of {kind}; allowed: {sorted(allowed)}.")
-        info = allowed[name]
-        values = value if info.kind is tuple else (value,)
-        if info.kind is tuple and (not isinstance(value, (list, tuple)) or not value):
-            raise ConfigError(f"{where}: '{name}' must be a non-empty list of numbers.")
-        for v in values:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or (info.kind is int and v != int(v)):
-                raise ConfigError(f"{where}: '{name}' must be {'an integer' if info.kind is int else 'a number'}, "
-                                  f"got {v!r}.")
-            if (info.low is not None and v < info.low) or (info.high is not None and v > info.high):
-                raise ConfigError(f"{where}: '{name}'={v} is outside {info.low}..{info.high}.")
+        fields = {"file": text("must be the file name of a model in the trusted directory")}
+        return TypeAdapter(with_config(SPEC_CONFIG)(TypedDict("pretrained_params", fields)))
+    fields = {name: _param_type(info) for name, info in MODEL_KINDS[kind].params.items()}
+    return TypeAdapter(with_config(SPEC_CONFIG)(TypedDict(f"{kind}_params", fields, total=False)))
+
+
+def validate_params(kind: str, params: Mapping[str, Any], path: str) -> None:
+    """Refuse unknown kinds, unknown parameters, wrong types and out-of-range values, naming the JSON path.
+
+    `path` is the model's (`stack.layers[1].models[0]`); messages name `<path>.kind` or `<path>.params.<name>`.
+    """
+    if kind != PRETRAINED and kind not in MODEL_KINDS:
+        said = f"'{kind}'" if isinstance(kind, str) else describe(kind)
+        raise ConfigError(f"unknown model kind {said}; use one of {', '.join([*MODEL_KINDS, PRETRAINED])}",
+                          f"{path}.kind")
+    try:
+        _params_adapter(kind).validate_python(dict(params))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "extra_forbidden":
+            allowed = ", ".join(MODEL_KINDS[kind].params) if kind in MODEL_KINDS else "file"
+            raise ConfigError(f"is not a parameter of {kind}; allowed: {allowed}",
+                              join_path(f"{path}.params", *first["loc"])) from None
+        raise config_error(exc, f"{path}.params") from None
 
 
 def make_estimator(kind: str, params: Mapping[str, Any], *, seed: int, threads: int,
