@@ -1,10 +1,12 @@
 """Hold-out and CV splits: no training row within the purge gap of a test or validation row."""
+import time
+
 import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
 from twin_core.errors import ConfigError
-from twin_core.splits import CVSpec, SplitSpec, cv_folds, holdout_split
+from twin_core.splits import MIN_FOLD_ROWS, CVSpec, SplitSpec, cv_folds, holdout_split
 
 # three sessions of 100, 60 and 140 usable rows, row ids contiguous within a session, holes between
 SESSIONS = np.repeat([0, 1, 2], [100, 60, 140])
@@ -70,8 +72,9 @@ def test_invalid_split_specs(spec, message):
 def test_blocked_folds_validate_every_row_once_and_purge_neighbours():
     split = holdout_split(ROWS, SESSIONS, SplitSpec(), lookback=5)
     train_sessions = np.array([dict(zip(ROWS, SESSIONS))[r] for r in split.train])
-    folds = cv_folds(split.train, train_sessions, CVSpec(n_splits=4), lookback=5)
-    assert len(folds) == 4
+    plan = cv_folds(split.train, train_sessions, CVSpec(n_splits=4), lookback=5)
+    folds = plan.folds
+    assert len(folds) == 4 and plan.spec == CVSpec(n_splits=4) and plan.notes == ()
     validated = np.concatenate([val for _, val in folds])
     assert sorted(validated) == list(range(len(split.train)))
     sessions_of = dict(zip(split.train, train_sessions))
@@ -83,14 +86,75 @@ def test_blocked_folds_validate_every_row_once_and_purge_neighbours():
 
 
 def test_kfold_is_shuffled_and_seeded():
-    folds = cv_folds(ROWS, SESSIONS, CVSpec(kind="kfold", n_splits=5, seed=3), lookback=5)
-    again = cv_folds(ROWS, SESSIONS, CVSpec(kind="kfold", n_splits=5, seed=3), lookback=5)
+    folds = cv_folds(ROWS, SESSIONS, CVSpec(kind="kfold", n_splits=5, seed=3), lookback=5).folds
+    again = cv_folds(ROWS, SESSIONS, CVSpec(kind="kfold", n_splits=5, seed=3), lookback=5).folds
     for (f1, v1), (f2, v2) in zip(folds, again):
         np.testing.assert_array_equal(v1, v2)
     assert not np.all(np.diff(folds[0][1]) == 1)
     assert CVSpec(kind="kfold").leaky and not CVSpec().leaky
 
 
-def test_too_few_rows_for_folds():
-    with pytest.raises(ConfigError, match="cannot be cut into 5 folds"):
-        cv_folds(ROWS[:3], SESSIONS[:3], CVSpec(), lookback=1)
+# twelve short sessions (19..43 usable rows, ids 100 apart), as 5 s telemetry in 45..70-row recordings gives
+SHORT_LENGTHS = np.array([25, 19, 43, 30, 22, 37, 28, 41, 20, 33, 26, 35])
+SHORT_ROWS = np.concatenate([np.arange(100 * i, 100 * i + n) for i, n in enumerate(SHORT_LENGTHS)])
+SHORT_SESSIONS = np.repeat(np.arange(12), SHORT_LENGTHS)
+
+
+def test_short_sessions_are_held_out_whole_instead_of_by_tail():
+    split = holdout_split(SHORT_ROWS, SHORT_SESSIONS, SplitSpec(), lookback=30)
+    assert split.kind == "whole_sessions" and split.gap_rows == 0 and not split.leaky
+    test_sessions = set(SHORT_SESSIONS[np.isin(SHORT_ROWS, split.test)])
+    assert test_sessions == {9, 10, 11}  # the latest sessions, about 20 % of the rows
+    assert not test_sessions & set(SHORT_SESSIONS[np.isin(SHORT_ROWS, split.train)])
+    assert len(split.notes) == 1 and "30-row purge gap (19–43 usable rows)" in split.notes[0]
+    assert "sessions [9, 10, 11] were held out whole instead" in split.notes[0]
+    tail = holdout_split(SHORT_ROWS, SHORT_SESSIONS, SplitSpec(), lookback=3)  # a short look-back: tails are fine
+    assert tail.kind == "session_tail" and tail.notes == ()
+
+
+def test_blocked_folds_become_whole_session_folds_when_the_purge_covers_the_sessions():
+    plan = cv_folds(SHORT_ROWS, SHORT_SESSIONS, CVSpec(n_splits=5), lookback=30)
+    assert plan.spec == CVSpec(kind="sessions", n_splits=5)
+    assert plan.spec.describe(30).startswith("whole-session 5-fold")
+    assert len(plan.notes) == 1 and "leave a fold 0 rows to fit on" in plan.notes[0]
+    assert "5 folds of whole sessions were used instead" in plan.notes[0]
+    validated = []
+    for fit, val in plan.folds:
+        assert not set(SHORT_SESSIONS[fit]) & set(SHORT_SESSIONS[val])  # a session is wholly on one side
+        assert min(len(fit), len(val)) >= MIN_FOLD_ROWS
+        validated.append(sorted(set(SHORT_SESSIONS[val])))
+    assert validated == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9], [10, 11]]  # contiguous groups in time order
+
+
+def test_fold_count_is_bounded_by_the_rows_before_any_fold_is_cut():
+    started = time.perf_counter()
+    plan = cv_folds(ROWS, SESSIONS, CVSpec(n_splits=100), lookback=5)
+    assert time.perf_counter() - started < 0.5
+    assert plan.spec.n_splits == len(plan.folds) == 28  # (100 + 60 + 140) // 28 = 10 rows in the smallest fold
+    assert min(len(val) for _, val in plan.folds) >= MIN_FOLD_ROWS
+    assert plan.notes == ("100 folds were asked for, 28 were used: with 300 training rows more folds would leave "
+                          f"a fold fewer than {MIN_FOLD_ROWS} rows to validate on.",)
+    kfold = cv_folds(ROWS, SESSIONS, CVSpec(kind="kfold", n_splits=100), lookback=5)
+    assert kfold.spec == CVSpec(kind="kfold", n_splits=30) and len(kfold.folds) == 30
+
+
+def test_whole_session_folds_can_be_asked_for_and_are_capped_by_the_sessions():
+    plan = cv_folds(ROWS, SESSIONS, CVSpec(kind="sessions", n_splits=5), lookback=5)
+    assert plan.spec == CVSpec(kind="sessions", n_splits=3) and len(plan.folds) == 3
+    assert [sorted(set(SESSIONS[val])) for _, val in plan.folds] == [[0], [1], [2]]
+    assert "5 whole-session folds were asked for, 3 were used" in plan.notes[0]
+
+
+@pytest.mark.parametrize("rows, sessions, spec, lookback, message", [
+    (ROWS[:15], SESSIONS[:15], CVSpec(), 1, r"^15 training rows are too few for 2 folds of at least 10 rows; load"),
+    (np.arange(70), np.zeros(70), CVSpec(), 30,
+     r"^No out-of-fold scheme fits these 70 training rows: time-blocked folds within sessions would leave a fold "
+     r"0 rows to fit on, .*sessions of 70 training rows; 1 session\(s\) cannot form 2 whole-session folds .* "
+     r"Load more or longer recordings, or shorten the windows and lags"),
+    (np.arange(43), np.repeat([0, 1], [40, 3]), CVSpec(kind="sessions"), 5,
+     r"^No out-of-fold scheme fits these 43 training rows: 2 session\(s\) cannot form 2 whole-session folds of at "
+     r"least 10 rows\."),
+])
+def test_folds_that_no_safe_scheme_gives_are_refused(rows, sessions, spec, lookback, message):
+    with pytest.raises(ConfigError, match=message):
+        cv_folds(rows, sessions, spec, lookback)

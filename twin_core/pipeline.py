@@ -5,7 +5,7 @@ Both faces of the product call `train_twin`: the CLI and the app's Train page.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import joblib
@@ -13,8 +13,11 @@ import numpy as np
 import pandas as pd
 
 from twin_core.config import RunConfig
+from twin_core.errors import SessionTooShortError
 from twin_core.evaluate import Evaluation, evaluate_run, scores
-from twin_core.features import FeatureMatrix, build_features
+from twin_core.budget import check_training
+from twin_core.features import (FeatureMatrix, FeatureSpec, build_features, choose_workload_categories, complete_rows,
+                                 feature_count)
 from twin_core.layercache import LayerCache, layer_keys
 from twin_core.models import make_estimator
 # predictions_frame is re-exported: pages and tests still import it from here
@@ -93,6 +96,8 @@ class PreparedRun:
     features: FeatureMatrix
     split: HoldoutSplit
     stack: HierarchicalStack
+    config: RunConfig  # as done: a hold-out or folds adapted to short sessions say so here and in `notes`
+    notes: tuple[str, ...] = ()
 
     @property
     def y(self) -> np.ndarray:
@@ -111,21 +116,45 @@ class PreparedRun:
         return len(reuse)
 
 
-def prepare_run(telemetry: Telemetry, config: RunConfig, *, trusted_dir: str | Path | None = None) -> PreparedRun:
-    """Validate the config, build its features, split the rows and assemble the stack (nothing fitted yet)."""
+def _check_lookback(telemetry: Telemetry, specs: tuple[FeatureSpec, ...], positional: bool) -> None:
+    """Refuse, before any feature is built, a feature set that looks back further than the longest session."""
+    sessions = telemetry.frame[SESSION]
+    longest = len(sessions) if positional or sessions.empty else int(sessions.value_counts().max())
+    for spec in specs:
+        if spec.lookback >= longest:
+            raise SessionTooShortError(
+                f"Feature set '{spec.name}' looks back {spec.lookback} rows (its longest window, lag or minimum "
+                f"history), so it needs sessions of at least {spec.lookback + 1} rows, but the longest "
+                f"{'stretch of data' if positional else 'session'} has {longest}. Shorten that set's windows and "
+                "lags, or load longer recordings.")
+
+
+def prepare_run(telemetry: Telemetry, config: RunConfig, *, trusted_dir: str | Path | None = None,
+                memory_budget: str | int | None = None) -> PreparedRun:
+    """Validate the config, check the memory budget, build its features once, split the rows and assemble the
+    stack (nothing fitted yet). Raises MemoryBudgetError before allocating when the run would not fit.
+
+    A hold-out or folds that short sessions cannot give are adapted (see `splits`): the returned run's
+    `config` says what is done and its `notes` say why."""
     config.validate()
     telemetry = with_target(telemetry, config.target)
-    features = build_features(telemetry, config.used_feature_sets(), positional_windows=config.seed_compatible)
-    rows = features.rows
+    specs, labels = config.used_feature_sets(), telemetry.frame[WORKLOAD]
+    _check_lookback(telemetry, specs, config.seed_compatible)
+    check_training(len(labels), feature_count(specs, telemetry.n_cores, len(choose_workload_categories(labels))),
+                   train_share=1.0 - config.split.test_fraction, parallel_fits=parallel_fits(config.stack.n_jobs),
+                   budget=memory_budget)
+    rows = complete_rows(telemetry, specs, positional_windows=config.seed_compatible)
     sessions = telemetry.frame[SESSION].to_numpy()
-    split = holdout_split(rows, sessions[rows], config.split, features.lookback)
-    trained_on = tuple(sorted(set(telemetry.frame[WORKLOAD].to_numpy()[split.train])))
-    if trained_on != features.workload_categories:
-        # workload categories are fixed by the training rows; a workload seen only in the hold-out gets zeros
-        features = build_features(telemetry, config.used_feature_sets(), workload_categories=trained_on,
-                                  positional_windows=config.seed_compatible)
-    folds = cv_folds(split.train, sessions[split.train], config.stack.cv, features.lookback)
-    return PreparedRun(telemetry, features, split, build_stack(config, features, folds, trusted_dir=trusted_dir))
+    split = holdout_split(rows, sessions[rows], config.split, max(spec.lookback for spec in specs))
+    # workload categories are fixed by the training rows (at most the 50 most frequent, the rest `other`);
+    # a workload seen only in the hold-out goes to `other` or gets zeros
+    categories = choose_workload_categories(labels.iloc[split.train])
+    features = build_features(telemetry, specs, workload_categories=categories,
+                              positional_windows=config.seed_compatible)
+    plan = cv_folds(split.train, sessions[split.train], config.stack.cv, features.lookback)
+    config = replace(config, split=replace(config.split, kind=split.kind), stack=replace(config.stack, cv=plan.spec))
+    return PreparedRun(telemetry, features, split, build_stack(config, features, plan.folds, trusted_dir=trusted_dir),
+                       config, split.notes + plan.notes)
 
 
 def oof_scores(telemetry: Telemetry, config: RunConfig) -> pd.DataFrame:
@@ -140,16 +169,16 @@ def oof_scores(telemetry: Telemetry, config: RunConfig) -> pd.DataFrame:
 
 def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: ProgressCallback | None = None,
                should_cancel: CancelCheck | None = None, trusted_dir: str | Path | None = None,
-               cache: LayerCache | None = None) -> TrainResult:
-    """Train and evaluate one run. Raises ConfigError before any fit when the config cannot work.
+               cache: LayerCache | None = None, memory_budget: str | int | None = None) -> TrainResult:
+    """Train and evaluate one run. Raises ConfigError (or MemoryBudgetError) before any fit when it cannot work.
 
     With a `cache`, layers fitted identically by an earlier run (same data, features, split and lower
     layers) are reused, so changing the top layer retrains only the top layer.
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
-    run = prepare_run(telemetry, config, trusted_dir=trusted_dir)
-    telemetry, features, split, stack = run.telemetry, run.features, run.split, run.stack
+    run = prepare_run(telemetry, config, trusted_dir=trusted_dir, memory_budget=memory_budget)
+    telemetry, features, split, stack, config = run.telemetry, run.features, run.split, run.stack, run.config
     seconds["features"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -165,7 +194,7 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
     seconds["evaluate"] = time.perf_counter() - clock
     seconds["total"] = sum(seconds.values())
 
-    notes = list(features.warnings)
+    notes = [*run.notes, *features.warnings]
     if reused:
         notes.append(f"Layers 1–{reused} were reused from an earlier run with the same data, features, split "
                      "and lower layers; only the layers above were trained.")
