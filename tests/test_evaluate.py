@@ -42,6 +42,16 @@ def test_layer_gain_compares_each_layer_with_the_one_below():
     assert gain["pays"].tolist() == [True, True]
 
 
+@pytest.mark.parametrize("unmeasured", [None, float("nan")])
+def test_a_layer_whose_gain_cannot_be_measured_does_not_pay(unmeasured):
+    models = pd.DataFrame({"layer": [1, 2, 3], "name": ["a", "mid", "top"], "r2_holdout": [0.80, unmeasured, 0.9],
+                           "r2_oof": [0.90, unmeasured, 0.95]})
+    gain = layer_gain(models, pd.DataFrame({"name": ["identity"], "r2_holdout": [unmeasured]}))
+    assert np.isnan(gain["gain_holdout"]).tolist() == [True, True, True]  # each compares with an unknown R²
+    assert gain["pays"].tolist() == [False, False, False]
+    assert gain["best_model"].tolist() == ["a", "mid", "top"]
+
+
 def test_residual_autocorrelation_pairs_rows_within_a_session():
     residuals = pd.Series(np.r_[np.ones(50), -np.ones(50)])
     sessions = pd.Series(np.repeat([0, 1], 50))

@@ -1,14 +1,17 @@
 """The whole run on real data shapes: honest split, determinism, the metrics contract, the seed figures."""
+import json
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from twin_core.cli import format_report
+from twin_core.demo import make_demo_frames
 from twin_core.errors import ConfigError, TrainingCancelled
 from twin_core.pipeline import oof_scores, predictions_frame, train_twin
 from twin_core.presets import get_preset
 from twin_core.splits import SplitSpec
-from twin_core.telemetry import load_telemetry
+from twin_core.telemetry import load_telemetry, telemetry_from_frames
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +120,21 @@ def test_invalid_config_is_refused_before_any_fit(demo_telemetry):
     with pytest.raises(ConfigError):
         train_twin(demo_telemetry, config, on_progress=lambda *a: calls.append(a))
     assert calls == []
+
+
+def test_a_constant_target_trains_and_reports_r2_as_not_available():
+    frames = make_demo_frames(rows=600, cores=4, sessions=3, seed=5)
+    for _, frame in frames:
+        frame["cpu_util_core_0"] = 0.0  # an idle core
+    result = train_twin(telemetry_from_frames(frames), get_preset("quick"))
+    metrics = json.loads(json.dumps(result.metrics, allow_nan=False))
+    assert [m["r2_holdout"] for m in metrics["models"]] == [None, None, None]
+    assert metrics["best"]["r2_holdout"] is None and metrics["baselines"]["mean"]["r2_holdout"] is None
+    assert [g["pays"] for g in metrics["layer_gain"]] == [False, False]
+    assert metrics["models"][0]["mae_holdout"] == pytest.approx(0.0, abs=1e-3)
+    assert any("does not vary on the hold-out rows (always 0) and training rows" in n for n in metrics["notes"])
+    report = format_report(metrics)
+    assert "R² hold-out n/a" in report and "gain n/a vs identity baseline → cannot tell (n/a)" in report
 
 
 @pytest.mark.seed_data

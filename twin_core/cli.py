@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
+from twin_core.artifacts import check_storable
 from twin_core.config import RunConfig
 from twin_core.demo import write_demo_parquet
 from twin_core.errors import ConfigError, TelemetryError, TrainingCancelled, TwinError
 from twin_core.pipeline import train_twin
 from twin_core.presets import PRESETS, get_preset
 from twin_core.runs import save_run_outputs
+from twin_core.schema import MAX_CONFIG_BYTES, MAX_FOLDS, MAX_LOOKBACK_ROWS, MAX_N_JOBS
 from twin_core.splits import CV_KINDS, HOLDOUT_KINDS
 from twin_core.store import RunStore
 from twin_core.telemetry import load_telemetry, validate_sources
@@ -22,10 +26,36 @@ from twin_core.telemetry import load_telemetry, validate_sources
 EXIT_OK, EXIT_ERROR, EXIT_INVALID_DATA, EXIT_CANCELLED = 0, 1, 2, 3
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a usage mistake is one `error:` line and exit 1 (exit 2 means unusable data)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def _flag_value(text: str) -> int | float | str:
+    """A number flag's text as the number it spells (int, else float, else the text itself).
+
+    Nothing is refused here: the configuration's typed rules judge the value and name the flag, so `--folds 2.5`
+    and `--test-fraction nan` get the same one-line message as the same value in a config file.
+    """
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+# the configuration field each flag sets, so a refused value names the flag the user typed
+_FLAG_FIELDS = {"split.test_fraction": "--test-fraction", "split.gap": "--gap", "split.test_sessions": "--test-sessions",
+                "stack.cv.n_splits": "--folds", "stack.n_jobs": "--n-jobs", "target": "--target"}
+
+
 def _parser() -> argparse.ArgumentParser:
 
-    parser = argparse.ArgumentParser(prog="python -m twin_core",
-                                     description="Digital Twin Studio: train and check a CPU digital twin.")
+    parser = _Parser(prog="python -m twin_core",
+                     description="Digital Twin Studio: train and check a CPU digital twin.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train a hierarchical stack and print per-layer scores")
@@ -35,12 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--config", type=Path, help="a run configuration JSON file (see `config`)")
     train.add_argument("--target", help="core column to predict (default: the config's, cpu_util_core_0)")
     train.add_argument("--split", choices=HOLDOUT_KINDS, help="hold-out kind (default: session_tail)")
-    train.add_argument("--test-fraction", type=float, help="share of rows held out (default 0.2)")
-    train.add_argument("--gap", type=int, help="purge gap in rows (default: longest look-back)")
-    train.add_argument("--test-sessions", type=int, nargs="+", help="whole_sessions: the session ids to hold out")
+    train.add_argument("--test-fraction", type=_flag_value, metavar="F",
+                       help="share of rows held out, strictly between 0 and 1 (default 0.2)")
+    train.add_argument("--gap", type=_flag_value, metavar="ROWS",
+                       help=f"purge gap in rows, 0 to {MAX_LOOKBACK_ROWS:,} (default: longest look-back)")
+    train.add_argument("--test-sessions", type=_flag_value, nargs="+", metavar="ID",
+                       help="whole_sessions: the session ids to hold out")
     train.add_argument("--cv", choices=CV_KINDS, help="out-of-fold scheme (default: blocked)")
-    train.add_argument("--folds", type=int, help="number of out-of-fold folds (default 5)")
-    train.add_argument("--n-jobs", type=int, help="fits run in parallel (each model then uses one thread)")
+    train.add_argument("--folds", type=_flag_value, metavar="K",
+                       help=f"number of out-of-fold folds, 2 to {MAX_FOLDS} (default 5)")
+    train.add_argument("--n-jobs", type=_flag_value, metavar="N",
+                       help=f"fits run in parallel, 1 to {MAX_N_JOBS} (each model then uses one thread)")
     train.add_argument("--seed-compatible", action="store_true",
                        help="reproduce the notebook's LEAKY protocol: windows across sessions, random 20%% "
                             "hold-out, shuffled 5-fold")
@@ -86,9 +121,19 @@ def _session_options(parser: argparse.ArgumentParser) -> None:
                         help="pauses shorter than this many seconds never start a new session")
 
 
-def _resolve_config(args: argparse.Namespace):
+def _read_config(path: Path) -> RunConfig:
+    """A --config file, read no further than the size limit, and validated; a refusal names the file."""
+    with path.open("rb") as file:
+        text = file.read(MAX_CONFIG_BYTES + 1)
+    try:
+        return RunConfig.from_json(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
-    config = RunConfig.from_json(args.config.read_bytes()) if args.config else get_preset(args.preset)
+
+def _resolve_config(args: argparse.Namespace) -> RunConfig:
+    """The preset or --config file with the flags applied, validated before any data is read."""
+    config = _read_config(args.config) if args.config else get_preset(args.preset)
     split_changes = {k: v for k, v in {"kind": args.split, "test_fraction": args.test_fraction, "gap": args.gap,
                                        "test_sessions": args.test_sessions}.items() if v is not None}
     cv_changes = {k: v for k, v in {"kind": args.cv, "n_splits": args.folds}.items() if v is not None}
@@ -96,11 +141,17 @@ def _resolve_config(args: argparse.Namespace):
                      stack=replace(config.stack, cv=replace(config.stack.cv, **cv_changes)))
     if args.n_jobs is not None:
         config = replace(config, stack=replace(config.stack, n_jobs=args.n_jobs))
-    if args.target:
+    if args.target is not None:
         config = replace(config, target=args.target)
     if args.seed_compatible:
         config = config.as_seed_compatible()
-    config.validate()
+    try:
+        config.validate()
+    except ConfigError as exc:
+        flag = next((f for field, f in _FLAG_FIELDS.items() if exc.path.startswith(field)), None)
+        if flag is None or getattr(args, flag[2:].replace("-", "_")) is None:
+            raise
+        raise ConfigError(f"{flag}: {exc.problem} (the configuration's {exc.path})") from None
     return config
 
 
@@ -130,31 +181,42 @@ def format_report(metrics: dict) -> str:
              f"Hold-out: {metrics['split']['description']}",
              f"Out-of-fold: {metrics['split']['cv']['description']}",
              "", f"{'layer':>5}  {'model':<18} {'kind':<12} {'R² hold-out':>11} {'R² OOF':>8} {'MAE':>7} {'RMSE':>7}"]
-    fmt = lambda v: "   n/a" if v is None else f"{v:.4f}"  # noqa: E731
     for m in metrics["models"]:
-        lines.append(f"{m['layer']:>5}  {m['name']:<18} {m['kind']:<12} {fmt(m['r2_holdout']):>11} "
-                     f"{fmt(m['r2_oof']):>8} {m['mae_holdout']:7.3f} {m['rmse_holdout']:7.3f}")
+        lines.append(f"{m['layer']:>5}  {m['name']:<18} {m['kind']:<12} {_number(m['r2_holdout'], '.4f'):>11} "
+                     f"{_number(m['r2_oof'], '.4f'):>8} {_number(m['mae_holdout'], '.3f'):>7} "
+                     f"{_number(m['rmse_holdout'], '.3f'):>7}")
     lines.append("")
     lines.append("Baselines on the same hold-out rows:")
     for name, b in metrics["baselines"].items():
-        lines.append(f"  {name:<12} R² {fmt(b['r2_holdout'])}  MAE {b['mae_holdout']:.3f}  ({b['label']})")
+        lines.append(f"  {name:<12} R² {_number(b['r2_holdout'], '.4f')}  MAE {_number(b['mae_holdout'], '.3f')}  "
+                     f"({b['label']})")
     lines.append("")
     lines.append("Does each layer pay (best model by OOF R², hold-out gain over the layer below)?")
     for g in metrics["layer_gain"]:
-        lines.append(f"  layer {g['layer']}: {g['best_model']:<18} gain {g['gain_holdout']:+.4f} vs "
-                     f"{g['compared_with']} → {'pays' if g['pays'] else 'does not pay'}")
+        verdict = "pays" if g["pays"] else "does not pay" if g["gain_holdout"] is not None else "cannot tell (n/a)"
+        lines.append(f"  layer {g['layer']}: {g['best_model']:<18} gain {_number(g['gain_holdout'], '+.4f')} vs "
+                     f"{g['compared_with']} → {verdict}")
     best = metrics["best"]
     lines.append("")
     lines.append(f"Best (selected by {best['selected_by']}): layer {best['layer']} '{best['name']}' "
-                 f"R² hold-out {best['r2_holdout']:.4f}")
+                 f"R² hold-out {_number(best['r2_holdout'], '.4f')}")
     lines.append("Seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics["seconds"].items()))
     lines.extend(f"Note: {n}" for n in metrics["notes"])
     return "\n".join(lines)
 
 
+def _number(value: float | None, spec: str) -> str:
+    """A score as text, or 'n/a' when it could not be measured (null in metrics.json: R² of a constant target)."""
+    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
+
+
 def _train(args: argparse.Namespace) -> int:
 
     config = _resolve_config(args)
+    store = None
+    if args.store is not None:  # a store that cannot keep the run is refused before training, not after
+        store = RunStore(args.store or None, create=True)
+        check_storable(config)
     started = time.perf_counter()
     telemetry = load_telemetry(args.data, target=config.target, gap_factor=args.gap_factor,
                                min_gap_s=args.min_gap_s)
@@ -170,8 +232,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.out:
         save_run_outputs(result, args.out)
         print(f"Wrote {args.out / 'metrics.json'}, config.json and predictions.parquet")
-    if args.store is not None:
-        store = RunStore(args.store or None)
+    if store is not None:
         print(f"Kept as run {store.save(result, args.label)} in {store.path}")
     return EXIT_OK
 
@@ -208,8 +269,8 @@ def _runs(args: argparse.Namespace) -> int:
         if table.empty:
             print(f"No runs kept in {store.path}.")
             return EXIT_OK
-        table["best_r2_holdout"] = table["best_r2_holdout"].map(lambda v: f"{v:.4f}")
-        table["identity_r2_holdout"] = table["identity_r2_holdout"].map(lambda v: f"{v:.4f}")
+        for column in ("best_r2_holdout", "identity_r2_holdout"):  # R² is null when the target was constant
+            table[column] = table[column].map(lambda v: "n/a" if v is None or v != v else f"{v:.4f}")
         columns = ["id", "created_at", "label", "target", "best_name", "best_r2_holdout", "identity_r2_holdout",
                    "leaky"]
         print(table[columns].to_string(index=False))

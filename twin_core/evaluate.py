@@ -121,9 +121,13 @@ def evaluate_run(
 
 
 def layer_gain(models: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
-    """Does each layer pay? Its best model (by OOF R²) against the layer below; layer 1 against identity."""
+    """Does each layer pay? Its best model (by OOF R²) against the layer below; layer 1 against identity.
+
+    An R² that cannot be measured (None or NaN: a constant target) gives a NaN gain, and such a layer does not pay.
+    """
     rows, below_h, below_o = [], None, None
-    identity = float(baselines.set_index("name").loc["identity", "r2_holdout"])
+    models = models.assign(r2_holdout=pd.to_numeric(models["r2_holdout"]), r2_oof=pd.to_numeric(models["r2_oof"]))
+    identity = pd.to_numeric(baselines.set_index("name")["r2_holdout"]).get("identity", np.nan)
     for depth, group in models.groupby("layer", sort=True):
         best = group.loc[group["r2_oof"].fillna(-np.inf).idxmax()]
         ref_h = identity if below_h is None else below_h
@@ -132,7 +136,7 @@ def layer_gain(models: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
         rows.append({"layer": int(depth), "best_model": best["name"], "r2_holdout": float(best["r2_holdout"]),
                      "r2_oof": float(best["r2_oof"]),
                      "compared_with": "identity baseline" if below_h is None else f"layer {int(depth) - 1}",
-                     "gain_holdout": gain_h, "gain_oof": gain_o, "pays": bool(gain_h > 0)})
+                     "gain_holdout": gain_h, "gain_oof": gain_o, "pays": bool(np.isfinite(gain_h) and gain_h > 0)})
         below_h, below_o = float(best["r2_holdout"]), float(best["r2_oof"])
     return pd.DataFrame.from_records(rows)
 

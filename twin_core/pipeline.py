@@ -195,6 +195,12 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
     seconds["total"] = sum(seconds.values())
 
     notes = [*run.notes, *features.warnings]
+    constant = {where: run.y[rows[0]] for where, rows in (("hold-out", split.test), ("training", split.train))
+                if np.ptp(run.y[rows]) == 0}
+    if constant:  # an all-idle core: R² has no variance to explain
+        values = " and ".join(f"{where} rows (always {value:g})" for where, value in constant.items())
+        notes.append(f"{telemetry.target} does not vary on the {values}, so R² is undefined there (n/a); "
+                     "judge this twin by MAE and RMSE.")
     if reused:
         notes.append(f"Layers 1–{reused} were reused from an earlier run with the same data, features, split "
                      "and lower layers; only the layers above were trained.")

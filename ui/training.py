@@ -7,6 +7,7 @@ go (`settle`) before it draws anything, so a run that did not finish is never ke
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ui import state, store
 JOB = "train_job"
 REFUSED = "train_refused"
 SETTLE_TIMEOUT_S = 600.0
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -170,6 +172,11 @@ def execute(job: TrainingJob) -> None:
         job.status = "cancelled"
     except TwinError as exc:
         job.status, job.error = "failed", str(exc)
+    except Exception as exc:  # a bug: one line on the page, the traceback only in the server's log
+        LOG.exception("Training job %r failed unexpectedly", job.label)
+        job.status = "failed"
+        job.error = (f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}. This is a bug in Digital Twin "
+                     "Studio, not a problem with your data or settings: please report it with both.")
     else:
         if job.cancel.is_set():
             job.status = "cancelled"

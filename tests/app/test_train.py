@@ -85,6 +85,19 @@ def test_training_error_is_a_message_not_a_traceback(app: AppTest) -> None:
     assert at.session_state["runs"] == []
 
 
+def test_a_bug_in_training_fails_the_job_with_one_line(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    def buggy(telemetry, config, **kwargs):
+        raise RuntimeError("no such\ncolumn")
+
+    monkeypatch.setattr(ui.training, "train_twin", buggy)
+    at = train(app, "quick", "buggy")
+    job = at.session_state["train_job"]
+    assert job.status == "failed"  # not "interrupted": the job ended, with a message
+    assert job.error.startswith("unexpected RuntimeError: no such column. This is a bug in Digital Twin Studio")
+    assert not at.exception and any("**buggy** failed: unexpected RuntimeError" in e.value for e in at.error)
+    assert at.session_state["runs"] == []
+
+
 def test_changing_only_the_top_layer_retrains_only_the_top_layer(app: AppTest) -> None:
     app.session_state["config"] = get_preset("quick")
     at = train(app, "editor", "whole stack")
