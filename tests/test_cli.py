@@ -1,5 +1,6 @@
 """The command line: exit codes, one-line errors without tracebacks, the metrics.json contract."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from twin_core.cli import EXIT_ERROR, EXIT_INVALID_DATA, EXIT_OK, main
+from twin_core.presets import get_preset
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,3 +92,79 @@ def test_train_keeps_the_run_in_the_store(demo_parquet_dir, tmp_path, capsys):
     assert main(["runs", "delete", run_id, "--store", str(db)]) == EXIT_OK
     assert main(["runs", "show", run_id, "--store", str(db)]) == EXIT_ERROR
     assert "No run" in capsys.readouterr().err
+
+
+# Bad configuration values: checked before any data is read (the data path here does not even exist), each one
+# error line naming the flag or the file and the field's JSON path, exit 1.
+@pytest.mark.parametrize("flags, message", [
+    (["--folds", "5000"], r"^error: --folds: cross-validation needs at least 2 folds and at most 100 .*, got 5000 "
+                          r"\(the configuration's stack\.cv\.n_splits\)$"),
+    (["--folds", "2.5"], r"^error: --folds: .*, got 2\.5 "),
+    (["--test-fraction", "nan"], r"^error: --test-fraction: must be a number strictly between 0 and 1, got NaN "),
+    (["--test-fraction", "0,2"], r"^error: --test-fraction: .*, got '0,2' \(text\) "),
+    (["--n-jobs", "0"], r"^error: --n-jobs: n_jobs must be a whole number of parallel fits from 1 to 256"),
+    (["--gap", "-5"], r"^error: --gap: a purge gap cannot be negative"),
+    (["--test-sessions", "1", "x"], r"^error: --test-sessions: session ids are whole numbers .*, got 'x' \(text\) "
+                                    r"\(the configuration's split\.test_sessions\[1\]\)$"),
+    (["--target", ""], r"^error: --target: must be the name of a core column"),
+])
+def test_a_bad_flag_value_is_one_line_and_exit_1(tmp_path, capsys, flags, message):
+    assert main(["train", str(tmp_path / "no-data"), "--quiet", *flags]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert re.match(message, err.strip())
+
+
+def test_a_flag_argparse_refuses_is_one_line_and_exit_1(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["train", str(tmp_path), "--split", "sideways"])
+    assert stopped.value.code == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert re.match(r"^error: argument --split: invalid choice: 'sideways'.*--help", err) and err.count("\n") == 1
+
+
+def _quick_document() -> dict:
+    return json.loads(get_preset("quick").to_json())
+
+
+def _edited(path: tuple, value) -> str:
+    document = _quick_document()
+    node = document
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize("text, message", [
+    (_edited(("name",), None), r"name: must be non-empty text of at most 200 characters, got null$"),
+    (_edited(("split", "test_fraction"), "0.2"), r"split\.test_fraction: must be a number strictly between 0 and 1, "
+                                                 r"got '0\.2' \(text\)$"),
+    (_edited(("seed",), "42"), r"seed: must be a whole number from 0 to 4,294,967,295, got '42' \(text\)$"),
+    (_edited(("feature_sets", 0, "overall_windows"), [2.5]), r"feature_sets\[0\]\.overall_windows\[0\]: rolling "
+                                                             r"windows must be at least 2 rows"),
+    (_edited(("feature_sets", 0, "overall_lags"), 1_000_000_000), r"feature_sets\[0\]\.overall_lags: .*, got "
+                                                                  r"1000000000$"),
+    (_edited(("stack", "cv", "n_splits"), 5.0), r"stack\.cv\.n_splits: .*, got 5\.0$"),
+    (_edited(("stack", "layers", 0, "models", 0, "params", "learning_rate"), "NaN").replace('"NaN"', "NaN"),
+     r"stack\.layers\[0\]\.models\[0\]\.params\.learning_rate: must be a finite number from 0\.001 to 1, got NaN$"),
+    ('{"name": ' + "[" * 100_000 + "]" * 100_000 + "}", r"nested too deeply"),
+    ('{"name": "' + "x" * 1_200_000 + '"}', r"larger than 1,000,000 bytes"),
+])
+def test_a_bad_config_file_is_one_line_and_exit_1_before_the_store_is_touched(tmp_path, capsys, text, message):
+    config_file = tmp_path / "bad.json"
+    config_file.write_text(text)
+    db = tmp_path / "runs.sqlite"
+    assert main(["train", str(tmp_path / "no-data"), "--config", str(config_file), "--store", str(db)]) == EXIT_ERROR
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"error: {config_file}: ")
+    assert re.search(message, err)
+    assert not db.exists()
+
+
+def test_a_bad_config_value_in_a_real_process_prints_no_traceback(tmp_path):
+    (tmp_path / "bad.json").write_text(_edited(("stack", "cv", "n_splits"), 5000))
+    done = _run("train", str(tmp_path / "no-data"), "--config", str(tmp_path / "bad.json"))
+    assert done.returncode == EXIT_ERROR
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "stack.cv.n_splits" in done.stderr

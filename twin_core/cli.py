@@ -102,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--cores", type=int, default=8)
     demo.add_argument("--sessions", type=int, default=6)
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--interval", type=float, default=0.1, metavar="S",
+                      help="seconds between samples (default 0.1); with 5 and --rows 60 per session you get the "
+                           "short 5 s recordings of a typical collector")
 
     config = sub.add_parser("config", help="print a preset as JSON, to edit and pass to `train --config`")
     config.add_argument("preset", choices=sorted(PRESETS))
@@ -251,7 +254,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
 
     paths = write_demo_parquet(args.out_dir, rows=args.rows, cores=args.cores, sessions=args.sessions,
-                               seed=args.seed)
+                               interval_s=args.interval, seed=args.seed)
     print(f"Wrote {len(paths)} parquet files to {args.out_dir}")
     return EXIT_OK
 

@@ -214,8 +214,8 @@ class RunConfig:
     def from_json(cls, text: str | bytes) -> RunConfig:
         """Parse and validate a JSON configuration (a file, an upload); over 1 MB or malformed is a ConfigError."""
         if len(text) > MAX_CONFIG_BYTES:
-            raise ConfigError(f"the configuration is {len(text):,} bytes; a run configuration is a few kB "
-                              f"(at most {MAX_CONFIG_BYTES:,} bytes are read)")
+            raise ConfigError(f"the configuration is larger than {MAX_CONFIG_BYTES:,} bytes; a run configuration "
+                              "is a few kB (write one with `python -m twin_core config quick`)")
         try:
             data = json.loads(text)
         except RecursionError:
