@@ -12,12 +12,16 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from twin_core.errors import (
+    AmbiguousColumnError,
     BadTimestampError,
     EmptyTelemetryError,
     MissingColumnError,
     MissingWorkloadError,
+    NestedColumnError,
     NonFiniteError,
     NonNumericError,
     NotParquetError,
@@ -28,7 +32,7 @@ from twin_core.errors import (
     TooFewCoresError,
 )
 
-Sources = list[Path] | list[tuple[str, bytes]]
+Sources = list[Path] | list[tuple[str, bytes]] | list[tuple[str, pd.DataFrame]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class BadInput:
     match: str
     target: str = "cpu_util_core_0"
     upload: bool = False  # make() returns (name, bytes) pairs for load_uploaded
+    frames: bool = False  # make() returns (name, DataFrame) pairs for telemetry_from_frames (no parquet file can hold them)
 
 
 def good_frame(rows: int = 20, cores: int = 4, start: float = 1_700_000_000.0) -> pd.DataFrame:
@@ -119,6 +124,31 @@ def datetimes_with_nat() -> pd.DataFrame:
     stamps.iloc[[4, 9]] = pd.NaT
     frame["timestamp"] = stamps
     return frame
+
+
+def with_arrow_column(column: str, values: pa.Array) -> Callable[[Path], Sources]:
+    """A make() writing a good frame whose `column` is replaced by an Arrow array (nested types pandas cannot write)."""
+    def make(tmp_path: Path) -> Sources:
+        table = pa.Table.from_pandas(good_frame(), preserve_index=False).replace_schema_metadata(None)
+        if column in table.column_names:
+            table = table.drop([column])
+        path = tmp_path / "bad.parquet"
+        pq.write_table(table.append_column(column, values), path)
+        return [path]
+    return make
+
+
+def in_memory(frame_fn: Callable[[], pd.DataFrame]) -> Callable[[Path], Sources]:
+    return lambda tmp_path: [("frame", frame_fn())]
+
+
+def int_seconds_with(row: int, value: int) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """Integer epoch seconds with one odd value (9e15 used to overflow int64 when turned into microseconds)."""
+    def edit(frame: pd.DataFrame) -> pd.DataFrame:
+        stamps = frame["timestamp"].astype("int64") + np.arange(len(frame))
+        stamps.iloc[row] = value
+        return frame.assign(timestamp=stamps)
+    return edit
 
 
 def empty_folder(tmp_path: Path) -> Sources:
@@ -219,4 +249,56 @@ CASES: list[BadInput] = [
              SchemaMismatchError, r"only in 'a\.parquet': cpu_util_core_3; only in 'b\.parquet': cpu_util_core_7"),
     BadInput("negative_overall", one_file(edited(set_value("cpu_util_overall", 4, -0.1))),
              OutOfRangeError, r"column 'cpu_util_overall' has 1 value outside 0\.\.100 % \(found -0\.1 to"),
+    BadInput("above_100_by_a_hair", one_file(edited(set_value("cpu_util_core_2", 1, 100.0001))),
+             OutOfRangeError, r"'cpu_util_core_2' .*\(found [0-9.]+ to 100\.0001\), e\.g\. 100\.0001 at row 1"),
+    # --- timestamps that are no point in time between 1990 and 2100
+    BadInput("timestamp_9e15_seconds", one_file(edited(int_seconds_with(3, 9 * 10**15))), BadTimestampError,
+             r"1 value outside 1990-01-01 \.\. 2100-01-01 when read as epoch seconds, e\.g\. 9000000000000000 at row 3 "
+             r"\(beyond any calendar date\)"),
+    BadInput("timestamp_since_start", one_file(edited(lambda f: f.assign(timestamp=0.1 * np.arange(20)))),
+             BadTimestampError, r"20 values outside .* epoch seconds, e\.g\. 0\.0 at row 0 \(1970-01-01\).*add its start time"),
+    BadInput("timestamp_negative_ms", one_file(edited(lambda f: f.assign(timestamp=-(f["timestamp"] * 1000).astype("int64")))),
+             BadTimestampError, r"when read as epoch milliseconds, e\.g\. -1700000000000 at row 0 \(1916-02-18\)"),
+    BadInput("timestamp_uint64_max", with_arrow_column(
+        "timestamp", pa.array([1_700_000_000_000 + 100 * i for i in range(19)] + [2**64 - 1], pa.uint64())),
+             BadTimestampError, r"epoch milliseconds, e\.g\. 18446744073709551615 at row 19"),
+    BadInput("timestamp_year_2200", one_file(edited(lambda f: f.assign(
+        timestamp=pd.date_range("2200-01-01", periods=20, freq="100ms")))),
+             BadTimestampError, r"20 values outside .* when read as datetimes, e\.g\. 2200-01-01 00:00:00 at row 0"),
+    BadInput("timestamp_timedelta", one_file(edited(lambda f: f.assign(timestamp=pd.to_timedelta(np.arange(20), unit="s")))),
+             BadTimestampError, r"holds durations \(e\.g\. 0 days 00:00:00\), not points in time.*start \+ duration"),
+    BadInput("timestamp_float32", one_file(edited(lambda f: f.assign(timestamp=f["timestamp"].astype("float32")))),
+             BadTimestampError, r"is float32, which cannot hold epoch seconds to better than about two minutes.*"
+                                r"float64 seconds or int64 milliseconds"),
+    BadInput("timestamp_time_of_day", with_arrow_column("timestamp", pa.array(range(20), pa.time32("s"))),
+             BadTimestampError, r"holds 20 values not readable as a time, e\.g\. 00:00:00 at row 0"),
+    # --- nested columns (lists, structs, maps) where one value per row is needed
+    BadInput("nested_list_core", with_arrow_column("cpu_util_core_2", pa.array([[1.0, 2.0]] * 20)),
+             NestedColumnError, r"column 'cpu_util_core_2' holds nested values \(list, e\.g\. \[1\.0, 2\.0\] at row 0\)"),
+    BadInput("nested_struct_overall", with_arrow_column("cpu_util_overall", pa.array([{"user": 1.0}] * 20)),
+             NestedColumnError, r"'cpu_util_overall' holds nested values \(struct, e\.g\. \{'user': 1\.0\}"),
+    BadInput("nested_map_core", with_arrow_column(
+        "cpu_util_core_1", pa.array([[("busy", 1.0)]] * 20, pa.map_(pa.string(), pa.float64()))),
+             NestedColumnError, r"'cpu_util_core_1' holds nested values \(map, e\.g\. \[\('busy', 1\.0\)\]"),
+    BadInput("nested_list_timestamp", with_arrow_column("timestamp", pa.array([[1.7e9]] * 20)),
+             NestedColumnError, r"column 'timestamp' holds nested values \(list"),
+    BadInput("nested_struct_workload", with_arrow_column("workload_type", pa.array([{"name": "cpu"}] * 20)),
+             NestedColumnError, r"column 'workload_type' holds nested values \(struct"),
+    BadInput("nested_arrow_dtype_core", in_memory(edited(lambda f: f.assign(
+        cpu_util_core_3=pd.Series([[1.0]] * 20, dtype=pd.ArrowDtype(pa.list_(pa.float64())))))),
+             NestedColumnError, r"'cpu_util_core_3' holds nested values \(list<item: double>", frames=True),
+    # --- columns that are not one core each
+    BadInput("core_number_twice", one_file(edited(lambda f: f.assign(cpu_util_core_01=f["cpu_util_core_1"]))),
+             AmbiguousColumnError, r"has 2 columns for core 1: cpu_util_core_1, cpu_util_core_01; keep the one"),
+    BadInput("duplicate_column_names", in_memory(edited(lambda f: f.set_axis(
+        ["timestamp", "cpu_util_overall", "cpu_util_core_0", "cpu_util_core_0", "cpu_util_core_2", "cpu_util_core_3",
+         "workload_type"], axis=1))),
+             AmbiguousColumnError, r"has 2 columns named 'cpu_util_core_0'; keep one", frames=True),
+    # --- numbers that are something else
+    BadInput("complex_core", in_memory(edited(lambda f: f.assign(cpu_util_core_1=f["cpu_util_core_1"] + 1j))),
+             NonNumericError, r"'cpu_util_core_1' holds complex numbers \(e\.g\. \(.*\+1j\) at row 0\)", frames=True),
+    BadInput("durations_core", one_file(edited(lambda f: f.assign(cpu_util_core_2=pd.to_timedelta(np.arange(20), unit="s")))),
+             NonNumericError, r"'cpu_util_core_2' holds durations \(e\.g\. 0 days"),
+    BadInput("datetimes_overall", one_file(edited(lambda f: f.assign(cpu_util_overall=pd.Timestamp("2025-01-01")))),
+             NonNumericError, r"'cpu_util_overall' holds dates and times \(e\.g\. 2025-01-01"),
 ]

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pandas.testing import assert_frame_equal
 
@@ -24,6 +27,8 @@ def _load(case: BadInput, tmp_path: Path):
     sources = case.make(tmp_path)
     if case.upload:
         return load_uploaded(sources, target=case.target)
+    if case.frames:
+        return telemetry_from_frames(sources, target=case.target)
     return load_telemetry(sources, target=case.target)
 
 
@@ -302,3 +307,105 @@ def test_overlapping_files_stay_contiguous_sessions() -> None:
     for _, rows in telemetry.frame.groupby("session"):
         assert rows["timestamp"].is_monotonic_increasing
     assert "overlapping_sessions" in telemetry.report.codes("warning")
+
+
+# ---------------------------------------------------------------------------------------- validate = train's minimum
+
+
+def _sessions_of(*rows: int) -> list[pd.DataFrame]:
+    """One frame per session (each its own file), `rows` rows each, a quarter of an hour apart."""
+    return [good_frame(rows=n, start=1_700_000_000.0 + 900.0 * i) for i, n in enumerate(rows)]
+
+
+@pytest.mark.parametrize(("rows", "preset", "code", "match"), [
+    ((1,), "default", "session_too_short", r"preset 'default': its windows need 31 rows .* the longest has 1;"),
+    ((25, 30), "default", "session_too_short", r"need 31 rows of one session and the longest has 30;"),
+    ((40, 20), "default", "short_sessions", r"1 of 2 sessions have fewer than the 31 rows preset 'default' needs"),
+    ((6,), "quick", None, None),
+    ((5,), "quick", "session_too_short", r"preset 'quick': its windows need 6 rows"),
+])
+def test_validate_refuses_what_train_with_the_preset_refuses(
+        tmp_path: Path, rows: tuple[int, ...], preset: str, code: str | None, match: str | None) -> None:
+    paths = [write(tmp_path, f"s{i}.parquet", frame) for i, frame in enumerate(_sessions_of(*rows))]
+    report = validate_sources(paths, preset=preset)
+    found = [i for i in report.issues if i.code in ("session_too_short", "short_sessions")]
+    assert [i.code for i in found] == ([code] if code else [])
+    if match:
+        assert re.search(match, found[0].message)
+    assert report.ok == (code != "session_too_short")
+
+
+# ---------------------------------------------------------------------------------------- values at the edges
+
+
+def test_rounding_noise_outside_0_100_is_clipped_with_a_note() -> None:
+    frame = good_frame(rows=5)
+    frame.loc[1, "cpu_util_core_0"] = 100.0000001
+    frame.loc[2, "cpu_util_core_0"] = -1e-7
+    telemetry = telemetry_from_frames([("f", frame)])
+    assert telemetry.frame["cpu_util_core_0"].iloc[[1, 2]].tolist() == [100.0, 0.0]
+    note = next(i for i in telemetry.report.issues if i.code == "clipped_rounding")
+    assert note.level == "info" and "2 values within 1e-06 of 0..100" in note.message
+    assert note.example == "100.0000001"
+
+
+def test_out_of_range_message_shows_the_real_extremes() -> None:
+    frame = good_frame(rows=5)
+    frame["cpu_util_core_0"] = [10.0, 100.0000001, 20.0, 100.000002, 30.0]
+    with pytest.raises(OutOfRangeError, match=r"has 1 value outside 0\.\.100 % \(found 10 to 100\.000002\), "
+                                              r"e\.g\. 100\.000002 at row 3"):
+        telemetry_from_frames([("f", frame)])
+
+
+def test_zero_padded_core_numbers_are_renamed_with_a_note() -> None:
+    frame = good_frame(rows=5).rename(columns={"cpu_util_core_0": "cpu_util_core_00", "cpu_util_core_1": "cpu_util_core_01"})
+    telemetry = telemetry_from_frames([("f", frame)])
+    assert telemetry.core_columns == tuple(f"cpu_util_core_{c}" for c in range(4))
+    assert telemetry.frame["cpu_util_core_0"].tolist() == frame["cpu_util_core_00"].tolist()
+    assert "core_renamed" in telemetry.report.codes("info")
+
+
+def test_core_numbers_in_other_scripts_are_not_cores() -> None:
+    frame = good_frame(rows=5).rename(columns={"cpu_util_core_3": "cpu_util_core_\u0663"})  # Arabic-Indic 3
+    telemetry = telemetry_from_frames([("f", frame)])
+    assert telemetry.core_columns == ("cpu_util_core_0", "cpu_util_core_1", "cpu_util_core_2")
+    assert telemetry.extra_columns == ("cpu_util_core_\u0663",)
+
+
+def test_nested_extra_column_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    table = pa.Table.from_pandas(good_frame(rows=5), preserve_index=False)
+    path = tmp_path / "f.parquet"
+    pq.write_table(table.append_column("cpu_flags", pa.array([["sse", "avx"]] * 5)), path)
+    telemetry = load_telemetry(path)
+    assert "cpu_flags" not in telemetry.frame and telemetry.extra_columns == ()
+    warning = next(i for i in telemetry.report.warnings if i.code == "nested_column_dropped")
+    assert warning.column == "cpu_flags" and "(list)" in warning.message
+
+
+def test_arrow_backed_categorical_and_byte_columns_load_like_plain_ones() -> None:
+    frame = good_frame(rows=6)
+    plain = telemetry_from_frames([("f", frame)])
+    other = frame.assign(
+        timestamp=pd.Series(pd.to_datetime(frame["timestamp"], unit="s")).astype(pd.ArrowDtype(pa.timestamp("ns"))),
+        cpu_util_overall=frame["cpu_util_overall"].astype(pd.ArrowDtype(pa.float64())),
+        cpu_util_core_1=pd.Categorical(frame["cpu_util_core_1"]),
+        cpu_util_core_2=[str(v).encode() for v in frame["cpu_util_core_2"]],
+        workload_type=[b"cpu_bound"] * 6,
+    )
+    loaded = telemetry_from_frames([("f", other)])
+    assert_frame_equal(loaded.frame, plain.frame, check_exact=False, rtol=1e-9)
+    assert "numbers_as_text" in loaded.report.codes("warning")
+
+
+def test_period_timestamps_are_their_start_times() -> None:
+    frame = good_frame(rows=5)
+    frame["timestamp"] = pd.period_range("2025-01-01", periods=5, freq="D")
+    seconds = telemetry_from_frames([("f", frame)]).frame["timestamp"]
+    assert seconds.tolist() == [1_735_689_600.0 + 86_400.0 * d for d in range(5)]
+
+
+def test_reserved_names_are_kept_without_clashing() -> None:
+    frame = good_frame(rows=5).assign(session=9, session_input=7)
+    telemetry = telemetry_from_frames([("f", frame)])
+    assert telemetry.frame["session_input"].tolist() == [7] * 5
+    assert telemetry.frame["session_input_2"].tolist() == [9] * 5

@@ -19,6 +19,7 @@ from typing import Iterable, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from twin_core.errors import (
     AmbiguousColumnError,
@@ -342,7 +343,12 @@ def _read_parquet(name: str, source: Path | bytes, report: ValidationReport) -> 
     if reason is None:
         try:
             buffer = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
-            return pd.read_parquet(buffer, engine="pyarrow")
+            # one column at a time, each Arrow column freed once converted (no consolidated 2-D copy), and the
+            # memory Arrow's pool kept afterwards handed back: the peak is about the frame, not three of it
+            frame = pd.read_parquet(buffer, engine="pyarrow",
+                                    to_pandas_kwargs={"split_blocks": True, "self_destruct": True})
+            pa.default_memory_pool().release_unused()
+            return frame
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, NotImplementedError, ...
             detail = _first_line(exc).replace(str(source), name) if isinstance(source, Path) else _first_line(exc)
             reason = f"it is corrupt or uses an unsupported feature ({detail})"
@@ -395,8 +401,14 @@ def _build(
 ) -> Telemetry | None:
     """The one validation/normalisation path shared by files, uploads and frames."""
     readable = [(name, df) for name, df in raw if df is not None]
+    raw.clear()  # the caller's list too: each frame as read is dropped once checked, before the next is
     _check_target_name(target, readable, report)
-    files = [f for name, df in readable if (f := _check_file(name, df, target, report)) is not None]
+    files = []
+    while readable:
+        name, df = readable.pop(0)
+        if (f := _check_file(name, df, target, report)) is not None:
+            files.append(f)
+        del df
     if not report.ok:
         return None
     if not files:
@@ -467,19 +479,33 @@ def _check_file(name: str, df: pd.DataFrame, target: str, report: ValidationRepo
     df = df.drop(columns=nested)
     columns: dict[str, object] = {}
     if TIMESTAMP in df:
-        columns[TIMESTAMP] = _to_epoch_seconds(name, df[TIMESTAMP], report)
+        columns[TIMESTAMP] = _to_epoch_seconds(name, _plain(df[TIMESTAMP]), report)
     if WORKLOAD in df:
-        columns[WORKLOAD] = _to_workload(name, df[WORKLOAD], report)
+        columns[WORKLOAD] = _to_workload(name, _plain(df[WORKLOAD]), report)
     for col in (OVERALL, *cores):
         if col in df:
-            columns[col] = _to_percent(name, col, df[col], report)
+            columns[col] = _to_percent(name, col, _plain(df[col]), report)
     extras = _check_extras(name, df, cores, report)
     if len(report.errors) > errors_before:
         return None
+    columns.update({col: df[col].array for col in extras})
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(df)))
-    for col in extras:
-        frame[col] = df[col].array
     return _FileData(name, frame, cores, tuple(extras))
+
+
+def _plain(s: pd.Series) -> pd.Series:
+    """A required column in the types the checks know: Arrow-backed values converted as pd.read_parquet does,
+    categories as their values, periods as their start times, byte strings decoded as UTF-8 (some tools
+    write text as parquet binary)."""
+    if isinstance(s.dtype, pd.ArrowDtype):
+        s = s.array.__arrow_array__().to_pandas().set_axis(s.index)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = pd.Series(np.asarray(s), index=s.index)
+    if isinstance(s.dtype, pd.PeriodDtype):
+        return s.dt.to_timestamp()
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "bytes":
+        return s.str.decode("utf-8", errors="replace")
+    return s
 
 
 def _canonical_core_names(name: str, df: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
@@ -521,11 +547,12 @@ def _nested_columns(name: str, df: pd.DataFrame, required: tuple[str, ...], repo
     column, so dropping it (and saying so) keeps the recording usable.
     """
     found = []
-    for col in df.columns:
+    for col in [c for c, dtype in df.dtypes.items() if dtype == object or isinstance(dtype, pd.ArrowDtype)]:
         kind, first = _nested_kind(df[col])
         if kind is None:
             continue
-        example = _show(df[col].iloc[first])
+        value = df[col].iloc[first]
+        example = _show(value.tolist() if isinstance(value, np.ndarray) else value)
         example = example if len(example) <= 40 else example[:37] + "..."
         if col in required:
             report.add("error", "nested_column",
@@ -549,7 +576,7 @@ def _nested_kind(s: pd.Series) -> tuple[str | None, int]:
     if isinstance(s.dtype, pd.ArrowDtype):
         arrow_type = s.dtype.pyarrow_dtype
         return (str(arrow_type), 0) if arrow_type.num_fields > 0 else (None, -1)
-    if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) not in ("mixed", "mixed-integer"):
+    if pd.api.types.infer_dtype(s, skipna=True) not in ("mixed", "mixed-integer"):
         return None, -1
     values = s.to_numpy()
     hits = np.flatnonzero([isinstance(v, _NESTED_TYPES) for v in values])
@@ -564,12 +591,21 @@ def _nested_kind(s: pd.Series) -> tuple[str | None, int]:
 
 def _rename_reserved(name: str, df: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
     """Input columns called `session` or `source` would clash with ours: keep them under another name."""
-    clashes = {c: f"{c}_input" for c in (SESSION, SOURCE) if c in df.columns}
+    clashes = {c: _free_name(f"{c}_input", df.columns) for c in (SESSION, SOURCE) if c in df.columns}
     for old, new in clashes.items():
         report.add("warning", "reserved_column",
                    f"File '{name}' has a column '{old}', a name the loader uses itself; it is kept as '{new}'.",
                    file=name, column=old)
     return df.rename(columns=clashes) if clashes else df
+
+
+def _free_name(wanted: str, taken: pd.Index) -> str:
+    """`wanted`, or `wanted_2`, `wanted_3`... when a column of that name exists already."""
+    number, name = 1, wanted
+    while name in taken:
+        number += 1
+        name = f"{wanted}_{number}"
+    return name
 
 
 def _check_required(
@@ -615,7 +651,7 @@ def _to_epoch_seconds(name: str, s: pd.Series, report: ValidationReport) -> np.n
                    "store float64 seconds or int64 milliseconds instead.",
                    file=name, column=TIMESTAMP)
         return None
-    if pd.api.types.is_bool_dtype(s):
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_complex_dtype(s):
         return _bad_timestamp(name, s, np.ones(len(s), bool), report)
     if pd.api.types.is_numeric_dtype(s):
         return _numeric_epoch(name, s, report)
@@ -773,8 +809,16 @@ def _to_percent(name: str, col: str, s: pd.Series, report: ValidationReport) -> 
 
 def _to_float(name: str, col: str, s: pd.Series, report: ValidationReport) -> np.ndarray | None:
     """Numbers as float64; text that is not a number is a non_numeric error with an example."""
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+    kind = getattr(s.dtype, "kind", "O")
+    if kind in "iuf":
         return s.to_numpy(dtype="float64", na_value=np.nan)
+    if kind in "cmM":
+        what = {"c": "complex numbers", "m": "durations", "M": "dates and times"}[kind]
+        report.add("error", "non_numeric",
+                   f"File '{name}', column '{col}' holds {what} (e.g. {_show(s.iloc[0])} at row 0), not "
+                   "utilisation numbers; store utilisation as real numbers (percent, 0..100).",
+                   file=name, column=col, example=s.iloc[0])
+        return None
     if pd.api.types.is_bool_dtype(s):
         converted = pd.Series(np.nan, index=s.index)
     else:
@@ -791,24 +835,27 @@ def _to_float(name: str, col: str, s: pd.Series, report: ValidationReport) -> np
                    f"e.g. {_show(example)} at row {first}; store utilisation as numbers (percent, 0..100).",
                    file=name, column=col, example=example)
         return None
+    stored_as = {"string": "text", "decimal": "decimals"}.get(pd.api.types.infer_dtype(s, skipna=True), "objects")
     report.add("warning", "numbers_as_text",
-               f"File '{name}', column '{col}' stores numbers as text; they were converted.", file=name, column=col)
+               f"File '{name}', column '{col}' stores numbers as {stored_as}; they were converted.",
+               file=name, column=col)
     return converted.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _check_extras(name: str, df: pd.DataFrame, cores: tuple[str, ...], report: ValidationReport) -> list[str]:
     """Extra columns are kept but never validated strictly: all-empty ones are dropped, gaps are warned about."""
     used = {TIMESTAMP, WORKLOAD, OVERALL, *cores}
+    candidates = [c for c in df.columns if c not in used]
+    missing_counts = df[candidates].isna().sum() if candidates else pd.Series(dtype="int64")
     kept = []
-    for col in (c for c in df.columns if c not in used):
-        missing = df[col].isna()
-        if missing.all():
+    for col, missing in missing_counts.items():
+        if missing == len(df):
             report.add("info", "empty_column_dropped",
                        f"File '{name}', column '{col}' is empty in every row and was dropped.", file=name, column=col)
             continue
-        if missing.any():
+        if missing:
             report.add("warning", "extra_column_missing",
-                       f"File '{name}', extra column '{col}' is empty in {_n(int(missing.sum()), 'row')}; "
+                       f"File '{name}', extra column '{col}' is empty in {_n(int(missing), 'row')}; "
                        "it is kept as is and never used as a feature.", file=name, column=col)
         kept.append(col)
     return kept
@@ -872,7 +919,8 @@ def _assemble(files: list[_FileData], target: str, gaps: _Gaps, report: Validati
                    "cannot tell them apart, so give each file a distinct name.")
     frames = [_sort_file(f, report) for f in files]
     file_idx = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
-    data = pd.concat(frames, ignore_index=True)
+    data = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    del frames
     ts = data[TIMESTAMP].to_numpy()
     same_file = file_idx[1:] == file_idx[:-1]
     steps = np.diff(ts)[same_file]
@@ -882,17 +930,16 @@ def _assemble(files: list[_FileData], target: str, gaps: _Gaps, report: Validati
                    "No file has two rows, so the sampling interval is unknown and sessions follow files only.")
     breaks = np.concatenate([[True], ~same_file | _long_gaps(np.diff(ts), same_file, interval, gaps, report)])
     raw_session = np.cumsum(breaks) - 1
-    order = np.argsort(ts, kind="stable")
-    data, file_idx, raw_session = data.take(order), file_idx[order], raw_session[order]
-    keep = _drop_cross_file_duplicates(data[TIMESTAMP].to_numpy(), file_idx, names, report)
-    data, file_idx, raw_session = data[keep], file_idx[keep], raw_session[keep]
-    session = pd.factorize(raw_session)[0].astype("int64")
+    # the row order is worked out on positions and the columns are gathered once, in _canonical_frame
+    rows = np.argsort(ts, kind="stable")
+    rows = rows[_drop_cross_file_duplicates(ts[rows], file_idx[rows], names, report)]
+    session = pd.factorize(raw_session[rows])[0].astype("int64")
     overlapping = bool(np.count_nonzero(session[1:] != session[:-1]) > session.max(initial=0))
     # every session one contiguous block of row ids, sessions in order of their start (a no-op unless files overlap)
     by_session = np.argsort(session, kind="stable")
-    data, file_idx, session = data.take(by_session), file_idx[by_session], session[by_session]
+    rows, session = rows[by_session], session[by_session]
     cores = files[0].cores
-    frame = _canonical_frame(data, session, file_idx, names, cores, files[0].extras)
+    frame = _canonical_frame(data, rows, session, file_idx[rows], names, cores, files[0].extras)
     _report_sessions(frame, overlapping, report)
     return Telemetry(
         frame=frame,
@@ -940,23 +987,33 @@ def _drop_cross_file_duplicates(
 
 def _canonical_frame(
     data: pd.DataFrame,
+    rows: np.ndarray,
     session: np.ndarray,
     file_idx: np.ndarray,
     names: list[str],
     cores: tuple[str, ...],
     extras: tuple[str, ...],
 ) -> pd.DataFrame:
-    """The documented column order and dtypes with a fresh RangeIndex."""
+    """The documented column order and dtypes with a fresh RangeIndex, taking `rows` of `data` in that order.
+
+    Each column is gathered once (or used as it is when `rows` keeps every row in place) and never
+    consolidated with the others, so the frame costs one copy of the data at most.
+    """
+    in_place = len(rows) == len(data) and bool((rows == np.arange(len(rows))).all())
+
+    def pick(values):
+        return values if in_place else values.take(rows)
+
     columns: dict[str, object] = {
-        TIMESTAMP: data[TIMESTAMP].to_numpy(dtype="float64"),
+        TIMESTAMP: pick(data[TIMESTAMP].to_numpy(dtype="float64")),
         SESSION: session,
         SOURCE: pd.array(names, dtype="str").take(file_idx),
-        WORKLOAD: data[WORKLOAD].astype("str").array,
-        OVERALL: data[OVERALL].to_numpy(dtype="float64"),
+        WORKLOAD: pick(data[WORKLOAD].astype("str").array),
+        OVERALL: pick(data[OVERALL].to_numpy(dtype="float64")),
     }
-    columns.update({c: data[c].to_numpy(dtype="float64") for c in cores})
-    columns.update({c: data[c].array for c in extras})
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(data)))
+    columns.update({c: pick(data[c].to_numpy(dtype="float64")) for c in cores})
+    columns.update({c: pick(data[c].array) for c in extras})
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)), copy=False)
 
 
 def _report_sessions(frame: pd.DataFrame, overlapping: bool, report: ValidationReport) -> None:
