@@ -131,6 +131,10 @@ def delete_controls(table: pd.DataFrame) -> None:
 def saved_runs() -> None:
     """The runs kept in the run store, to compare across days and to tidy up."""
     telemetry = state.telemetry()
+    if not run_store.exists():
+        st.info(f"There is no run store yet (`{run_store.path()}`): tick “Keep in the run store” on the Train page "
+                "to keep a run.", icon=":material/info:")
+        return
     try:
         store = run_store.open_store()
         only_current = st.toggle("Only runs on the current data", value=True, key="saved_only_current",
@@ -146,14 +150,15 @@ def saved_runs() -> None:
         return
     saved_at = pd.to_datetime(table["created_at"])
     current = table["data_fingerprint"] == telemetry.fingerprint
-    st.dataframe(table.assign(created_at=saved_at, current_data=current), hide_index=True,
+    r2_columns = {c: table[c].map(run_store.r2_text) for c in ("best_r2_holdout", "identity_r2_holdout")}
+    st.dataframe(table.assign(created_at=saved_at, current_data=current, **r2_columns), hide_index=True,
                  column_order=["created_at", "label", "preset", "target", "best_layer", "best_name", "best_r2_holdout",
                                "identity_r2_holdout", "train_seconds", "leaky", "current_data", "split", "id"],
                  column_config={
                      "created_at": st.column_config.DatetimeColumn("saved (UTC)", format="YYYY-MM-DD HH:mm"),
                      "best_layer": "best layer", "best_name": "best model",
-                     "best_r2_holdout": st.column_config.NumberColumn("best R² hold-out", format="%.3f"),
-                     "identity_r2_holdout": st.column_config.NumberColumn("identity R²", format="%.3f"),
+                     "best_r2_holdout": st.column_config.TextColumn("best R² hold-out"),  # "n/a" when null
+                     "identity_r2_holdout": st.column_config.TextColumn("identity R²"),
                      "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f"),
                      "leaky": st.column_config.CheckboxColumn("LEAKY"),
                      "current_data": st.column_config.CheckboxColumn("current data")})

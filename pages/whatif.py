@@ -33,6 +33,10 @@ try:
                              key="whatif_session_run")
         twin = whatif.session_twin(state.run_by_label(label))
     else:
+        if not run_store.exists():
+            st.info(f"There is no run store yet (`{run_store.path()}`): tick “Keep in the run store” when "
+                    "training.", icon=":material/info:")
+            st.stop()
         saved = run_store.open_store().list()
         if saved.empty:
             st.info(f"The run store `{run_store.path()}` holds no run yet: tick “Keep in the run store” when training.",
@@ -41,7 +45,7 @@ try:
         rows = saved.set_index("id")
         run_id = st.selectbox("Saved run", list(rows.index), key="whatif_saved_run",
                               format_func=lambda i: f"{rows.loc[i, 'label']} · saved {rows.loc[i, 'created_at']} · "
-                                                    f"R² {rows.loc[i, 'best_r2_holdout']:.3f}"
+                                                    f"R² {run_store.r2_text(rows.loc[i, 'best_r2_holdout'])}"
                                                     + ("" if rows.loc[i, 'data_fingerprint'] == telemetry.fingerprint
                                                        else " · other data"))
         twin = whatif.saved_twin(run_id, rows.loc[run_id, "label"], rows.loc[run_id, "created_at"])

@@ -52,14 +52,24 @@ def path() -> Path:
     return default_store_path()
 
 
+def exists() -> bool:
+    """Whether a store has been created yet (only keeping a run creates one)."""
+    return path().exists()
+
+
 def open_store() -> RunStore:
-    """The store (created on first use); raises a TwinError when the database cannot be used."""
+    """The existing store, for reading and deleting; raises a TwinError when there is none or it cannot be used."""
     return RunStore(path())
+
+
+def r2_text(value: float | None) -> str:
+    """A stored R² for people: three decimals, or "n/a" when it could not be computed (a constant target)."""
+    return "n/a" if value is None or pd.isna(value) else f"{value:.3f}"
 
 
 def caption() -> str:
     """One line for the sidebar: the store's path and how many runs it holds (nothing is created to say so)."""
-    if not path().exists():
+    if not exists():
         return f"Run store: `{path()}` · no runs yet"
     try:
         count = len(open_store().list())
@@ -71,7 +81,7 @@ def caption() -> str:
 def save(result: FinishedRun, label: str) -> tuple[str | None, str | None]:
     """Keep a finished run: (run id, None), or (None, why it could not be kept)."""
     try:
-        return open_store().save(result, label), None
+        return RunStore(path(), create=True).save(result, label), None
     except STORE_FAILURES as exc:
         return None, str(exc)
 

@@ -3,6 +3,7 @@ compared across sessions, deleted after a confirmation; a broken store is a mess
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def test_a_store_error_is_a_message_and_the_run_stays_in_the_session(app: AppTes
     Path(os.environ["TWIN_STORE"]).parent.mkdir(parents=True, exist_ok=True)
     Path(os.environ["TWIN_STORE"]).write_text("not a database")
     at = train(app, "quick", "unlucky")
-    assert any("Not kept in the run store" in w.value and "not a usable run database" in w.value for w in at.warning)
+    assert any("Not kept in the run store" in w.value and "damaged or unreadable" in w.value for w in at.warning)
     assert [run.label for run in at.session_state["runs"]] == ["unlucky"]
     assert at.session_state["active_run"] == "unlucky"
 
@@ -94,3 +95,43 @@ def test_the_sidebar_counts_the_saved_runs(app: AppTest) -> None:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)  # the entry script's sidebar shows on a first run
     at.run()
     assert any(c.value == f"Run store: `{os.environ['TWIN_STORE']}` · 1 run" for c in at.sidebar.caption)
+
+
+def test_without_a_store_the_pages_say_so_and_create_none(app: AppTest) -> None:
+    at = goto(app, "whatif")
+    at.radio(key="whatif_source").set_value("saved").run()
+    assert any("There is no run store yet" in i.value for i in at.info)
+    at = goto(at, "compare")
+    assert any("There is no run store yet" in i.value for i in at.info)
+    assert not Path(os.environ["TWIN_STORE"]).parent.exists()
+
+
+def test_a_damaged_store_is_a_message_on_every_page_and_training_goes_on(app: AppTest) -> None:
+    Path(os.environ["TWIN_STORE"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(os.environ["TWIN_STORE"]).write_bytes(b"")
+    at = train(app, "quick", "still trains")
+    assert [run.label for run in at.session_state["runs"]] == ["still trains"]
+    assert any("Not kept in the run store" in w.value and "0 bytes" in w.value for w in at.warning)
+    at = goto(at, "whatif")
+    at.radio(key="whatif_source").set_value("saved").run()
+    assert any("The twin could not be loaded" in e.value and "0 bytes" in e.value for e in at.error)
+    at = goto(at, "compare")
+    assert any("cannot be read" in e.value and "0 bytes" in e.value for e in at.error)
+    fresh = AppTest.from_file(APP, default_timeout=TIMEOUT_S)  # the entry script's sidebar shows on a first run
+    fresh.run()
+    assert any("cannot be read" in c.value and "0 bytes" in c.value for c in fresh.sidebar.caption)
+
+
+def test_a_saved_run_without_r2_shows_not_available(app: AppTest) -> None:
+    train(app, "quick", "constant")
+    run_id = store().list()["id"].item()
+    with sqlite3.connect(os.environ["TWIN_STORE"]) as db:  # what a constant target saves: R² is null
+        db.execute("UPDATE runs SET best_r2_holdout = NULL, identity_r2_holdout = NULL WHERE id = ?", (run_id,))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.run()
+    at = goto(at, "whatif")
+    at.radio(key="whatif_source").set_value("saved").run()
+    assert not at.exception and at.selectbox(key="whatif_saved_run").options[0].endswith("· R² n/a")
+    at = goto(at, "compare")
+    table = at.dataframe[0].value
+    assert table[["best_r2_holdout", "identity_r2_holdout"]].values.tolist() == [["n/a", "n/a"]]
