@@ -151,6 +151,12 @@ def int_seconds_with(row: int, value: int) -> Callable[[pd.DataFrame], pd.DataFr
     return edit
 
 
+def folder_of_folders(tmp_path: Path) -> Sources:
+    """A folder whose only *.parquet entry is itself a folder (as Spark writes a dataset)."""
+    (tmp_path / "dataset" / "part.parquet").mkdir(parents=True)
+    return [tmp_path / "dataset"]
+
+
 def empty_folder(tmp_path: Path) -> Sources:
     folder = tmp_path / "nothing_here"
     folder.mkdir()
@@ -173,6 +179,7 @@ CASES: list[BadInput] = [
     BadInput("zero_columns", raw_file(lambda: parquet_bytes(pd.DataFrame(index=range(3)))),
              EmptyTelemetryError, r"has no columns at all"),
     BadInput("empty_folder", empty_folder, EmptyTelemetryError, r"contains no \.parquet files"),
+    BadInput("folder_of_folders", folder_of_folders, EmptyTelemetryError, r"Folder '.*dataset' contains no \.parquet files"),
     BadInput("no_uploads", lambda tmp_path: [], EmptyTelemetryError, r"No files were uploaded", upload=True),
     BadInput("path_missing", lambda tmp_path: [tmp_path / "nope.parquet"], SourceNotFoundError, r"does not exist"),
     # --- columns
@@ -270,6 +277,10 @@ CASES: list[BadInput] = [
     BadInput("timestamp_float32", one_file(edited(lambda f: f.assign(timestamp=f["timestamp"].astype("float32")))),
              BadTimestampError, r"is float32, which cannot hold epoch seconds to better than about two minutes.*"
                                 r"float64 seconds or int64 milliseconds"),
+    BadInput("timestamp_ms_among_seconds", one_file(edited(int_seconds_with(5, 1_700_000_005_000))), BadTimestampError,
+             r"1 value outside .* when read as epoch seconds, e\.g\. 1700000005000 at row 5"),
+    BadInput("timestamp_complex", in_memory(edited(lambda f: f.assign(timestamp=f["timestamp"] + 0j))),
+             BadTimestampError, r"holds 20 values not readable as a time, e\.g\. \(1700000000\+0j\) at row 0", frames=True),
     BadInput("timestamp_time_of_day", with_arrow_column("timestamp", pa.array(range(20), pa.time32("s"))),
              BadTimestampError, r"holds 20 values not readable as a time, e\.g\. 00:00:00 at row 0"),
     # --- nested columns (lists, structs, maps) where one value per row is needed

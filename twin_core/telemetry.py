@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from twin_core.budget import check_loading
 from twin_core.errors import (
     AmbiguousColumnError,
     BadTimestampError,
@@ -216,14 +217,17 @@ def load_telemetry(
     target: str = DEFAULT_TARGET,
     gap_factor: float = 10.0,
     min_gap_s: float = DEFAULT_MIN_GAP_S,
+    memory_budget: str | int | None = None,
 ) -> Telemetry:
     """Load parquet files (paths or directories), validate, normalise and split into sessions.
 
     A session breaks at every file boundary and at every gap longer than both `gap_factor` median
     sampling intervals and `min_gap_s` seconds (recorders stall for a few seconds now and then).
+    Files whose estimated loading peak (from their footers) passes `memory_budget` (see twin_core.budget)
+    are refused with MemoryBudgetError before any is read.
     """
     report = ValidationReport()
-    raw = _read_paths(sources, report)
+    raw = _read_paths(sources, report, memory_budget)
     return _finish(_build(raw, target, _Gaps(gap_factor, min_gap_s), report), report)
 
 
@@ -233,8 +237,11 @@ def load_uploaded(
     target: str = DEFAULT_TARGET,
     gap_factor: float = 10.0,
     min_gap_s: float = DEFAULT_MIN_GAP_S,
+    memory_budget: str | int | None = None,
 ) -> Telemetry:
     """Same as load_telemetry for (file name, bytes) pairs, as a browser upload gives them."""
+    files = list(files)
+    check_loading([(Path(name).name, data) for name, data in files], memory_budget)
     report = ValidationReport()
     raw = [(Path(name).name, _read_parquet(Path(name).name, data, report)) for name, data in files]
     if not raw:
@@ -264,17 +271,19 @@ def validate_sources(
     gap_factor: float = 10.0,
     min_gap_s: float = DEFAULT_MIN_GAP_S,
     preset: str = "default",
+    memory_budget: str | int | None = None,
 ) -> ValidationReport:
     """Run every check and return the report without raising (for `python -m twin_core validate`).
 
     Beyond the loading checks, at least one session must be long enough for `preset`'s windows, the
     minimum `train` with that preset needs, so that `validate` never says OK to data `train` refuses.
+    Only files that would pass `memory_budget` to load raise (MemoryBudgetError), before they are read.
     """
     from twin_core.presets import get_preset  # lazily: twin_core.config imports this module
 
     lookback = get_preset(preset).lookback
     report = ValidationReport()
-    raw = _read_paths(sources, report)
+    raw = _read_paths(sources, report, memory_budget)
     telemetry = _build(raw, target, _Gaps(gap_factor, min_gap_s), report)
     if telemetry is not None:
         _check_session_lengths(telemetry.frame[SESSION].value_counts(), lookback, preset, report)
@@ -308,15 +317,15 @@ def core_columns_of(columns: Iterable[object]) -> tuple[str, ...]:
 
 
 def _read_paths(
-    sources: str | Path | Iterable[str | Path], report: ValidationReport
+    sources: str | Path | Iterable[str | Path], report: ValidationReport, memory_budget: str | int | None = None
 ) -> list[tuple[str, pd.DataFrame | None]]:
-    """Expand files and folders (all *.parquet, sorted by name) and read each one."""
+    """Expand files and folders (all *.parquet, sorted by name), check the memory budget, and read each one."""
     items = [sources] if isinstance(sources, (str, Path)) else list(sources)
     paths: list[Path] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            found = sorted(path.glob("*.parquet"))
+            found = sorted(p for p in path.glob("*.parquet") if p.is_file())  # not a sub-folder named x.parquet
             if not found:
                 report.add(
                     "error", "empty_folder",
@@ -334,6 +343,7 @@ def _read_paths(
             )
     if not items:
         report.add("error", "no_sources", "No telemetry files were given; pass one or more .parquet files or a folder.")
+    check_loading([(p.name, p) for p in paths], memory_budget)
     return [(p.name, _read_parquet(p.name, p, report)) for p in paths]
 
 
