@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from twin_core.artifacts import check_storable
+from twin_core.budget import parse_size
 from twin_core.config import RunConfig
 from twin_core.demo import write_demo_parquet
 from twin_core.errors import ConfigError, TelemetryError, TrainingCancelled, TwinError
@@ -48,8 +49,9 @@ def _flag_value(text: str) -> int | float | str:
 
 
 # the configuration field each flag sets, so a refused value names the flag the user typed
-_FLAG_FIELDS = {"split.test_fraction": "--test-fraction", "split.gap": "--gap", "split.test_sessions": "--test-sessions",
-                "stack.cv.n_splits": "--folds", "stack.n_jobs": "--n-jobs", "target": "--target"}
+_FLAG_FIELDS = {"split.test_fraction": "--test-fraction", "split.gap": "--gap",
+                "split.test_sessions": "--test-sessions", "stack.cv.n_splits": "--folds", "stack.n_jobs": "--n-jobs",
+                "target": "--target"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,9 +87,11 @@ def _parser() -> argparse.ArgumentParser:
                             "(default: $TWIN_TRUSTED_MODELS; none if unset)")
     train.add_argument("--out", type=Path, help="write metrics.json, config.json and predictions.parquet here")
     train.add_argument("--store", nargs="?", const="", type=str, metavar="DB",
-                       help="keep the run in the SQLite run store (default: $TWIN_STORE or runs/studio.sqlite)")
+                       help="keep the run in the SQLite run store (default: $TWIN_STORE or runs/studio.sqlite), "
+                            "created if missing; the store and its key are checked before training")
     train.add_argument("--label", help="a name for the kept run (default: the preset's)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _budget_option(train)
 
     validate = sub.add_parser("validate", help="check telemetry and print the validation report")
     validate.add_argument("data", nargs="+", help="parquet files or directories of them")
@@ -95,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--preset", default="default", choices=sorted(PRESETS),
                           help="check that some session is long enough for this preset's windows (as train does)")
     _session_options(validate)
+    _budget_option(validate)
 
     demo = sub.add_parser("demo-data", help="write synthetic demo telemetry as parquet files")
     demo.add_argument("out_dir", type=Path)
@@ -103,8 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--sessions", type=int, default=6)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--interval", type=float, default=0.1, metavar="S",
-                      help="seconds between samples (default 0.1); with 5 and --rows 60 per session you get the "
-                           "short 5 s recordings of a typical collector")
+                      help="seconds between samples (default 0.1); `--interval 5 --rows 660 --sessions 12 --cores 4` "
+                           "gives short 5 s recordings of 45-70 rows, as a typical collector writes")
 
     config = sub.add_parser("config", help="print a preset as JSON, to edit and pass to `train --config`")
     config.add_argument("preset", choices=sorted(PRESETS))
@@ -112,7 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list, show or delete runs kept in the run store")
     runs.add_argument("action", choices=["list", "show", "delete"])
     runs.add_argument("run_id", nargs="?", help="the run (for show and delete)")
-    runs.add_argument("--store", metavar="DB", help="the run store (default: $TWIN_STORE or runs/studio.sqlite)")
+    runs.add_argument("--store", metavar="DB", help="the run store (default: $TWIN_STORE or runs/studio.sqlite); "
+                                                    "never created here: only train --store creates one")
     return parser
 
 
@@ -122,6 +128,21 @@ def _session_options(parser: argparse.ArgumentParser) -> None:
                              "starts a new session")
     parser.add_argument("--min-gap-s", type=float, default=10.0,
                         help="pauses shorter than this many seconds never start a new session")
+
+
+def _budget_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--memory-budget", type=_memory_size, metavar="SIZE",
+                        help="refuse, before allocating, data or a run whose estimated memory passes this "
+                             "(e.g. 1.5GB, 800MB, 512MiB or bytes; default: $TWIN_MEMORY_BUDGET, else half of "
+                             "the memory available)")
+
+
+def _memory_size(text: str) -> int:
+    """--memory-budget as bytes; a size that cannot be read is a usage error naming the option."""
+    try:
+        return parse_size(text, where="")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _read_config(path: Path) -> RunConfig:
@@ -222,14 +243,14 @@ def _train(args: argparse.Namespace) -> int:
         check_storable(config)
     started = time.perf_counter()
     telemetry = load_telemetry(args.data, target=config.target, gap_factor=args.gap_factor,
-                               min_gap_s=args.min_gap_s)
+                               min_gap_s=args.min_gap_s, memory_budget=args.memory_budget)
     load_seconds = time.perf_counter() - started
     for issue in telemetry.report.warnings:
         print(f"warning: {issue.message}", file=sys.stderr)
     with warnings.catch_warnings():  # the run's notes (printed below) already say which workloads were unseen
         warnings.filterwarnings("ignore", message=".*not seen in training", category=UserWarning)
         result = train_twin(telemetry, config, on_progress=_ProgressBar(not args.quiet),
-                            trusted_dir=args.trusted_models)
+                            trusted_dir=args.trusted_models, memory_budget=args.memory_budget)
     result.seconds["load"] = load_seconds
     print(format_report(result.metrics))
     if args.out:
@@ -243,7 +264,7 @@ def _train(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
 
     report = validate_sources(args.data, target=args.target, gap_factor=args.gap_factor, min_gap_s=args.min_gap_s,
-                              preset=args.preset)
+                              preset=args.preset, memory_budget=args.memory_budget)
     for issue in report.issues:
         where = ", ".join(p for p in (issue.file, issue.column) if p)
         print(f"{issue.level:<7} {issue.code:<22} {issue.message}" + (f" [{where}]" if where else ""))
