@@ -189,6 +189,15 @@ def test_a_run_of_a_newer_or_unknown_format_is_refused(store, result):
             store.load_model(run_id)
 
 
+@pytest.mark.parametrize("column, value", [("format_version", "one"), ("signature", b"x"), ("files_json", b"{}")])
+def test_a_damaged_run_row_is_one_store_error(store, result, column, value):
+    run_id = store.save(result)
+    with sqlite3.connect(store.path) as db:
+        db.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (value, run_id))
+    with pytest.raises(StoreError, match=f"The row of run '{run_id}' .* is damaged"):
+        store.load_model(run_id)
+
+
 def test_a_store_of_the_old_pickle_schema_is_refused(tmp_path):
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as db:

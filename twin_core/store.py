@@ -313,6 +313,8 @@ class RunStore:
         """A function returning a file of the run, only after the signed digests and the file's own verify."""
         version, library, files_json, signature = self._row(
             run_id, "format_version, library_version, files_json, signature")
+        if not isinstance(version, int) or not isinstance(files_json, str) or not isinstance(signature, str):
+            raise StoreError(f"The row of run '{run_id}' in {self.path} is damaged; delete the run and train it again.")
         if version > FORMAT_VERSION:
             raise StoreError(f"Run '{run_id}' was saved in model format {version} by Digital Twin Studio {library}; "
                              f"this version ({twin_core.__version__}) reads format {FORMAT_VERSION}. Upgrade to "
