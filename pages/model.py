@@ -13,6 +13,7 @@ from twin_core.features import WINDOW_STATS, FeatureSpec
 from twin_core.models import MODEL_KINDS, PRETRAINED, ParamInfo
 from twin_core.plots import stack_diagram
 from twin_core.presets import PRESETS
+from twin_core.schema import MAX_LAG_DEPTH, MAX_LOOKBACK_ROWS, MAX_N_JOBS, MAX_SEED
 from ui import editor, state
 
 HOLDOUT_LABELS = {"session_tail": "Per-session tail, after a purge gap (recommended)",
@@ -71,13 +72,15 @@ def feature_set_editor(index: int, spec: FeatureSpec, removable: bool) -> Featur
             stats = st.multiselect("Window statistics", WINDOW_STATS, default=list(spec.window_stats),
                                    key=key("fs", index, "stats"))
         with lags:
-            overall_l = st.number_input("Overall lag depth", 0, 500, spec.overall_lags, key=key("fs", index, "ol"),
+            overall_l = st.number_input("Overall lag depth", 0, MAX_LAG_DEPTH, spec.overall_lags,
+                                        key=key("fs", index, "ol"),
                                         help="Previous samples of cpu_util_overall (1…depth).")
-            core_l = st.number_input("Per-core lag depth", 0, 500, spec.core_lags, key=key("fs", index, "cl"),
+            core_l = st.number_input("Per-core lag depth", 0, MAX_LAG_DEPTH, spec.core_lags, key=key("fs", index, "cl"),
                                      help="Previous samples of every non-target core.")
-            identity_l = st.number_input("Identity lag depth", 0, 500, spec.identity_lags, key=key("fs", index, "il"),
+            identity_l = st.number_input("Identity lag depth", 0, MAX_LAG_DEPTH, spec.identity_lags,
+                                         key=key("fs", index, "il"),
                                          help="Previous values of the aggregate identity.")
-            min_history = st.number_input("Minimum history (rows)", 0, 5000, spec.min_history,
+            min_history = st.number_input("Minimum history (rows)", 0, MAX_LOOKBACK_ROWS, spec.min_history,
                                           key=key("fs", index, "mh"),
                                           help="Skip each session's first rows even if no feature needs them.")
         with switches:
@@ -227,12 +230,14 @@ with holdout_tab:
         if split_kind == "random":
             st.warning("LEAKY: neighbours of every test row are in training, so scores overstate the twin.",
                        icon=":material/warning:")
-        fraction = st.slider("Share of rows held out", 0.05, 0.5, float(config.split.test_fraction), 0.05,
+        # widget ranges reach every value a loaded configuration may hold, so none is silently clamped
+        fraction = st.slider("Share of rows held out", min(0.05, config.split.test_fraction),
+                             max(0.5, config.split.test_fraction), float(config.split.test_fraction), 0.05,
                              key=key("split", "fraction"))
         split_gap, test_sessions, split_seed = config.split.gap, config.split.test_sessions, config.split.seed
         if split_kind == "session_tail":
             split_gap = auto_or_number("Purge gap (rows)", f"automatic ({lookback} rows, the longest look-back)",
-                                       config.split.gap, lookback, 0, 100000, key("split", "gap"),
+                                       config.split.gap, lookback, 0, MAX_LOOKBACK_ROWS, key("split", "gap"),
                                        "Rows dropped between each session's training part and its held-out tail.")
         elif split_kind == "whole_sessions":
             sessions = telemetry.sessions()
@@ -242,7 +247,7 @@ with holdout_tab:
                                     format_func=labels.get, key=key("split", "sessions"))
             test_sessions = tuple(chosen) or None
         else:
-            split_seed = st.number_input("Shuffle seed", 0, 2**31 - 1, config.split.seed, key=key("split", "seed"))
+            split_seed = st.number_input("Shuffle seed", 0, MAX_SEED, config.split.seed, key=key("split", "seed"))
     with cv_col:
         st.markdown("#### Out-of-fold scheme (trains the next layer)")
         cv_kind = st.radio("Folds", list(CV_LABELS), format_func=CV_LABELS.get,
@@ -250,19 +255,21 @@ with holdout_tab:
         if cv_kind == "kfold":
             st.warning("LEAKY: shuffled folds let each layer see the neighbours of the rows it predicts.",
                        icon=":material/warning:")
-        n_splits = st.slider("Number of folds", 2, 10, config.stack.cv.n_splits, key=key("cv", "n"))
+        n_splits = st.slider("Number of folds", 2, max(10, config.stack.cv.n_splits), config.stack.cv.n_splits,
+                             key=key("cv", "n"))
         cv_gap, cv_seed = config.stack.cv.gap, config.stack.cv.seed
         if cv_kind == "blocked":
             cv_gap = auto_or_number("Fold purge gap (rows)", f"automatic ({lookback} rows, the longest look-back)",
-                                    config.stack.cv.gap, lookback, 0, 100000, key("cv", "gap"),
+                                    config.stack.cv.gap, lookback, 0, MAX_LOOKBACK_ROWS, key("cv", "gap"),
                                     "Rows dropped on both sides of every validation block.")
         else:
-            cv_seed = st.number_input("Fold shuffle seed", 0, 2**31 - 1, config.stack.cv.seed, key=key("cv", "seed"))
+            cv_seed = st.number_input("Fold shuffle seed", 0, MAX_SEED, config.stack.cv.seed, key=key("cv", "seed"))
         refit = st.radio("Final models", list(REFIT_LABELS), format_func=REFIT_LABELS.get,
                          index=list(REFIT_LABELS).index(config.stack.refit), key=key("cv", "refit"))
         n_jobs = auto_or_number("Fits in parallel", "automatic (one per physical core)", config.stack.n_jobs, 1, 1,
-                                64, key("cv", "jobs"), "Fits run side by side, each model on one thread; 1 runs "
-                                                       "one fit at a time with each model on every core.")
+                                MAX_N_JOBS, key("cv", "jobs"),
+                                "Fits run side by side, each model on one thread; 1 runs one fit at a time with each "
+                                "model on every core.")
 
 with run_tab:
     name_col, target_col, seed_col = st.columns(3)
@@ -270,7 +277,7 @@ with run_tab:
     targets = list(dict.fromkeys([*telemetry.core_columns, config.target]))
     target = target_col.selectbox("Target core", targets, index=targets.index(config.target), key=key("run", "target"),
                                   help="The core the twin predicts from the others and the aggregate.")
-    seed = seed_col.number_input("Model seed", 0, 2**31 - 1, config.seed, key=key("run", "seed"))
+    seed = seed_col.number_input("Model seed", 0, MAX_SEED, config.seed, key=key("run", "seed"))
     description = st.text_area("Description", config.description, key=key("run", "description"))
     seed_compatible = st.toggle("Notebook protocol (seed-compatible) — LEAKY", config.seed_compatible,
                                 key=key("run", "seedcompat"),
