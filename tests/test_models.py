@@ -1,11 +1,13 @@
 """Model kinds and the trusted-directory rule for pre-trained models (unpickling runs the file's code)."""
+import math
+
 import joblib
 import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
-from twin_core.errors import UntrustedModelError
-from twin_core.models import MODEL_KINDS, PRETRAINED, make_estimator, set_threads
+from twin_core.errors import ConfigError, UntrustedModelError
+from twin_core.models import MODEL_KINDS, PRETRAINED, ParamInfo, make_estimator, set_threads, validate_params
 
 
 @pytest.mark.parametrize("kind", sorted(MODEL_KINDS))
@@ -52,3 +54,41 @@ def test_untrusted_models_are_refused(trusted, file, trusted_dir, message):
     directory = trusted if trusted_dir else None
     with pytest.raises(UntrustedModelError, match=message):
         make_estimator(PRETRAINED, {"file": file}, seed=0, threads=1, trusted_dir=directory)
+
+
+def _just_outside(info: ParamInfo, end: float, step: int) -> float:
+    """A value just past one end of a parameter's range: one unit for integers, a hair for real numbers."""
+    return end + step if info.kind is int else end + step * max(abs(end), 1.0) * 1e-6
+
+
+@pytest.mark.parametrize("kind, name", [(k, p) for k in sorted(MODEL_KINDS) for p in MODEL_KINDS[k].params])
+def test_every_parameter_accepts_its_range_and_refuses_past_it(kind, name):
+    info = MODEL_KINDS[kind].params[name]
+    wrap = (lambda v: (v,)) if info.kind is tuple else (lambda v: v)
+    low, high = (int(info.low), int(info.high)) if info.kind is int else (info.low, info.high)
+    for value in (low, high):
+        validate_params(kind, {name: wrap(value)}, "m")
+    for value in (_just_outside(info, low, -1), _just_outside(info, high, +1)):
+        with pytest.raises(ConfigError, match=rf"^m\.params\.{name}(\[0\])?: must be a "):
+            validate_params(kind, {name: wrap(value)}, "m")
+
+
+@pytest.mark.parametrize("kind, params, message", [
+    ("lightgbm", {"learning_rate": math.nan}, r"^m\.params\.learning_rate: must be a finite number from 0\.001 to 1, "
+                                              r"got NaN$"),
+    ("lightgbm", {"learning_rate": "0.1"}, r"^m\.params\.learning_rate: .*, got '0\.1' \(text\)$"),
+    ("lightgbm", {"num_leaves": 31.0}, r"^m\.params\.num_leaves: must be a whole number from 2 to 1024, got 31\.0$"),
+    ("lightgbm", {"num_leaves": True}, r"^m\.params\.num_leaves: .*, got true$"),
+    ("lightgbm", {"max_depth": None}, r"^m\.params\.max_depth: must be a whole number from -1 to 64, got null$"),
+    ("lightgbm", {"depth": 3}, r"^m\.params\.depth: is not a parameter of lightgbm; allowed: n_estimators, "),
+    ("ridgecv", {"alphas": 1.0}, r"^m\.params\.alphas: must be a list, got 1\.0$"),
+    ("ridgecv", {"alphas": [1.0, "x"]}, r"^m\.params\.alphas\[1\]: must be a finite number from 1e-06 to 1e\+06, "),
+    ("extratrees", {"max_features": math.inf}, r"^m\.params\.max_features: .*, got Infinity$"),
+    ("pretrained", {}, r"^m\.params\.file: is required but missing$"),
+    ("pretrained", {"file": " "}, r"^m\.params\.file: must be the file name of a model"),
+    ("pretrained", {"file": "a.joblib", "x": 1}, r"^m\.params\.x: is not a parameter of pretrained; allowed: file$"),
+    ("svm", {}, r"^m\.kind: unknown model kind 'svm'; use one of lightgbm, "),
+])
+def test_bad_parameters_are_refused_with_their_path(kind, params, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_params(kind, params, "m")
