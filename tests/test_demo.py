@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from twin_core.cli import main
 from twin_core.demo import TIMESTAMP_FORMATS, WORKLOADS, make_demo_frames, make_demo_telemetry, write_demo_parquet
 from twin_core.errors import ConfigError
 from twin_core.telemetry import Telemetry, load_telemetry, telemetry_from_frames
@@ -95,6 +96,14 @@ def test_write_demo_parquet_round_trips(tmp_path: Path) -> None:
     paths = write_demo_parquet(tmp_path / "out", rows=600, cores=4, sessions=3, seed=2)
     assert [p.name for p in paths] == ["cpu_bound_00.parquet", "io_bound_01.parquet", "memory_bound_02.parquet"]
     assert load_telemetry(paths).fingerprint == make_demo_telemetry(rows=600, cores=4, sessions=3, seed=2).fingerprint
+
+
+def test_demo_data_command_writes_short_five_second_recordings(tmp_path: Path) -> None:
+    assert main(["demo-data", str(tmp_path), "--rows", "660", "--sessions", "12", "--cores", "4",
+                 "--interval", "5"]) == 0
+    telemetry = load_telemetry(tmp_path)
+    assert telemetry.sampling_interval == pytest.approx(5.0, rel=0.02) and telemetry.n_cores == 4
+    assert telemetry.n_sessions == 12 and telemetry.sessions()["rows"].between(45, 70).all()
 
 
 def test_any_target_core_can_be_chosen() -> None:

@@ -1,16 +1,17 @@
 """The whole run on real data shapes: honest split, determinism, the metrics contract, the seed figures."""
 import json
+import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from twin_core.cli import format_report
-from twin_core.demo import make_demo_frames
-from twin_core.errors import ConfigError, TrainingCancelled
-from twin_core.pipeline import oof_scores, predictions_frame, train_twin
+from twin_core.demo import make_demo_frames, make_demo_telemetry
+from twin_core.errors import ConfigError, SessionTooShortError, TrainingCancelled
+from twin_core.pipeline import oof_scores, predictions_frame, prepare_run, train_twin
 from twin_core.presets import get_preset
-from twin_core.splits import SplitSpec
+from twin_core.splits import CVSpec, SplitSpec
 from twin_core.telemetry import load_telemetry, telemetry_from_frames
 
 
@@ -120,6 +121,53 @@ def test_invalid_config_is_refused_before_any_fit(demo_telemetry):
     with pytest.raises(ConfigError):
         train_twin(demo_telemetry, config, on_progress=lambda *a: calls.append(a))
     assert calls == []
+
+
+def test_short_five_second_recordings_train_with_the_default_preset_and_say_what_was_adapted():
+    # the shape that crashed training: 5 s sampling, recordings of 45-70 rows, 4 cores (CLI: demo-data --interval 5)
+    telemetry = make_demo_telemetry(rows=660, cores=4, sessions=12, interval_s=5.0, seed=0)
+    lengths = telemetry.sessions()["rows"]
+    assert telemetry.n_sessions == 12 and lengths.between(45, 70).all() and telemetry.n_cores == 4
+    assert telemetry.sampling_interval == pytest.approx(5.0, rel=0.02)
+    result = train_twin(telemetry, get_preset("default"))  # look-back 30 rows: tails and blocks cannot be purged
+    assert result.config.split.kind == result.split.kind == "whole_sessions"
+    assert result.config.stack.cv == CVSpec(kind="sessions", n_splits=5)
+    assert result.stack.folds_ and len(result.stack.folds_) == 5
+    metrics = result.metrics
+    assert metrics["split"]["kind"] == "whole_sessions" and metrics["split"]["cv"]["kind"] == "sessions"
+    assert metrics["split"]["cv"]["description"].startswith("whole-session 5-fold")
+    assert any(n.startswith("Sessions are short beside the 30-row purge gap") and "held out whole instead" in n
+               for n in metrics["notes"])
+    assert any(n.startswith("Time-blocked folds within sessions would leave a fold 0 rows to fit on")
+               for n in metrics["notes"])
+    assert all(m["r2_holdout"] is not None for m in metrics["models"])
+
+
+@pytest.mark.parametrize("folds, outcome", [
+    (100, "83 folds"),  # 924 training rows: at most 92 folds of 10, and the last block of each session is smaller
+    (5000, ConfigError),  # refused by the configuration's own bound, before any row is looked at
+])
+def test_more_folds_than_the_rows_give_are_reduced_or_refused_before_any_fit(demo_telemetry, folds, outcome):
+    quick = get_preset("quick")
+    config = replace(quick, stack=replace(quick.stack, cv=CVSpec(n_splits=folds)))
+    started = time.perf_counter()
+    if outcome is ConfigError:
+        with pytest.raises(ConfigError, match="n_splits"):
+            prepare_run(demo_telemetry, config)
+    else:
+        run = prepare_run(demo_telemetry, config)
+        assert f"{run.config.stack.cv.n_splits} folds" == outcome and len(run.stack.cv) == 83
+        assert run.notes == (f"{folds} folds were asked for, 83 were used: with 924 training rows more folds would "
+                             "leave a fold fewer than 10 rows to validate on.",)
+    assert time.perf_counter() - started < 2.0  # features and folds only: no fit has started
+
+
+def test_a_feature_set_looking_back_past_the_longest_session_is_refused_by_name(demo_telemetry):
+    quick = get_preset("quick")
+    long_windows = replace(quick.feature_sets[0], overall_windows=(400,))
+    with pytest.raises(SessionTooShortError, match=r"^Feature set 'quick' looks back 400 rows .* sessions of at least "
+                                                   r"401 rows, but the longest session has 3\d\d\. Shorten"):
+        prepare_run(demo_telemetry, replace(quick, feature_sets=(long_windows,)))
 
 
 def test_a_constant_target_trains_and_reports_r2_as_not_available():
