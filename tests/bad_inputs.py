@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
@@ -281,6 +282,10 @@ CASES: list[BadInput] = [
              r"1 value outside .* when read as epoch seconds, e\.g\. 1700000005000 at row 5"),
     BadInput("timestamp_complex", in_memory(edited(lambda f: f.assign(timestamp=f["timestamp"] + 0j))),
              BadTimestampError, r"holds 20 values not readable as a time, e\.g\. \(1700000000\+0j\) at row 0", frames=True),
+    BadInput("timestamp_numbers_and_dates", one_file(edited(lambda f: f.assign(
+        timestamp=["1700000000.0"] * 10 + [f"2025-01-01T00:00:{s:02d}" for s in range(10, 20)]))),
+             BadTimestampError, r"mixes numbers \(e\.g\. '1700000000\.0' at row 0\) and dates "
+                                r"\(e\.g\. '2025-01-01T00:00:10' at row 10\).*all epoch numbers or all ISO-8601"),
     BadInput("timestamp_time_of_day", with_arrow_column("timestamp", pa.array(range(20), pa.time32("s"))),
              BadTimestampError, r"holds 20 values not readable as a time, e\.g\. 00:00:00 at row 0"),
     # --- nested columns (lists, structs, maps) where one value per row is needed
@@ -308,6 +313,15 @@ CASES: list[BadInput] = [
     # --- numbers that are something else
     BadInput("complex_core", in_memory(edited(lambda f: f.assign(cpu_util_core_1=f["cpu_util_core_1"] + 1j))),
              NonNumericError, r"'cpu_util_core_1' holds complex numbers \(e\.g\. \(.*\+1j\) at row 0\)", frames=True),
+    BadInput("python_bools_among_numbers", in_memory(edited(set_value("cpu_util_core_2", 6, True, dtype=object))),
+             NonNumericError, r"'cpu_util_core_2' holds 1 non-numeric value, e\.g\. True at row 6", frames=True),
+    BadInput("complex_objects_overall", in_memory(edited(set_value("cpu_util_overall", 2, 5 + 1j, dtype=object))),
+             NonNumericError, r"'cpu_util_overall' holds 1 non-numeric value, e\.g\. \(5\+1j\) at row 2", frames=True),
+    BadInput("signalling_nan_decimal", in_memory(edited(set_value("cpu_util_core_0", 4, Decimal("sNaN"), dtype=object))),
+             NestedColumnError, r"'cpu_util_core_0' holds values that are not plain numbers, text or times "
+                                r"\(InvalidOperation\); store one plain value per row", frames=True),
+    BadInput("unhashable_workload", in_memory(edited(lambda f: f.assign(workload_type=[bytearray(b"cpu")] * 20))),
+             NestedColumnError, r"'workload_type' holds values .*\(unhashable type: 'bytearray'\)", frames=True),
     BadInput("durations_core", one_file(edited(lambda f: f.assign(cpu_util_core_2=pd.to_timedelta(np.arange(20), unit="s")))),
              NonNumericError, r"'cpu_util_core_2' holds durations \(e\.g\. 0 days"),
     BadInput("datetimes_overall", one_file(edited(lambda f: f.assign(cpu_util_overall=pd.Timestamp("2025-01-01")))),

@@ -409,3 +409,11 @@ def test_reserved_names_are_kept_without_clashing() -> None:
     telemetry = telemetry_from_frames([("f", frame)])
     assert telemetry.frame["session_input"].tolist() == [7] * 5
     assert telemetry.frame["session_input_2"].tolist() == [9] * 5
+
+
+def test_extra_columns_that_cannot_be_hashed_are_dropped_with_a_warning() -> None:
+    frame = good_frame(rows=5).assign(blob=[bytearray(b"x")] * 5, note=["kept"] * 5)
+    telemetry = telemetry_from_frames([("f", frame)])
+    assert telemetry.extra_columns == ("note",)
+    warning = next(i for i in telemetry.report.warnings if i.code == "unstorable_column_dropped")
+    assert warning.column == "blob" and "unhashable type: 'bytearray'" in warning.message

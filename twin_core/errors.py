@@ -79,7 +79,7 @@ class TrainingCancelled(TwinError):
 
 
 class NestedColumnError(TelemetryError):
-    """A required column holds lists, structs or maps instead of one plain value per row."""
+    """A required column holds lists, structs, maps or other objects instead of one plain value per row."""
 
 
 class AmbiguousColumnError(TelemetryError):

@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Callable, Iterable, Literal
 
 import numpy as np
 import pandas as pd
@@ -76,7 +76,9 @@ ERROR_CLASSES: dict[str, type[TelemetryError]] = {
     "timedelta_timestamp": BadTimestampError,
     "float32_timestamp": BadTimestampError,
     "timestamp_out_of_range": BadTimestampError,
+    "mixed_timestamp_kinds": BadTimestampError,
     "nested_column": NestedColumnError,
+    "unreadable_values": NestedColumnError,
     "duplicate_column": AmbiguousColumnError,
     "ambiguous_cores": AmbiguousColumnError,
     "session_too_short": SessionTooShortError,
@@ -391,6 +393,12 @@ def _sniff_parquet(source: Path | bytes) -> str | None:
     return None
 
 
+def _why(exc: BaseException) -> str:
+    """The first line of an exception, or its type when the text says nothing (decimal's '[<class ...>]')."""
+    line = _first_line(exc)
+    return type(exc).__name__ if line.startswith("[<class") else line
+
+
 def _looks_like_text(head: bytes) -> bool:
     return all(32 <= b < 127 or b in (9, 10, 13) for b in head)
 
@@ -485,16 +493,17 @@ def _check_file(name: str, df: pd.DataFrame, target: str, report: ValidationRepo
             file=name,
         )
     _check_required(name, df.columns, cores, target, report)
-    nested = _nested_columns(name, df, (TIMESTAMP, WORKLOAD, OVERALL, *cores), report)
-    df = df.drop(columns=nested)
+    required = (TIMESTAMP, WORKLOAD, OVERALL, *cores)
+    df = df.drop(columns=_nested_columns(name, df, required, report))
+    df = df.drop(columns=_unstorable_extras(name, df, required, report))
     columns: dict[str, object] = {}
     if TIMESTAMP in df:
-        columns[TIMESTAMP] = _to_epoch_seconds(name, _plain(df[TIMESTAMP]), report)
+        columns[TIMESTAMP] = _guarded(name, TIMESTAMP, report, lambda: _to_epoch_seconds(name, _plain(df[TIMESTAMP]), report))
     if WORKLOAD in df:
-        columns[WORKLOAD] = _to_workload(name, _plain(df[WORKLOAD]), report)
+        columns[WORKLOAD] = _guarded(name, WORKLOAD, report, lambda: _to_workload(name, _plain(df[WORKLOAD]), report))
     for col in (OVERALL, *cores):
         if col in df:
-            columns[col] = _to_percent(name, col, _plain(df[col]), report)
+            columns[col] = _guarded(name, col, report, lambda: _to_percent(name, col, _plain(df[col]), report))
     extras = _check_extras(name, df, cores, report)
     if len(report.errors) > errors_before:
         return None
@@ -576,6 +585,35 @@ def _nested_columns(name: str, df: pd.DataFrame, required: tuple[str, ...], repo
                        file=name, column=col)
         found.append(col)
     return found
+
+
+def _unstorable_extras(name: str, df: pd.DataFrame, required: tuple[str, ...], report: ValidationReport) -> list[str]:
+    """Extra columns of Python objects that cannot be hashed (bytearrays, ranges, undecodable bytes...): dropped,
+    with a warning, since the data's fingerprint hashes every column."""
+    found = []
+    for col in [c for c, dtype in df.dtypes.items() if dtype == object and c not in required]:
+        try:
+            pd.util.hash_pandas_object(df[col], index=False)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            report.add("warning", "unstorable_column_dropped",
+                       f"File '{name}', extra column '{col}' holds values that cannot be compared or stored "
+                       f"({_why(exc)}) and was dropped; extra columns are never features.",
+                       file=name, column=col)
+            found.append(col)
+    return found
+
+
+def _guarded(name: str, col: str, report: ValidationReport, convert: Callable[[], np.ndarray | pd.Series | None]
+             ) -> np.ndarray | pd.Series | None:
+    """Run one required column's conversion; Python objects pandas cannot handle there (unhashable values,
+    signalling NaN decimals, undecodable bytes) become an error instead of a traceback."""
+    try:
+        return convert()
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        report.add("error", "unreadable_values",
+                   f"File '{name}', column '{col}' holds values that are not plain numbers, text or times "
+                   f"({_why(exc)}); store one plain value per row.", file=name, column=col)
+        return None
 
 
 _NESTED_TYPES = (list, tuple, dict, set, frozenset, np.ndarray)
@@ -670,7 +708,7 @@ def _to_epoch_seconds(name: str, s: pd.Series, report: ValidationReport) -> np.n
 
 def _text_epoch(name: str, s: pd.Series, report: ValidationReport) -> np.ndarray | None:
     """Text (or Python objects): all numbers go the numeric way, all dates the datetime way, else an error."""
-    numbers = pd.to_numeric(s, errors="coerce")
+    numbers = _real_numbers(s)
     try:
         dates = pd.to_datetime(s, utc=True, format="ISO8601", errors="coerce")
     except (TypeError, ValueError, OverflowError):
@@ -682,7 +720,15 @@ def _text_epoch(name: str, s: pd.Series, report: ValidationReport) -> np.ndarray
     if (is_date == present).all():
         return _to_epoch_seconds(name, dates, report)
     neither = present & ~is_number & ~is_date
-    return _bad_timestamp(name, s, neither if neither.any() else present & ~is_date, report)
+    if neither.any():
+        return _bad_timestamp(name, s, neither, report)
+    row_n, row_d = int(np.flatnonzero(is_number & ~is_date)[0]), int(np.flatnonzero(is_date & ~is_number)[0])
+    report.add("error", "mixed_timestamp_kinds",
+               f"File '{name}', column '{TIMESTAMP}' mixes numbers (e.g. {_show(s.iloc[row_n])} at row {row_n}) and "
+               f"dates (e.g. {_show(s.iloc[row_d])} at row {row_d}), so no one reading fits every row; "
+               "write every timestamp the same way (all epoch numbers or all ISO-8601 dates).",
+               file=name, column=TIMESTAMP, example=f"row {row_n}, row {row_d}")
+    return None
 
 
 def _numeric_epoch(name: str, s: pd.Series, report: ValidationReport) -> np.ndarray | None:
@@ -829,13 +875,7 @@ def _to_float(name: str, col: str, s: pd.Series, report: ValidationReport) -> np
                    "utilisation numbers; store utilisation as real numbers (percent, 0..100).",
                    file=name, column=col, example=s.iloc[0])
         return None
-    if pd.api.types.is_bool_dtype(s):
-        converted = pd.Series(np.nan, index=s.index)
-    else:
-        try:
-            converted = pd.to_numeric(s, errors="coerce")
-        except (TypeError, ValueError):
-            converted = pd.Series(np.nan, index=s.index)
+    converted = pd.Series(np.nan, index=s.index) if pd.api.types.is_bool_dtype(s) else _real_numbers(s)
     bad = (converted.isna() & s.notna()).to_numpy()
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
@@ -850,6 +890,22 @@ def _to_float(name: str, col: str, s: pd.Series, report: ValidationReport) -> np
                f"File '{name}', column '{col}' stores numbers as {stored_as}; they were converted.",
                file=name, column=col)
     return converted.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _real_numbers(s: pd.Series) -> pd.Series:
+    """Values of a text or object column as float64, NaN where a value is no real number: text that is not
+    a number, booleans (True is no 1 %) and complex numbers with an imaginary part."""
+    try:
+        converted = pd.to_numeric(s, errors="coerce")
+    except (TypeError, ValueError):
+        return pd.Series(np.nan, index=s.index)
+    if getattr(converted.dtype, "kind", "") == "c":
+        values = converted.to_numpy()
+        converted = pd.Series(np.where(values.imag == 0, values.real, np.nan), index=s.index)
+    if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "floating", "integer", "decimal", "empty"):
+        flags = np.fromiter((isinstance(v, (bool, np.bool_)) for v in s.to_numpy()), bool, len(s))
+        converted = converted.mask(flags)
+    return converted.astype("float64")
 
 
 def _check_extras(name: str, df: pd.DataFrame, cores: tuple[str, ...], report: ValidationReport) -> list[str]:
