@@ -20,6 +20,7 @@ HOLDOUT_LABELS = {"session_tail": "Per-session tail, after a purge gap (recommen
                   "whole_sessions": "Whole sessions (recordings the model never saw)",
                   "random": "Random rows — LEAKY (the notebook's)"}
 CV_LABELS = {"blocked": "Time-blocked folds per session, purged (recommended)",
+             "sessions": "Whole sessions per fold (for short recordings)",
              "kfold": "Shuffled K-fold — LEAKY (the notebook's)"}
 PRETRAINED_LABEL = "Pre-trained (server's trusted folder)"
 REFIT_LABELS = {"full": "Refit each model on all its training rows", "average": "Average the fold models"}
