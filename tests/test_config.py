@@ -3,6 +3,7 @@ import json
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from twin_core.config import LayerSpec, ModelSpec, RunConfig, StackConfig
@@ -105,6 +106,12 @@ PATH = r"stack\.layers\[0\]\.models\[0\]"
     (_quick(seed=2**32), ConfigError, r"^seed: must be a whole number from 0 to 4,294,967,295, got 4294967296$"),
     (_quick(seed_compatible=1), ConfigError, r"^seed_compatible: must be true or false, got 1$"),
     (_quick(target=""), ConfigError, r"^target: must be the name of a core column"),
+    (_quick(feature_sets="quick"), ConfigError, r"^feature_sets: must be a list, got 'quick' \(text\)$"),
+    (_quick(stack=None), ConfigError, r"^stack: must be an object \(\{\.\.\.\}\), got null$"),
+    (_quick(split={"kind": "random"}), ConfigError, r"^split: must be a SplitSpec, got an object with 1 field\(s\)$"),
+    (_with_layers(LayerSpec(models=({"name": "r", "kind": "ridgecv", "feature_set": "quick"},))), ConfigError,
+     r"^stack\.layers\[0\]\.models\[0\]: must be a ModelSpec, got an object with 3 field\(s\)$"),
+    (_stack(cv=CVSpec(n_splits=np.int64(5))), ConfigError, r"^stack\.cv\.n_splits: .*, got 5 \(int64\)$"),
 ])
 def test_invalid_configs_are_refused_with_the_field_path(config, error, message):
     with pytest.raises(error, match=message):

@@ -9,9 +9,10 @@ the data is known.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from functools import cache
 from typing import Annotated, Any, TypeVar
 
@@ -86,9 +87,41 @@ def _adapter(cls: type) -> TypeAdapter:
 
 
 def check(cls: type, value: Any, root: str = "") -> None:
-    """Refuse a spec (instance or mapping) whose fields break their typed rules; the message names the path."""
-    data = asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
-    parse(cls, data, root)
+    """Refuse a spec (instance or mapping) whose fields break their typed rules; the message names the path.
+
+    An instance is checked as its JSON form, and then part by part against what that form rebuilds, so a
+    config built in code with a dict where a spec belongs is refused too (pydantic would accept the dict).
+    """
+    if not (is_dataclass(value) and not isinstance(value, type)):
+        parse(cls, value, root)
+        return
+    rebuilt = parse(cls, asdict(value), root)
+    path = _misplaced(value, rebuilt, root)
+    if path is not None:
+        raise ConfigError(f"must be a {type(_at(rebuilt, path, root)).__name__}, got "
+                          f"{describe(_at(value, path, root))}", path)
+
+
+def _misplaced(given: Any, rebuilt: Any, path: str) -> str | None:
+    """The path of the first part of `given` that is not a spec (or tuple of specs) where `rebuilt` has one."""
+    if is_dataclass(rebuilt):
+        if type(given) is not type(rebuilt):
+            return path
+        pairs = [(getattr(given, f.name), getattr(rebuilt, f.name), join_path(path, f.name)) for f in fields(rebuilt)]
+    elif isinstance(rebuilt, tuple) and any(is_dataclass(r) for r in rebuilt):
+        if not isinstance(given, tuple):
+            return path
+        pairs = [(g, r, join_path(path, i)) for i, (g, r) in enumerate(zip(given, rebuilt))]
+    else:
+        return None
+    return next((found for g, r, p in pairs if (found := _misplaced(g, r, p)) is not None), None)
+
+
+def _at(value: Any, path: str, root: str) -> Any:
+    """The part of a spec at a path that `_misplaced` returned."""
+    for name, index in re.findall(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", path[len(root):]):
+        value = value[int(index)] if index else getattr(value, name)
+    return value
 
 
 def parse(cls: type[T], data: Any, root: str = "") -> T:
@@ -164,13 +197,13 @@ def describe(value: Any) -> str:
         return f"{value[:40]!r}{'…' if len(value) > 40 else ''} (text)"
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, (int, float)):
-        return repr(value) if type(value) in (int, float) else f"{value!r} ({type(value).__name__})"
+    if isinstance(value, numbers.Real):
+        return repr(value) if type(value) in (int, float) else f"{value} ({type(value).__name__})"
     if isinstance(value, Mapping):
         return f"an object with {len(value)} field(s)"
     if isinstance(value, (list, tuple)):
         return f"a list of {len(value)} entries"
-    return f"a {type(value).__name__}"
+    return f"an object of type {type(value).__name__}"
 
 
 def check_depth(data: Any, root: str = "", limit: int = MAX_CONFIG_DEPTH) -> None:
