@@ -26,3 +26,20 @@ def make_telemetry(sessions: tuple[int, ...] = (120, 90, 150), cores: int = 4, s
                                                seed + i))
               for i, n in enumerate(sessions)]
     return telemetry_from_frames(frames)
+
+
+def follower_telemetry(rows: int = 300, sessions: int = 3, seed: int = 0) -> Telemetry:
+    """Four cores whose target is the mean of the three others (plus 1-point noise), each other core a slow wave
+    of its own period: scaling or shifting the other cores moves the target by a known amount."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(rows)
+    frames = []
+    for s in range(sessions):
+        others = {f"cpu_util_core_{c}": 50 + 35 * np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi))
+                  for c, period in ((1, 37), (2, 53), (3, 71))}
+        target = np.clip(np.mean(list(others.values()), axis=0) + rng.normal(0, 1, rows), 0, 100)
+        cores = {"cpu_util_core_0": target, **others}
+        frames.append((f"f{s}.parquet", pd.DataFrame({
+            "timestamp": 1_700_000_000.0 + 600.0 * s + 0.1 * t, **cores,
+            "cpu_util_overall": np.mean(list(cores.values()), axis=0), "workload_type": "mixed"})))
+    return telemetry_from_frames(frames)
