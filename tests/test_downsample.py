@@ -86,6 +86,7 @@ def test_million_points_well_under_a_second():
     x = np.arange(1_000_000) * 0.1
     y = np.cumsum(rng.standard_normal(len(x)))
     for method in (minmax_downsample, lttb_downsample):
-        start = time.perf_counter()
+        # CPU time of this process, not wall time: other jobs on a shared CI machine must not fail the test
+        start = time.process_time()
         method(x, y, 4000)
-        assert time.perf_counter() - start < 0.5, method.__name__
+        assert time.process_time() - start < 0.5, method.__name__
