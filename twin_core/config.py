@@ -49,18 +49,25 @@ class ModelSpec:
             object.__setattr__(self, "params", params)
 
 
+Models = entries(ModelSpec)
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """The models of one layer; `passthrough` also feeds the original features to it (layers ≥ 2)."""
 
     __pydantic_config__ = SPEC_CONFIG
 
-    models: entries(ModelSpec)
+    models: Models
     passthrough: Switch = False
 
     def __post_init__(self) -> None:
         if isinstance(self.models, list):
             object.__setattr__(self, "models", tuple(self.models))
+
+
+Layers = entries(LayerSpec, max_items=MAX_LAYERS)
+FeatureSets = entries(FeatureSpec)
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ class StackConfig:
 
     __pydantic_config__ = SPEC_CONFIG
 
-    layers: entries(LayerSpec, max_items=MAX_LAYERS)
+    layers: Layers
     cv: CVSpec = CVSpec()
     refit: Refit = "full"
     n_jobs: ParallelFits | None = None
@@ -99,7 +106,7 @@ class RunConfig:
     __pydantic_config__ = SPEC_CONFIG
 
     name: Name
-    feature_sets: entries(FeatureSpec)
+    feature_sets: FeatureSets
     stack: StackConfig
     split: SplitSpec = SplitSpec()
     target: Target = DEFAULT_TARGET

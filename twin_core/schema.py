@@ -227,7 +227,7 @@ Windows = entries(Window)
 LagDepth = whole(0, MAX_LAG_DEPTH, f"lag depths cannot be negative: a whole number of rows from 0 to {MAX_LAG_DEPTH:,}")
 HistoryRows = whole(0, MAX_LOOKBACK_ROWS, "minimum history cannot be negative: a whole number of rows from 0 to "
                                           f"{MAX_LOOKBACK_ROWS:,}")
-GapRows = whole(0, MAX_LOOKBACK_ROWS, f"a purge gap cannot be negative: a whole number of rows from 0 to "
+GapRows = whole(0, MAX_LOOKBACK_ROWS, "a purge gap cannot be negative: a whole number of rows from 0 to "
                                       f"{MAX_LOOKBACK_ROWS:,}, or null for the longest look-back")
 Folds = whole(2, MAX_FOLDS, f"cross-validation needs at least 2 folds and at most {MAX_FOLDS} (a whole number)")
 Fraction = number("must be a number strictly between 0 and 1", gt=0, lt=1)
