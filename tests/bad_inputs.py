@@ -139,6 +139,14 @@ def with_arrow_column(column: str, values: pa.Array) -> Callable[[Path], Sources
     return make
 
 
+def invalid_utf8_labels(rows: int = 20, bad_row: int = 7) -> pa.Array:
+    """Workload labels stored as parquet text with one label that is not valid UTF-8 (pyarrow does not check)."""
+    labels = [b"cpu_bound"] * rows
+    labels[bad_row] = b"cpu\xffbound"
+    offsets = np.cumsum([0] + [len(v) for v in labels]).astype("int32")
+    return pa.Array.from_buffers(pa.string(), rows, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(labels))])
+
+
 def in_memory(frame_fn: Callable[[], pd.DataFrame]) -> Callable[[Path], Sources]:
     return lambda tmp_path: [("frame", frame_fn())]
 
@@ -319,9 +327,11 @@ CASES: list[BadInput] = [
              NonNumericError, r"'cpu_util_overall' holds 1 non-numeric value, e\.g\. \(5\+1j\) at row 2", frames=True),
     BadInput("signalling_nan_decimal", in_memory(edited(set_value("cpu_util_core_0", 4, Decimal("sNaN"), dtype=object))),
              NestedColumnError, r"'cpu_util_core_0' holds values that are not plain numbers, text or times "
-                                r"\(InvalidOperation\); store one plain value per row", frames=True),
+                                r"\(Cannot hash a signaling NaN value\); store one plain value per row", frames=True),
     BadInput("unhashable_workload", in_memory(edited(lambda f: f.assign(workload_type=[bytearray(b"cpu")] * 20))),
              NestedColumnError, r"'workload_type' holds values .*\(unhashable type: 'bytearray'\)", frames=True),
+    BadInput("invalid_utf8_label", with_arrow_column("workload_type", invalid_utf8_labels()),
+             NestedColumnError, r"'workload_type' holds values .*\(text that is not valid UTF-8 at row 7\)"),
     BadInput("durations_core", one_file(edited(lambda f: f.assign(cpu_util_core_2=pd.to_timedelta(np.arange(20), unit="s")))),
              NonNumericError, r"'cpu_util_core_2' holds durations \(e\.g\. 0 days"),
     BadInput("datetimes_overall", one_file(edited(lambda f: f.assign(cpu_util_overall=pd.Timestamp("2025-01-01")))),

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from pandas.testing import assert_frame_equal
 
-from tests.bad_inputs import CASES, BadInput, good_frame, write
+from tests.bad_inputs import CASES, BadInput, good_frame, invalid_utf8_labels, write
 from twin_core.errors import ConfigError, NotParquetError, OutOfRangeError, TelemetryError
 from twin_core.telemetry import (
     ValidationReport,
@@ -417,3 +417,13 @@ def test_extra_columns_that_cannot_be_hashed_are_dropped_with_a_warning() -> Non
     assert telemetry.extra_columns == ("note",)
     warning = next(i for i in telemetry.report.warnings if i.code == "unstorable_column_dropped")
     assert warning.column == "blob" and "unhashable type: 'bytearray'" in warning.message
+
+
+def test_extra_text_column_with_invalid_utf8_is_dropped(tmp_path: Path) -> None:
+    table = pa.Table.from_pandas(good_frame(), preserve_index=False)
+    path = tmp_path / "f.parquet"
+    pq.write_table(table.append_column("host", invalid_utf8_labels()), path)
+    telemetry = load_telemetry(path)
+    assert "host" not in telemetry.frame
+    warning = next(i for i in telemetry.report.warnings if i.code == "unstorable_column_dropped")
+    assert "not valid UTF-8 at row 7" in warning.message

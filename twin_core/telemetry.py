@@ -495,15 +495,15 @@ def _check_file(name: str, df: pd.DataFrame, target: str, report: ValidationRepo
     _check_required(name, df.columns, cores, target, report)
     required = (TIMESTAMP, WORKLOAD, OVERALL, *cores)
     df = df.drop(columns=_nested_columns(name, df, required, report))
-    df = df.drop(columns=_unstorable_extras(name, df, required, report))
+    df = df.drop(columns=_unreadable_columns(name, df, required, report))
     columns: dict[str, object] = {}
     if TIMESTAMP in df:
-        columns[TIMESTAMP] = _guarded(name, TIMESTAMP, report, lambda: _to_epoch_seconds(name, _plain(df[TIMESTAMP]), report))
+        columns[TIMESTAMP] = _to_epoch_seconds(name, _plain(df[TIMESTAMP]), report)
     if WORKLOAD in df:
-        columns[WORKLOAD] = _guarded(name, WORKLOAD, report, lambda: _to_workload(name, _plain(df[WORKLOAD]), report))
+        columns[WORKLOAD] = _to_workload(name, _plain(df[WORKLOAD]), report)
     for col in (OVERALL, *cores):
         if col in df:
-            columns[col] = _guarded(name, col, report, lambda: _to_percent(name, col, _plain(df[col]), report))
+            columns[col] = _to_percent(name, col, _plain(df[col]), report)
     extras = _check_extras(name, df, cores, report)
     if len(report.errors) > errors_before:
         return None
@@ -522,8 +522,9 @@ def _plain(s: pd.Series) -> pd.Series:
         s = pd.Series(np.asarray(s), index=s.index)
     if isinstance(s.dtype, pd.PeriodDtype):
         return s.dt.to_timestamp()
-    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "bytes":
-        return s.str.decode("utf-8", errors="replace")
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("bytes", "mixed"):
+        values = [v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v for v in s.to_numpy()]
+        return pd.Series(values, index=s.index, dtype=object)
     return s
 
 
@@ -587,33 +588,56 @@ def _nested_columns(name: str, df: pd.DataFrame, required: tuple[str, ...], repo
     return found
 
 
-def _unstorable_extras(name: str, df: pd.DataFrame, required: tuple[str, ...], report: ValidationReport) -> list[str]:
-    """Extra columns of Python objects that cannot be hashed (bytearrays, ranges, undecodable bytes...): dropped,
-    with a warning, since the data's fingerprint hashes every column."""
+def _unreadable_columns(name: str, df: pd.DataFrame, required: tuple[str, ...], report: ValidationReport) -> list[str]:
+    """Columns whose values cannot be hashed or read as text (invalid UTF-8, bytearrays, undecodable bytes):
+    an error in a required column; an extra one is dropped with a warning, since the fingerprint hashes it."""
     found = []
-    for col in [c for c, dtype in df.dtypes.items() if dtype == object and c not in required]:
-        try:
-            pd.util.hash_pandas_object(df[col], index=False)
-        except (TypeError, ValueError, ArithmeticError) as exc:
+    for col in [c for c, dtype in df.dtypes.items() if dtype == object or isinstance(dtype, (pd.StringDtype, pd.ArrowDtype))]:
+        problem = _unreadable(df[col])
+        if problem is None:
+            continue
+        if col in required:
+            report.add("error", "unreadable_values",
+                       f"File '{name}', column '{col}' holds values that are not plain numbers, text or times "
+                       f"({problem}); store one plain value per row, text as UTF-8.", file=name, column=col)
+        else:
             report.add("warning", "unstorable_column_dropped",
                        f"File '{name}', extra column '{col}' holds values that cannot be compared or stored "
-                       f"({_why(exc)}) and was dropped; extra columns are never features.",
-                       file=name, column=col)
-            found.append(col)
+                       f"({problem}) and was dropped; extra columns are never features.", file=name, column=col)
+        found.append(col)
     return found
 
 
-def _guarded(name: str, col: str, report: ValidationReport, convert: Callable[[], np.ndarray | pd.Series | None]
-             ) -> np.ndarray | pd.Series | None:
-    """Run one required column's conversion; Python objects pandas cannot handle there (unhashable values,
-    signalling NaN decimals, undecodable bytes) become an error instead of a traceback."""
-    try:
-        return convert()
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        report.add("error", "unreadable_values",
-                   f"File '{name}', column '{col}' holds values that are not plain numbers, text or times "
-                   f"({_why(exc)}); store one plain value per row.", file=name, column=col)
+def _unreadable(s: pd.Series) -> str | None:
+    """Why a text or object column cannot be hashed (the first bad row for invalid UTF-8), or None."""
+    if s.dtype != object:
+        arrow = s.array.__arrow_array__() if hasattr(s.array, "__arrow_array__") else None
+        if arrow is None or not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+            return None
+        offset = 0
+        for chunk in arrow.chunks:
+            try:
+                chunk.validate(full=True)
+            except pa.ArrowInvalid:
+                bad = next(i for i, v in enumerate(chunk.cast(pa.binary()).to_pylist()) if not _is_utf8(v))
+                return f"text that is not valid UTF-8 at row {offset + bad}"
+            offset += len(chunk)
         return None
+    try:
+        pd.util.hash_pandas_object(s, index=False)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        return _why(exc)
+    return None
+
+
+def _is_utf8(value: bytes | None) -> bool:
+    if value is None:
+        return True
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 _NESTED_TYPES = (list, tuple, dict, set, frozenset, np.ndarray)
