@@ -49,8 +49,7 @@ def _encode_estimator(estimator: BaseEstimator, where: str) -> tuple[dict, bytes
         return {"kind": "lightgbm"}, estimator.booster_.model_to_string().encode()
     if isinstance(estimator, Pipeline) and len(estimator.steps) == 2:
         scaler, linear = (step for _, step in estimator.steps)
-        if isinstance(scaler, StandardScaler) and type(linear).__name__ in _LINEAR_KINDS \
-                and isinstance(linear, _LINEAR_KINDS[type(linear).__name__]):
+        if isinstance(scaler, StandardScaler) and type(linear) in _LINEAR_KINDS.values():
             # dtypes are kept: scikit-learn fits float32 features in float32, and predicts in the same precision
             part = {"class": type(linear).__name__, "n_features": int(scaler.n_features_in_),
                     "mean": _floats(scaler.mean_), "scale": _floats(scaler.scale_), "var": _floats(scaler.var_),
@@ -64,10 +63,11 @@ def _encode_estimator(estimator: BaseEstimator, where: str) -> tuple[dict, bytes
     if isinstance(estimator, FrozenEstimator):
         raise UnstorableModelError(
             f"{where} is a pre-trained model from the trusted directory: the run store keeps only models it can "
-            "read back without running code, so this run is not kept. Use --out DIR to keep its outputs.")
+            "read back without running code, so this run is not kept. Keep its outputs with train --out DIR "
+            "or the Results page's downloads.")
     raise UnstorableModelError(
         f"{where} is a {type(estimator).__name__}, which the run store cannot keep without a pickle; "
-        "this run is not kept. Use --out DIR to keep its outputs.")
+        "this run is not kept. Keep its outputs with train --out DIR or the Results page's downloads.")
 
 
 def check_storable(config: RunConfig) -> None:
@@ -112,7 +112,7 @@ def encode_model(model: TwinModel) -> dict[str, bytes]:
     return files
 
 
-def check_format(manifest: dict, where: str) -> None:
+def _check_format(manifest: dict, where: str) -> None:
     """Refuse a model written in a format this version cannot read (unknown, or newer than this version)."""
     version = manifest.get("format_version") if isinstance(manifest, dict) else None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(version, int):
@@ -175,7 +175,7 @@ def decode_model(read: Callable[[str], bytes], where: str) -> TwinModel:
         manifest = json.loads(read(MANIFEST))
     except (ValueError, UnicodeDecodeError):
         raise StoreError(f"The model manifest of {where} is not valid JSON; train the run again.") from None
-    check_format(manifest, f"The model of {where}")
+    _check_format(manifest, f"The model of {where}")
     try:
         spec = manifest["stack"]
         layers_ = [[FittedMember(member["name"],
