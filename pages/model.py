@@ -175,7 +175,8 @@ def auto_or_number(label: str, auto_label: str, value: int | None, fallback: int
                    widget_key: str, help: str) -> int | None:
     """None when 'automatic' is ticked (twin_core then decides), else a fixed whole number."""
     auto = st.checkbox(f"{label}: {auto_label}", value is None, key=widget_key + ":auto", help=help)
-    number = st.number_input(label, low, high, fallback if value is None else value, key=widget_key, disabled=auto)
+    start = min(max(fallback, low), high) if value is None else value  # a look-back past the cap is refused elsewhere
+    number = st.number_input(label, low, high, start, key=widget_key, disabled=auto)
     return None if auto else int(number)
 
 

@@ -6,6 +6,7 @@ a preset or a JSON file replace the whole configuration and start the editor's w
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import streamlit as st
 
@@ -126,6 +127,8 @@ def parse_numbers(text: str, kind: type) -> tuple:
             value = float(part)
         except ValueError:
             raise ValueError(f"'{part}' is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"'{part}' is not a finite number")
         if kind is int and value != int(value):
             raise ValueError(f"'{part}' is not a whole number")
         out.append(int(value) if kind is int else value)

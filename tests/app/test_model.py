@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import figures, goto, train
+from twin_core.config import RunConfig
 from twin_core.presets import get_preset
 
 
@@ -116,3 +118,29 @@ def test_a_pretrained_base_model_names_its_file(editor: AppTest) -> None:
     model = at.session_state["config"].stack.layers[0].models[0]
     assert (model.kind, dict(model.params), model.feature_set) == ("pretrained", {"file": "lgbm_v2.pkl"}, "quick")
     assert "ready to train" in at.success[-1].value
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    (("split", "test_fraction"), 0.7), (("stack", "cv", "n_splits"), 20), (("feature_sets", 0, "core_lags"), 800),
+    (("feature_sets", 0, "min_history"), 9000), (("seed",), 2**32 - 1), (("stack", "n_jobs"), 100),
+])
+def test_an_uploaded_config_at_the_limits_loads_unchanged(editor: AppTest, field: tuple, value: object) -> None:
+    wanted = get_preset("quick").to_dict()
+    node = wanted
+    for part in field[:-1]:
+        node = node[part]
+    node[field[-1]] = value
+    body = json.dumps(wanted).encode()
+    editor.file_uploader(key="config_upload").set_value(("edge.json", body, "application/json")).run()
+    assert not editor.exception
+    assert editor.session_state["config"] == RunConfig.from_json(body)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("inf", "'inf' is not a finite number; keeping 5"),
+    ("1000000", "overall_windows[0]: rolling windows must be at least 2 rows and at most 100,000"),
+])
+def test_typed_windows_out_of_range_are_messages(editor: AppTest, text: str, message: str) -> None:
+    editor.text_input(key=key(editor, "fs", 0, "ow")).input(text).run()
+    assert not editor.exception
+    assert any(message in e.value for e in editor.error)
