@@ -21,14 +21,16 @@ from twin_core.errors import ConfigError, MemoryBudgetError
 
 ENV_VAR = "TWIN_MEMORY_BUDGET"
 FLOAT32 = 4
-# Bytes per feature cell while one fit runs, in units of a float32 cell: the fit's row slice (1), a float64
-# copy and a centred float64 copy made by ridge (2 + 2), LightGBM's binned dataset (about 1).
-FIT_COPIES = 6.0
+# Peak bytes of one fit, per cell of the rows it fits on, in float32 cells (measured: tests/test_budget.py and
+# README): the fold's row slice (1) plus what the estimator makes of it. StandardScaler + RidgeCV (and
+# ElasticNetCV) copy the data as float64 and take its SVD (8); LightGBM bins it (1.2); other kinds (2).
+FIT_COPIES = {"ridgecv": 9.0, "elasticnetcv": 9.0, "lightgbm": 2.5}
+OTHER_FIT_COPIES = 3.0
 # Feature building: the float32 matrix plus float64 temporaries of a few columns at a time (rows × 8 × 6).
 BUILD_TEMPORARY_COLUMNS = 6
 # Loading: per decoded parquet byte, the Arrow table, the pandas frame and the normalised float64 frame
 # exist together at the peak (measured on 3 M rows of 8 cores: see README).
-LOAD_COPIES = 3.0
+LOAD_COPIES = 3.5
 STRING_BYTES_PER_ROW = 16  # an Arrow string column decoded from its dictionary: offsets and short labels
 _UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9, "GB": 10**9,
           "T": 10**12, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
@@ -46,12 +48,12 @@ def parse_size(text: str | int | float, *, where: str = "--memory-budget") -> in
     else:
         match = _SIZE.match(str(text))
         if not match or match.group(2).upper() not in _UNITS:
-            raise ConfigError(f"{where}: cannot read {text!r} as a memory size; write it like 1.5GB, 800MB, "
+            raise ConfigError(f"{where + ': ' if where else ''}cannot read {text!r} as a memory size; write it like 1.5GB, 800MB, "
                               "512MiB or a number of bytes.")
         value, unit = float(match.group(1)), match.group(2).upper()
     size = int(value * _UNITS[unit])
     if size <= 0:
-        raise ConfigError(f"{where}: a memory budget must be more than 0 bytes, got {text!r}.")
+        raise ConfigError(f"{where + ': ' if where else ''}a memory budget must be more than 0 bytes, got {text!r}.")
     return size
 
 
@@ -82,25 +84,32 @@ def human(size: float) -> str:
     return f"{int(size)} bytes"
 
 
-def training_bytes(rows: int, features: int, *, train_share: float, parallel_fits: int) -> int:
-    """Peak bytes of one training run's working set over its feature matrix (rows complete for every set)."""
-    matrix = rows * features * FLOAT32
-    building = rows * 8 * BUILD_TEMPORARY_COLUMNS
-    train_rows = rows * train_share
-    per_fit = train_rows * features * FLOAT32 * FIT_COPIES
-    return int(matrix + building + train_rows * features * FLOAT32 + max(1, parallel_fits) * per_fit)
+def training_bytes(rows: int, features: int, *, train_share: float, parallel_fits: int,
+                   first_layer_kinds: list[str], resident: int = 0) -> int:
+    """Peak bytes of one training run: `resident` (the telemetry already held) plus the working set.
+
+    The working set, in float32 cells of rows × features: the feature matrix (1), its copy of the training rows
+    (train_share), each first-layer model's copy of its columns (train_share each), and `parallel_fits` fits
+    at once of the costliest kind (FIT_COPIES × train_share each); upper layers fit on a few columns only.
+    """
+    cell = rows * features * FLOAT32
+    costliest = max((FIT_COPIES.get(kind, OTHER_FIT_COPIES) for kind in first_layer_kinds), default=OTHER_FIT_COPIES)
+    copies = 1 + train_share * (1 + len(first_layer_kinds) + max(1, parallel_fits) * costliest)
+    return int(resident + rows * 8 * BUILD_TEMPORARY_COLUMNS + cell * copies)
 
 
 def check_training(rows: int, features: int, *, train_share: float, parallel_fits: int,
-                   budget: str | int | None = None) -> int:
-    """Refuse a training run whose working set would pass the budget (raises MemoryBudgetError); returns it."""
-    need = training_bytes(rows, features, train_share=train_share, parallel_fits=parallel_fits)
+                   first_layer_kinds: list[str], resident: int = 0, budget: str | int | None = None) -> int:
+    """Refuse a training run whose peak would pass the budget (raises MemoryBudgetError); returns the estimate."""
+    need = training_bytes(rows, features, train_share=train_share, parallel_fits=parallel_fits,
+                          first_layer_kinds=first_layer_kinds, resident=resident)
     limit = memory_budget(budget)
     if need > limit:
         raise MemoryBudgetError(
-            f"Training would need about {human(need)} ({rows:,} rows × {features:,} features × 4 bytes, "
-            f"with the training copy and {max(1, parallel_fits)} fit(s) at once) but the memory budget is "
-            f"{human(limit)} ({describe_budget(budget)}); {WHAT_TO_CHANGE_TRAIN}.")
+            f"Training would need about {human(need)} ({rows:,} rows × {features:,} features × 4 bytes, copied for "
+            f"the training rows, {len(first_layer_kinds)} first-layer model(s) and {max(1, parallel_fits)} fit(s) "
+            f"at once, plus {human(resident)} of loaded telemetry) but the memory budget is {human(limit)} "
+            f"({describe_budget(budget)}); {WHAT_TO_CHANGE_TRAIN}.")
     return need
 
 

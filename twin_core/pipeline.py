@@ -142,7 +142,8 @@ def prepare_run(telemetry: Telemetry, config: RunConfig, *, trusted_dir: str | P
     _check_lookback(telemetry, specs, config.seed_compatible)
     check_training(len(labels), feature_count(specs, telemetry.n_cores, len(choose_workload_categories(labels))),
                    train_share=1.0 - config.split.test_fraction, parallel_fits=parallel_fits(config.stack.n_jobs),
-                   budget=memory_budget)
+                   first_layer_kinds=[m.kind for m in config.stack.layers[0].models],
+                   resident=int(telemetry.frame.memory_usage(deep=True).sum()), budget=memory_budget)
     rows = complete_rows(telemetry, specs, positional_windows=config.seed_compatible)
     sessions = telemetry.frame[SESSION].to_numpy()
     split = holdout_split(rows, sessions[rows], config.split, max(spec.lookback for spec in specs))
