@@ -1,4 +1,8 @@
-"""Run configuration as plain frozen dataclasses that round-trip to JSON (CLI files, app downloads)."""
+"""Run configuration as plain frozen dataclasses that round-trip to JSON (CLI files, app downloads).
+
+Every field is annotated with a typed rule from `twin_core.schema`; `RunConfig.validate()` (also run by
+`from_dict`/`from_json`) checks them all, then the relations between them, before any work starts.
+"""
 from __future__ import annotations
 
 import json
