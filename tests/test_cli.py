@@ -64,6 +64,13 @@ def test_validate_reports_ok_data(demo_parquet_dir, capsys):
     assert "OK: the data can be used." in capsys.readouterr().out
 
 
+def test_validate_applies_the_session_minimum_of_the_chosen_preset(tmp_path, capsys):
+    assert main(["demo-data", str(tmp_path), "--rows", "40", "--cores", "2", "--sessions", "2"]) == EXIT_OK
+    assert main(["validate", str(tmp_path)]) == EXIT_INVALID_DATA  # default looks back 30 rows; sessions have ~20
+    assert re.search(r"session_too_short +No session is long enough for preset 'default'", capsys.readouterr().out)
+    assert main(["validate", str(tmp_path), "--preset", "quick"]) == EXIT_OK
+
+
 def test_demo_data_command_writes_loadable_files(tmp_path, capsys):
     assert main(["demo-data", str(tmp_path), "--rows", "800", "--cores", "4", "--sessions", "2"]) == EXIT_OK
     assert len(list(tmp_path.glob("*.parquet"))) == 2
