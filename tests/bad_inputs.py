@@ -46,7 +46,7 @@ class BadInput:
     match: str
     target: str = "cpu_util_core_0"
     upload: bool = False  # make() returns (name, bytes) pairs for load_uploaded
-    frames: bool = False  # make() returns (name, DataFrame) pairs for telemetry_from_frames (no parquet file can hold them)
+    frames: bool = False  # make() returns (name, DataFrame) pairs for telemetry_from_frames (no parquet holds them)
 
 
 def good_frame(rows: int = 20, cores: int = 4, start: float = 1_700_000_000.0) -> pd.DataFrame:
@@ -144,7 +144,8 @@ def invalid_utf8_labels(rows: int = 20, bad_row: int = 7) -> pa.Array:
     labels = [b"cpu_bound"] * rows
     labels[bad_row] = b"cpu\xffbound"
     offsets = np.cumsum([0] + [len(v) for v in labels]).astype("int32")
-    return pa.Array.from_buffers(pa.string(), rows, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(labels))])
+    buffers = [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(labels))]
+    return pa.Array.from_buffers(pa.string(), rows, buffers)
 
 
 def in_memory(frame_fn: Callable[[], pd.DataFrame]) -> Callable[[Path], Sources]:
@@ -272,8 +273,10 @@ CASES: list[BadInput] = [
              r"1 value outside 1990-01-01 \.\. 2100-01-01 when read as epoch seconds, e\.g\. 9000000000000000 at row 3 "
              r"\(beyond any calendar date\)"),
     BadInput("timestamp_since_start", one_file(edited(lambda f: f.assign(timestamp=0.1 * np.arange(20)))),
-             BadTimestampError, r"20 values outside .* epoch seconds, e\.g\. 0\.0 at row 0 \(1970-01-01\).*add its start time"),
-    BadInput("timestamp_negative_ms", one_file(edited(lambda f: f.assign(timestamp=-(f["timestamp"] * 1000).astype("int64")))),
+             BadTimestampError,
+             r"20 values outside .* epoch seconds, e\.g\. 0\.0 at row 0 \(1970-01-01\).*add its start time"),
+    BadInput("timestamp_negative_ms",
+             one_file(edited(lambda f: f.assign(timestamp=-(f["timestamp"] * 1000).astype("int64")))),
              BadTimestampError, r"when read as epoch milliseconds, e\.g\. -1700000000000 at row 0 \(1916-02-18\)"),
     BadInput("timestamp_uint64_max", with_arrow_column(
         "timestamp", pa.array([1_700_000_000_000 + 100 * i for i in range(19)] + [2**64 - 1], pa.uint64())),
@@ -281,7 +284,8 @@ CASES: list[BadInput] = [
     BadInput("timestamp_year_2200", one_file(edited(lambda f: f.assign(
         timestamp=pd.date_range("2200-01-01", periods=20, freq="100ms")))),
              BadTimestampError, r"20 values outside .* when read as datetimes, e\.g\. 2200-01-01 00:00:00 at row 0"),
-    BadInput("timestamp_timedelta", one_file(edited(lambda f: f.assign(timestamp=pd.to_timedelta(np.arange(20), unit="s")))),
+    BadInput("timestamp_timedelta",
+             one_file(edited(lambda f: f.assign(timestamp=pd.to_timedelta(np.arange(20), unit="s")))),
              BadTimestampError, r"holds durations \(e\.g\. 0 days 00:00:00\), not points in time.*start \+ duration"),
     BadInput("timestamp_float32", one_file(edited(lambda f: f.assign(timestamp=f["timestamp"].astype("float32")))),
              BadTimestampError, r"is float32, which cannot hold epoch seconds to better than about two minutes.*"
@@ -289,7 +293,8 @@ CASES: list[BadInput] = [
     BadInput("timestamp_ms_among_seconds", one_file(edited(int_seconds_with(5, 1_700_000_005_000))), BadTimestampError,
              r"1 value outside .* when read as epoch seconds, e\.g\. 1700000005000 at row 5"),
     BadInput("timestamp_complex", in_memory(edited(lambda f: f.assign(timestamp=f["timestamp"] + 0j))),
-             BadTimestampError, r"holds 20 values not readable as a time, e\.g\. \(1700000000\+0j\) at row 0", frames=True),
+             BadTimestampError, r"holds 20 values not readable as a time, e\.g\. \(1700000000\+0j\) at row 0",
+             frames=True),
     BadInput("timestamp_numbers_and_dates", one_file(edited(lambda f: f.assign(
         timestamp=["1700000000.0"] * 10 + [f"2025-01-01T00:00:{s:02d}" for s in range(10, 20)]))),
              BadTimestampError, r"mixes numbers \(e\.g\. '1700000000\.0' at row 0\) and dates "
@@ -298,7 +303,8 @@ CASES: list[BadInput] = [
              BadTimestampError, r"holds 20 values not readable as a time, e\.g\. 00:00:00 at row 0"),
     # --- nested columns (lists, structs, maps) where one value per row is needed
     BadInput("nested_list_core", with_arrow_column("cpu_util_core_2", pa.array([[1.0, 2.0]] * 20)),
-             NestedColumnError, r"column 'cpu_util_core_2' holds nested values \(list, e\.g\. \[1\.0, 2\.0\] at row 0\)"),
+             NestedColumnError,
+             r"column 'cpu_util_core_2' holds nested values \(list, e\.g\. \[1\.0, 2\.0\] at row 0\)"),
     BadInput("nested_struct_overall", with_arrow_column("cpu_util_overall", pa.array([{"user": 1.0}] * 20)),
              NestedColumnError, r"'cpu_util_overall' holds nested values \(struct, e\.g\. \{'user': 1\.0\}"),
     BadInput("nested_map_core", with_arrow_column(
@@ -325,14 +331,16 @@ CASES: list[BadInput] = [
              NonNumericError, r"'cpu_util_core_2' holds 1 non-numeric value, e\.g\. True at row 6", frames=True),
     BadInput("complex_objects_overall", in_memory(edited(set_value("cpu_util_overall", 2, 5 + 1j, dtype=object))),
              NonNumericError, r"'cpu_util_overall' holds 1 non-numeric value, e\.g\. \(5\+1j\) at row 2", frames=True),
-    BadInput("signalling_nan_decimal", in_memory(edited(set_value("cpu_util_core_0", 4, Decimal("sNaN"), dtype=object))),
+    BadInput("signalling_nan_decimal",
+             in_memory(edited(set_value("cpu_util_core_0", 4, Decimal("sNaN"), dtype=object))),
              NestedColumnError, r"'cpu_util_core_0' holds values that are not plain numbers, text or times "
                                 r"\(Cannot hash a signaling NaN value\); store one plain value per row", frames=True),
     BadInput("unhashable_workload", in_memory(edited(lambda f: f.assign(workload_type=[bytearray(b"cpu")] * 20))),
              NestedColumnError, r"'workload_type' holds values .*\(unhashable type: 'bytearray'\)", frames=True),
     BadInput("invalid_utf8_label", with_arrow_column("workload_type", invalid_utf8_labels()),
              NestedColumnError, r"'workload_type' holds values .*\(text that is not valid UTF-8 at row 7\)"),
-    BadInput("durations_core", one_file(edited(lambda f: f.assign(cpu_util_core_2=pd.to_timedelta(np.arange(20), unit="s")))),
+    BadInput("durations_core",
+             one_file(edited(lambda f: f.assign(cpu_util_core_2=pd.to_timedelta(np.arange(20), unit="s")))),
              NonNumericError, r"'cpu_util_core_2' holds durations \(e\.g\. 0 days"),
     BadInput("datetimes_overall", one_file(edited(lambda f: f.assign(cpu_util_overall=pd.Timestamp("2025-01-01")))),
              NonNumericError, r"'cpu_util_overall' holds dates and times \(e\.g\. 2025-01-01"),

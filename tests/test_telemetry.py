@@ -358,7 +358,8 @@ def test_out_of_range_message_shows_the_real_extremes() -> None:
 
 
 def test_zero_padded_core_numbers_are_renamed_with_a_note() -> None:
-    frame = good_frame(rows=5).rename(columns={"cpu_util_core_0": "cpu_util_core_00", "cpu_util_core_1": "cpu_util_core_01"})
+    padded = {"cpu_util_core_0": "cpu_util_core_00", "cpu_util_core_1": "cpu_util_core_01"}
+    frame = good_frame(rows=5).rename(columns=padded)
     telemetry = telemetry_from_frames([("f", frame)])
     assert telemetry.core_columns == tuple(f"cpu_util_core_{c}" for c in range(4))
     assert telemetry.frame["cpu_util_core_0"].tolist() == frame["cpu_util_core_00"].tolist()

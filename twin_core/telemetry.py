@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Literal
+from typing import Iterable, Literal
 
 import numpy as np
 import pandas as pd
@@ -592,7 +592,8 @@ def _unreadable_columns(name: str, df: pd.DataFrame, required: tuple[str, ...], 
     """Columns whose values cannot be hashed or read as text (invalid UTF-8, bytearrays, undecodable bytes):
     an error in a required column; an extra one is dropped with a warning, since the fingerprint hashes it."""
     found = []
-    for col in [c for c, dtype in df.dtypes.items() if dtype == object or isinstance(dtype, (pd.StringDtype, pd.ArrowDtype))]:
+    text_like = (pd.StringDtype, pd.ArrowDtype)
+    for col in [c for c, dtype in df.dtypes.items() if dtype == object or isinstance(dtype, text_like)]:
         problem = _unreadable(df[col])
         if problem is None:
             continue
