@@ -18,10 +18,6 @@ def test_every_kind_builds_and_fits(kind):
     assert estimator.fit(X, y).predict(X).shape == (80,)
 
 
-def test_integer_parameters_from_json_are_cast():
-    assert make_estimator("lightgbm", {"n_estimators": 50.0}, seed=0, threads=1).n_estimators == 50
-
-
 def test_thread_count_is_set_on_nested_estimators():
     estimator = set_threads(make_estimator("extratrees", {}, seed=0, threads=2), 1)
     assert estimator.n_jobs == 1

@@ -148,16 +148,16 @@ def validate_params(kind: str, params: Mapping[str, Any], path: str) -> None:
 
 def make_estimator(kind: str, params: Mapping[str, Any], *, seed: int, threads: int,
                    trusted_dir: str | Path | None = None) -> BaseEstimator:
-    """An unfitted estimator of `kind` (or a frozen pre-trained one from the trusted directory)."""
+    """An unfitted estimator of `kind` (or a frozen pre-trained one from the trusted directory).
+
+    `params` are as `validate_params` accepts them (integers are integers: 200.0 is refused there, not cast here).
+    """
     if kind == PRETRAINED:
         return FrozenEstimator(load_trusted_model(params["file"], trusted_dir))
     spec = MODEL_KINDS[kind]
     merged = {**spec.defaults, **params}
     if "alphas" in merged:
         merged["alphas"] = tuple(merged["alphas"])
-    for key, info in spec.params.items():
-        if info.kind is int and key in merged:
-            merged[key] = int(merged[key])  # JSON and widgets may hand over 200.0
     return spec.build(merged, seed, threads)
 
 
