@@ -30,7 +30,8 @@ with upload_col:
     st.file_uploader("Upload telemetry (one or many .parquet files)", type=["parquet"], accept_multiple_files=True,
                      key=state.UPLOADER, on_change=state.on_upload,
                      help="Columns: timestamp, workload_type, cpu_util_overall, cpu_util_core_0…N. "
-                          "Files are validated together; a refused upload keeps the current data.")
+                          "Files are validated together; a refused upload keeps the current data. Files whose "
+                          "estimated memory need passes the server's memory budget are refused before reading.")
 with demo_col:
     st.button("Use demo telemetry", icon=":material/science:", on_click=state.load_demo,
               width="stretch", help="Seeded synthetic telemetry: 8 cores, 6 sessions of different workloads.")

@@ -64,9 +64,12 @@ def demo_telemetry(rows: int, cores: int = 8, sessions: int = 6, seed: int = 0) 
     return make_demo_telemetry(rows=rows, cores=cores, sessions=sessions, seed=seed)
 
 
-@st.cache_data(show_spinner="Reading and validating the upload…", max_entries=4)
+# Two entries: each keeps a pickled copy of a whole telemetry frame in server memory, shared by all users.
+@st.cache_data(show_spinner="Reading and validating the upload…", max_entries=2)
 def parse_upload(files: tuple[tuple[str, bytes], ...], gap_factor: float) -> Telemetry:
-    """Validated telemetry of uploaded (name, bytes) pairs, cached on the bytes; raises TelemetryError."""
+    """Validated telemetry of uploaded (name, bytes) pairs, cached on the bytes; raises TelemetryError, or
+    MemoryBudgetError before reading files whose estimated working set (from their footers) passes the
+    server's memory budget ($TWIN_MEMORY_BUDGET, else half of the memory available)."""
     return load_uploaded(list(files), gap_factor=gap_factor)
 
 

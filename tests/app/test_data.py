@@ -75,3 +75,18 @@ def test_demo_button_brings_the_demo_back(app: AppTest, tmp_path: Path) -> None:
     next(b for b in app.button if b.label == "Use demo telemetry").click().run()
     assert metric(app, "Rows") == f"{DEMO_ROWS:,}"
     assert app.session_state["data_label"].startswith("Demo telemetry")
+
+
+def test_upload_over_the_memory_budget_is_refused_before_reading(app: AppTest, tmp_path: Path, monkeypatch) -> None:
+    path = write_demo_parquet(tmp_path, rows=600, sessions=1, seed=4)[0]
+    monkeypatch.setenv("TWIN_MEMORY_BUDGET", "10kB")
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the upload was read before the budget check")
+
+    monkeypatch.setattr("twin_core.telemetry.pd.read_parquet", no_reading)
+    app.file_uploader(key="data_upload").set_value((path.name, path.read_bytes(), PARQUET)).run()
+    assert not app.exception
+    refusal = next(e.value for e in app.error if "Upload refused" in e.value)
+    assert "(600 rows) would need about" in refusal and "memory budget is 10 kB (set by $TWIN_MEMORY_BUDGET)" in refusal
+    assert metric(app, "Rows") == f"{DEMO_ROWS:,}"
