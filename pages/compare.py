@@ -32,9 +32,9 @@ def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
         split = f"both: {a.split}" if a.split == b.split else f"A: {a.split}<br>B: {b.split}"
         st.plotly_chart(metrics_delta_figure(deltas, (a.label, b.label), split), key=f"{prefix}metric_deltas")
         with st.expander("Metric deltas as a table"):
-            st.dataframe(deltas, hide_index=True, column_config={
-                c: st.column_config.NumberColumn(format="%+.3f" if c.startswith("delta") else "%.3f")
-                for c in deltas.columns if c.startswith(("r2", "delta"))})
+            scores = [c for c in deltas.columns if c.startswith(("r2", "delta"))]  # as text: a null R² reads "n/a"
+            st.dataframe(deltas.assign(**{c: [run_store.r2_text(v, c.startswith("delta")) for v in deltas[c]]
+                                          for c in scores}), hide_index=True)
 
 
 def overlay(runs: list[ComparedRun], prefix: str) -> None:
@@ -57,11 +57,14 @@ def session_runs() -> None:
                 icon=":material/info:")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
-    st.dataframe(runs_table([(run.label, run.result) for run in runs]), hide_index=True, column_config={
-        "best_r2_holdout": st.column_config.NumberColumn("best R² hold-out", format="%.3f"),
-        "best_r2_oof": st.column_config.NumberColumn("best R² OOF", format="%.3f"),
-        "identity_r2": st.column_config.NumberColumn("identity R²", format="%.3f"),
-        "persistence_r2": st.column_config.NumberColumn("persistence R²", format="%.3f"),
+    table = runs_table([(run.label, run.result) for run in runs])
+    r2_columns = ("best_r2_holdout", "best_r2_oof", "identity_r2", "persistence_r2")  # as text: null R² is "n/a"
+    table = table.assign(**{c: table[c].map(run_store.r2_text) for c in r2_columns})
+    st.dataframe(table, hide_index=True, column_config={
+        "best_r2_holdout": st.column_config.TextColumn("best R² hold-out"),
+        "best_r2_oof": st.column_config.TextColumn("best R² OOF"),
+        "identity_r2": st.column_config.TextColumn("identity R²"),
+        "persistence_r2": st.column_config.TextColumn("persistence R²"),
         "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f"),
         "leaky": st.column_config.CheckboxColumn("LEAKY", help="Random hold-out or shuffled folds: scores "
                                                                "overstated.")})

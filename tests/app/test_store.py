@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,14 @@ def test_a_saved_run_without_r2_shows_not_available(app: AppTest) -> None:
     at = goto(at, "compare")
     table = at.dataframe[0].value
     assert table[["best_r2_holdout", "identity_r2_holdout"]].values.tolist() == [["n/a", "n/a"]]
+
+
+def test_runs_of_a_constant_target_compare_with_r2_not_available(app: AppTest) -> None:
+    telemetry = app.session_state["telemetry"]
+    frame = telemetry.frame.assign(**{telemetry.target: 5.0})  # an idle core: R² cannot be computed
+    app.session_state["telemetry"] = replace(telemetry, frame=frame)
+    at = goto(train(train(app, "quick", "idle a"), "quick", "idle b"), "compare")
+    runs = at.dataframe[0].value
+    deltas = next(d.value for d in at.dataframe if "delta_r2_holdout" in d.value.columns)
+    assert set(runs[["best_r2_holdout", "identity_r2", "persistence_r2"]].to_numpy().ravel()) == {"n/a"}
+    assert set(deltas[["r2_holdout_a", "delta_r2_holdout"]].to_numpy().ravel()) == {"n/a"}
