@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import skops.io as sio
 
+import twin_core
 from twin_core import cli
 from twin_core.artifacts import MANIFEST, check_storable, encode_model
 from twin_core.config import LayerSpec, ModelSpec
@@ -91,7 +92,7 @@ def test_every_model_kind_predicts_the_same_after_loading(store, every_kind, dem
         assert expected.notna().any().all()
         np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-6, atol=1e-9)
     manifest = json.loads((store.artifacts / run_id / MANIFEST).read_text())
-    assert manifest["format_version"] == 1 and manifest["library_version"] == "0.1.0"
+    assert manifest["format_version"] == 1 and manifest["library_version"] == twin_core.__version__
 
 
 def test_runs_are_listed_newest_first_and_by_data(store, result):
