@@ -64,7 +64,8 @@ def file_recipes(draw: st.DrawFn, cores: int, broken: bool = True, rows: tuple[i
                                    min_size=1, max_size=3)),
         "distinct_labels": draw(st.booleans()),  # one label per row: the one-hot columns must stay capped
         "constant": draw(st.lists(st.sampled_from(("target", "other_core", "overall")), max_size=1)),
-        "faults": draw(st.lists(st.tuples(columns, st.sampled_from(CELL_FAULTS), st.sampled_from((1, 0.5, 1.0))),
+        "faults": draw(st.lists(st.tuples(columns, st.sampled_from(CELL_FAULTS),
+                                          st.sampled_from(("one cell", "half", "all"))),
                                 min_size=1, max_size=2)) if "faults" in breaks else [],
         "drop": draw(st.lists(st.sampled_from((TIMESTAMP, WORKLOAD, OVERALL, "target")), min_size=1, max_size=2,
                               unique=True)) if "drop" in breaks else [],
@@ -162,7 +163,8 @@ def build_frame(recipe: dict, start: float) -> pd.DataFrame:
         name = names[column]
         if name not in frame:
             continue
-        hit = rng.random(rows) < share if share != 1 else np.eye(1, rows, rng.integers(rows), dtype=bool)[0]
+        hit = {"one cell": np.arange(rows) == rng.integers(rows), "half": rng.random(rows) < 0.5,
+               "all": np.ones(rows, bool)}[share]
         value = _fault_value(fault)
         if not (isinstance(value, float) and pd.api.types.is_float_dtype(frame[name])):
             frame[name] = frame[name].astype(object)
