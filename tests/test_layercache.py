@@ -43,11 +43,21 @@ def test_changing_the_top_layer_retrains_only_that_layer(demo_telemetry):
     lambda c: replace(c, stack=replace(c.stack, layers=(
         LayerSpec(models=c.stack.layers[0].models[:1]), c.stack.layers[1]))),
 ])
-def test_any_change_below_invalidates_the_layer(change):
+def test_any_change_below_invalidates_the_layer_and_every_layer_above(change):
     base = get_preset("quick")
-    assert layer_keys(change(base), "data")[0] != layer_keys(base, "data")[0]
-    assert layer_keys(base, "other data")[0] != layer_keys(base, "data")[0]
-    assert layer_keys(base, "data") == layer_keys(get_preset("quick"), "data")
+    changed, before = layer_keys(change(base), "data"), layer_keys(base, "data")
+    assert len(changed) == len(before) == 2
+    assert changed[0] != before[0] and changed[1] != before[1]
+
+
+def test_a_change_to_the_top_layer_keeps_the_keys_below_and_the_same_config_keeps_all():
+    base = get_preset("quick")
+    new_top = replace(base, stack=replace(base.stack, layers=(
+        base.stack.layers[0], LayerSpec(models=(ModelSpec("top-lgbm", "lightgbm", {"n_estimators": 30}),)))))
+    changed, before = layer_keys(new_top, "data"), layer_keys(base, "data")
+    assert changed[0] == before[0] and changed[1] != before[1]
+    assert layer_keys(get_preset("quick"), "data") == before
+    assert all(a != b for a, b in zip(layer_keys(base, "other data"), before))
 
 
 def test_cache_is_bounded():
