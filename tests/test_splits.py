@@ -104,10 +104,10 @@ def test_short_sessions_are_held_out_whole_instead_of_by_tail():
     split = holdout_split(SHORT_ROWS, SHORT_SESSIONS, SplitSpec(), lookback=30)
     assert split.kind == "whole_sessions" and split.gap_rows == 0 and not split.leaky
     test_sessions = set(SHORT_SESSIONS[np.isin(SHORT_ROWS, split.test)])
-    assert test_sessions == {9, 10, 11}  # the latest sessions, about 20 % of the rows
+    assert test_sessions == {10, 11}  # the latest sessions nearest to 20 % of the rows: 61 of 364 (9 would make 94)
     assert not test_sessions & set(SHORT_SESSIONS[np.isin(SHORT_ROWS, split.train)])
     assert len(split.notes) == 1 and "30-row purge gap (19–43 usable rows)" in split.notes[0]
-    assert "sessions [9, 10, 11] were held out whole instead" in split.notes[0]
+    assert "sessions [10, 11] were held out whole instead" in split.notes[0]
     tail = holdout_split(SHORT_ROWS, SHORT_SESSIONS, SplitSpec(), lookback=3)  # a short look-back: tails are fine
     assert tail.kind == "session_tail" and tail.notes == ()
 
@@ -124,6 +124,15 @@ def test_blocked_folds_become_whole_session_folds_when_the_purge_covers_the_sess
         assert min(len(fit), len(val)) >= MIN_FOLD_ROWS
         validated.append(sorted(set(SHORT_SESSIONS[val])))
     assert validated == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9], [10, 11]]  # contiguous groups in time order
+
+
+def test_blocked_folds_whose_purge_discards_more_than_it_keeps_become_whole_session_folds():
+    rows, sessions = np.arange(300), np.repeat([0, 1, 2], 100)
+    plan = cv_folds(rows, sessions, CVSpec(n_splits=5), lookback=30)  # middle folds keep 3 × 20 rows, purge 180
+    assert plan.spec == CVSpec(kind="sessions", n_splits=3)
+    assert "leave a fold 60 rows to fit on and discard 180" in plan.notes[0]
+    one_session = cv_folds(rows[:100], sessions[:100], CVSpec(n_splits=5), lookback=30)
+    assert one_session.spec == CVSpec(n_splits=5) and one_session.notes == ()  # wasteful, but nothing better
 
 
 def test_fold_count_is_bounded_by_the_rows_before_any_fold_is_cut():
@@ -149,8 +158,8 @@ def test_whole_session_folds_can_be_asked_for_and_are_capped_by_the_sessions():
     (ROWS[:15], SESSIONS[:15], CVSpec(), 1, r"^15 training rows are too few for 2 folds of at least 10 rows; load"),
     (np.arange(70), np.zeros(70), CVSpec(), 30,
      r"^No out-of-fold scheme fits these 70 training rows: time-blocked folds within sessions would leave a fold "
-     r"0 rows to fit on, .*sessions of 70 training rows; 1 session\(s\) cannot form 2 whole-session folds .* "
-     r"Load more or longer recordings, or shorten the windows and lags"),
+     r"0 rows to fit on and discard 56 \(.*in sessions of 70 training rows\); 1 session\(s\) cannot form 2 "
+     r"whole-session folds .* Load more or longer recordings, or shorten the windows and lags"),
     (np.arange(43), np.repeat([0, 1], [40, 3]), CVSpec(kind="sessions"), 5,
      r"^No out-of-fold scheme fits these 43 training rows: 2 session\(s\) cannot form 2 whole-session folds of at "
      r"least 10 rows\."),

@@ -193,13 +193,14 @@ def _whole_sessions(rows: np.ndarray, sessions: np.ndarray, spec: SplitSpec) -> 
         if missing:
             raise ConfigError(f"Hold-out sessions {missing} do not exist; sessions are {[int(s) for s in present]}.")
         chosen = list(spec.test_sessions)
-    else:
-        chosen, taken = [], 0
+    else:  # the latest sessions, as long as each one brings the held-out share closer to test_fraction
+        chosen, taken, target = [], 0, spec.test_fraction * len(rows)
         for session in reversed(present):
-            if taken >= spec.test_fraction * len(rows):
+            size = int((sessions == session).sum())
+            if chosen and abs(taken + size - target) >= abs(taken - target):
                 break
             chosen.append(int(session))
-            taken += int((sessions == session).sum())
+            taken += size
     if len(chosen) >= len(present):
         raise ConfigError("A whole-session hold-out must leave at least one session for training.")
     is_test = np.isin(sessions, chosen)
@@ -223,8 +224,9 @@ def cv_folds(rows: np.ndarray, sessions: np.ndarray, spec: CVSpec, lookback: int
     blocked: each session's rows are cut into `n_splits` contiguous blocks; fold k validates on block k of
     every session and fits on the rest minus the rows within `gap` of that block (both sides).
     sessions: whole sessions, in time order, in `n_splits` groups. kfold: shuffled K-fold.
-    When the data cannot give that: fewer folds; blocked folds whose purge leaves too few rows to fit on
-    become whole-session folds; a ConfigError saying what to do when nothing works. Sizes are checked before
+    When the data cannot give that: fewer folds; blocked folds whose purge leaves too few rows to fit on, or
+    discards more rows than it leaves, become whole-session folds; a ConfigError saying what to do when
+    nothing works. Sizes are checked before
     any fold is cut, so an absurd fold count costs no time.
     """
     spec.validate()
@@ -251,12 +253,21 @@ def cv_folds(rows: np.ndarray, sessions: np.ndarray, spec: CVSpec, lookback: int
                   f"time-blocked folds of at least {MIN_FOLD_ROWS} rows")
         return _session_plan(rows, codes, lengths, spec, asked, (reason,))
     folds = _blocked(rows, codes, lengths, n, gap)
-    fewest = min(len(fit) for fit, _ in folds)
-    if fewest >= MIN_FOLD_ROWS:
-        return FoldPlan(replace(spec, n_splits=n), folds, (_fewer(spec, n, len(rows)),) if n < spec.n_splits else ())
-    reason = (f"time-blocked folds within sessions would leave a fold {fewest} rows to fit on, as the {gap}-row "
-              f"purge gap on both sides of each block covers most of sessions of {_span(lengths)} training rows")
-    return _session_plan(rows, codes, lengths, spec, asked, (reason,))
+    blocked = FoldPlan(replace(spec, n_splits=n), folds, (_fewer(spec, n, len(rows)),) if n < spec.n_splits else ())
+    fit, val = min(folds, key=lambda fold: len(fold[0]))
+    purged = len(rows) - len(fit) - len(val)
+    if len(fit) >= MIN_FOLD_ROWS and (purged <= len(fit) or len(lengths) == 1):
+        return blocked
+    # the purge discards more than it keeps: whole sessions need none, so they keep every row
+    reason = (f"time-blocked folds within sessions would leave a fold {len(fit)} rows to fit on and discard "
+              f"{purged} (the {gap}-row purge gap on both sides of each block, in sessions of {_span(lengths)} "
+              "training rows)")
+    try:
+        return _session_plan(rows, codes, lengths, spec, asked, (reason,))
+    except ConfigError:
+        if len(fit) >= MIN_FOLD_ROWS:  # wasteful but sound, and nothing better exists
+            return blocked
+        raise
 
 
 def _span(lengths: np.ndarray) -> str:
