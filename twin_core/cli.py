@@ -294,7 +294,7 @@ def _runs(args: argparse.Namespace) -> int:
             print(f"No runs kept in {store.path}.")
             return EXIT_OK
         for column in ("best_r2_holdout", "identity_r2_holdout"):  # R² is null when the target was constant
-            table[column] = table[column].map(lambda v: "n/a" if v is None or v != v else f"{v:.4f}")
+            table[column] = table[column].map(lambda v: _number(v, ".4f"))
         columns = ["id", "created_at", "label", "target", "best_name", "best_r2_holdout", "identity_r2_holdout",
                    "leaky"]
         print(table[columns].to_string(index=False))
