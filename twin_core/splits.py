@@ -324,7 +324,7 @@ def _session_plan(rows: np.ndarray, codes: np.ndarray, lengths: np.ndarray, spec
         group_of[members] = g
     fold_of = group_of[codes]
     folds = [(np.flatnonzero(fold_of != g), np.flatnonzero(fold_of == g)) for g in range(k)]
-    notes = [f"{reason[0].upper()}{reason[1:]}, so {k} folds of whole sessions were used instead." for reason in reasons]
+    notes = [f"{why[0].upper()}{why[1:]}, so {k} folds of whole sessions were used instead." for why in reasons]
     if k < spec.n_splits and not reasons:
         notes.append(f"{spec.n_splits} whole-session folds were asked for, {k} were used: {len(lengths)} sessions "
                      f"give at most {k} folds of at least {MIN_FOLD_ROWS} rows.")
