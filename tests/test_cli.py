@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from twin_core.cli import EXIT_ERROR, EXIT_INVALID_DATA, EXIT_OK, main
@@ -64,11 +66,24 @@ def test_validate_reports_ok_data(demo_parquet_dir, capsys):
     assert "OK: the data can be used." in capsys.readouterr().out
 
 
-def test_validate_applies_the_session_minimum_of_the_chosen_preset(tmp_path, capsys):
-    assert main(["demo-data", str(tmp_path), "--rows", "40", "--cores", "2", "--sessions", "2"]) == EXIT_OK
-    assert main(["validate", str(tmp_path)]) == EXIT_INVALID_DATA  # default looks back 30 rows; sessions have ~20
-    assert re.search(r"session_too_short +No session is long enough for preset 'default'", capsys.readouterr().out)
-    assert main(["validate", str(tmp_path), "--preset", "quick"]) == EXIT_OK
+@pytest.mark.parametrize("sessions, preset, code, line", [
+    ([20, 20], "default", EXIT_INVALID_DATA, r"cannot_train +Training would refuse this data: Feature set 'history' "
+                                             r"looks back 30 rows .* the longest session has 20\."),
+    ([60], "default", EXIT_INVALID_DATA, r"cannot_train +Training would refuse this data: The hold-out .* leaves 0 "
+                                         r"training and 6 test rows"),
+    ([6], "quick", EXIT_INVALID_DATA, r"cannot_train .* leaves 1 training and 0 test rows"),
+    ([40, 40], "quick", EXIT_OK, r"OK: the data can be used\."),
+    ([45, 50, 60, 70], "default", EXIT_OK, r"train_adapts +Training would adapt: Sessions are short beside the "
+                                           r"30-row purge gap"),
+])
+def test_validate_refuses_and_adapts_as_train_with_the_preset_would(tmp_path, capsys, sessions, preset, code, line):
+    for i, rows in enumerate(sessions):
+        frame = pd.DataFrame({"timestamp": 1.7e9 + 900.0 * i + np.arange(rows), "workload_type": "idle",
+                              "cpu_util_overall": 50.0, "cpu_util_core_0": np.linspace(0, 100, rows),
+                              "cpu_util_core_1": 40.0})
+        frame.to_parquet(tmp_path / f"s{i}.parquet")
+    assert main(["validate", str(tmp_path), "--preset", preset]) == code
+    assert re.search(line, capsys.readouterr().out)
 
 
 def test_demo_data_command_writes_loadable_files(tmp_path, capsys):

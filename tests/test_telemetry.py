@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from tests.bad_inputs import CASES, BadInput, good_frame, invalid_utf8_labels, write
-from twin_core.errors import ConfigError, NotParquetError, OutOfRangeError, TelemetryError
+from twin_core.errors import ConfigError, NotParquetError, OutOfRangeError, SessionTooShortError, TelemetryError
 from twin_core.telemetry import (
     ValidationReport,
     load_telemetry,
@@ -309,30 +308,28 @@ def test_overlapping_files_stay_contiguous_sessions() -> None:
     assert "overlapping_sessions" in telemetry.report.codes("warning")
 
 
-# ---------------------------------------------------------------------------------------- validate = train's minimum
+# ---------------------------------------------------------------------------------------- validate = what train does
 
 
-def _sessions_of(*rows: int) -> list[pd.DataFrame]:
-    """One frame per session (each its own file), `rows` rows each, a quarter of an hour apart."""
-    return [good_frame(rows=n, start=1_700_000_000.0 + 900.0 * i) for i, n in enumerate(rows)]
+def _refuse(telemetry) -> list[str]:
+    raise SessionTooShortError(f"the longest of {telemetry.n_sessions} sessions is too short.")
 
 
-@pytest.mark.parametrize(("rows", "preset", "code", "match"), [
-    ((1,), "default", "session_too_short", r"preset 'default': its windows need 31 rows .* the longest has 1;"),
-    ((25, 30), "default", "session_too_short", r"need 31 rows of one session and the longest has 30;"),
-    ((40, 20), "default", "short_sessions", r"1 of 2 sessions have fewer than the 31 rows preset 'default' needs"),
-    ((6,), "quick", None, None),
-    ((5,), "quick", "session_too_short", r"preset 'quick': its windows need 6 rows"),
+@pytest.mark.parametrize(("can_train", "level", "code", "message"), [
+    (_refuse, "error", "cannot_train", "Training would refuse this data: the longest of 1 sessions is too short."),
+    (lambda telemetry: ["3 folds instead of 5."], "info", "train_adapts",
+     "Training would adapt: 3 folds instead of 5."),
 ])
-def test_validate_refuses_what_train_with_the_preset_refuses(
-        tmp_path: Path, rows: tuple[int, ...], preset: str, code: str | None, match: str | None) -> None:
-    paths = [write(tmp_path, f"s{i}.parquet", frame) for i, frame in enumerate(_sessions_of(*rows))]
-    report = validate_sources(paths, preset=preset)
-    found = [i for i in report.issues if i.code in ("session_too_short", "short_sessions")]
-    assert [i.code for i in found] == ([code] if code else [])
-    if match:
-        assert re.search(match, found[0].message)
-    assert report.ok == (code != "session_too_short")
+def test_validate_reports_what_training_would_refuse_or_adapt(tmp_path: Path, can_train, level, code, message) -> None:
+    report = validate_sources(write(tmp_path, "f.parquet", good_frame()), can_train=can_train)
+    issue = next(i for i in report.issues if i.code == code)
+    assert (issue.level, issue.message) == (level, message)
+    assert report.ok == (level != "error")
+
+
+def test_validate_asks_about_training_only_when_the_data_loads(tmp_path: Path) -> None:
+    report = validate_sources(write(tmp_path, "f.parquet", b"not parquet"), can_train=_refuse)
+    assert report.codes("error") == ["not_parquet"]
 
 
 # ---------------------------------------------------------------------------------------- values at the edges

@@ -16,13 +16,13 @@ from twin_core.budget import parse_size
 from twin_core.config import RunConfig
 from twin_core.demo import write_demo_parquet
 from twin_core.errors import ConfigError, TelemetryError, TrainingCancelled, TwinError
-from twin_core.pipeline import train_twin
+from twin_core.pipeline import plan_rows, train_twin
 from twin_core.presets import PRESETS, get_preset
 from twin_core.runs import save_run_outputs
 from twin_core.schema import MAX_CONFIG_BYTES, MAX_FOLDS, MAX_LOOKBACK_ROWS, MAX_N_JOBS
 from twin_core.splits import CV_KINDS, HOLDOUT_KINDS
 from twin_core.store import RunStore
-from twin_core.telemetry import load_telemetry, validate_sources
+from twin_core.telemetry import Telemetry, load_telemetry, validate_sources
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID_DATA, EXIT_CANCELLED = 0, 1, 2, 3
 
@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("data", nargs="+", help="parquet files or directories of them")
     validate.add_argument("--target", default="cpu_util_core_0")
     validate.add_argument("--preset", default="default", choices=sorted(PRESETS),
-                          help="check that some session is long enough for this preset's windows (as train does)")
+                          help="also check the sessions, hold-out and folds as `train --preset` would")
     _session_options(validate)
     _budget_option(validate)
 
@@ -263,8 +263,14 @@ def _train(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
 
+    config = get_preset(args.preset)
+
+    def can_train(telemetry: Telemetry) -> list[str]:
+        split, plan = plan_rows(telemetry, config)
+        return [*split.notes, *plan.notes]
+
     report = validate_sources(args.data, target=args.target, gap_factor=args.gap_factor, min_gap_s=args.min_gap_s,
-                              preset=args.preset, memory_budget=args.memory_budget)
+                              memory_budget=args.memory_budget, can_train=can_train)
     for issue in report.issues:
         where = ", ".join(p for p in (issue.file, issue.column) if p)
         print(f"{issue.level:<7} {issue.code:<22} {issue.message}" + (f" [{where}]" if where else ""))

@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Callable, Iterable, Literal
 
 import numpy as np
 import pandas as pd
@@ -35,10 +35,10 @@ from twin_core.errors import (
     NotParquetError,
     OutOfRangeError,
     SchemaMismatchError,
-    SessionTooShortError,
     SourceNotFoundError,
     TelemetryError,
     TooFewCoresError,
+    TwinError,
 )
 
 TIMESTAMP = "timestamp"
@@ -81,7 +81,6 @@ ERROR_CLASSES: dict[str, type[TelemetryError]] = {
     "unreadable_values": NestedColumnError,
     "duplicate_column": AmbiguousColumnError,
     "ambiguous_cores": AmbiguousColumnError,
-    "session_too_short": SessionTooShortError,
 }
 
 
@@ -272,39 +271,26 @@ def validate_sources(
     target: str = DEFAULT_TARGET,
     gap_factor: float = 10.0,
     min_gap_s: float = DEFAULT_MIN_GAP_S,
-    preset: str = "default",
     memory_budget: str | int | None = None,
+    can_train: Callable[[Telemetry], Iterable[str]] | None = None,
 ) -> ValidationReport:
     """Run every check and return the report without raising (for `python -m twin_core validate`).
 
-    Beyond the loading checks, at least one session must be long enough for `preset`'s windows, the
-    minimum `train` with that preset needs, so that `validate` never says OK to data `train` refuses.
+    `can_train`, given the loaded telemetry, raises the error a training run would raise for it and returns
+    what such a run would adapt (the CLI passes its preset's session, hold-out and fold checks): the error
+    lands in the report, the adaptations as notes, so `validate` never says OK to data `train` refuses.
     Only files that would pass `memory_budget` to load raise (MemoryBudgetError), before they are read.
     """
-    from twin_core.presets import get_preset  # lazily: twin_core.config imports this module
-
-    lookback = get_preset(preset).lookback
     report = ValidationReport()
     raw = _read_paths(sources, report, memory_budget)
     telemetry = _build(raw, target, _Gaps(gap_factor, min_gap_s), report)
-    if telemetry is not None:
-        _check_session_lengths(telemetry.frame[SESSION].value_counts(), lookback, preset, report)
+    if telemetry is not None and can_train is not None:
+        try:
+            for note in can_train(telemetry):
+                report.add("info", "train_adapts", f"Training would adapt: {note}")
+        except TwinError as exc:
+            report.add("error", "cannot_train", f"Training would refuse this data: {exc}")
     return report
-
-
-def _check_session_lengths(rows: pd.Series, lookback: int, preset: str, report: ValidationReport) -> None:
-    """No session with more rows than the look-back is an error; shorter sessions than that are a warning."""
-    needed = lookback + 1
-    short = int((rows < needed).sum())
-    if rows.max() < needed:
-        report.add("error", "session_too_short",
-                   f"No session is long enough for preset '{preset}': its windows need {needed} rows of one "
-                   f"session and the longest has {int(rows.max())}; record longer sessions or choose a preset "
-                   "or config with shorter windows and lags (e.g. --preset quick).", column=TIMESTAMP)
-    elif short:
-        report.add("warning", "short_sessions",
-                   f"{short} of {len(rows)} sessions have fewer than the {needed} rows preset '{preset}' needs "
-                   "for its windows; they give no training rows.", column=TIMESTAMP)
 
 
 def core_columns_of(columns: Iterable[object]) -> tuple[str, ...]:
