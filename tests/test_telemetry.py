@@ -12,7 +12,8 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from tests.bad_inputs import CASES, BadInput, good_frame, invalid_utf8_labels, write
-from twin_core.errors import ConfigError, NotParquetError, OutOfRangeError, SessionTooShortError, TelemetryError
+from twin_core.errors import (BadTimestampError, ConfigError, NotParquetError, OutOfRangeError, SessionTooShortError,
+                              TelemetryError)
 from twin_core.telemetry import (
     ValidationReport,
     load_telemetry,
@@ -425,3 +426,18 @@ def test_extra_text_column_with_invalid_utf8_is_dropped(tmp_path: Path) -> None:
     assert "host" not in telemetry.frame
     warning = next(i for i in telemetry.report.warnings if i.code == "unstorable_column_dropped")
     assert "not valid UTF-8 at row 7" in warning.message
+
+
+@pytest.mark.parametrize(("first_second", "accepted"), [
+    (631_152_000.0, True),       # 1990-01-01 00:00:00 UTC
+    (631_151_999.0, False),      # a second before
+    (4_102_444_799.0 - 0.4, True),  # the last samples of 2099 (0.1 s apart)
+    (4_102_444_800.0, False),    # 2100-01-01
+])
+def test_epoch_range_edges(first_second: float, accepted: bool) -> None:
+    frame = _stamps_frame(first_second + 0.1 * np.arange(5))
+    if accepted:
+        assert telemetry_from_frames([("f", frame)]).frame["timestamp"].iloc[0] == first_second
+    else:
+        with pytest.raises(BadTimestampError, match=r"outside 1990-01-01 \.\. 2100-01-01 when read as epoch seconds"):
+            telemetry_from_frames([("f", frame)])
