@@ -213,3 +213,18 @@ def test_bytes_upload_estimate_needs_no_file(demo_file):
     data = demo_file.read_bytes()
     assert budget.check_loading([("x.parquet", data)], budget="1GB") == budget.parquet_load_bytes(data)[1]
     assert budget.check_loading([("x.parquet", b"not parquet")], budget="1GB") == 0  # left to the reader
+
+
+def test_fits_run_one_at_a_time_when_only_that_fits_the_budget(demo_telemetry):
+    config = get_preset("quick")
+    config = replace(config, stack=replace(config.stack, n_jobs=2))
+    args = dict(rows=len(demo_telemetry.frame), features=feature_count(config.used_feature_sets(), 8, 4),
+                train_share=0.8, first_layer_kinds=["lightgbm", "ridgecv"],
+                resident=int(demo_telemetry.frame.memory_usage(deep=True).sum()))
+    one, two = budget.training_bytes(parallel_fits=1, **args), budget.training_bytes(parallel_fits=2, **args)
+    run = prepare_run(demo_telemetry, config, memory_budget=(one + two) // 2)
+    assert run.config.stack.n_jobs == 1 and run.stack.n_jobs == 1
+    assert any("one at a time instead of 2 side by side" in note for note in run.notes)
+    with pytest.raises(MemoryBudgetError, match=r"copied for .* and 1 fit\(s\) at once"):
+        prepare_run(demo_telemetry, config, memory_budget=one - 1)
+    assert prepare_run(demo_telemetry, config, memory_budget=two).config.stack.n_jobs == 2

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from twin_core.config import RunConfig
-from twin_core.errors import SessionTooShortError
+from twin_core.errors import MemoryBudgetError, SessionTooShortError
 from twin_core.evaluate import Evaluation, evaluate_run, scores
-from twin_core.budget import check_training
+from twin_core.budget import check_training, describe_budget
 from twin_core.features import (OTHER_WORKLOAD, FeatureMatrix, FeatureSpec, build_features,
                                 choose_workload_categories, complete_rows, feature_count)
 from twin_core.layercache import LayerCache, layer_keys
@@ -155,10 +155,7 @@ def prepare_run(telemetry: Telemetry, config: RunConfig, *, trusted_dir: str | P
     config.validate()
     telemetry = with_target(telemetry, config.target)
     specs, labels = config.used_feature_sets(), telemetry.frame[WORKLOAD]
-    check_training(len(labels), feature_count(specs, telemetry.n_cores, len(choose_workload_categories(labels))),
-                   train_share=1.0 - config.split.test_fraction, parallel_fits=parallel_fits(config.stack.n_jobs),
-                   first_layer_kinds=[m.kind for m in config.stack.layers[0].models],
-                   resident=int(telemetry.frame.memory_usage(deep=True).sum()), budget=memory_budget)
+    config, budget_notes = _within_budget(telemetry, config, memory_budget)
     split, plan = plan_rows(telemetry, config)
     # workload categories are fixed by the training rows (at most the 50 most frequent, the rest `other`);
     # a workload seen only in the hold-out goes to `other` or gets zeros
@@ -167,7 +164,32 @@ def prepare_run(telemetry: Telemetry, config: RunConfig, *, trusted_dir: str | P
                               positional_windows=config.seed_compatible)
     config = replace(config, split=replace(config.split, kind=split.kind), stack=replace(config.stack, cv=plan.spec))
     return PreparedRun(telemetry, features, split, build_stack(config, features, plan.folds, trusted_dir=trusted_dir),
-                       config, split.notes + plan.notes)
+                       config, (*budget_notes, *split.notes, *plan.notes))
+
+
+def _within_budget(telemetry: Telemetry, config: RunConfig, budget: str | int | None) -> tuple[RunConfig, list[str]]:
+    """Check the memory budget before anything is built (MemoryBudgetError if the run cannot fit); when fits
+    side by side would pass it and fits one at a time would not, run them one at a time and say so."""
+    specs, labels = config.used_feature_sets(), telemetry.frame[WORKLOAD]
+    features = feature_count(specs, telemetry.n_cores, len(choose_workload_categories(labels)))
+    kinds = [m.kind for m in config.stack.layers[0].models]
+    resident = int(telemetry.frame.memory_usage(deep=True).sum())
+    jobs = parallel_fits(config.stack.n_jobs)
+
+    def check(at_once: int) -> None:
+        check_training(len(labels), features, train_share=1.0 - config.split.test_fraction, parallel_fits=at_once,
+                       first_layer_kinds=kinds, resident=resident, budget=budget)
+
+    try:
+        check(jobs)
+        return config, []
+    except MemoryBudgetError:
+        if jobs == 1:
+            raise
+    check(1)  # raises when even one fit at a time would pass the budget
+    return replace(config, stack=replace(config.stack, n_jobs=1)), [
+        f"Fits run one at a time instead of {jobs} side by side: side by side they would pass the memory "
+        f"budget ({describe_budget(budget)})."]
 
 
 def _as_the_twin_sees_workloads(telemetry: Telemetry, categories: tuple[str, ...]) -> Telemetry:
