@@ -441,3 +441,13 @@ def test_epoch_range_edges(first_second: float, accepted: bool) -> None:
     else:
         with pytest.raises(BadTimestampError, match=r"outside 1990-01-01 \.\. 2100-01-01 when read as epoch seconds"):
             telemetry_from_frames([("f", frame)])
+
+
+@pytest.mark.parametrize("dtype", ["string[python]", "string[pyarrow]", "str", object, pd.ArrowDtype(pa.large_string())],
+                         ids=["python", "pyarrow", "str", "object", "arrow_large_string"])
+def test_every_pandas_text_type_loads_as_labels_and_extras(dtype: object) -> None:
+    frame = good_frame(rows=5).assign(host=["db-1"] * 5)
+    frame[["workload_type", "host"]] = frame[["workload_type", "host"]].astype(dtype)
+    telemetry = telemetry_from_frames([("f", frame)])
+    assert telemetry.frame["workload_type"].tolist() == ["cpu_bound"] * 5
+    assert telemetry.frame["host"].tolist() == ["db-1"] * 5 and telemetry.report.ok

@@ -602,7 +602,7 @@ def _unreadable(s: pd.Series) -> str | None:
         if arrow is None or not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
             return None
         offset = 0
-        for chunk in arrow.chunks:
+        for chunk in getattr(arrow, "chunks", [arrow]):  # python-backed strings give one Array, not chunks
             try:
                 chunk.validate(full=True)
             except pa.ArrowInvalid:
