@@ -381,7 +381,7 @@ def test_nested_extra_column_is_dropped_with_a_warning(tmp_path: Path) -> None:
     assert warning.column == "cpu_flags" and "(list)" in warning.message
 
 
-def test_arrow_backed_categorical_and_byte_columns_load_like_plain_ones() -> None:
+def test_arrow_backed_categorical_sparse_and_byte_columns_load_like_plain_ones() -> None:
     frame = good_frame(rows=6)
     plain = telemetry_from_frames([("f", frame)])
     other = frame.assign(
@@ -389,6 +389,7 @@ def test_arrow_backed_categorical_and_byte_columns_load_like_plain_ones() -> Non
         cpu_util_overall=frame["cpu_util_overall"].astype(pd.ArrowDtype(pa.float64())),
         cpu_util_core_1=pd.Categorical(frame["cpu_util_core_1"]),
         cpu_util_core_2=[str(v).encode() for v in frame["cpu_util_core_2"]],
+        cpu_util_core_3=pd.arrays.SparseArray(frame["cpu_util_core_3"]),
         workload_type=[b"cpu_bound"] * 6,
     )
     loaded = telemetry_from_frames([("f", other)])

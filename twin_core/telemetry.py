@@ -500,11 +500,11 @@ def _check_file(name: str, df: pd.DataFrame, target: str, report: ValidationRepo
 
 def _plain(s: pd.Series) -> pd.Series:
     """A required column in the types the checks know: Arrow-backed values converted as pd.read_parquet does,
-    categories as their values, periods as their start times, byte strings decoded as UTF-8 (some tools
+    categories and sparse columns as their values, periods as their start times, byte strings decoded as UTF-8 (some tools
     write text as parquet binary)."""
     if isinstance(s.dtype, pd.ArrowDtype):
         s = s.array.__arrow_array__().to_pandas().set_axis(s.index)
-    if isinstance(s.dtype, pd.CategoricalDtype):
+    if isinstance(s.dtype, (pd.CategoricalDtype, pd.SparseDtype)):
         s = pd.Series(np.asarray(s), index=s.index)
     if isinstance(s.dtype, pd.PeriodDtype):
         return s.dt.to_timestamp()
