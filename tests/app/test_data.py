@@ -50,10 +50,20 @@ def test_upload_of_real_parquet_files_replaces_the_data(app: AppTest, tmp_path: 
     assert len(values(trace(figures(app)["utilisation_chart"], "core 0 (target)")["y"])) >= 900
 
 
+def nested_column_bytes() -> bytes:
+    """A real parquet file whose cpu_util_core_1 holds a list per row (the app once showed a raw exception)."""
+    _, frame = make_demo_frames(rows=400, sessions=1, seed=3)[0]
+    frame["cpu_util_core_1"] = [[value, value] for value in frame["cpu_util_core_1"]]
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("bad.parquet", b"timestamp,cpu\n1,2\n", "does not start with the parquet signature"),
     ("no_overall.parquet", missing_column_bytes(), "has no column 'cpu_util_overall'"),
-], ids=["not_parquet", "missing_column"])
+    ("nested.parquet", nested_column_bytes(), "column 'cpu_util_core_1' holds nested values (list"),
+], ids=["not_parquet", "missing_column", "nested_column"])
 def test_refused_upload_shows_why_and_keeps_data_and_runs(app: AppTest, name: str, content: bytes,
                                                            message: str) -> None:
     train(app)
