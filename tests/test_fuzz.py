@@ -335,6 +335,7 @@ def assert_trained(result) -> None:
     assert json.loads(text)["rows"]["test"] > 0
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the product's notes on rare or unseen workload labels
 @settings(FUZZ, max_examples=20)
 @given(telemetry_recipes(broken=False, files=(2, 3), rows=(20, 45, 70, 150, 200, 200)), run_configs())
 def test_training_random_configs_on_random_telemetry_works_or_names_the_problem(recipes, config):
@@ -450,6 +451,7 @@ def small_telemetry() -> Telemetry:
          "constant": [], "seed": seed} for seed, rows in enumerate((150, 120, 90))]))
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the product's notes on rare or unseen workload labels
 @settings(FUZZ, max_examples=40)
 @given(mutated_configs(MODERATE_VALUES))
 def test_any_config_that_validates_trains_or_names_the_problem(small_telemetry, document):
