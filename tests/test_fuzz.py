@@ -6,6 +6,7 @@ frames, so a failure reads as its input. Runs are derandomised: CI tries the sam
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -17,7 +18,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
+from twin_core import cli
 from twin_core.config import LayerSpec, ModelSpec, RunConfig, StackConfig
+from twin_core.demo import write_demo_parquet
 from twin_core.errors import TwinError
 from twin_core.features import FeatureSpec
 from twin_core.pipeline import train_twin
@@ -223,7 +226,7 @@ def assert_usable(telemetry: Telemetry) -> None:
 # Loading
 # ---------------------------------------------------------------------------------------------------------------
 
-@settings(FUZZ, max_examples=100)
+@settings(FUZZ, max_examples=80)
 @given(telemetry_recipes())
 def test_loading_random_frames_works_or_names_the_problem(recipes):
     telemetry = load_or_refuse(build_frames(recipes))
@@ -418,7 +421,7 @@ def config_or_refusal(document: object) -> RunConfig | None:
     return config
 
 
-@settings(FUZZ, max_examples=200)
+@settings(FUZZ, max_examples=150)
 @given(mutated_configs() | st.dictionaries(st.text(max_size=10), JSON_VALUES, max_size=6) | JSON_VALUES)
 def test_random_config_documents_are_read_or_refused_by_name(document):
     config = config_or_refusal(document)
@@ -471,3 +474,52 @@ def test_any_config_that_validates_trains_or_names_the_problem(small_telemetry, 
         return
     event("trained")
     assert_trained(result)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The command line
+# ---------------------------------------------------------------------------------------------------------------
+
+CLI_FLAGS = {  # each flag with values a person might type, right and wrong
+    "--split": ("session_tail", "whole_sessions", "random"),
+    "--test-fraction": ("0.2", "0.5", "0", "1", "-0.1", "nan", "1e309", "abc"),
+    "--gap": ("0", "5", "-1", "2.5", "1000000000", "x"),
+    "--test-sessions": ("0", "2", "9", "-1", "a"),
+    "--cv": ("blocked", "kfold", "sessions"),
+    "--folds": ("2", "3", "1", "2.5", "5000", "0"),
+    "--n-jobs": ("1", "0", "-3", "x"),
+    "--target": ("cpu_util_core_0", "cpu_util_core_3", "cpu_util_core_9", "cpu_util_overall", ""),
+    "--gap-factor": ("10", "0", "-1", "nan"),
+    "--min-gap-s": ("10", "0", "-5", "inf"),
+    "--memory-budget": ("2GB", "1", "0", "lots"),
+}
+GLOBAL_FLAGS = ("--gap-factor", "--min-gap-s", "--memory-budget")  # given before the command
+
+
+@pytest.fixture(scope="module")
+def cli_data(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Three short recordings of four cores at 5 s, as parquet files in a folder."""
+    out = tmp_path_factory.mktemp("cli_data")
+    write_demo_parquet(out, rows=240, cores=4, sessions=3, interval_s=5.0, seed=5)
+    return str(out)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@settings(FUZZ, max_examples=15)
+@given(st.dictionaries(st.sampled_from(sorted(CLI_FLAGS)), st.integers(0, 7), max_size=3), st.booleans())
+def test_cli_train_with_random_flags_exits_with_one_line_never_a_traceback(cli_data, choices, leaky):
+    flags = {flag: CLI_FLAGS[flag][i % len(CLI_FLAGS[flag])] for flag, i in choices.items()}
+    argv = [*(x for flag in GLOBAL_FLAGS if flag in flags for x in (flag, flags[flag])),
+            "train", cli_data, "--preset", "quick", "--quiet", *(["--seed-compatible"] if leaky else []),
+            *(x for flag, value in flags.items() if flag not in GLOBAL_FLAGS for x in (flag, value))]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exc:  # argparse refusing a flag
+            code = exc.code
+    event(f"exit {code}")
+    assert code in (cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_INVALID_DATA), (argv, code)
+    if code != cli.EXIT_OK:
+        lines = err.getvalue().strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (argv, err.getvalue())
