@@ -333,9 +333,12 @@ def run_configs(draw: st.DrawFn) -> RunConfig:
 
 
 def assert_trained(result) -> None:
-    """What a finished run promises: a metrics document that is strict JSON (unknown scores are null)."""
+    """What a finished run promises: finite predictions of every model on the hold-out rows, and a metrics
+    document that is strict JSON (scores that cannot be computed are null)."""
+    predictions = result.evaluation.predictions[list(result.evaluation.models["key"])]
+    assert len(predictions) > 0 and np.isfinite(predictions.to_numpy(dtype=float)).all()
     text = json.dumps(result.metrics, allow_nan=False, default=str)
-    assert json.loads(text)["rows"]["test"] > 0
+    assert json.loads(text)["rows"]["test"] == len(predictions)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # the product's notes on rare or unseen workload labels
