@@ -74,6 +74,7 @@ def file_recipes(draw: st.DrawFn, cores: int, broken: bool = True, rows: tuple[i
                               unique=True)) if "drop" in breaks else [],
         "extras": draw(st.lists(st.sampled_from(EXTRAS), min_size=1, max_size=2, unique=True))
         if "extras" in breaks else [],
+        "starts_after_s": draw(st.sampled_from((3600.0, 3600.0, 0.0, 2.0))),  # 0 and 2 s: overlaps the file before
         "seed": draw(st.integers(0, 2**16)),
     }
 
@@ -192,8 +193,9 @@ def build_frame(recipe: dict, start: float) -> pd.DataFrame:
 
 
 def build_frames(recipes: list[dict]) -> list[tuple[str, pd.DataFrame]]:
-    """One named frame per recipe, each starting an hour after the previous one."""
-    return [(f"f{i}.parquet", build_frame(r, START + 3600.0 * i)) for i, r in enumerate(recipes)]
+    """One named frame per recipe, each starting its `starts_after_s` after the start of the one before."""
+    starts = START + np.cumsum([0.0] + [r["starts_after_s"] for r in recipes[1:]])
+    return [(f"f{i}.parquet", build_frame(r, start)) for i, (r, start) in enumerate(zip(recipes, starts))]
 
 
 def load_or_refuse(frames: list[tuple[str, pd.DataFrame]]) -> Telemetry | None:
@@ -262,13 +264,14 @@ def _damage(data: bytes, how: str, where: int) -> bytes:
 @settings(FUZZ, max_examples=60)
 @example(recipes=[{"rows": 20, "cores": 2, "interval_s": 1.0, "timestamp": "epoch_s", "order": "sorted",  # one byte
                    "workloads": ["cpu_bound"], "distinct_labels": False, "faults": [], "drop": [],  # of a label
-                   "extras": [], "constant": [], "seed": 0}], damages=[("flip", 866), ("none", 0)])  # flipped: invalid UTF-8
+                   "extras": [], "constant": [], "starts_after_s": 3600.0, "seed": 0}],
+         damages=[("flip", 866), ("none", 0)])  # flipped: invalid UTF-8
 @given(telemetry_recipes(files=(1, 2)),
        st.lists(st.tuples(st.sampled_from(("none", "none", "truncate", "flip", "empty", "csv")), st.integers(0, 2**20)),
                 min_size=2, max_size=2))
 def test_uploading_random_parquet_bytes_works_or_names_the_problem(recipes, damages):
-    files = [(f"up{i}.parquet", _damage(_parquet_bytes(build_frame(recipe, START + 3600.0 * i)), how, where))
-             for i, (recipe, (how, where)) in enumerate(zip(recipes, damages))]
+    files = [(name, _damage(_parquet_bytes(frame), how, where))
+             for (name, frame), (how, where) in zip(build_frames(recipes), damages)]
     try:
         telemetry = load_uploaded(files)
     except TwinError as exc:
@@ -454,7 +457,7 @@ def small_telemetry() -> Telemetry:
     return telemetry_from_frames(build_frames([
         {"rows": rows, "cores": 4, "interval_s": 1.0, "timestamp": "epoch_s", "order": "sorted",
          "workloads": ["cpu_bound", "idle"], "distinct_labels": False, "faults": [], "drop": [], "extras": [],
-         "constant": [], "seed": seed} for seed, rows in enumerate((150, 120, 90))]))
+         "constant": [], "starts_after_s": 3600.0, "seed": seed} for seed, rows in enumerate((150, 120, 90))]))
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # the product's notes on rare or unseen workload labels
