@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from twin_core.config import LayerSpec, ModelSpec, RunConfig, StackConfig
+from twin_core.demo import make_demo_telemetry
 from twin_core.errors import ConfigError
+from twin_core.pipeline import prepare_run
 from twin_core.presets import PRESETS, SEED_LGBM_PARAMS, get_preset
 from twin_core.splits import CVSpec, SplitSpec
 
@@ -258,11 +260,20 @@ def test_used_feature_sets_are_those_layer_one_reads():
     assert [s.name for s in config.used_feature_sets()] == ["seed-v2.3"]
 
 
-def test_fits_per_layer_matches_what_the_stack_runs():
-    config = get_preset("seed-v3")
-    assert config.stack.fits_per_layer() == [3 * 6, 2 * 6, 1 * 6]
-    averaged = replace(config, stack=replace(config.stack, refit="average"))
-    assert averaged.stack.fits_per_layer() == [15, 10, 5]
+@pytest.mark.parametrize("refit, expected", [("full", [8, 8, 4]), ("average", [6, 6, 3])])
+def test_fits_per_layer_matches_what_the_stack_runs(refit, expected):
+    # a real fit of a small three-layer stack (2, 2, 1 models; 3 folds): its progress calls, counted per layer
+    quick = get_preset("quick")
+    middle = LayerSpec(models=(ModelSpec("mid-a", "ridgecv"), ModelSpec("mid-b", "ridgecv")))
+    layers = (quick.stack.layers[0], middle, quick.stack.layers[1])
+    config = replace(quick, stack=replace(quick.stack, layers=layers, refit=refit, n_jobs=1))
+    run = prepare_run(make_demo_telemetry(rows=600, cores=4, sessions=2, seed=3), config)
+    assert run.config.stack.cv.n_splits == 3  # nothing adapted: the config's count is the one to check
+    messages = []
+    run.fit(on_progress=lambda done, total, message: messages.append(message))
+    counted = [sum(m.startswith(f"layer {depth} · ") for m in messages) for depth in (1, 2, 3)]
+    assert counted == config.stack.fits_per_layer() == expected
+    assert sum(counted) == len(messages)
 
 
 def test_lookback_and_shape_describe_the_stack():
