@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from twin_core.compare import config_diff, metric_deltas_from_metrics, runs_table
+from twin_core.evaluate import score_text
 from twin_core.plots import compare_predictions_figure, metrics_delta_figure
 from ui import state
 from ui import store as run_store
@@ -33,7 +34,7 @@ def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
         st.plotly_chart(metrics_delta_figure(deltas, (a.label, b.label), split), key=f"{prefix}metric_deltas")
         with st.expander("Metric deltas as a table"):
             scores = [c for c in deltas.columns if c.startswith(("r2", "delta"))]  # as text: a null R² reads "n/a"
-            st.dataframe(deltas.assign(**{c: [run_store.r2_text(v, c.startswith("delta")) for v in deltas[c]]
+            st.dataframe(deltas.assign(**{c: [score_text(v, "+.3f" if c.startswith("delta") else ".3f") for v in deltas[c]]
                                           for c in scores}), hide_index=True)
 
 
@@ -59,7 +60,7 @@ def session_runs() -> None:
         return
     table = runs_table([(run.label, run.result) for run in runs])
     r2_columns = ("best_r2_holdout", "best_r2_oof", "identity_r2", "persistence_r2")  # as text: null R² is "n/a"
-    table = table.assign(**{c: table[c].map(run_store.r2_text) for c in r2_columns})
+    table = table.assign(**{c: table[c].map(score_text) for c in r2_columns})
     st.dataframe(table, hide_index=True, column_config={
         "best_r2_holdout": st.column_config.TextColumn("best R² hold-out"),
         "best_r2_oof": st.column_config.TextColumn("best R² OOF"),
@@ -153,7 +154,7 @@ def saved_runs() -> None:
         return
     saved_at = pd.to_datetime(table["created_at"])
     current = table["data_fingerprint"] == telemetry.fingerprint
-    r2_columns = {c: table[c].map(run_store.r2_text) for c in ("best_r2_holdout", "identity_r2_holdout")}
+    r2_columns = {c: table[c].map(score_text) for c in ("best_r2_holdout", "identity_r2_holdout")}
     st.dataframe(table.assign(created_at=saved_at, current_data=current, **r2_columns), hide_index=True,
                  column_order=["created_at", "label", "preset", "target", "best_layer", "best_name", "best_r2_holdout",
                                "identity_r2_holdout", "train_seconds", "leaky", "current_data", "split", "id"],

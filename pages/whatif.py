@@ -1,6 +1,7 @@
 """What-if: ask a trained twin how the target core would behave if the other cores or the workload were different."""
 import streamlit as st
 
+from twin_core.evaluate import score_text
 from twin_core.plots import whatif_figure
 from twin_core.whatif import Scenario
 from ui import state
@@ -45,7 +46,7 @@ try:
         rows = saved.set_index("id")
         run_id = st.selectbox("Saved run", list(rows.index), key="whatif_saved_run",
                               format_func=lambda i: f"{rows.loc[i, 'label']} · saved {rows.loc[i, 'created_at']} · "
-                                                    f"R² {run_store.r2_text(rows.loc[i, 'best_r2_holdout'])}"
+                                                    f"R² {score_text(rows.loc[i, 'best_r2_holdout'])}"
                                                     + ("" if rows.loc[i, 'data_fingerprint'] == telemetry.fingerprint
                                                        else " · other data"))
         twin = whatif.saved_twin(run_id, rows.loc[run_id, "label"], rows.loc[run_id, "created_at"])

@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import mean_absolute_error, r2_score
 
 from tests.synthetic import make_telemetry
-from twin_core.evaluate import baseline_predictions, layer_gain, residual_autocorrelation, scores
+from twin_core.evaluate import baseline_predictions, layer_gain, residual_autocorrelation, score_text, scores
 
 
 def test_scores_match_scikit_learn_and_skip_missing_values():
@@ -57,3 +57,12 @@ def test_residual_autocorrelation_pairs_rows_within_a_session():
     sessions = pd.Series(np.repeat([0, 1], 50))
     acf = residual_autocorrelation(residuals, sessions, max_lag=5)
     assert acf["autocorrelation"].tolist() == pytest.approx([1.0] * 5)
+
+
+@pytest.mark.parametrize(("value", "spec", "shown"), [
+    (0.93012, ".3f", "0.930"), (-0.0042, "+.4f", "-0.0042"), (0, ".3f", "0.000"),
+    (None, ".3f", "n/a"), (float("nan"), ".3f", "n/a"), (np.float32("nan"), "+.4f", "n/a"),
+    (float("inf"), ".3f", "n/a"),
+])
+def test_score_text_says_n_a_for_a_score_that_could_not_be_measured(value, spec, shown):
+    assert score_text(value, spec) == shown

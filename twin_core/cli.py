@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 import warnings
@@ -16,6 +15,7 @@ from twin_core.budget import parse_size
 from twin_core.config import RunConfig
 from twin_core.demo import write_demo_parquet
 from twin_core.errors import ConfigError, TelemetryError, TrainingCancelled, TwinError
+from twin_core.evaluate import score_text
 from twin_core.pipeline import plan_rows, train_twin
 from twin_core.presets import PRESETS, get_preset
 from twin_core.runs import save_run_outputs
@@ -206,32 +206,27 @@ def format_report(metrics: dict) -> str:
              f"Out-of-fold: {metrics['split']['cv']['description']}",
              "", f"{'layer':>5}  {'model':<18} {'kind':<12} {'R² hold-out':>11} {'R² OOF':>8} {'MAE':>7} {'RMSE':>7}"]
     for m in metrics["models"]:
-        lines.append(f"{m['layer']:>5}  {m['name']:<18} {m['kind']:<12} {_number(m['r2_holdout'], '.4f'):>11} "
-                     f"{_number(m['r2_oof'], '.4f'):>8} {_number(m['mae_holdout'], '.3f'):>7} "
-                     f"{_number(m['rmse_holdout'], '.3f'):>7}")
+        lines.append(f"{m['layer']:>5}  {m['name']:<18} {m['kind']:<12} {score_text(m['r2_holdout'], '.4f'):>11} "
+                     f"{score_text(m['r2_oof'], '.4f'):>8} {score_text(m['mae_holdout'], '.3f'):>7} "
+                     f"{score_text(m['rmse_holdout'], '.3f'):>7}")
     lines.append("")
     lines.append("Baselines on the same hold-out rows:")
     for name, b in metrics["baselines"].items():
-        lines.append(f"  {name:<12} R² {_number(b['r2_holdout'], '.4f')}  MAE {_number(b['mae_holdout'], '.3f')}  "
+        lines.append(f"  {name:<12} R² {score_text(b['r2_holdout'], '.4f')}  MAE {score_text(b['mae_holdout'], '.3f')}  "
                      f"({b['label']})")
     lines.append("")
     lines.append("Does each layer pay (best model by OOF R², hold-out gain over the layer below)?")
     for g in metrics["layer_gain"]:
         verdict = "pays" if g["pays"] else "does not pay" if g["gain_holdout"] is not None else "cannot tell (n/a)"
-        lines.append(f"  layer {g['layer']}: {g['best_model']:<18} gain {_number(g['gain_holdout'], '+.4f')} vs "
+        lines.append(f"  layer {g['layer']}: {g['best_model']:<18} gain {score_text(g['gain_holdout'], '+.4f')} vs "
                      f"{g['compared_with']} → {verdict}")
     best = metrics["best"]
     lines.append("")
     lines.append(f"Best (selected by {best['selected_by']}): layer {best['layer']} '{best['name']}' "
-                 f"R² hold-out {_number(best['r2_holdout'], '.4f')}")
+                 f"R² hold-out {score_text(best['r2_holdout'], '.4f')}")
     lines.append("Seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics["seconds"].items()))
     lines.extend(f"Note: {n}" for n in metrics["notes"])
     return "\n".join(lines)
-
-
-def _number(value: float | None, spec: str) -> str:
-    """A score as text, or 'n/a' when it could not be measured (null in metrics.json: R² of a constant target)."""
-    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -300,7 +295,7 @@ def _runs(args: argparse.Namespace) -> int:
             print(f"No runs kept in {store.path}.")
             return EXIT_OK
         for column in ("best_r2_holdout", "identity_r2_holdout"):  # R² is null when the target was constant
-            table[column] = table[column].map(lambda v: _number(v, ".4f"))
+            table[column] = table[column].map(lambda v: score_text(v, ".4f"))
         columns = ["id", "created_at", "label", "target", "best_name", "best_r2_holdout", "identity_r2_holdout",
                    "leaky"]
         print(table[columns].to_string(index=False))

@@ -96,7 +96,3 @@ def metric_deltas_from_metrics(a: dict, b: dict) -> pd.DataFrame:
     return table[["key", "what", "r2_holdout_a", "r2_holdout_b", "delta_r2_holdout",
                   "r2_oof_a", "r2_oof_b", "delta_r2_oof"]]
 
-
-def metric_deltas(a: FinishedRun, b: FinishedRun) -> pd.DataFrame:
-    """`metric_deltas_from_metrics` of two finished runs of this process."""
-    return metric_deltas_from_metrics(a.metrics, b.metrics)

@@ -20,6 +20,14 @@ BASELINES = {
 }
 
 
+def score_text(value: float | None, spec: str = ".3f") -> str:
+    """A score for people: formatted with `spec`, or "n/a" when it could not be measured (R² of a constant
+    target is NaN in memory and null in metrics.json), so no view crashes on or prints "nan"."""
+    if value is None or not np.isfinite(float(value)):
+        return "n/a"
+    return format(float(value), spec)
+
+
 def scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """R², MAE and RMSE on the rows where both values are finite (their count is `n`)."""
     actual = np.asarray(actual, dtype=float)

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from twin_core.config import RunConfig
 from twin_core.downsample import downsample_frame
-from twin_core.evaluate import BASELINES, Evaluation, model_key, residual_autocorrelation
+from twin_core.evaluate import BASELINES, Evaluation, model_key, residual_autocorrelation, score_text
 from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, Telemetry
 from twin_core.whatif import WhatIfAnswer
 
@@ -212,14 +212,15 @@ def _r2_axis_floor(models: pd.DataFrame, baselines: pd.DataFrame) -> float:
 
 def metrics_delta_figure(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B"),
                          split_description: str = "each run's own hold-out (see the runs table)") -> go.Figure:
-    """Change of hold-out R² from run A to run B per model and baseline (a `compare.metric_deltas` table)."""
+    """Change of hold-out R² from run A to run B per model and baseline (a `compare.metric_deltas_from_metrics` table)."""
     rows = table.iloc[::-1]
     delta = rows["delta_r2_holdout"].to_numpy(dtype=float)
     fig = go.Figure(go.Bar(
         x=delta, y=rows["key"], orientation="h", name=f"{labels[1]} − {labels[0]}",
         marker_color=np.where(delta >= 0, "#2ca02c", "#d62728"),
         customdata=np.column_stack([rows["r2_holdout_a"], rows["r2_holdout_b"], rows["what"]]),
-        text=[f"{a:.3f} → {b:.3f} ({d:+.4f})" for a, b, d in zip(rows["r2_holdout_a"], rows["r2_holdout_b"], delta)],
+        text=[f"{score_text(a)} → {score_text(b)} ({score_text(d, '+.4f')})"
+              for a, b, d in zip(rows["r2_holdout_a"], rows["r2_holdout_b"], delta)],
         textposition="outside", cliponaxis=False,
         hovertemplate=f"%{{y}} (%{{customdata[2]}})<br>{labels[0]}: %{{customdata[0]:.4f}}<br>"
                       f"{labels[1]}: %{{customdata[1]:.4f}}<br>change: %{{x:+.4f}}<extra></extra>"))
@@ -271,7 +272,7 @@ def stack_diagram(config: RunConfig, evaluation: Evaluation | None = None) -> go
             _box(fig, depth, y, layer_colour(depth, i), bold=key == best)
             r2 = scores.get(key)
             texts.append(f"<b>{model.name}</b><br>{model.kind}"
-                         + ("" if r2 is None else f"<br>R² {r2:.3f}" + (" ★" if key == best else "")))
+                         + ("" if r2 is None else f"<br>R² {score_text(r2)}" + (" ★" if key == best else "")))
             if depth == 1:
                 _arrow(fig, (0, feature_y[model.feature_set]), (1, y), "feature")
             for source in previous:
@@ -433,13 +434,6 @@ def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], sessio
     return _titled(fig, "Best model of each run against the actual",
                    f"{len(frame):,} hold-out rows all runs share; thinned to ≤ {max_points:,} points per line",
                    hovermode="x unified")
-
-
-def compare_traces_figure(runs: list[tuple[str, Evaluation]], session: int | None = None,
-                          max_points: int = 4000) -> go.Figure:
-    """Each run's best model against the actual (`compare_predictions_figure` of evaluations)."""
-    return compare_predictions_figure([(label, ev.predictions, ev.best["key"]) for label, ev in runs],
-                                      session=session, max_points=max_points)
 
 
 def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: int = 4000) -> go.Figure:

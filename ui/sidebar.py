@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from twin_core.evaluate import score_text
 from ui import format as fmt
 from ui import state, store, training
 
@@ -34,6 +35,6 @@ def render() -> None:
         st.selectbox("Active run", labels, index=labels.index(run.label), key=key, on_change=_pick_run,
                      args=(key,), disabled=training.is_active(), help="The run the Results page shows.")
         best = run.result.evaluation.best
-        st.markdown(f"Best **{best['key']}** · R² **{best['r2_holdout']:.3f}** "
-                    f"(identity {run.result.evaluation.baseline_r2('identity'):.3f})")
+        st.markdown(f"Best **{best['key']}** · R² **{score_text(best['r2_holdout'])}** "
+                    f"(identity {score_text(run.result.evaluation.baseline_r2('identity'))})")
         st.caption(f"On {run.data_label}. {fmt.split_caption(run.result)}")

@@ -62,12 +62,6 @@ def open_store() -> RunStore:
     return RunStore(path())
 
 
-def r2_text(value: float | None, signed: bool = False) -> str:
-    """An R² (or a change of one, `signed`) for people: three decimals, or "n/a" when it could not be computed
-    (a constant target gives a null R²)."""
-    return "n/a" if value is None or pd.isna(value) else f"{value:+.3f}" if signed else f"{value:.3f}"
-
-
 def caption() -> str:
     """One line for the sidebar: the store's path and how many runs it holds (nothing is created to say so)."""
     if not exists():
