@@ -35,15 +35,13 @@ def _load(case: BadInput, tmp_path: Path):
 # ---------------------------------------------------------------------------------------- bad inputs
 
 
-def test_corpus_is_large_and_messages_distinct(tmp_path: Path) -> None:
-    assert len(CASES) >= 40
-    assert len({c.id for c in CASES}) == len(CASES)
+def test_every_bad_input_gets_its_own_message(tmp_path: Path) -> None:
     messages = set()
     for case in CASES:
         (tmp_path / case.id).mkdir()
         with pytest.raises(TelemetryError) as info:
             _load(case, tmp_path / case.id)
-        messages.add(str(info.value))
+        messages.add(str(info.value).replace(str(tmp_path / case.id), "<folder>"))  # not told apart by folder
     assert len(messages) == len(CASES)  # every bad input has its own message
 
 
@@ -291,10 +289,6 @@ def test_seed_data_loads(seed_data_dir: Path) -> None:
 def test_seed_data_upload_matches_folder(seed_data_dir: Path) -> None:
     files = [(p.name, p.read_bytes()) for p in sorted(seed_data_dir.glob("*.parquet"))]
     assert load_uploaded(files).fingerprint == load_telemetry(seed_data_dir).fingerprint
-
-
-def test_errors_are_telemetry_errors() -> None:
-    assert all(issubclass(c.exception, TelemetryError) for c in CASES)
 
 
 def test_overlapping_files_stay_contiguous_sessions() -> None:
