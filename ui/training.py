@@ -8,6 +8,7 @@ go (`settle`) before it draws anything, so a run that did not finish is never ke
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -117,33 +118,50 @@ def settle() -> None:
         job.status, job.error = "interrupted", "The training did not stop in time and was abandoned."
 
 
+# The stack names every fit "layer <depth> · <model> · …" (twin_core.stack): the first one says which layer
+# training starts at.
+_LAYER_OF_FIT = re.compile(r"^layer (\d+) ")
+
+
 class ProgressPanel:
     """Live progress of a job: overall fits, the current layer, and the current model/fold with elapsed time."""
 
     def __init__(self, job: TrainingJob) -> None:
         self.job = job
-        self.plan = job.config.stack.fits_per_layer()
+        self.models = [len(layer.models) for layer in job.config.stack.layers]
+        self.first_layer: int | None = None  # the first layer that is trained (those below come from the cache)
         self.box = st.status(f"Training **{job.label}** on {job.data_label}…", expanded=True)
         with self.box:
             self.overall = st.progress(0.0, text="Building features and splitting the hold-out…")
-            self.layer = st.progress(0.0, text=f"Layer 1 of {len(self.plan)}")
+            self.layer = st.progress(0.0, text=f"Layer 1 of {len(self.models)}")
             self.step = st.empty()
+
+    def plan(self) -> list[int]:
+        """Fits per layer as the run really does them: folds may have been reduced for short sessions, so the
+        fits per model come from the reported total over the layers that are trained, not from the request."""
+        if self.first_layer is None or not self.job.total:
+            return self.job.config.stack.fits_per_layer()
+        per_model = self.job.total // max(sum(self.models[self.first_layer - 1:]), 1)
+        return [count * per_model for count in self.models]
 
     def update(self) -> None:
         """Redraw the bars from the job's counters (also a point where Streamlit may stop the script)."""
         job = self.job
-        total = job.total or sum(self.plan)
+        if self.first_layer is None and (found := _LAYER_OF_FIT.match(job.message)):
+            self.first_layer = int(found.group(1))
+        plan = self.plan()
+        total = job.total or sum(plan)
         self.overall.progress(min(job.done / total, 1.0),
                               text=f"Overall: {job.done} of {total} fits · {job.elapsed:.1f} s elapsed")
-        done = job.done + sum(self.plan) - total  # layers reused from the cache are the first ones, already done
+        done = job.done + sum(plan[:(self.first_layer or 1) - 1])  # reused layers count as done
         before, depth = 0, 1
-        for depth, fits in enumerate(self.plan, start=1):
-            if done < before + fits or depth == len(self.plan):
+        for depth, fits in enumerate(plan, start=1):
+            if done < before + fits or depth == len(plan):
                 break
             before += fits
-        fits = self.plan[depth - 1]
+        fits = max(plan[depth - 1], 1)
         self.layer.progress(min((done - before) / fits, 1.0),
-                            text=f"Layer {depth} of {len(self.plan)}: {done - before} of {fits} fits")
+                            text=f"Layer {depth} of {len(plan)}: {done - before} of {fits} fits")
         self.step.caption(f"Last fit: {job.message}")
 
     def close(self) -> None:

@@ -114,3 +114,16 @@ def test_changing_only_the_top_layer_retrains_only_the_top_layer(app: AppTest) -
     assert job.status == "done" and job.total == config.stack.fits_per_layer()[-1]
     assert job.message.startswith(f"layer {len(layers)} ·")
     assert any("reused from an earlier run" in note for note in at.session_state["runs"][-1].result.notes)
+
+
+@pytest.mark.parametrize(("total", "first_fit", "plan"), [
+    (None, "", [18, 12, 6]),                               # before the first fit: the request (3 + 2 + 1 models)
+    (18, "layer 1 · lgbm-short · fold 1/2", [9, 6, 3]),    # folds reduced to 2 for short sessions
+    (4, "layer 3 · top-ridge · fold 1/3", [12, 8, 4]),     # layers 1-2 reused, 3 folds
+])
+def test_progress_bars_size_each_layer_on_the_fits_the_run_really_does(total, first_fit, plan) -> None:
+    job = ui.training.TrainingJob(label="x", config=get_preset("default"), telemetry=None, data_label="demo")
+    job.total, job.done, job.message = total or 0, 1 if total else 0, first_fit
+    panel = ui.training.ProgressPanel(job)
+    panel.update()
+    assert panel.plan() == plan
