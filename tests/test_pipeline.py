@@ -12,6 +12,7 @@ from twin_core.errors import ConfigError, SessionTooShortError, TrainingCancelle
 from twin_core.pipeline import oof_scores, predictions_frame, prepare_run, train_twin
 from twin_core.presets import get_preset
 from twin_core.splits import CVSpec, SplitSpec
+from twin_core.stack import HierarchicalStack
 from twin_core.telemetry import load_telemetry, telemetry_from_frames
 
 
@@ -64,8 +65,24 @@ def test_same_config_same_data_same_numbers(quick_result, demo_telemetry):
                                   quick_result.evaluation.predictions["L2:top-ridge"])
 
 
-def test_oof_scores_match_the_full_run_without_predicting_the_hold_out(quick_result, demo_telemetry):
+def test_oof_scores_match_the_full_run_without_predicting_the_hold_out(quick_result, demo_telemetry, monkeypatch):
+    seen = {}  # the row ids each stack method is given while the OOF scores are computed
+
+    def spy(method):
+        original = getattr(HierarchicalStack, method)
+
+        def wrapper(self, X, *args, **kwargs):
+            seen.setdefault(method, []).append(X.index.to_numpy())
+            return original(self, X, *args, **kwargs)
+        monkeypatch.setattr(HierarchicalStack, method, wrapper)
+
+    for method in ("fit", "predict", "predict_layers"):
+        spy(method)
     table = oof_scores(demo_telemetry, get_preset("quick"))
+    assert set(seen) == {"fit"}  # nothing is predicted through the stack: no hold-out row is scored
+    (fitted,) = seen["fit"]
+    np.testing.assert_array_equal(np.sort(fitted), np.sort(quick_result.split.train))
+    assert not set(fitted) & set(quick_result.split.test)
     expected = quick_result.evaluation.models
     np.testing.assert_allclose(table["r2_oof"], expected["r2_oof"])
     assert table[["layer", "name"]].values.tolist() == expected[["layer", "name"]].values.tolist()
