@@ -84,6 +84,9 @@ def test_validate_refuses_and_adapts_as_train_with_the_preset_would(tmp_path, ca
         frame.to_parquet(tmp_path / f"s{i}.parquet")
     assert main(["validate", str(tmp_path), "--preset", preset]) == code
     assert re.search(line, capsys.readouterr().out)
+    if code != EXIT_OK:  # train refuses the same data with the same exit code, before any fit
+        assert main(["train", str(tmp_path), "--preset", preset, "--quiet"]) == code
+        assert capsys.readouterr().err.startswith("error: ")
 
 
 def test_demo_data_command_writes_loadable_files(tmp_path, capsys):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
-from twin_core.errors import ConfigError
+from twin_core.errors import ConfigError, SessionTooShortError
 from twin_core.splits import MIN_FOLD_ROWS, CVSpec, SplitSpec, cv_folds, holdout_split
 
 # three sessions of 100, 60 and 140 usable rows, row ids contiguous within a session, holes between
@@ -169,5 +169,5 @@ def test_whole_session_folds_can_be_asked_for_and_are_capped_by_the_sessions():
      r"least 10 rows\."),
 ])
 def test_folds_that_no_safe_scheme_gives_are_refused(rows, sessions, spec, lookback, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(SessionTooShortError, match=message):
         cv_folds(rows, sessions, spec, lookback)

@@ -55,7 +55,7 @@ class SchemaMismatchError(TelemetryError):
 
 
 class SessionTooShortError(TelemetryError):
-    """No recording session is long enough for the chosen feature windows."""
+    """The recordings are too short for the run asked of them: its windows, its hold-out or its folds."""
 
 
 class ConfigError(TwinError, ValueError):

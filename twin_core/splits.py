@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 from sklearn.model_selection import KFold, train_test_split
 
-from twin_core.errors import ConfigError
+from twin_core.errors import ConfigError, SessionTooShortError
 from twin_core.schema import SPEC_CONFIG, Folds, Fraction, GapRows, Seed, SessionIds, check, choice, parse
 
 HoldoutKind = Literal["session_tail", "whole_sessions", "random"]
@@ -150,7 +150,7 @@ def holdout_split(rows: np.ndarray, sessions: np.ndarray, spec: SplitSpec, lookb
         if len(result.gap) > len(result.train) and len(np.unique(sessions)) > 1:
             result = _short_sessions_held_out_whole(rows, sessions, spec, result)
     if len(result.train) == 0 or len(result.test) == 0:
-        raise ConfigError(f"The hold-out ({result.description}) leaves {len(result.train)} training and "
+        raise SessionTooShortError(f"The hold-out ({result.description}) leaves {len(result.train)} training and "
                           f"{len(result.test)} test rows of {len(rows)} usable rows; load more or longer "
                           "recordings, shorten the windows and lags, or change the hold-out.")
     return result
@@ -225,15 +225,15 @@ def cv_folds(rows: np.ndarray, sessions: np.ndarray, spec: CVSpec, lookback: int
     every session and fits on the rest minus the rows within `gap` of that block (both sides).
     sessions: whole sessions, in time order, in `n_splits` groups. kfold: shuffled K-fold.
     When the data cannot give that: fewer folds; blocked folds whose purge leaves too few rows to fit on, or
-    discards more rows than it leaves, become whole-session folds; a ConfigError saying what to do when
-    nothing works. Sizes are checked before
-    any fold is cut, so an absurd fold count costs no time.
+    discards more rows than it leaves, become whole-session folds; when nothing works, a SessionTooShortError
+    saying what to do (the data falls short of the config, so the CLI exits 2, as `validate` does). Sizes are
+    checked before any fold is cut, so an absurd fold count costs no time.
     """
     spec.validate()
     rows = np.asarray(rows)
     sessions = np.asarray(sessions)
     if len(rows) < 2 * MIN_FOLD_ROWS:
-        raise ConfigError(f"{len(rows)} training rows are too few for 2 folds of at least {MIN_FOLD_ROWS} rows; "
+        raise SessionTooShortError(f"{len(rows)} training rows are too few for 2 folds of at least {MIN_FOLD_ROWS} rows; "
                           "load more or longer recordings, or shorten the windows and lags.")
     most = len(rows) // MIN_FOLD_ROWS
     if spec.kind == "kfold":
@@ -316,7 +316,7 @@ def _session_plan(rows: np.ndarray, codes: np.ndarray, lengths: np.ndarray, spec
         k -= 1
     if k < 2:
         why = "; ".join(reasons) + ("; " if reasons else "")
-        raise ConfigError(f"No out-of-fold scheme fits these {len(rows)} training rows: {why}{len(lengths)} "
+        raise SessionTooShortError(f"No out-of-fold scheme fits these {len(rows)} training rows: {why}{len(lengths)} "
                           f"session(s) cannot form 2 whole-session folds of at least {MIN_FOLD_ROWS} rows. Load "
                           "more or longer recordings, or shorten the windows and lags (and so the purge gap).")
     group_of = np.empty(len(lengths), dtype=np.int64)
