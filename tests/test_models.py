@@ -18,9 +18,23 @@ def test_every_kind_builds_and_fits(kind):
     assert estimator.fit(X, y).predict(X).shape == (80,)
 
 
-def test_thread_count_is_set_on_nested_estimators():
-    estimator = set_threads(make_estimator("extratrees", {}, seed=0, threads=2), 1)
-    assert estimator.n_jobs == 1
+@pytest.mark.parametrize("kind, param", [
+    ("elasticnetcv", "elasticnetcv__n_jobs"),  # nested: the ElasticNetCV step inside a scaling Pipeline
+    ("extratrees", "n_jobs"),
+    ("lightgbm", "n_jobs"),
+])
+def test_thread_count_is_set_on_top_level_and_nested_estimators(kind, param):
+    estimator = make_estimator(kind, {}, seed=0, threads=2)
+    assert estimator.get_params(deep=True)[param] != 3
+    assert set_threads(estimator, 3).get_params(deep=True)[param] == 3
+
+
+@pytest.mark.parametrize("kind", ["ridgecv", "histgb"])
+def test_set_threads_leaves_estimators_without_a_thread_count_as_they_were(kind):
+    estimator = make_estimator(kind, {}, seed=0, threads=2)
+    before = repr(estimator.get_params(deep=True))
+    assert "n_jobs" not in before
+    assert set_threads(estimator, 3) is estimator and repr(estimator.get_params(deep=True)) == before
 
 
 @pytest.fixture
