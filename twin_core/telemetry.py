@@ -721,7 +721,8 @@ def _text_epoch(name: str, s: pd.Series, report: ValidationReport) -> np.ndarray
     """Text (or Python objects): all numbers go the numeric way, all dates the datetime way, else an error."""
     numbers = _real_numbers(s)
     try:
-        dates = pd.to_datetime(s, utc=True, format="ISO8601", errors="coerce")
+        # only what is not a number is parsed as a date (pandas 4 will read numbers given a format as epochs)
+        dates = pd.to_datetime(s.mask(numbers.notna().to_numpy()), utc=True, format="ISO8601", errors="coerce")
     except (TypeError, ValueError, OverflowError):
         dates = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
     present = s.notna().to_numpy()
