@@ -78,12 +78,12 @@ def test_feature_count_is_arithmetic_even_for_huge_specs():
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda path: budget.check_training(10**6, 1000, train_share=0.8, parallel_fits=2,
-                                        first_layer_kinds=["ridgecv"], budget="1GB"),
+                                        first_layer=[("ridgecv", 1000)], budget="1GB"),
      MemoryBudgetError, r"Training would need about \d+(\.\d)? GB \(1,000,000 rows × 1,000 features × 4 bytes.*"
                         r"memory budget is 1 GB \(set by --memory-budget\); use fewer lags or windows, fewer rows "
                         r"or files, a coarser sampling, or a larger --memory-budget"),
-    (lambda path: budget.check_training(10**6, 10, train_share=0.8, parallel_fits=1, first_layer_kinds=["lightgbm"],
-                                        resident=2 * GB, budget="2GB"),
+    (lambda path: budget.check_training(10**6, 10, train_share=0.8, parallel_fits=1,
+                                        first_layer=[("lightgbm", 10)], resident=2 * GB, budget="2GB"),
      MemoryBudgetError, r"plus 2 GB of loaded telemetry\) but the memory budget is 2 GB"),
     (lambda path: budget.check_loading([(path.name, path), (path.name, path)], budget="100kB"),
      MemoryBudgetError, r"Loading cpu_bound_00\.parquet, cpu_bound_00\.parquet \(4,000 rows\) would need about [\d.]+ [kM]B of "
@@ -196,7 +196,8 @@ def test_ten_thousand_labels_train_quickly_with_capped_columns_and_a_note():
 def test_prediction_maps_unseen_and_rare_labels_to_other_as_training_did():
     counts = [60] * 50 + [10] * 10  # w00…w49 clearly the most frequent, w50…w59 rare
     labels = np.random.default_rng(0).permutation(np.repeat([f"w{i:02d}" for i in range(60)], counts))
-    trained = train_twin(_labelled(labels), get_preset("quick")).model
+    with pytest.warns(UserWarning, match="encoded together as 'other'"):
+        trained = train_twin(_labelled(labels), get_preset("quick")).model
     assert trained.workload_categories[-1] == OTHER_WORKLOAD
     rare = sorted(set(labels) - set(trained.workload_categories))[0]
     fresh = _labelled(np.array(["never-seen"] * 1000 + [rare] * 1000 + ["w00"] * 1000), seed=1)
@@ -218,8 +219,9 @@ def test_bytes_upload_estimate_needs_no_file(demo_file):
 def test_fits_run_one_at_a_time_when_only_that_fits_the_budget(demo_telemetry):
     config = get_preset("quick")
     config = replace(config, stack=replace(config.stack, n_jobs=2))
-    args = dict(rows=len(demo_telemetry.frame), features=feature_count(config.used_feature_sets(), 8, 4),
-                train_share=0.8, first_layer_kinds=["lightgbm", "ridgecv"],
+    features = feature_count(config.used_feature_sets(), 8, 4)
+    args = dict(rows=len(demo_telemetry.frame), features=features, train_share=0.8,
+                first_layer=[("lightgbm", features), ("ridgecv", features)],
                 resident=int(demo_telemetry.frame.memory_usage(deep=True).sum()))
     one, two = budget.training_bytes(parallel_fits=1, **args), budget.training_bytes(parallel_fits=2, **args)
     run = prepare_run(demo_telemetry, config, memory_budget=(one + two) // 2)

@@ -85,29 +85,32 @@ def human(size: float) -> str:
 
 
 def training_bytes(rows: int, features: int, *, train_share: float, parallel_fits: int,
-                   first_layer_kinds: list[str], resident: int = 0) -> int:
+                   first_layer: list[tuple[str, int]], resident: int = 0) -> int:
     """Peak bytes of one training run: `resident` (the telemetry already held) plus the working set.
 
-    The working set, in float32 cells of rows × features: the feature matrix (1), its copy of the training rows
-    (train_share), each first-layer model's copy of its columns (train_share each), and `parallel_fits` fits
-    at once of the costliest kind (FIT_COPIES × train_share each); upper layers fit on a few columns only.
+    `first_layer` is (model kind, columns of its feature set) per first-layer model. The working set, in float32
+    cells: the feature matrix (rows × features), its copy of the training rows, each first-layer model's copy of
+    its columns, and `parallel_fits` fits at once of the costliest model (FIT_COPIES × its training cells);
+    upper layers fit on a few columns only.
     """
-    cell = rows * features * FLOAT32
-    costliest = max((FIT_COPIES.get(kind, OTHER_FIT_COPIES) for kind in first_layer_kinds), default=OTHER_FIT_COPIES)
-    copies = 1 + train_share * (1 + len(first_layer_kinds) + max(1, parallel_fits) * costliest)
-    return int(resident + rows * 8 * BUILD_TEMPORARY_COLUMNS + cell * copies)
+    train_rows = rows * train_share
+    member_cells = [train_rows * columns for _, columns in first_layer]
+    costliest = max((FIT_COPIES.get(kind, OTHER_FIT_COPIES) * cells
+                     for (kind, _), cells in zip(first_layer, member_cells)), default=0.0)
+    cells = rows * features + train_rows * features + sum(member_cells) + max(1, parallel_fits) * costliest
+    return int(resident + rows * 8 * BUILD_TEMPORARY_COLUMNS + cells * FLOAT32)
 
 
 def check_training(rows: int, features: int, *, train_share: float, parallel_fits: int,
-                   first_layer_kinds: list[str], resident: int = 0, budget: str | int | None = None) -> int:
+                   first_layer: list[tuple[str, int]], resident: int = 0, budget: str | int | None = None) -> int:
     """Refuse a training run whose peak would pass the budget (raises MemoryBudgetError); returns the estimate."""
     need = training_bytes(rows, features, train_share=train_share, parallel_fits=parallel_fits,
-                          first_layer_kinds=first_layer_kinds, resident=resident)
+                          first_layer=first_layer, resident=resident)
     limit = memory_budget(budget)
     if need > limit:
         raise MemoryBudgetError(
             f"Training would need about {human(need)} ({rows:,} rows × {features:,} features × 4 bytes, copied for "
-            f"the training rows, {len(first_layer_kinds)} first-layer model(s) and {max(1, parallel_fits)} fit(s) "
+            f"the training rows, {len(first_layer)} first-layer model(s) and {max(1, parallel_fits)} fit(s) "
             f"at once, plus {human(resident)} of loaded telemetry) but the memory budget is {human(limit)} "
             f"({describe_budget(budget)}); {WHAT_TO_CHANGE_TRAIN}.")
     return need

@@ -171,14 +171,18 @@ def _within_budget(telemetry: Telemetry, config: RunConfig, budget: str | int | 
     """Check the memory budget before anything is built (MemoryBudgetError if the run cannot fit); when fits
     side by side would pass it and fits one at a time would not, run them one at a time and say so."""
     specs, labels = config.used_feature_sets(), telemetry.frame[WORKLOAD]
-    features = feature_count(specs, telemetry.n_cores, len(choose_workload_categories(labels)))
-    kinds = [m.kind for m in config.stack.layers[0].models]
+    n_categories = len(choose_workload_categories(labels))
+    features = feature_count(specs, telemetry.n_cores, n_categories)
+    by_name = {spec.name: spec for spec in specs}
+    first_layer = [(m.kind, feature_count([by_name[m.feature_set]] if m.feature_set in by_name else specs,
+                                          telemetry.n_cores, n_categories))
+                   for m in config.stack.layers[0].models]
     resident = int(telemetry.frame.memory_usage(deep=True).sum())
     jobs = parallel_fits(config.stack.n_jobs)
 
     def check(at_once: int) -> None:
         check_training(len(labels), features, train_share=1.0 - config.split.test_fraction, parallel_fits=at_once,
-                       first_layer_kinds=kinds, resident=resident, budget=budget)
+                       first_layer=first_layer, resident=resident, budget=budget)
 
     try:
         check(jobs)
