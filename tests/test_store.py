@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import pickle
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -24,11 +25,13 @@ import twin_core
 from twin_core import cli
 from twin_core.artifacts import MANIFEST, check_storable, encode_model
 from twin_core.config import LayerSpec, ModelSpec
+from twin_core.demo import make_demo_frames
 from twin_core.errors import UnstorableModelError
 from twin_core.models import MODEL_KINDS
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
 from twin_core.store import ORPHAN_SECONDS, ArtifactSignatureError, RunStore, StoreError
+from twin_core.telemetry import telemetry_from_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"lightgbm": {"n_estimators": 15}, "histgb": {"max_iter": 15}, "extratrees": {"n_estimators": 10}}
@@ -353,18 +356,34 @@ def test_train_with_a_broken_store_stops_before_training(tmp_path, demo_parquet_
     assert "is empty (0 bytes)" in capsys.readouterr().err
 
 
-def test_a_constant_target_run_lists_and_shows_with_r2_not_available(tmp_path, result, capsys):
-    store = RunStore(tmp_path / "runs.sqlite", key=b"k", create=True)
-    run_id = store.save(result)
-    with sqlite3.connect(store.path) as db:  # what a constant target saves: R² null in the summary columns
-        db.execute("UPDATE runs SET best_r2_holdout = NULL, identity_r2_holdout = NULL WHERE id = ?", (run_id,))
+def test_a_constant_target_run_lists_and_shows_with_r2_not_available(tmp_path, capsys, monkeypatch):
+    frames = make_demo_frames(rows=600, cores=4, sessions=3, seed=5)
+    for _, frame in frames:
+        frame["cpu_util_core_0"] = 0.0  # an idle core: R² has nothing to explain
+    monkeypatch.setenv("TWIN_STORE_KEY", "test-key")
+    store = RunStore(tmp_path / "runs.sqlite", create=True)
+    run_id = store.save(train_twin(telemetry_from_frames(frames), get_preset("quick")))
     assert cli.main(["runs", "list", "--store", str(store.path)]) == cli.EXIT_OK
     line = [row for row in capsys.readouterr().out.splitlines() if run_id in row][0]
-    assert line.split().count("n/a") == 2
+    assert line.split().count("n/a") == 2  # best and identity R²
+    assert cli.main(["runs", "show", run_id, "--store", str(store.path)]) == cli.EXIT_OK
+    report = capsys.readouterr().out
+    model_rows = re.findall(r"^ +[12] +\S+ +\S+ +(\S+) +(\S+) +0\.000 +0\.000$", report, flags=re.MULTILINE)
+    assert model_rows == [("n/a", "n/a")] * 3  # R² hold-out and OOF of every model; MAE and RMSE still shown
+    assert "'lgbm' R² hold-out n/a" in report and not re.search(r"\bnan\b", report, flags=re.IGNORECASE)
 
 
-def test_errors(store):
-    with pytest.raises(StoreError, match="No run 'nope'.*runs list"):
-        store.metrics("nope")
-    with pytest.raises(StoreError, match="is a folder, not a run store"):
-        RunStore(store.artifacts.parent)
+@pytest.mark.parametrize("action, exception, message", [
+    (lambda s: s.metrics("nope"), StoreError, r"^No run 'nope' in .*runs\.sqlite; see `runs list` for the kept runs\.$"),
+    (lambda s: s.config("nope"), StoreError, r"^No run 'nope' in .*; see `runs list`"),
+    (lambda s: s.predictions("nope"), StoreError, r"^No run 'nope' in .*; see `runs list`"),
+    (lambda s: s.load_model("nope"), StoreError, r"^No run 'nope' in .*; see `runs list`"),
+    (lambda s: s.delete("nope"), StoreError, r"^No run 'nope' in .*; see `runs list`"),
+    (lambda s: RunStore(s.artifacts.parent), StoreError, r" is a folder, not a run store; pass the database file"),
+    (lambda s: RunStore(s.path.with_name("missing.sqlite")), StoreError,
+     r"^No run store at .*missing\.sqlite; train with --store to create one\.$"),
+])
+def test_an_unknown_run_or_a_path_that_is_no_store_is_a_store_error_saying_what_to_do(store, action, exception,
+                                                                                      message):
+    with pytest.raises(exception, match=message):
+        action(store)
