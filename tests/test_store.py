@@ -374,7 +374,7 @@ def test_a_constant_target_run_lists_and_shows_with_r2_not_available(tmp_path, c
 
 
 @pytest.mark.parametrize("action, exception, message", [
-    (lambda s: s.metrics("nope"), StoreError, r"^No run 'nope' in .*runs\.sqlite; see `runs list` for the kept runs\.$"),
+    (lambda s: s.metrics("nope"), StoreError, r"^No run 'nope' in .*runs\.sqlite; see `runs list` for the kept runs"),
     (lambda s: s.config("nope"), StoreError, r"^No run 'nope' in .*; see `runs list`"),
     (lambda s: s.predictions("nope"), StoreError, r"^No run 'nope' in .*; see `runs list`"),
     (lambda s: s.load_model("nope"), StoreError, r"^No run 'nope' in .*; see `runs list`"),
