@@ -94,6 +94,8 @@ def test_kfold_is_shuffled_and_seeded():
     again = cv_folds(ROWS, SESSIONS, CVSpec(kind="kfold", n_splits=5, seed=3), lookback=5).folds
     for (f1, v1), (f2, v2) in zip(folds, again):
         np.testing.assert_array_equal(v1, v2)
+    other = cv_folds(ROWS, SESSIONS, CVSpec(kind="kfold", n_splits=5, seed=4), lookback=5).folds
+    assert not np.array_equal(np.sort(other[0][1]), np.sort(folds[0][1]))  # the seed decides the folds
     assert not np.all(np.diff(folds[0][1]) == 1)
     assert CVSpec(kind="kfold").leaky and not CVSpec().leaky
 
