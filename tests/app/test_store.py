@@ -3,7 +3,6 @@ compared across sessions, deleted after a confirmation; a broken store is a mess
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -123,12 +122,14 @@ def test_a_damaged_store_is_a_message_on_every_page_and_training_goes_on(app: Ap
     assert any("cannot be read" in c.value and "0 bytes" in c.value for c in fresh.sidebar.caption)
 
 
-def test_a_saved_run_without_r2_shows_not_available(app: AppTest) -> None:
+def test_a_saved_run_of_a_constant_target_shows_r2_not_available(app: AppTest) -> None:
+    telemetry = app.session_state["telemetry"]
+    idle = replace(telemetry, frame=telemetry.frame.assign(**{telemetry.target: 5.0}))  # R² cannot be computed
+    app.session_state["telemetry"] = idle
     train(app, "quick", "constant")
-    run_id = store().list()["id"].item()
-    with sqlite3.connect(os.environ["TWIN_STORE"]) as db:  # what a constant target saves: R² is null
-        db.execute("UPDATE runs SET best_r2_holdout = NULL, identity_r2_holdout = NULL WHERE id = ?", (run_id,))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    assert store().list()[["best_r2_holdout", "identity_r2_holdout"]].isna().all(axis=None)  # stored as null
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)  # another session on the same data
+    at.session_state["telemetry"], at.session_state["data_label"] = idle, app.session_state["data_label"]
     at.run()
     at = goto(at, "whatif")
     at.radio(key="whatif_source").set_value("saved").run()
