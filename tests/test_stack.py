@@ -55,10 +55,10 @@ def data():
 
 
 def test_ridge_only_stack_meets_the_estimator_contract():
-    failures = [r for r in check_estimator(
+    results = check_estimator(
         HierarchicalStack([[("r1", Ridge()), ("r2", Ridge(alpha=10.0))], [("top", Ridge())]], cv=3), on_fail=None)
-        if r["status"] == "failed"]
-    assert failures == []
+    assert [r for r in results if r["status"] == "failed"] == []
+    assert sum(r["status"] == "passed" for r in results) >= 45  # the checks really ran (51 pass with scikit-learn 1.9)
 
 
 def test_predict_layers_returns_every_model_of_every_layer(data):
