@@ -125,7 +125,7 @@ def test_a_trained_run_predicts_other_telemetry_of_the_same_shape(quick_result, 
 
 def test_cancel_stops_the_run(demo_telemetry):
     calls = []
-    with pytest.raises(TrainingCancelled):
+    with pytest.raises(TrainingCancelled, match=r"^Training cancelled after 2 of 12 fits\.$"):
         train_twin(demo_telemetry, get_preset("quick"), on_progress=lambda *a: calls.append(a),
                    should_cancel=lambda: len(calls) >= 2)
     assert len(calls) == 2
@@ -135,7 +135,7 @@ def test_cancel_stops_the_run(demo_telemetry):
 def test_invalid_config_is_refused_before_any_fit(demo_telemetry):
     calls = []
     config = replace(get_preset("quick"), split=SplitSpec(test_fraction=2.0))
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"^split\.test_fraction: must be a number strictly between 0 and 1, got 2"):
         train_twin(demo_telemetry, config, on_progress=lambda *a: calls.append(a))
     assert calls == []
 

@@ -193,7 +193,7 @@ def test_a_cancelled_fit_leaves_the_stack_unfitted(data, jobs):
     X, y = data
     stack = HierarchicalStack([[("a", Ridge())], [("top", Ridge())]], cv=3, n_jobs=jobs).fit(X, y)
     count = []
-    with pytest.raises(TrainingCancelled):  # a second fit of the same stack, cancelled in layer 2
+    with pytest.raises(TrainingCancelled, match=r"after 5 of 8 fits"):  # a second fit, cancelled in layer 2
         stack.fit(X, y, on_progress=lambda *a: count.append(1), should_cancel=lambda: len(count) >= 5)
     with pytest.raises(NotFittedError):
         check_is_fitted(stack)
