@@ -121,6 +121,16 @@ def test_a_trained_run_predicts_other_telemetry_of_the_same_shape(quick_result, 
     # still fails on any real difference (a wrong row or feature moves a prediction by whole points).
     np.testing.assert_allclose(layers[-1].loc[test, "top-ridge"],
                                quick_result.evaluation.predictions["L2:top-ridge"], rtol=1e-5, atol=1e-4)
+    # other telemetry of the same shape: the third recording of the demo_telemetry fixture (conftest: 1,200 rows,
+    # 8 cores, 4 sessions, seed 7) loaded alone predicts as it did within the whole data
+    other = telemetry_from_frames(make_demo_frames(rows=1200, cores=8, sessions=4, seed=7)[2:3])
+    assert other.fingerprint != demo_telemetry.fingerprint
+    frame = demo_telemetry.frame
+    within = layers[-1].loc[frame.loc[layers[-1].index, "session"] == 2, "top-ridge"]
+    alone = quick_result.model.predict_layers(other)[-1]["top-ridge"]
+    assert len(alone) == len(within) > 250
+    np.testing.assert_array_equal(alone.index + frame.index[frame["session"] == 2][0], within.index)
+    np.testing.assert_allclose(alone.to_numpy(), within.to_numpy(), rtol=1e-5, atol=1e-4)
 
 
 def test_cancel_stops_the_run(demo_telemetry):
