@@ -36,12 +36,12 @@ def test_lookback_counts_rows_of_history():
 def test_lags_and_windows_never_cross_a_session(telemetry):
     matrix = build_features(telemetry, [SHORT, DEEP])
     frame = telemetry.frame
-    for row in matrix.rows:
+    for row in matrix.X.index:
         session = frame.at[row, "session"]
         assert (frame.loc[row - matrix.lookback: row, "session"] == session).all()
     starts = frame.groupby("session").head(1).index
     for start in starts:  # the first `lookback` rows of every session have no complete features
-        assert not set(range(start, start + matrix.lookback)) & set(matrix.rows)
+        assert not set(range(start, start + matrix.lookback)) & set(matrix.X.index)
 
 
 def test_rows_are_aligned_by_row_id_not_position(telemetry):
@@ -100,7 +100,7 @@ def test_positional_windows_cross_sessions_for_seed_mode(telemetry):
 def test_short_sessions(telemetry):
     spec = FeatureSpec(name="long", overall_windows=(100,), overall_lags=0, core_lags=0)
     matrix = build_features(telemetry, [spec])  # the 90-row session gives no rows
-    assert set(telemetry.frame.loc[matrix.rows, "session"]) == {0, 2}
+    assert set(telemetry.frame.loc[matrix.X.index, "session"]) == {0, 2}
     assert any("shorter than" in w for w in matrix.warnings)
     with pytest.raises(SessionTooShortError, match="longest session has 150"):
         build_features(telemetry, [FeatureSpec(name="x", overall_windows=(400,))])

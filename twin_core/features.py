@@ -99,10 +99,6 @@ class FeatureMatrix:
     lookback: int
     warnings: tuple[str, ...] = field(default=())
 
-    @property
-    def rows(self) -> np.ndarray:
-        return self.X.index.to_numpy()
-
 
 def _positions_in_session(sessions: np.ndarray) -> np.ndarray:
     """0, 1, 2, … restarting at every session boundary (rows are sorted by time)."""
