@@ -21,6 +21,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 IDLE = "[data-test-script-state='notRunning']"
 STARTUP_TIMEOUT_S = 60
 ACTION_TIMEOUT_MS = 120_000
+SCREEN_WIDTHS = (1280, 1920)  # every view must fit both, with nothing cut or overlapping
 
 pytestmark = pytest.mark.e2e
 
@@ -84,6 +85,14 @@ def choose_and_train(page, option: str) -> None:
     page.get_by_role("button", name="Train").click()
 
 
+def shoot(page, folder: Path, name: str) -> None:
+    """Full-page screenshots at the two widths the views must fit (1280 and 1920 px), for a person to look at."""
+    for width in SCREEN_WIDTHS:
+        page.set_viewport_size({"width": width, "height": 2000})
+        page.wait_for_timeout(400)  # charts and columns re-lay out on resize (no script rerun)
+        page.screenshot(path=folder / f"{name}_{width}.png", full_page=True)
+
+
 def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed")
@@ -95,18 +104,18 @@ def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 2400})
+            page = browser.new_page(viewport={"width": SCREEN_WIDTHS[0], "height": 1200})
             page.set_default_timeout(ACTION_TIMEOUT_MS)
             page.goto(server)
             page.wait_for_selector(IDLE)
             expect(page.get_by_text("Demo telemetry (1,200 rows, seed 0)").first).to_be_visible()
-            page.screenshot(path=tmp_path / "data_demo.png", full_page=True)
+            shoot(page, tmp_path, "data_demo")
 
             page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(p) for p in files])
             settle(page)
             expect(page.get_by_text("3 uploaded files").first).to_be_visible()
             expect(page.locator("[data-testid='stMetricValue']", has_text="1,500")).to_be_visible()
-            page.screenshot(path=tmp_path / "data_uploaded.png", full_page=True)
+            shoot(page, tmp_path, "data_uploaded")
 
             open_page(page, "Train")
             choose_and_train(page, "Preset: default")
@@ -120,7 +129,7 @@ def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
             choose_and_train(page, "Preset: quick")
             settle(page)
             expect(page.get_by_text("trained in")).to_be_visible()
-            page.screenshot(path=tmp_path / "train_done.png", full_page=True)
+            shoot(page, tmp_path, "train_done")
 
             open_page(page, "Results")
             charts = page.locator(".js-plotly-plot")
@@ -130,6 +139,12 @@ def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
                 expect(chart).to_be_visible()
             expect(page.get_by_text("3 uploaded files").first).to_be_visible()  # the sidebar names the data
             assert page.locator("[data-testid='stException']").count() == 0
-            page.screenshot(path=tmp_path / "results.png", full_page=True)
+            shoot(page, tmp_path, "results")
+
+            for title, expected in (("What-if", "What-if"), ("Compare", "Compare")):
+                open_page(page, title)
+                expect(page.get_by_role("heading", name=expected).first).to_be_visible()
+                assert page.locator("[data-testid='stException']").count() == 0
+                shoot(page, tmp_path, title.lower().replace("-", ""))
         finally:
             browser.close()
