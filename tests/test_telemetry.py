@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -446,3 +447,28 @@ def test_every_pandas_text_type_loads_as_labels_and_extras(dtype: object) -> Non
     telemetry = telemetry_from_frames([("f", frame)])
     assert telemetry.frame["workload_type"].tolist() == ["cpu_bound"] * 5
     assert telemetry.frame["host"].tolist() == ["db-1"] * 5 and telemetry.report.ok
+
+
+# ---------------------------------------------------------------------------------------- memory
+
+
+def test_checking_a_file_does_not_copy_its_numeric_columns() -> None:
+    from twin_core.telemetry import _check_file
+    frame = good_frame(rows=200_000, cores=8)
+    numeric_bytes = frame.select_dtypes("number").memory_usage(index=False).sum()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        checked = _check_file("f.parquet", frame, "cpu_util_core_0", ValidationReport())
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert checked is not None and peak < numeric_bytes / 2  # a copy of the columns alone is numeric_bytes
+
+
+def test_telemetry_does_not_change_when_the_callers_frame_does() -> None:
+    frame = good_frame()
+    telemetry = telemetry_from_frames([("f", frame)])
+    expected = telemetry.frame.copy()
+    frame.loc[0, "cpu_util_core_1"] = 55.5
+    assert_frame_equal(telemetry.frame, expected)

@@ -259,7 +259,10 @@ def telemetry_from_frames(
 ) -> Telemetry:
     """Validate in-memory frames, each named by its source (a file name or 'demo')."""
     report = ValidationReport()
-    raw: list[tuple[str, pd.DataFrame | None]] = list(frames)
+    # a copy of each frame: the telemetry must not share memory with frames the caller may change later
+    raw: list[tuple[str, pd.DataFrame | None]] = [
+        (name, df.copy() if isinstance(df, pd.DataFrame) else df) for name, df in frames
+    ]
     if not raw:
         report.add("error", "no_sources", "No telemetry frames were given; pass at least one (name, DataFrame) pair.")
     return _finish(_build(raw, target, _Gaps(gap_factor, min_gap_s), report), report)
@@ -494,7 +497,9 @@ def _check_file(name: str, df: pd.DataFrame, target: str, report: ValidationRepo
     if len(report.errors) > errors_before:
         return None
     columns.update({col: df[col].array for col in extras})
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(df)))
+    # no copy: the columns are fresh conversions or the read frame's own, which nothing else holds
+    # (telemetry_from_frames passes its own copy of the caller's frames)
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(df)), copy=False)
     return _FileData(name, frame, cores, tuple(extras))
 
 
