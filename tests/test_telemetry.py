@@ -472,3 +472,25 @@ def test_telemetry_does_not_change_when_the_callers_frame_does() -> None:
     expected = telemetry.frame.copy()
     frame.loc[0, "cpu_util_core_1"] = 55.5
     assert_frame_equal(telemetry.frame, expected)
+
+
+# ---------------------------------------------------------------------------------------- the caller's index
+
+
+@pytest.mark.parametrize("index", [
+    np.zeros(20, dtype="int64"),                                          # every label the same
+    np.arange(20)[::-1],                                                  # integers in another order
+    [f"r{i}" for i in range(20)],                                         # text
+    pd.MultiIndex.from_arrays([np.arange(20) % 2, np.arange(20)]),        # two levels
+    pd.date_range("2024-01-01", periods=20, freq="min"),                  # times
+], ids=["duplicate", "reversed", "text", "multiindex", "datetime"])
+def test_a_frames_index_does_not_matter(index: object, tmp_path: Path) -> None:
+    frame = good_frame().assign(workload_type=[f"w{i % 3}" for i in range(20)])
+    expected = telemetry_from_frames([("f.parquet", frame)])
+    indexed = frame.set_axis(index)
+    from_frame = telemetry_from_frames([("f.parquet", indexed)])
+    indexed.to_parquet(tmp_path / "f.parquet", index=True)  # a parquet file can store the index too
+    from_file = load_telemetry(tmp_path / "f.parquet")
+    for telemetry in (from_frame, from_file):
+        assert_frame_equal(telemetry.frame, expected.frame)
+        assert telemetry.fingerprint == expected.fingerprint

@@ -469,6 +469,8 @@ def _check_file(name: str, df: pd.DataFrame, target: str, report: ValidationRepo
                    f"File '{name}' has 0 rows; remove it or record some telemetry into it.", file=name)
         return None
     errors_before = len(report.errors)
+    # rows are told apart by position only: any index (duplicate, text, MultiIndex, a parquet's stored one) is dropped
+    df = df.reset_index(drop=True)
     df = _rename_reserved(name, df.set_axis([str(c) for c in df.columns], axis=1), report)
     df = _canonical_core_names(name, df, report)
     if len(report.errors) > errors_before:
