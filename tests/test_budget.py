@@ -9,7 +9,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from twin_core import budget, pipeline, telemetry
+from twin_core import budget, pipeline
 from twin_core.cli import main
 from twin_core.demo import make_demo_frames
 from twin_core.errors import ConfigError, MemoryBudgetError
@@ -17,7 +17,7 @@ from twin_core.features import (MAX_WORKLOAD_CATEGORIES, OTHER_WORKLOAD, Feature
                                 choose_workload_categories, feature_count)
 from twin_core.pipeline import prepare_run, train_twin
 from twin_core.presets import get_preset
-from twin_core.telemetry import WORKLOAD, load_telemetry, load_uploaded, telemetry_from_frames
+from twin_core.telemetry import WORKLOAD, load_telemetry, load_uploaded, reading, telemetry_from_frames
 
 GB = 10**9
 
@@ -135,7 +135,7 @@ def _no_reading(*args, **kwargs):
 
 
 def test_a_parquet_file_over_budget_is_refused_from_its_footer_alone(demo_file, monkeypatch):
-    monkeypatch.setattr(telemetry.pd, "read_parquet", _no_reading)
+    monkeypatch.setattr(reading.pd, "read_parquet", _no_reading)
     with pytest.raises(MemoryBudgetError, match=rf"Loading {demo_file.name} \(2,000 rows\) would need about "
                                                 r"\d+ kB of memory but the memory budget is 10 kB"):
         load_telemetry(demo_file, memory_budget="10kB")

@@ -22,6 +22,7 @@ from twin_core.telemetry import (
     telemetry_from_frames,
     validate_sources,
 )
+from twin_core.telemetry.schema import _check_file
 
 
 def _load(case: BadInput, tmp_path: Path):
@@ -453,7 +454,6 @@ def test_every_pandas_text_type_loads_as_labels_and_extras(dtype: object) -> Non
 
 
 def test_checking_a_file_does_not_copy_its_numeric_columns() -> None:
-    from twin_core.telemetry import _check_file
     frame = good_frame(rows=200_000, cores=8)
     numeric_bytes = frame.select_dtypes("number").memory_usage(index=False).sum()
     tracemalloc.start()

@@ -94,7 +94,7 @@ def test_upload_over_the_memory_budget_is_refused_before_reading(app: AppTest, t
     def no_reading(*args, **kwargs):
         raise AssertionError("the upload was read before the budget check")
 
-    monkeypatch.setattr("twin_core.telemetry.pd.read_parquet", no_reading)
+    monkeypatch.setattr("twin_core.telemetry.reading.pd.read_parquet", no_reading)
     app.file_uploader(key="data_upload").set_value((path.name, path.read_bytes(), PARQUET)).run()
     assert not app.exception
     refusal = next(e.value for e in app.error if "Upload refused" in e.value)
