@@ -16,7 +16,6 @@ from twin_core.telemetry.frame import OVERALL, TIMESTAMP, WORKLOAD
 from twin_core.telemetry.report import ValidationReport, _exact, _n, _show, _why
 
 
-
 # Utilisation this close outside 0..100 % is rounding noise from the recorder: clipped, with a note.
 ROUNDING_SLACK = 1e-6
 

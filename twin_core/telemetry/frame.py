@@ -16,7 +16,6 @@ import pandas as pd
 from twin_core.telemetry.report import ValidationReport
 
 
-
 TIMESTAMP = "timestamp"
 WORKLOAD = "workload_type"
 OVERALL = "cpu_util_overall"

@@ -19,7 +19,6 @@ from twin_core.telemetry.schema import _align_extras, _check_file, _check_schema
 from twin_core.telemetry.sessions import DEFAULT_MIN_GAP_S, _assemble, _Gaps
 
 
-
 def load_telemetry(
     sources: str | Path | Iterable[str | Path],
     *,

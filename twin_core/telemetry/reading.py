@@ -16,7 +16,6 @@ from twin_core.budget import check_loading
 from twin_core.telemetry.report import ValidationReport, _first_line
 
 
-
 PARQUET_MAGIC = b"PAR1"
 PARQUET_HINT = "expected an Apache Parquet file (.parquet)"
 

@@ -28,7 +28,6 @@ from twin_core.errors import (
 )
 
 
-
 # Issue code -> exception raised when that issue is the first error of a load.
 ERROR_CLASSES: dict[str, type[TelemetryError]] = {
     "source_not_found": SourceNotFoundError,

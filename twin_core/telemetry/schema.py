@@ -24,7 +24,6 @@ from twin_core.telemetry.frame import CORE_PATTERN, OVERALL, SESSION, SOURCE, TI
 from twin_core.telemetry.report import ValidationReport, _describe
 
 
-
 @dataclass(frozen=True)
 class _FileData:
     """One source after the per-file checks: normalised columns, in canonical order."""

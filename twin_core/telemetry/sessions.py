@@ -18,7 +18,6 @@ from twin_core.telemetry.report import ValidationReport, _n, _num
 from twin_core.telemetry.schema import _FileData
 
 
-
 DEFAULT_MIN_GAP_S = 10.0
 
 
