@@ -4,10 +4,16 @@ import math
 import joblib
 import numpy as np
 import pytest
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import Ridge, RidgeCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
 
 from twin_core.errors import ConfigError, UntrustedModelError
-from twin_core.models import MODEL_KINDS, PRETRAINED, ParamInfo, make_estimator, set_threads, validate_params
+from twin_core.models import (MODEL_KINDS, PRETRAINED, ParamInfo, ScaledRidgeCV, make_estimator, set_threads,
+                               validate_params)
+from twin_core.pipeline import prepare_run
+from twin_core.presets import get_preset
 
 
 @pytest.mark.parametrize("kind", sorted(MODEL_KINDS))
@@ -102,3 +108,59 @@ def test_every_parameter_accepts_its_range_and_refuses_past_it(kind, name):
 def test_bad_parameters_are_refused_with_their_path(kind, params, message):
     with pytest.raises(ConfigError, match=message):
         validate_params(kind, params, "m")
+
+
+def _random_regression(rows: int, columns: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of very different scales and offsets, a near copy of column 0 and a constant column."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, columns)) * rng.uniform(0.1, 100, columns) + rng.normal(size=columns) * 50
+    X[:, 1] = 2 * X[:, 0] + rng.normal(size=rows) * 1e-3
+    X[:, 2] = 3.0
+    return X, 0.3 * X[:, 0] - 0.01 * X[:, 3] + rng.normal(size=rows) * 5
+
+
+@pytest.mark.parametrize("rows, columns, alphas, seed", [
+    (200, 5, (0.1, 1.0, 10.0), 0),  # picks the smallest alpha
+    (5000, 30, (0.1, 1.0, 10.0), 1),  # picks the largest
+    (100, 20, (1e-3, 30.0, 1e5), 2),  # picks the middle alpha
+    (50, 40, (1e-6, 1e3, 1e6), 2),  # nearly as many columns as rows
+])
+def test_scaled_ridge_gives_the_scaler_and_ridgecv_pipelines_answers_on_random_data(rows, columns, alphas, seed):
+    X, y = _random_regression(rows, columns, seed)
+    expected = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas)).fit(X, y)
+    got = ScaledRidgeCV(alphas=alphas).fit(X, y)
+    ridge = expected[-1]
+    assert got.alpha_ == ridge.alpha_
+    np.testing.assert_allclose(got.best_score_, ridge.best_score_, rtol=1e-7)
+    np.testing.assert_allclose(got.coef_, ridge.coef_, rtol=1e-5, atol=1e-8 * np.abs(ridge.coef_).max())
+    np.testing.assert_allclose(got.intercept_, ridge.intercept_, rtol=1e-12)
+    np.testing.assert_allclose(got.predict(X), expected.predict(X), rtol=1e-9, atol=1e-9 * y.std())
+
+
+def test_scaled_ridge_picks_the_pipelines_alpha_on_demo_features_within_float32_rounding(demo_telemetry):
+    run = prepare_run(demo_telemetry, get_preset("default"))
+    X, y = run.features.X.to_numpy(), run.y[run.features.X.index]
+    assert X.dtype == np.float32
+    for alphas in [(0.1, 1.0, 10.0), (1e-3, 1e3, 1e6)]:
+        expected = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas)).fit(X, y)
+        got = ScaledRidgeCV(alphas=alphas).fit(X, y)
+        assert got.alpha_ == expected[-1].alpha_
+        np.testing.assert_allclose(got.best_score_, expected[-1].best_score_, rtol=1e-4)
+        # the pipeline scales in float32: predictions agree to float32 rounding of the target's scale
+        np.testing.assert_allclose(got.predict(X), expected.predict(X), rtol=0, atol=1e-4 * y.std())
+
+
+def test_scaled_ridge_meets_the_estimator_contract():
+    results = check_estimator(ScaledRidgeCV(), on_fail=None)
+    assert [r for r in results if r["status"] == "failed"] == []
+    assert sum(r["status"] == "passed" for r in results) >= 45  # the checks really ran (51 with scikit-learn 1.9)
+
+
+@pytest.mark.parametrize("alphas, rows, message", [
+    ((), 10, r"alphas must be one or more positive numbers, got \(\)"),
+    ((1.0, -1.0), 10, r"alphas must be one or more positive numbers, got \(1\.0, -1\.0\)"),
+    ((1.0,), 1, r"leave-one-out needs at least 2 samples, got n_samples = 1"),
+])
+def test_scaled_ridge_refuses_what_leave_one_out_cannot_score(alphas, rows, message):
+    with pytest.raises(ValueError, match=message):
+        ScaledRidgeCV(alphas=alphas).fit(np.arange(rows * 2.0).reshape(rows, 2), np.arange(rows * 1.0))

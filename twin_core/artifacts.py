@@ -1,7 +1,7 @@
 """A trained twin as files that cannot run code when read: a JSON manifest plus one part per fitted estimator.
 
-LightGBM models are kept as LightGBM's own model text, the ridge and elastic-net pipelines as the scaler's
-mean and scale and the model's coefficients and intercept in JSON, and the scikit-learn tree ensembles
+LightGBM models are kept as LightGBM's own model text, the ridge (`ScaledRidgeCV`) and elastic-net pipelines as
+the scaler's mean and scale and the model's coefficients and intercept in JSON, and the scikit-learn tree ensembles
 (HistGradientBoosting, extra trees) through skops with an explicit list of trusted types. Anything else,
 pre-trained models from the operator's directory included, is refused for saving. The manifest carries the
 format version and the library version that wrote it; a format this version does not know is refused.
@@ -24,12 +24,13 @@ from sklearn.preprocessing import StandardScaler
 import twin_core
 from twin_core.config import RunConfig
 from twin_core.errors import StoreError, UnstorableModelError
-from twin_core.models import PRETRAINED
+from twin_core.models import PRETRAINED, ScaledRidgeCV
 from twin_core.runs import TwinModel
 from twin_core.stack import FittedMember, HierarchicalStack
 
 FORMAT = "digital-twin-studio/model"
-FORMAT_VERSION = 1
+# 2: the ridge is a ScaledRidgeCV part (format 1 stored StandardScaler + RidgeCV pipelines, still read).
+FORMAT_VERSION = 2
 MANIFEST = "model/manifest.json"
 # The only types outside skops' own defaults that a stored tree ensemble may contain; anything else is refused.
 SKOPS_TRUSTED = ("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor", "sklearn.tree._tree.Tree")
@@ -47,6 +48,11 @@ def _encode_estimator(estimator: BaseEstimator, where: str) -> tuple[dict, bytes
     """One fitted estimator as (description, part bytes); refuses what cannot be kept without code."""
     if isinstance(estimator, lgb.LGBMRegressor):
         return {"kind": "lightgbm"}, estimator.booster_.model_to_string().encode()
+    if type(estimator) is ScaledRidgeCV:
+        part = {"class": "ScaledRidgeCV", "n_features": int(estimator.n_features_in_), "alpha": estimator.alpha_,
+                "mean": _floats(estimator.mean_), "scale": _floats(estimator.scale_), "var": _floats(estimator.var_),
+                "coef": _floats(estimator.coef_), "intercept": float(estimator.intercept_)}
+        return {"kind": "linear"}, json.dumps(part).encode()
     if isinstance(estimator, Pipeline) and len(estimator.steps) == 2:
         scaler, linear = (step for _, step in estimator.steps)
         if isinstance(scaler, StandardScaler) and type(linear) in _LINEAR_KINDS.values():
@@ -140,6 +146,13 @@ def _decode_estimator(description: dict, data: bytes, where: str):
         return lgb.Booster(model_str=data.decode())
     if kind == "linear":
         part = json.loads(data)
+        if part["class"] == "ScaledRidgeCV":
+            ridge = ScaledRidgeCV(alphas=(float(part["alpha"]),))
+            ridge.mean_, ridge.scale_, ridge.var_, ridge.coef_ = (np.asarray(part[k], dtype=np.float64)
+                                                                  for k in ("mean", "scale", "var", "coef"))
+            ridge.alpha_, ridge.intercept_ = float(part["alpha"]), float(part["intercept"])
+            ridge.n_features_in_ = int(part["n_features"])
+            return ridge
         scaler = StandardScaler()
         scaler_dtype, dtype, intercept_dtype = (_float_dtype(part[k])
                                                 for k in ("scaler_dtype", "dtype", "intercept_dtype"))
