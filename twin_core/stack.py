@@ -51,13 +51,25 @@ class FittedLayer:
     oof: pd.DataFrame
 
 
-def _fit_predict(estimator: BaseEstimator, X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray,
-                 predict_rows: np.ndarray | None, where: str) -> tuple[BaseEstimator, np.ndarray | None, float]:
+def _fit_predict(estimator: BaseEstimator, X: np.ndarray, columns: np.ndarray | None, y: np.ndarray,
+                 fit_rows: np.ndarray, predict_rows: np.ndarray | None, where: str
+                 ) -> tuple[BaseEstimator, np.ndarray | None, float]:
     started = time.perf_counter()
     with _reported(f"{where} ({len(fit_rows)} rows to fit on)"):
-        estimator.fit(X[fit_rows], y[fit_rows])
-        preds = estimator.predict(X[predict_rows]) if predict_rows is not None else None
+        estimator.fit(_take(X, fit_rows, columns), y[fit_rows])
+        preds = estimator.predict(_take(X, predict_rows, columns)) if predict_rows is not None else None
     return estimator, preds, time.perf_counter() - started
+
+
+def _take(X: np.ndarray, rows: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
+    """X's `rows` and `columns` in at most one copy: a view when the rows are one run and every column is read.
+
+    Each fit slices its own rows while it runs, so no per-model or per-fold copy of the matrix outlives its fit.
+    """
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows) and np.all(np.diff(rows) == 1):
+        part = X[rows[0]:rows[-1] + 1]
+        return part if columns is None else part[:, columns]
+    return X[rows] if columns is None else X[np.ix_(rows, columns)]
 
 
 @contextmanager
@@ -113,9 +125,13 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         return checked
 
     def _column_positions(self, name: str, columns) -> np.ndarray | None:
+        """Positions of a member's columns in X; None when it reads every column in order (nothing to select)."""
         if columns is None:
             return None
-        columns = list(columns)
+        positions = self._positions(name, list(columns))
+        return None if np.array_equal(positions, np.arange(self.n_features_in_)) else positions
+
+    def _positions(self, name: str, columns: list) -> np.ndarray:
         if all(isinstance(c, (int, np.integer)) for c in columns):
             return np.asarray(columns, dtype=int)
         known = getattr(self, "feature_names_in_", None)
@@ -201,21 +217,20 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
                    progress: _Progress) -> tuple[np.ndarray, list[FittedMember]]:
         tasks, labels = [], []
         for m, (name, estimator, columns) in enumerate(layer):
-            data = design if columns is None else design[:, columns]
             for k, (fit_rows, val_rows) in enumerate(folds):
-                tasks.append((m, k, self._prepared(estimator), data, fit_rows[usable[fit_rows]],
+                tasks.append((m, k, self._prepared(estimator), columns, fit_rows[usable[fit_rows]],
                               val_rows[usable[val_rows]]))
                 labels.append(f"layer {depth} · {name} · fold {k + 1}/{len(folds)}")
             if self.refit == "full":
-                tasks.append((m, None, self._prepared(estimator), data, np.flatnonzero(usable), None))
+                tasks.append((m, None, self._prepared(estimator), columns, np.flatnonzero(usable), None))
                 labels.append(f"layer {depth} · {name} · refit on all training rows")
         oof = np.full((len(y), len(layer)), np.nan)
         fold_models: dict[int, list] = {m: [] for m in range(len(layer))}
         refits: dict[int, BaseEstimator] = {}
         seconds = np.zeros(len(layer))
         progress.check()
-        jobs = (delayed(_fit_predict)(est, data, y, fit_rows, val_rows, label)
-                for (_, _, est, data, fit_rows, val_rows), label in zip(tasks, labels))
+        jobs = (delayed(_fit_predict)(est, design, columns, y, fit_rows, val_rows, label)
+                for (_, _, est, columns, fit_rows, val_rows), label in zip(tasks, labels))
         # Threads by default: LightGBM and the tree ensembles release the GIL, and nothing is copied or pickled.
         # It is only a hint: a backend chosen with joblib.parallel_config (loky, dask, ray) takes precedence.
         # OpenMP/BLAS pools are held to one thread while fits run side by side.
