@@ -71,8 +71,9 @@ def test_oof_scores_match_the_full_run_without_predicting_the_hold_out(quick_res
     def spy(method):
         original = getattr(HierarchicalStack, method)
 
-        def wrapper(self, X, *args, **kwargs):
-            seen.setdefault(method, []).append(X.index.to_numpy())
+        def wrapper(self, X, *args, **kwargs):  # fit(X, y, rows=...) trains on those positions of X only
+            rows = kwargs.get("rows")
+            seen.setdefault(method, []).append(X.index.to_numpy()[slice(None) if rows is None else rows])
             return original(self, X, *args, **kwargs)
         monkeypatch.setattr(HierarchicalStack, method, wrapper)
 

@@ -151,6 +151,27 @@ def test_invalid_compositions_are_refused(data, layers, kwargs, message):
         HierarchicalStack(layers, cv=3, **kwargs).fit(X, y)
 
 
+@pytest.mark.parametrize("passthrough", [False, True])
+def test_fitting_on_rows_of_x_equals_fitting_on_their_copy(data, passthrough):
+    X, y = data
+    rows = np.r_[10:120, 150:290]  # two runs of rows, in the order the copy would have them
+    layers = [[("lin", LinearRegression(), ["a", "b"]), ("rid", Ridge()), ("gbm", lgb.LGBMRegressor(
+        n_estimators=20, verbose=-1))], [("top", Ridge())]]
+    on_rows = HierarchicalStack(layers, cv=3, passthrough=passthrough).fit(X, y, rows=rows)
+    on_copy = HierarchicalStack(layers, cv=3, passthrough=passthrough).fit(X.iloc[rows], y[rows])
+    for got, expected in zip(on_rows.oof_predictions_, on_copy.oof_predictions_):
+        pd.testing.assert_frame_equal(got, expected)
+    # the same numbers; BLAS may sum a view and a copy (other memory layouts) in another order
+    np.testing.assert_allclose(on_rows.predict(X), on_copy.predict(X), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("rows", [[0, 300], [-1, 2], [[1, 2]], [0.0, 1.0]])
+def test_rows_that_are_not_positions_of_x_are_refused(data, rows):
+    X, y = data
+    with pytest.raises(ConfigError, match=r"^rows must be whole-number positions of X's rows, from 0 to 299\.$"):
+        HierarchicalStack([[("a", Ridge())]], cv=2).fit(X, y, rows=np.array(rows))
+
+
 def test_predict_before_fit_is_an_error(data):
     with pytest.raises(NotFittedError):
         HierarchicalStack([[("a", Ridge())]]).predict(data[0])

@@ -108,9 +108,9 @@ class PreparedRun:
         """Train the stack on the training rows only (the test rows are not touched); returns how many first
         layers were taken from `cache` instead of being trained again."""
         reuse = cache.reusable(keys) if cache is not None and keys else []
-        train = self.split.train
-        self.stack.fit(self.features.X.loc[train], self.y[train], on_progress=on_progress,
-                       should_cancel=should_cancel, reuse=reuse)
+        X = self.features.X  # the stack takes the training rows itself: no copy of them all at once
+        self.stack.fit(X, self.y[X.index.to_numpy()], rows=X.index.get_indexer(self.split.train),
+                       on_progress=on_progress, should_cancel=should_cancel, reuse=reuse)
         if cache is not None and keys:
             cache.keep(keys, self.stack.fitted_layers())
         return len(reuse)

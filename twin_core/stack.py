@@ -52,12 +52,14 @@ class FittedLayer:
 
 
 def _fit_predict(estimator: BaseEstimator, X: np.ndarray, columns: np.ndarray | None, y: np.ndarray,
-                 fit_rows: np.ndarray, predict_rows: np.ndarray | None, where: str
+                 fit_rows: np.ndarray, predict_rows: np.ndarray | None, where: str, lookup: np.ndarray | None
                  ) -> tuple[BaseEstimator, np.ndarray | None, float]:
+    """Fit on `fit_rows` of y (rows `lookup[fit_rows]` of X when X holds more rows than y) and predict others."""
     started = time.perf_counter()
+    in_X = (lambda rows: rows) if lookup is None else (lambda rows: lookup[rows])
     with _reported(f"{where} ({len(fit_rows)} rows to fit on)"):
-        estimator.fit(_take(X, fit_rows, columns), y[fit_rows])
-        preds = estimator.predict(_take(X, predict_rows, columns)) if predict_rows is not None else None
+        estimator.fit(_take(X, in_X(fit_rows), columns), y[fit_rows])
+        preds = estimator.predict(_take(X, in_X(predict_rows), columns)) if predict_rows is not None else None
     return estimator, preds, time.perf_counter() - started
 
 
@@ -152,18 +154,29 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         return [False] + [bool(f) for f in flags[1:]]
 
     # -- fitting ----------------------------------------------------------------------------------------------
-    def fit(self, X, y, *, on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
-            reuse: Sequence[FittedLayer] = ()) -> HierarchicalStack:
+    def fit(self, X, y, *, rows=None, on_progress: ProgressCallback | None = None,
+            should_cancel: CancelCheck | None = None, reuse: Sequence[FittedLayer] = ()) -> HierarchicalStack:
         """Train layer by layer; raises TrainingCancelled if `should_cancel()` turns true between fits.
+
+        `rows` (positions) trains on those rows of X and y only, as `fit(X[rows], y[rows])` would, without that
+        copy of the matrix: each fit takes its own rows from X; `cv` and `reuse` then refer to these rows.
 
         `reuse` holds the first layers of an earlier fit on the same rows, folds and composition: they are
         taken as they are, so a change to an upper layer retrains only that layer and those above it.
         """
         X_arr, y_arr = validate_data(self, X, y, dtype="numeric", y_numeric=True)
         y_arr = np.asarray(y_arr, dtype=float)
+        if rows is not None:
+            rows = np.asarray(rows)
+            if rows.ndim != 1 or not np.issubdtype(rows.dtype, np.integer) or (
+                    len(rows) and not 0 <= rows.min() <= rows.max() < len(y_arr)):
+                raise ConfigError(f"rows must be whole-number positions of X's rows, from 0 to {len(y_arr) - 1}.")
+            y_arr = y_arr[rows]
         members = self._members()
         flags = self._passthrough_flags()
-        folds = [(np.asarray(f), np.asarray(v)) for f, v in check_cv(self.cv).split(X_arr, y_arr)]
+        # the splitters read only the number of rows: a zero-byte stand-in when X holds more rows than are fitted
+        shape = X_arr if rows is None else np.broadcast_to(np.float32(0), (len(rows), 1))
+        folds = [(np.asarray(f), np.asarray(v)) for f, v in check_cv(self.cv).split(shape, y_arr)]
         self._check_reuse(reuse, members, len(y_arr))
         per_model = len(folds) + (1 if self.refit == "full" else 0)
         total = sum(len(layer) for layer in members[len(reuse):]) * per_model
@@ -179,8 +192,9 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
                 fitted, oof_frame = reuse[depth - 1].members, reuse[depth - 1].oof
                 oof = oof_frame.to_numpy()
             else:
-                design = self._design(X_arr, previous, flags[depth - 1])
-                oof, fitted = self._fit_layer(depth, layer, design, y_arr, folds, usable, progress)
+                design = self._design(X_arr, previous, flags[depth - 1], rows)
+                oof, fitted = self._fit_layer(depth, layer, design, y_arr, folds, usable, progress,
+                                              rows if previous is None else None)
             layers.append(fitted)
             oof_frames.append(pd.DataFrame(oof, columns=[m.name for m in fitted]))
             usable &= ~np.isnan(oof).any(axis=1)
@@ -208,13 +222,14 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
             if [m[0] for m in layer] != [m.name for m in given.members] or len(given.oof) != n_rows:
                 raise ConfigError(f"Reused layer {depth} does not match this stack's layer {depth} or its rows.")
 
-    def _design(self, X: np.ndarray, previous: np.ndarray | None, passthrough: bool) -> np.ndarray:
+    def _design(self, X: np.ndarray, previous: np.ndarray | None, passthrough: bool,
+                rows: np.ndarray | None = None) -> np.ndarray:
         if previous is None:
             return X
-        return np.hstack([previous, X]) if passthrough else previous
+        return np.hstack([previous, X if rows is None else X[rows]]) if passthrough else previous
 
     def _fit_layer(self, depth: int, layer, design: np.ndarray, y: np.ndarray, folds, usable: np.ndarray,
-                   progress: _Progress) -> tuple[np.ndarray, list[FittedMember]]:
+                   progress: _Progress, lookup: np.ndarray | None) -> tuple[np.ndarray, list[FittedMember]]:
         tasks, labels = [], []
         for m, (name, estimator, columns) in enumerate(layer):
             for k, (fit_rows, val_rows) in enumerate(folds):
@@ -229,7 +244,7 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         refits: dict[int, BaseEstimator] = {}
         seconds = np.zeros(len(layer))
         progress.check()
-        jobs = (delayed(_fit_predict)(est, design, columns, y, fit_rows, val_rows, label)
+        jobs = (delayed(_fit_predict)(est, design, columns, y, fit_rows, val_rows, label, lookup)
                 for (_, _, est, columns, fit_rows, val_rows), label in zip(tasks, labels))
         # Threads by default: LightGBM and the tree ensembles release the GIL, and nothing is copied or pickled.
         # It is only a hint: a backend chosen with joblib.parallel_config (loky, dask, ray) takes precedence.
