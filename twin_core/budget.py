@@ -1,8 +1,8 @@
 """The memory budget: estimate what loading and training will hold in memory, and refuse before allocating it.
 
 Estimates count bytes the way the pipeline really spends them (measured, see README "Memory budget"):
-the feature matrix is rows × features × 4 bytes (float32); training holds the matrix, its copy of the training
-rows, and per fit running at once a slice of the rows plus the float64 copies scikit-learn's linear models make.
+the feature matrix is rows × features × 4 bytes (float32); training holds the matrix and, per fit running at once,
+the slice of rows it fits on plus what its model makes of it (the stack copies no other rows or columns).
 Loading a parquet file is estimated from its footer (row count, column types, uncompressed sizes) before any
 column is read. The budget is half of the memory available when asked, unless `--memory-budget` or
 `$TWIN_MEMORY_BUDGET` set it.
@@ -21,10 +21,11 @@ from twin_core.errors import ConfigError, MemoryBudgetError
 
 ENV_VAR = "TWIN_MEMORY_BUDGET"
 FLOAT32 = 4
-# Peak bytes of one fit, per cell of the rows it fits on, in float32 cells (measured: tests/test_budget.py and
-# README): the fold's row slice (1) plus what the estimator makes of it. StandardScaler + RidgeCV (and
-# ElasticNetCV) copy the data as float64 and take its SVD (8); LightGBM bins it (1.2); other kinds (2).
-FIT_COPIES = {"ridgecv": 9.0, "elasticnetcv": 9.0, "lightgbm": 2.5}
+# Peak bytes of one fit, per cell of the rows it fits on, in float32 cells (measured: README "Memory budget"):
+# the fold's row slice (1) plus what the estimator makes of it. ScaledRidgeCV reads it in chunks (+0.1: its
+# predictions and index arrays); StandardScaler + ElasticNetCV copy it as float64 (8); LightGBM bins it and keeps
+# gradients and scores (1.5); other kinds (2).
+FIT_COPIES = {"ridgecv": 1.1, "elasticnetcv": 9.0, "lightgbm": 2.5}
 OTHER_FIT_COPIES = 3.0
 # What the counts above miss (fold predictions, evaluation frames, per-thread allocator arenas), measured: the
 # `default` preset on 300 k rows peaked 10-20 % above the counted bytes (runs vary).
@@ -92,15 +93,13 @@ def training_bytes(rows: int, features: int, *, train_share: float, parallel_fit
     """Peak bytes of one training run: `resident` (the telemetry already held) plus the working set.
 
     `first_layer` is (model kind, columns of its feature set) per first-layer model. The working set, in float32
-    cells: the feature matrix (rows × features), its copy of the training rows, each first-layer model's copy of
-    its columns, and `parallel_fits` fits at once of the costliest model (FIT_COPIES × its training cells);
-    upper layers fit on a few columns only.
+    cells: the feature matrix (rows × features) and `parallel_fits` fits at once of the costliest model
+    (FIT_COPIES × its training rows × its columns); upper layers fit on a few columns only.
     """
     train_rows = rows * train_share
-    member_cells = [train_rows * columns for _, columns in first_layer]
-    costliest = max((FIT_COPIES.get(kind, OTHER_FIT_COPIES) * cells
-                     for (kind, _), cells in zip(first_layer, member_cells)), default=0.0)
-    cells = rows * features + train_rows * features + sum(member_cells) + max(1, parallel_fits) * costliest
+    costliest = max((FIT_COPIES.get(kind, OTHER_FIT_COPIES) * train_rows * columns for kind, columns in first_layer),
+                    default=0.0)
+    cells = rows * features + max(1, parallel_fits) * costliest
     return int(resident + MARGIN * (rows * 8 * BUILD_TEMPORARY_COLUMNS + cells * FLOAT32))
 
 
@@ -113,7 +112,7 @@ def check_training(rows: int, features: int, *, train_share: float, parallel_fit
     if need > limit:
         raise MemoryBudgetError(
             f"Training would need about {human(need)} ({rows:,} rows × {features:,} features × 4 bytes, copied for "
-            f"the training rows, {len(first_layer)} first-layer model(s) and {max(1, parallel_fits)} fit(s) "
+            f"the rows of the costliest of {len(first_layer)} first-layer model(s) and {max(1, parallel_fits)} fit(s) "
             f"at once, plus {human(resident)} of loaded telemetry) but the memory budget is {human(limit)} "
             f"({describe_budget(budget)}); {WHAT_TO_CHANGE_TRAIN}.")
     return need
