@@ -231,10 +231,11 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
     def _fit_layer(self, depth: int, layer, design: np.ndarray, y: np.ndarray, folds, usable: np.ndarray,
                    progress: _Progress, lookup: np.ndarray | None) -> tuple[np.ndarray, list[FittedMember]]:
         tasks, labels = [], []
+        # every row usable (always so in layer 1): the folds' own index arrays, not a filtered copy per model
+        kept = (lambda rows: rows) if usable.all() else (lambda rows: rows[usable[rows]])
         for m, (name, estimator, columns) in enumerate(layer):
             for k, (fit_rows, val_rows) in enumerate(folds):
-                tasks.append((m, k, self._prepared(estimator), columns, fit_rows[usable[fit_rows]],
-                              val_rows[usable[val_rows]]))
+                tasks.append((m, k, self._prepared(estimator), columns, kept(fit_rows), kept(val_rows)))
                 labels.append(f"layer {depth} · {name} · fold {k + 1}/{len(folds)}")
             if self.refit == "full":
                 tasks.append((m, None, self._prepared(estimator), columns, np.flatnonzero(usable), None))
