@@ -95,7 +95,7 @@ def test_every_model_kind_predicts_the_same_after_loading(store, every_kind, dem
         assert expected.notna().any().all()
         np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-6, atol=1e-9)
     manifest = json.loads((store.artifacts / run_id / MANIFEST).read_text())
-    assert manifest["format_version"] == 2 and manifest["library_version"] == twin_core.__version__
+    assert manifest["format_version"] == 1 and manifest["library_version"] == twin_core.__version__
 
 
 def test_runs_are_listed_newest_first_and_by_data(store, result):
@@ -185,9 +185,9 @@ def test_a_run_of_a_newer_or_unknown_format_is_refused(store, result):
     with pytest.raises(StoreError, match=r"model format 9 by Digital Twin Studio 7\.0.*Upgrade"):
         store.load_model(run_id)
     with sqlite3.connect(store.path) as db:
-        db.execute("UPDATE runs SET format_version = 2 WHERE id = ?", (run_id,))
+        db.execute("UPDATE runs SET format_version = 1 WHERE id = ?", (run_id,))
     manifest = json.loads((store.artifacts / run_id / MANIFEST).read_text())
-    for version, pattern in [(3, "format 3 by Digital Twin Studio"), ("2", "not in a model format this version")]:
+    for version, pattern in [(2, "format 2 by Digital Twin Studio"), ("1", "not in a model format this version")]:
         resign(store, run_id, b"test-key", {MANIFEST: json.dumps({**manifest, "format_version": version}).encode()})
         with pytest.raises(StoreError, match=pattern):
             store.load_model(run_id)

@@ -17,7 +17,7 @@ import skops.io as sio
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor
 from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import ElasticNetCV, RidgeCV
+from sklearn.linear_model import ElasticNetCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -29,14 +29,13 @@ from twin_core.runs import TwinModel
 from twin_core.stack import FittedMember, HierarchicalStack
 
 FORMAT = "digital-twin-studio/model"
-# 2: the ridge is a ScaledRidgeCV part (format 1 stored StandardScaler + RidgeCV pipelines, still read).
-FORMAT_VERSION = 2
+FORMAT_VERSION = 1
 MANIFEST = "model/manifest.json"
 # The only types outside skops' own defaults that a stored tree ensemble may contain; anything else is refused.
 SKOPS_TRUSTED = ("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor", "sklearn.tree._tree.Tree")
 _SKOPS_KINDS = {"HistGradientBoostingRegressor": HistGradientBoostingRegressor,
                 "ExtraTreesRegressor": ExtraTreesRegressor}
-_LINEAR_KINDS = {"RidgeCV": RidgeCV, "ElasticNetCV": ElasticNetCV}
+_LINEAR_KINDS = {"ElasticNetCV": ElasticNetCV}  # behind a StandardScaler in a pipeline
 _SUFFIX = {"lightgbm": "txt", "linear": "json", "skops": "skops"}
 
 
