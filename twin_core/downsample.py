@@ -1,4 +1,4 @@
-"""Thin long traces for display: min-max buckets (spikes survive) or LTTB (shape survives), vectorised.
+"""Thin long traces for display: min-max buckets, vectorised, so spikes and dips survive.
 
 Buckets are consecutive runs of rows of equal length, so inputs are expected in time order.
 The first and last points are always kept so the visible range does not shrink.
@@ -48,60 +48,6 @@ def minmax_positions(values: np.ndarray, max_points: int) -> np.ndarray:
             return positions
         # the union grows about linearly with the bucket count: shrink in proportion, never below the safe floor
         buckets = max(floor, min(buckets - 1, int(buckets * max_points / len(positions) * 0.98)))
-
-
-def minmax_downsample(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Keep each bucket's min and max of `y` in time order (peaks and troughs survive); short inputs unchanged."""
-    _check_budget(max_points)
-    x, y = np.asarray(x), np.asarray(y)
-    if len(y) <= max_points:
-        return x, y
-    keep = minmax_positions(y, max_points)
-    return x[keep], y[keep]
-
-
-def _as_float(x: np.ndarray) -> np.ndarray:
-    """Numbers for triangle areas; datetimes become their integer ticks."""
-    if np.issubdtype(x.dtype, np.datetime64):
-        return x.view(np.int64).astype(float)
-    return x.astype(float)
-
-
-def lttb_positions(x: np.ndarray, y: np.ndarray, max_points: int) -> np.ndarray:
-    """Row positions Largest-Triangle-Three-Buckets keeps: first, last and one point per bucket between."""
-    n = len(y)
-    if n <= max_points:
-        return np.arange(n)
-    xf, yf = _as_float(np.asarray(x)), np.asarray(y, dtype=float)
-    edges = np.linspace(1, n - 1, max_points - 1).astype(np.int64)  # max_points - 2 inner buckets
-    inner_x, inner_y = xf[:-1], yf[:-1]  # reduceat runs the last bucket to the array's end: stop before the last point
-    finite = np.isfinite(inner_y)
-    sums = np.add.reduceat(np.where(finite, inner_y, 0.0), edges[:-1])
-    counts = np.add.reduceat(finite.astype(float), edges[:-1])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_y = np.append(sums / counts, yf[-1])
-    mean_x = np.append(np.add.reduceat(inner_x, edges[:-1]) / np.diff(edges), xf[-1])
-    chosen = np.empty(max_points, dtype=np.int64)
-    chosen[0], chosen[-1] = 0, n - 1
-    ax, ay = xf[0], yf[0]
-    for b in range(max_points - 2):
-        lo, hi = edges[b], edges[b + 1]
-        bx, by = xf[lo:hi], yf[lo:hi]
-        area = np.abs((ax - mean_x[b + 1]) * (by - ay) - (ax - bx) * (mean_y[b + 1] - ay))
-        pick = lo + int(np.argmax(np.nan_to_num(area, nan=-1.0)))
-        chosen[b + 1] = pick
-        ax, ay = xf[pick], yf[pick]
-    return chosen
-
-
-def lttb_downsample(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Largest-Triangle-Three-Buckets: the visual shape of the line with `max_points` points; short inputs unchanged."""
-    _check_budget(max_points)
-    x, y = np.asarray(x), np.asarray(y)
-    if len(y) <= max_points:
-        return x, y
-    keep = lttb_positions(x, y, max_points)
-    return x[keep], y[keep]
 
 
 def downsample_frame(frame: pd.DataFrame, x: str, columns: list[str], max_points: int) -> pd.DataFrame:
