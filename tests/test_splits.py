@@ -173,3 +173,12 @@ def test_whole_session_folds_can_be_asked_for_and_are_capped_by_the_sessions():
 def test_folds_that_no_safe_scheme_gives_are_refused(rows, sessions, spec, lookback, message):
     with pytest.raises(SessionTooShortError, match=message):
         cv_folds(rows, sessions, spec, lookback)
+
+
+def test_blocked_folds_stay_when_whole_sessions_cannot_form_folds_and_every_fold_can_still_fit():
+    # one long session and one of 5 rows: the 50-row purge discards more than it keeps, but whole-session
+    # folds cannot be formed (the short session is below the fold minimum), so the sound blocked folds remain
+    sessions = np.repeat([0, 1], [200, 5])
+    plan = cv_folds(np.arange(205), sessions, CVSpec(n_splits=5, gap=50), lookback=50)
+    assert plan.spec.kind == "blocked" and len(plan.folds) == 5
+    assert min(len(fit) for fit, _ in plan.folds) >= MIN_FOLD_ROWS

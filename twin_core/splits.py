@@ -264,7 +264,7 @@ def cv_folds(rows: np.ndarray, sessions: np.ndarray, spec: CVSpec, lookback: int
               "training rows)")
     try:
         return _session_plan(rows, codes, lengths, spec, asked, (reason,))
-    except ConfigError:
+    except SessionTooShortError:
         if len(fit) >= MIN_FOLD_ROWS:  # wasteful but sound, and nothing better exists
             return blocked
         raise
