@@ -2,7 +2,7 @@
 import streamlit as st
 
 from twin_core.evaluate import BASELINES
-from twin_core.pipeline import predictions_frame
+from twin_core.runs import predictions_frame
 from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, trace_figure
 from ui import format as fmt
 from ui import state

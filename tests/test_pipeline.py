@@ -9,7 +9,8 @@ import pytest
 from twin_core.cli import format_report
 from twin_core.demo import make_demo_frames, make_demo_telemetry
 from twin_core.errors import ConfigError, SessionTooShortError, TrainingCancelled
-from twin_core.pipeline import oof_scores, predictions_frame, prepare_run, train_twin
+from twin_core.pipeline import oof_scores, prepare_run, train_twin
+from twin_core.runs import predictions_frame
 from twin_core.presets import get_preset
 from twin_core.splits import CVSpec, SplitSpec
 from twin_core.stack import HierarchicalStack

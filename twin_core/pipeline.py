@@ -20,8 +20,7 @@ from twin_core.features import (OTHER_WORKLOAD, FeatureMatrix, FeatureSpec, buil
                                 choose_workload_categories, complete_rows, feature_count)
 from twin_core.layercache import LayerCache, layer_keys
 from twin_core.models import make_estimator
-# predictions_frame is re-exported: pages and tests still import it from here
-from twin_core.runs import TwinModel, predictions_frame, run_metrics, with_target  # noqa: F401
+from twin_core.runs import TwinModel, run_metrics, with_target
 from twin_core.splits import FoldPlan, HoldoutSplit, cv_folds, holdout_split
 from twin_core.stack import CancelCheck, HierarchicalStack, ProgressCallback
 from twin_core.telemetry import SESSION, WORKLOAD, Telemetry

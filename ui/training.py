@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from twin_core.artifacts import check_storable
 from twin_core.config import RunConfig
-from twin_core.errors import ConfigError, TrainingCancelled, TwinError
+from twin_core.errors import ConfigError, TrainingCancelled, TwinError, UnstorableModelError
 from twin_core.pipeline import train_twin
 from twin_core.telemetry import Telemetry
 from ui import state, store
@@ -85,7 +86,9 @@ def request(label: str, config: RunConfig, keep: bool = True) -> None:
         return
     try:
         config.validate()
-    except ConfigError as exc:
+        if keep:  # a run the store could not keep is refused before it trains, as `train --store` does
+            check_storable(config)
+    except (ConfigError, UnstorableModelError) as exc:
         st.session_state[REFUSED] = str(exc)
         return
     st.session_state[JOB] = TrainingJob(label=state.unique_label(label), config=config,

@@ -111,13 +111,17 @@ def test_configuration_json_uploads_into_the_editor(editor: AppTest) -> None:
     assert at.session_state["config"] == wanted
 
 
-def test_a_pretrained_base_model_names_its_file(editor: AppTest) -> None:
+def test_a_pretrained_base_model_names_its_file_and_is_not_trained_to_be_kept(editor: AppTest) -> None:
     at = editor
     at.selectbox(key=key(at, "m", 1, 0, "kind")).select("pretrained").run()
     at.text_input(key=key(at, "m", 1, 0, "pretrained", "file")).input("lgbm_v2.pkl").run()
     model = at.session_state["config"].stack.layers[0].models[0]
     assert (model.kind, dict(model.params), model.feature_set) == ("pretrained", {"file": "lgbm_v2.pkl"}, "quick")
     assert "ready to train" in at.success[-1].value
+
+    at = train(at, "editor")  # "Keep in the run store" is on: a run the store cannot keep does not start
+    assert any("Not started" in e.value and "pre-trained model from the trusted directory" in e.value for e in at.error)
+    assert "train_job" not in at.session_state
 
 
 @pytest.mark.parametrize(("field", "value"), [
