@@ -230,3 +230,12 @@ def test_fits_run_one_at_a_time_when_only_that_fits_the_budget(demo_telemetry):
     with pytest.raises(MemoryBudgetError, match=r"copied for .* and 1 fit\(s\) at once"):
         prepare_run(demo_telemetry, config, memory_budget=one - 1)
     assert prepare_run(demo_telemetry, config, memory_budget=two).config.stack.n_jobs == 2
+
+
+def test_a_passthrough_layer_counts_its_design_of_predictions_beside_the_features():
+    args = dict(rows=10**6, features=50, train_share=0.8, parallel_fits=1, first_layer=[("lightgbm", 50)])
+    without = budget.training_bytes(**args)
+    with_passthrough = budget.training_bytes(**args, passthrough_layers=[("ridgecv", 53)])
+    design = 0.8 * 10**6 * (2 * 53 + 50) * budget.FLOAT32  # float64 design of 53 columns + the float32 rows
+    assert with_passthrough > without
+    assert with_passthrough >= budget.MARGIN * (10**6 * 50 * budget.FLOAT32 + design)

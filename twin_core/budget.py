@@ -89,25 +89,35 @@ def human(size: float) -> str:
 
 
 def training_bytes(rows: int, features: int, *, train_share: float, parallel_fits: int,
-                   first_layer: list[tuple[str, int]], resident: int = 0) -> int:
+                   first_layer: list[tuple[str, int]], passthrough_layers: list[tuple[str, int]] = (),
+                   resident: int = 0) -> int:
     """Peak bytes of one training run: `resident` (the telemetry already held) plus the working set.
 
-    `first_layer` is (model kind, columns of its feature set) per first-layer model. The working set, in float32
-    cells: the feature matrix (rows × features) and `parallel_fits` fits at once of the costliest model
-    (FIT_COPIES × its training rows × its columns); upper layers fit on a few columns only.
+    `first_layer` is (model kind, columns of its feature set) per first-layer model, `passthrough_layers` (model
+    kind, design columns) per model of a later layer that also reads the features. The working set, in float32
+    cells: the feature matrix (rows × features) and, for the costlier phase, `parallel_fits` fits at once of the
+    costliest model (FIT_COPIES × its training rows × its columns); a passthrough layer also holds its design (the
+    lower layer's predictions beside the features, float64) and the float32 rows it is built from. Upper layers
+    without passthrough fit on a few columns only.
     """
     train_rows = rows * train_share
-    costliest = max((FIT_COPIES.get(kind, OTHER_FIT_COPIES) * train_rows * columns for kind, columns in first_layer),
-                    default=0.0)
-    cells = rows * features + max(1, parallel_fits) * costliest
+
+    def fits(members: list[tuple[str, int]]) -> float:
+        return max(1, parallel_fits) * max(
+            (FIT_COPIES.get(kind, OTHER_FIT_COPIES) * train_rows * columns for kind, columns in members), default=0.0)
+
+    passthrough = max((train_rows * (2 * columns + features) + fits([(kind, columns)])
+                       for kind, columns in passthrough_layers), default=0.0)
+    cells = rows * features + max(fits(first_layer), passthrough)
     return int(resident + MARGIN * (rows * 8 * BUILD_TEMPORARY_COLUMNS + cells * FLOAT32))
 
 
 def check_training(rows: int, features: int, *, train_share: float, parallel_fits: int,
-                   first_layer: list[tuple[str, int]], resident: int = 0, budget: str | int | None = None) -> int:
+                   first_layer: list[tuple[str, int]], passthrough_layers: list[tuple[str, int]] = (),
+                   resident: int = 0, budget: str | int | None = None) -> int:
     """Refuse a training run whose peak would pass the budget (raises MemoryBudgetError); returns the estimate."""
     need = training_bytes(rows, features, train_share=train_share, parallel_fits=parallel_fits,
-                          first_layer=first_layer, resident=resident)
+                          first_layer=first_layer, passthrough_layers=passthrough_layers, resident=resident)
     limit = memory_budget(budget)
     if need > limit:
         raise MemoryBudgetError(

@@ -176,12 +176,15 @@ def _within_budget(telemetry: Telemetry, config: RunConfig, budget: str | int | 
     first_layer = [(m.kind, feature_count([by_name[m.feature_set]] if m.feature_set in by_name else specs,
                                           telemetry.n_cores, n_categories))
                    for m in config.stack.layers[0].models]
+    layers = config.stack.layers
+    passthrough = [(m.kind, features + len(below.models))
+                   for below, layer in zip(layers, layers[1:]) if layer.passthrough for m in layer.models]
     resident = int(telemetry.frame.memory_usage(deep=True).sum())
     jobs = parallel_fits(config.stack.n_jobs)
 
     def check(at_once: int) -> None:
         check_training(len(labels), features, train_share=1.0 - config.split.test_fraction, parallel_fits=at_once,
-                       first_layer=first_layer, resident=resident, budget=budget)
+                       first_layer=first_layer, passthrough_layers=passthrough, resident=resident, budget=budget)
 
     try:
         check(jobs)
