@@ -231,3 +231,12 @@ def test_seed_compatible_mode_reproduces_the_notebook(seed_data_dir):
     top = [m for m in result.metrics["models"] if m["layer"] == 3][0]
     assert 0.68 <= top["r2_holdout"] <= 0.76
     assert result.metrics["leaky"] is True and any("LEAKY" in n for n in result.metrics["notes"])
+
+
+def test_the_plan_reported_before_the_first_fit_counts_the_adapted_folds(demo_telemetry):
+    plans, first_fit = [], []
+    config = replace(get_preset("quick"), stack=replace(get_preset("quick").stack, cv=CVSpec(n_splits=100)))
+    train_twin(demo_telemetry, config, on_plan=plans.append,
+               on_progress=lambda done, total, message: first_fit.append(plans[:]) if done == 1 else None)
+    assert plans == [[2 * 84, 84]]  # 83 folds (reduced from 100) + the refit, for 2 and 1 models
+    assert first_fit == [plans]  # reported before the first fit

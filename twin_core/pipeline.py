@@ -5,6 +5,7 @@ Both faces of the product call `train_twin`: the CLI and the app's Train page.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -219,18 +220,23 @@ def oof_scores(telemetry: Telemetry, config: RunConfig) -> pd.DataFrame:
 
 
 def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: ProgressCallback | None = None,
-               should_cancel: CancelCheck | None = None, trusted_dir: str | Path | None = None,
-               cache: LayerCache | None = None, memory_budget: str | int | None = None) -> TrainResult:
+               on_plan: Callable[[list[int]], None] | None = None, should_cancel: CancelCheck | None = None,
+               trusted_dir: str | Path | None = None, cache: LayerCache | None = None,
+               memory_budget: str | int | None = None) -> TrainResult:
     """Train and evaluate one run. Raises ConfigError (or MemoryBudgetError) before any fit when it cannot work.
 
-    With a `cache`, layers fitted identically by an earlier run (same data, features, split and lower
-    layers) are reused, so changing the top layer retrains only the top layer.
+    `on_plan` receives the fits per layer the run will do, before the first fit: folds adapted to short sessions
+    may differ from the request (progress bars size on it). With a `cache`, layers fitted identically by an
+    earlier run (same data, features, split and lower layers) are reused, so changing the top layer retrains
+    only the top layer.
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     run = prepare_run(telemetry, config, trusted_dir=trusted_dir, memory_budget=memory_budget)
     telemetry, features, split, stack, config = run.telemetry, run.features, run.split, run.stack, run.config
     seconds["features"] = time.perf_counter() - clock
+    if on_plan is not None:
+        on_plan(config.stack.fits_per_layer())
 
     clock = time.perf_counter()
     reused = run.fit(on_progress=on_progress, should_cancel=should_cancel, cache=cache,

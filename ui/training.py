@@ -8,7 +8,6 @@ go (`settle`) before it draws anything, so a run that did not finish is never ke
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -48,6 +47,14 @@ class TrainingJob:
     thread: int | None = None
     stored_as: str | None = None
     store_error: str | None = None
+    plan: list[int] = field(default_factory=list)  # fits per layer: the request's until the run says its own
+
+    def __post_init__(self) -> None:
+        self.plan = self.plan or self.config.stack.fits_per_layer()
+
+    def adopt_plan(self, plan: list[int]) -> None:
+        """Take the fits per layer the run will really do (folds may be adapted to short sessions)."""
+        self.plan = list(plan)
 
     @property
     def active(self) -> bool:
@@ -121,50 +128,37 @@ def settle() -> None:
         job.status, job.error = "interrupted", "The training did not stop in time and was abandoned."
 
 
-# The stack names every fit "layer <depth> · <model> · …" (twin_core.stack): the first one says which layer
-# training starts at.
-_LAYER_OF_FIT = re.compile(r"^layer (\d+) ")
-
-
 class ProgressPanel:
     """Live progress of a job: overall fits, the current layer, and the current model/fold with elapsed time."""
 
     def __init__(self, job: TrainingJob) -> None:
         self.job = job
-        self.models = [len(layer.models) for layer in job.config.stack.layers]
-        self.first_layer: int | None = None  # the first layer that is trained (those below come from the cache)
         self.box = st.status(f"Training **{job.label}** on {job.data_label}…", expanded=True)
         with self.box:
             self.overall = st.progress(0.0, text="Building features and splitting the hold-out…")
-            self.layer = st.progress(0.0, text=f"Layer 1 of {len(self.models)}")
+            self.layer = st.progress(0.0, text=f"Layer 1 of {len(job.plan)}")
             self.step = st.empty()
 
-    def plan(self) -> list[int]:
-        """Fits per layer as the run really does them: folds may have been reduced for short sessions, so the
-        fits per model come from the reported total over the layers that are trained, not from the request."""
-        if self.first_layer is None or not self.job.total:
-            return self.job.config.stack.fits_per_layer()
-        per_model = self.job.total // max(sum(self.models[self.first_layer - 1:]), 1)
-        return [count * per_model for count in self.models]
-
-    def update(self) -> None:
-        """Redraw the bars from the job's counters (also a point where Streamlit may stop the script)."""
-        job = self.job
-        if self.first_layer is None and (found := _LAYER_OF_FIT.match(job.message)):
-            self.first_layer = int(found.group(1))
-        plan = self.plan()
-        total = job.total or sum(plan)
-        self.overall.progress(min(job.done / total, 1.0),
-                              text=f"Overall: {job.done} of {total} fits · {job.elapsed:.1f} s elapsed")
-        done = job.done + sum(plan[:(self.first_layer or 1) - 1])  # reused layers count as done
+    def layer_progress(self) -> tuple[float, str]:
+        """The current layer's bar: its share done and its text, on the fits per layer the run really does."""
+        job, plan = self.job, self.job.plan
+        done = job.done + sum(plan) - (job.total or sum(plan))  # layers reused from the cache come first, done
         before, depth = 0, 1
         for depth, fits in enumerate(plan, start=1):
             if done < before + fits or depth == len(plan):
                 break
             before += fits
         fits = max(plan[depth - 1], 1)
-        self.layer.progress(min((done - before) / fits, 1.0),
-                            text=f"Layer {depth} of {len(plan)}: {done - before} of {fits} fits")
+        return min((done - before) / fits, 1.0), f"Layer {depth} of {len(plan)}: {done - before} of {fits} fits"
+
+    def update(self) -> None:
+        """Redraw the bars from the job's counters (also a point where Streamlit may stop the script)."""
+        job = self.job
+        total = job.total or sum(job.plan)
+        self.overall.progress(min(job.done / total, 1.0),
+                              text=f"Overall: {job.done} of {total} fits · {job.elapsed:.1f} s elapsed")
+        share, text = self.layer_progress()
+        self.layer.progress(share, text=text)
         self.step.caption(f"Last fit: {job.message}")
 
     def close(self) -> None:
@@ -187,8 +181,8 @@ def execute(job: TrainingJob) -> None:
         panel.update()
 
     try:
-        result = train_twin(job.telemetry, job.config, on_progress=on_progress, should_cancel=job.cancel.is_set,
-                            cache=state.layer_cache())
+        result = train_twin(job.telemetry, job.config, on_progress=on_progress, on_plan=job.adopt_plan,
+                            should_cancel=job.cancel.is_set, cache=state.layer_cache())
     except TrainingCancelled:
         job.status = "cancelled"
     except TwinError as exc:

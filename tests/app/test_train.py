@@ -50,14 +50,15 @@ def test_cancel_stops_between_fits_and_keeps_nothing(app: AppTest, monkeypatch: 
     at = train(app, "quick")
     seen: list[tuple[int, bool]] = []
 
-    def cancelled_after_two_fits(telemetry, config, *, on_progress, should_cancel, cache):
+    def cancelled_after_two_fits(telemetry, config, *, on_progress, on_plan, should_cancel, cache):
         """The real training; the Cancel button's callback fires while the second fit is reported."""
         def progress(done: int, total: int, message: str) -> None:
             seen.append((done, ui.training.is_active()))
             if done == 2:
                 ui.training.request_cancel()
             on_progress(done, total, message)
-        return train_twin(telemetry, config, on_progress=progress, should_cancel=should_cancel, cache=cache)
+        return train_twin(telemetry, config, on_progress=progress, on_plan=on_plan, should_cancel=should_cancel,
+                          cache=cache)
 
     monkeypatch.setattr(ui.training, "train_twin", cancelled_after_two_fits)
     at = train(at, "default", "never kept")
@@ -116,14 +117,14 @@ def test_changing_only_the_top_layer_retrains_only_the_top_layer(app: AppTest) -
     assert any("reused from an earlier run" in note for note in at.session_state["runs"][-1].result.notes)
 
 
-@pytest.mark.parametrize(("total", "first_fit", "plan"), [
-    (None, "", [18, 12, 6]),                               # before the first fit: the request (3 + 2 + 1 models)
-    (18, "layer 1 · lgbm-short · fold 1/2", [9, 6, 3]),    # folds reduced to 2 for short sessions
-    (4, "layer 3 · top-ridge · fold 1/3", [12, 8, 4]),     # layers 1-2 reused, 3 folds
+@pytest.mark.parametrize(("plan", "total", "done", "layer_text"), [
+    (None, 0, 0, "Layer 1 of 3: 0 of 18 fits"),    # before training starts: the request (3 + 2 + 1 models × 6)
+    ([9, 6, 3], 18, 10, "Layer 2 of 3: 1 of 6 fits"),  # folds reduced to 2 for short sessions: 3 fits per model
+    ([12, 8, 4], 4, 1, "Layer 3 of 3: 1 of 4 fits"),   # layers 1-2 reused from the cache, 3 folds
 ])
-def test_progress_bars_size_each_layer_on_the_fits_the_run_really_does(total, first_fit, plan) -> None:
+def test_progress_bars_size_each_layer_on_the_fits_the_run_really_does(plan, total, done, layer_text) -> None:
     job = ui.training.TrainingJob(label="x", config=get_preset("default"), telemetry=None, data_label="demo")
-    job.total, job.done, job.message = total or 0, 1 if total else 0, first_fit
-    panel = ui.training.ProgressPanel(job)
-    panel.update()
-    assert panel.plan() == plan
+    if plan is not None:
+        job.adopt_plan(plan)
+    job.total, job.done = total, done
+    assert ui.training.ProgressPanel(job).layer_progress()[1] == layer_text
