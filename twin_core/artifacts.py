@@ -201,7 +201,7 @@ def decode_model(read: Callable[[str], bytes], where: str) -> TwinModel:
         if spec["feature_names_in"]:
             stack.feature_names_in_ = np.asarray(spec["feature_names_in"], dtype=object)
         stack.layers_ = layers_
-        return TwinModel(RunConfig.from_json(json.dumps(manifest["config"])), manifest["target"], stack,
+        return TwinModel(RunConfig.from_dict(manifest["config"]), manifest["target"], stack,
                          list(manifest["feature_columns"]), tuple(manifest["workload_categories"]),
                          tuple(manifest["core_columns"]))
     except StoreError:
