@@ -188,8 +188,8 @@ CASES: list[BadInput] = [
     BadInput("no_rows", one_file(lambda: good_frame().iloc[:0]), EmptyTelemetryError, r"has 0 rows"),
     BadInput("zero_columns", raw_file(lambda: parquet_bytes(pd.DataFrame(index=range(3)))),
              EmptyTelemetryError, r"has no columns at all"),
-    BadInput("empty_folder", empty_folder, EmptyTelemetryError, r"contains no \.parquet files"),
-    BadInput("folder_of_folders", folder_of_folders, EmptyTelemetryError, r"Folder '.*dataset' contains no \.parquet files"),
+    BadInput("empty_folder", empty_folder, EmptyTelemetryError, r"contains no telemetry files \(\.parquet, \.csv"),
+    BadInput("folder_of_folders", folder_of_folders, EmptyTelemetryError, r"Folder '.*dataset' contains no telemetry files"),
     BadInput("no_uploads", lambda tmp_path: [], EmptyTelemetryError, r"No files were uploaded", upload=True),
     BadInput("path_missing", lambda tmp_path: [tmp_path / "nope.parquet"], SourceNotFoundError, r"does not exist"),
     # --- columns

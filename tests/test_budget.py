@@ -213,7 +213,15 @@ def test_prediction_maps_unseen_and_rare_labels_to_other_as_training_did():
 def test_bytes_upload_estimate_needs_no_file(demo_file):
     data = demo_file.read_bytes()
     assert budget.check_loading([("x.parquet", data)], budget="1GB") == budget.parquet_load_bytes(data)[1]
-    assert budget.check_loading([("x.parquet", b"not parquet")], budget="1GB") == 0  # left to the reader
+    text = b"not parquet: a collector's text export"
+    assert budget.check_loading([("x.csv", text)], budget="1GB") == int(len(text) * budget.TEXT_LOAD_COPIES)
+
+
+def test_a_text_export_too_big_for_the_budget_is_refused_before_reading(tmp_path):
+    big = tmp_path / "sar.txt"
+    big.write_bytes(b"x" * 200_000)
+    with pytest.raises(MemoryBudgetError, match=r"Loading sar\.txt would need about .* memory budget is"):
+        budget.check_loading([("sar.txt", big)], budget="1MB")
 
 
 def test_fits_run_one_at_a_time_when_only_that_fits_the_budget(demo_telemetry):

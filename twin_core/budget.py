@@ -35,6 +35,7 @@ BUILD_TEMPORARY_COLUMNS = 6
 # Loading: per decoded parquet byte, the Arrow table, the pandas frame and the normalised float64 frame
 # exist together at the peak (measured on 3 M rows of 8 cores: see README).
 LOAD_COPIES = 4.0
+TEXT_LOAD_COPIES = 12.0  # a text export parsed: Python objects of JSON or CSV fields, then the frames built
 STRING_BYTES_PER_ROW = 16  # an Arrow string column decoded from its dictionary: offsets and short labels
 _UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9, "GB": 10**9,
           "T": 10**12, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
@@ -128,6 +129,13 @@ def check_training(rows: int, features: int, *, train_share: float, parallel_fit
     return need
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def parquet_load_bytes(source: Path | bytes) -> tuple[int, int]:
     """(rows, peak bytes) loading one parquet file will take, from its footer alone (no column is read)."""
     meta = pq.ParquetFile(pa.BufferReader(source) if isinstance(source, (bytes, bytearray)) else source).metadata
@@ -142,19 +150,23 @@ def parquet_load_bytes(source: Path | bytes) -> tuple[int, int]:
 def check_loading(sources: list[tuple[str, Path | bytes]], budget: str | int | None = None) -> int:
     """Refuse files whose estimated loading peak passes the budget, before reading them; returns the estimate.
 
-    Files that are not readable parquet are left to the reader, which reports them with its own message.
+    A text file (a collector's export) counts TEXT_LOAD_COPIES times its size: parsed text (JSON above all)
+    takes many times its bytes as Python objects. Other files that are not readable parquet are left to the
+    reader, which reports them with its own message.
     """
     need, rows = 0, 0
     for _, source in sources:
         try:
             file_rows, file_bytes = parquet_load_bytes(source)
         except (pa.ArrowException, OSError, ValueError):
+            size = len(source) if isinstance(source, (bytes, bytearray)) else _size(source)
+            need += int(size * TEXT_LOAD_COPIES)
             continue
         need, rows = need + file_bytes, rows + file_rows
     limit = memory_budget(budget)
     if need > limit:
         names = ", ".join(name for name, _ in sources[:3]) + (" …" if len(sources) > 3 else "")
         raise MemoryBudgetError(
-            f"Loading {names} ({rows:,} rows) would need about {human(need)} of memory but the memory budget is "
+            f"Loading {names}{f' ({rows:,} rows)' if rows else ''} would need about {human(need)} of memory but the memory budget is "
             f"{human(limit)} ({describe_budget(budget)}); {WHAT_TO_CHANGE_LOAD}.")
     return need

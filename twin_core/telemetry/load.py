@@ -13,7 +13,8 @@ import pandas as pd
 from twin_core.budget import check_loading
 from twin_core.errors import TelemetryError, TwinError
 from twin_core.telemetry.frame import DEFAULT_TARGET, Telemetry
-from twin_core.telemetry.reading import _read_parquet, _read_paths
+from twin_core.telemetry.options import SourceOptions
+from twin_core.telemetry.reading import _read_paths, _read_source
 from twin_core.telemetry.report import ERROR_CLASSES, ValidationReport
 from twin_core.telemetry.schema import _align_extras, _check_file, _check_schemas, _check_target_name
 from twin_core.telemetry.sessions import DEFAULT_MIN_GAP_S, _assemble, _Gaps
@@ -26,16 +27,19 @@ def load_telemetry(
     gap_factor: float = 10.0,
     min_gap_s: float = DEFAULT_MIN_GAP_S,
     memory_budget: str | int | None = None,
+    options: SourceOptions | None = None,
 ) -> Telemetry:
-    """Load parquet files (paths or directories), validate, normalise and split into sessions.
+    """Load telemetry files (paths or directories), validate, normalise and split into sessions.
 
+    Each file is parquet in our columns or a collector's export, told apart by content; `options` says how to
+    label workloads and which time zone local times are in (see SourceOptions).
     A session breaks at every file boundary and at every gap longer than both `gap_factor` median
     sampling intervals and `min_gap_s` seconds (recorders stall for a few seconds now and then).
     Files whose estimated loading peak (from their footers) passes `memory_budget` (see twin_core.budget)
     are refused with MemoryBudgetError before any is read.
     """
     report = ValidationReport()
-    raw = _read_paths(sources, report, memory_budget)
+    raw = _read_paths(sources, report, memory_budget, options)
     return _finish(_build(raw, target, _Gaps(gap_factor, min_gap_s), report), report)
 
 
@@ -46,14 +50,16 @@ def load_uploaded(
     gap_factor: float = 10.0,
     min_gap_s: float = DEFAULT_MIN_GAP_S,
     memory_budget: str | int | None = None,
+    options: SourceOptions | None = None,
 ) -> Telemetry:
     """Same as load_telemetry for (file name, bytes) pairs, as a browser upload gives them."""
     files = list(files)
     check_loading([(Path(name).name, data) for name, data in files], memory_budget)
     report = ValidationReport()
-    raw = [(Path(name).name, _read_parquet(Path(name).name, data, report)) for name, data in files]
+    raw = [part for name, data in files for part in _read_source(Path(name).name, data, report,
+                                                                  options or SourceOptions())]
     if not raw:
-        report.add("error", "no_sources", "No files were uploaded; upload one or more .parquet telemetry files.")
+        report.add("error", "no_sources", "No files were uploaded; upload one or more telemetry files.")
     return _finish(_build(raw, target, _Gaps(gap_factor, min_gap_s), report), report)
 
 
@@ -83,6 +89,7 @@ def validate_sources(
     min_gap_s: float = DEFAULT_MIN_GAP_S,
     memory_budget: str | int | None = None,
     can_train: Callable[[Telemetry], Iterable[str]] | None = None,
+    options: SourceOptions | None = None,
 ) -> ValidationReport:
     """Run every check and return the report without raising (for `python -m twin_core validate`).
 
@@ -92,7 +99,7 @@ def validate_sources(
     Only files that would pass `memory_budget` to load raise (MemoryBudgetError), before they are read.
     """
     report = ValidationReport()
-    raw = _read_paths(sources, report, memory_budget)
+    raw = _read_paths(sources, report, memory_budget, options)
     telemetry = _build(raw, target, _Gaps(gap_factor, min_gap_s), report)
     if telemetry is not None and can_train is not None:
         try:

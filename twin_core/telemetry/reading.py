@@ -1,7 +1,9 @@
-"""Reading the sources: paths and folders expanded, parquet recognised by its bytes, each file read with pyarrow.
+"""Reading the sources: paths and folders expanded, each file's format told by its bytes: parquet read with
+pyarrow, collectors' text and JSON files by the readers (`twin_core.telemetry.readers`), then workload labels
+applied from the reading options.
 
-The memory budget is checked from the parquet footers before any file is read, and a source that cannot be read
-becomes a `not_parquet` finding with the reason, never a raw pyarrow exception.
+The memory budget is checked before any file is read (from parquet footers, from the size of text files), and a
+source that cannot be read becomes a `not_parquet` finding with the reason, never a raw exception.
 """
 from __future__ import annotations
 
@@ -13,27 +15,36 @@ import pandas as pd
 import pyarrow as pa
 
 from twin_core.budget import check_loading
+from twin_core.telemetry.labels import apply_labels
+from twin_core.telemetry.options import SourceOptions
+from twin_core.telemetry.readers import read_text_source
 from twin_core.telemetry.report import ValidationReport, _first_line
 
 
 PARQUET_MAGIC = b"PAR1"
-PARQUET_HINT = "expected an Apache Parquet file (.parquet)"
+PARQUET_HINT = "expected an Apache Parquet file (.parquet) or a collector's export (see `convert --help`)"
+# the files a folder is expanded to: parquet and the collectors' exports (their format is told by content)
+FOLDER_SUFFIXES = (".parquet", ".csv", ".json", ".txt", ".log", ".prom")
 
 
 def _read_paths(
-    sources: str | Path | Iterable[str | Path], report: ValidationReport, memory_budget: str | int | None = None
+    sources: str | Path | Iterable[str | Path], report: ValidationReport, memory_budget: str | int | None = None,
+    options: SourceOptions | None = None,
 ) -> list[tuple[str, pd.DataFrame | None]]:
-    """Expand files and folders (all *.parquet, sorted by name), check the memory budget, and read each one."""
+    """Expand files and folders (parquet and collector exports, sorted by name), check the memory budget, and
+    read each one."""
     items = [sources] if isinstance(sources, (str, Path)) else list(sources)
     paths: list[Path] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.glob("*.parquet") if p.is_file())  # not a sub-folder named x.parquet
+            found = sorted(p for p in path.iterdir()  # not a sub-folder named x.parquet, nor hidden files
+                           if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES and not p.name.startswith("."))
             if not found:
                 report.add(
                     "error", "empty_folder",
-                    f"Folder '{path}' contains no .parquet files; choose a folder holding the telemetry files.",
+                    f"Folder '{path}' contains no telemetry files ({', '.join(FOLDER_SUFFIXES)}); choose a folder "
+                    "holding the telemetry files.",
                     file=str(path),
                 )
             paths.extend(found)
@@ -48,7 +59,30 @@ def _read_paths(
     if not items:
         report.add("error", "no_sources", "No telemetry files were given; pass one or more .parquet files or a folder.")
     check_loading([(p.name, p) for p in paths], memory_budget)
-    return [(p.name, _read_parquet(p.name, p, report)) for p in paths]
+    return [part for p in paths for part in _read_source(p.name, p, report, options or SourceOptions())]
+
+
+def _read_source(
+    name: str, source: Path | bytes, report: ValidationReport, options: SourceOptions
+) -> list[tuple[str, pd.DataFrame | None]]:
+    """One file or upload in our columns: parquet as it is, a collector's export as its reader gives it (one part
+    per stretch between counter resets), each then labelled from the options."""
+    head = source[:4] if isinstance(source, (bytes, bytearray)) else _head(source)
+    if head == PARQUET_MAGIC or not head or not _looks_like_text(head):  # parquet, or what its reader describes
+        frame = _read_parquet(name, source, report)
+        if frame is None:
+            return [(name, None)]
+        return [(name, apply_labels(name, frame, options, report, required=True))]
+    data = source if isinstance(source, (bytes, bytearray)) else source.read_bytes()
+    parts = read_text_source(name, bytes(data), options, report)
+    if not parts:
+        return [(name, None)]
+    return [(part, apply_labels(part, frame, options, report, required=False)) for part, frame in parts]
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(4)
 
 
 def _read_parquet(name: str, source: Path | bytes, report: ValidationReport) -> pd.DataFrame | None:

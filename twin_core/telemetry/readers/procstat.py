@@ -1,0 +1,6 @@
+"""(being written) reader of procstat files."""
+from __future__ import annotations
+
+from twin_core.telemetry.readers.common import Reader
+
+READERS: tuple[Reader, ...] = ()
