@@ -34,6 +34,7 @@ ERROR_CLASSES: dict[str, type[TelemetryError]] = {
     "no_sources": EmptyTelemetryError,
     "empty_folder": EmptyTelemetryError,
     "not_parquet": NotParquetError,
+    "malformed_line": NotParquetError,  # a line of a text export that its format cannot hold
     "no_columns": EmptyTelemetryError,
     "empty_file": EmptyTelemetryError,
     "missing_column": MissingColumnError,
