@@ -55,6 +55,7 @@ ERROR_CLASSES: dict[str, type[TelemetryError]] = {
     "unreadable_values": NestedColumnError,
     "duplicate_column": AmbiguousColumnError,
     "ambiguous_cores": AmbiguousColumnError,
+    "several_hosts": AmbiguousColumnError,
 }
 
 
