@@ -23,8 +23,18 @@ from twin_core.schema import MAX_CONFIG_BYTES, MAX_FOLDS, MAX_LOOKBACK_ROWS, MAX
 from twin_core.splits import CV_KINDS, HOLDOUT_KINDS
 from twin_core.store import RunStore
 from twin_core.telemetry import Telemetry, load_telemetry, validate_sources
+from twin_core.telemetry.labels import Schedule
+from twin_core.telemetry.options import SourceOptions
+from twin_core.telemetry.readers import formats_text
+from twin_core.telemetry.writing import write_telemetry
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID_DATA, EXIT_CANCELLED = 0, 1, 2, 3
+
+
+MAX_SCHEDULE_BYTES = 10_000_000
+FORMATS_HELP = f"Formats, told apart by content: parquet in our columns; {formats_text()}."
+DATA_HELP = ("telemetry files or folders of them: parquet in our columns or a collector's export (see "
+             "`convert --help` for the formats)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train a hierarchical stack and print per-layer scores")
-    train.add_argument("data", nargs="+", help="parquet files or directories of them")
+    train.add_argument("data", nargs="+", help=DATA_HELP)
     source = train.add_mutually_exclusive_group()
     source.add_argument("--preset", default="default", choices=sorted(PRESETS), help="named configuration")
     source.add_argument("--config", type=Path, help="a run configuration JSON file (see `config`)")
@@ -82,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="reproduce the notebook's LEAKY protocol: windows across sessions, random 20%% "
                             "hold-out, shuffled 5-fold")
     _session_options(train)
+    _source_options(train)
     train.add_argument("--trusted-models", type=Path,
                        help="directory of pre-trained models the operator trusts, for 'pretrained' members "
                             "(default: $TWIN_TRUSTED_MODELS; none if unset)")
@@ -94,12 +105,24 @@ def _parser() -> argparse.ArgumentParser:
     _budget_option(train)
 
     validate = sub.add_parser("validate", help="check telemetry and print the validation report")
-    validate.add_argument("data", nargs="+", help="parquet files or directories of them")
+    validate.add_argument("data", nargs="+", help=DATA_HELP)
     validate.add_argument("--target", default="cpu_util_core_0")
     validate.add_argument("--preset", default="default", choices=sorted(PRESETS),
                           help="also check the sessions, hold-out and folds as `train --preset` would")
     _session_options(validate)
+    _source_options(validate)
     _budget_option(validate)
+
+    convert = sub.add_parser(
+        "convert", help="read collectors' exports (Prometheus, sysstat, collectl, /proc/stat logs, CSV) and write "
+                        "one parquet file in our columns",
+        description=f"Read telemetry in any format we read and write it as parquet in our columns. {FORMATS_HELP}")
+    convert.add_argument("data", nargs="+", help=DATA_HELP)
+    convert.add_argument("--out", type=Path, required=True, metavar="OUT.parquet", help="the parquet file to write")
+    convert.add_argument("--target", default="cpu_util_core_0", help="the core a twin will predict (checked)")
+    _session_options(convert)
+    _source_options(convert)
+    _budget_option(convert)
 
     demo = sub.add_parser("demo-data", help="write synthetic demo telemetry as parquet files")
     demo.add_argument("out_dir", type=Path)
@@ -128,6 +151,39 @@ def _session_options(parser: argparse.ArgumentParser) -> None:
                              "starts a new session")
     parser.add_argument("--min-gap-s", type=float, default=10.0,
                         help="pauses shorter than this many seconds never start a new session")
+
+
+def _source_options(parser: argparse.ArgumentParser) -> None:
+    labels = parser.add_mutually_exclusive_group()
+    labels.add_argument("--workload", metavar="LABEL",
+                        help="label every row with this workload (replaces a file's own labels)")
+    labels.add_argument("--labels", type=Path, metavar="SCHEDULE.csv",
+                        help="label rows by time from a CSV with the header start,end,label (ISO-8601 times, UTC "
+                             "unless they carry an offset, or epoch seconds); rows outside every interval are "
+                             "'unlabelled'")
+    parser.add_argument("--timezone", default="UTC", metavar="TZ",
+                        help="the IANA time zone that local times are in (sar's text reports, collectl): "
+                             "default UTC, e.g. Europe/Berlin")
+
+
+def _reading_options(args: argparse.Namespace) -> SourceOptions:
+    """The --workload, --labels and --timezone flags as reading options; a bad schedule names its file."""
+    schedule = None
+    if args.labels is not None:
+        with args.labels.open("rb") as file:
+            data = file.read(MAX_SCHEDULE_BYTES + 1)
+        if len(data) > MAX_SCHEDULE_BYTES:
+            raise ConfigError(f"--labels {args.labels}: larger than {MAX_SCHEDULE_BYTES // 1_000_000} MB; a schedule "
+                              "holds one line per workload interval.")
+        try:
+            schedule = Schedule.from_csv(data.decode("utf-8-sig"), str(args.labels))
+        except UnicodeDecodeError:
+            raise ConfigError(f"--labels {args.labels}: not UTF-8 text; write the schedule as a CSV.") from None
+    try:
+        return SourceOptions(workload=args.workload, schedule=schedule, timezone=args.timezone,
+                             schedule_name=str(args.labels or "the schedule"))
+    except ConfigError as exc:
+        raise ConfigError(f"{'--timezone' if 'time zone' in str(exc) else '--workload'}: {exc}") from None
 
 
 def _budget_option(parser: argparse.ArgumentParser) -> None:
@@ -238,7 +294,8 @@ def _train(args: argparse.Namespace) -> int:
         check_storable(config)
     started = time.perf_counter()
     telemetry = load_telemetry(args.data, target=config.target, gap_factor=args.gap_factor,
-                               min_gap_s=args.min_gap_s, memory_budget=args.memory_budget)
+                               min_gap_s=args.min_gap_s, memory_budget=args.memory_budget,
+                               options=_reading_options(args))
     load_seconds = time.perf_counter() - started
     for issue in telemetry.report.warnings:
         print(f"warning: {issue.message}", file=sys.stderr)
@@ -265,12 +322,25 @@ def _validate(args: argparse.Namespace) -> int:
         return [*split.notes, *plan.notes]
 
     report = validate_sources(args.data, target=args.target, gap_factor=args.gap_factor, min_gap_s=args.min_gap_s,
-                              memory_budget=args.memory_budget, can_train=can_train)
+                              memory_budget=args.memory_budget, can_train=can_train,
+                              options=_reading_options(args))
     for issue in report.issues:
         where = ", ".join(p for p in (issue.file, issue.column) if p)
         print(f"{issue.level:<7} {issue.code:<22} {issue.message}" + (f" [{where}]" if where else ""))
     print("OK: the data can be used." if report.ok else f"{len(report.errors)} error(s): the data cannot be used.")
     return EXIT_OK if report.ok else EXIT_INVALID_DATA
+
+
+def _convert(args: argparse.Namespace) -> int:
+
+    telemetry = load_telemetry(args.data, target=args.target, gap_factor=args.gap_factor, min_gap_s=args.min_gap_s,
+                               memory_budget=args.memory_budget, options=_reading_options(args))
+    for issue in telemetry.report.issues:  # what was read how, and what was adapted, beside the file written
+        print(f"{'note' if issue.level == 'info' else issue.level}: {issue.message}", file=sys.stderr)
+    write_telemetry(telemetry.frame, args.out, telemetry.extra_columns)
+    print(f"Wrote {args.out}: {len(telemetry.frame):,} rows, {telemetry.n_cores} cores, "
+          f"{telemetry.n_sessions} session(s), workloads {', '.join(sorted(telemetry.frame['workload_type'].unique()))}")
+    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -313,7 +383,8 @@ def _runs(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a TwinError becomes a one-line message and a non-zero exit, never a traceback."""
     args = _parser().parse_args(argv)
-    handlers = {"train": _train, "validate": _validate, "demo-data": _demo, "config": _config, "runs": _runs}
+    handlers = {"train": _train, "validate": _validate, "convert": _convert, "demo-data": _demo, "config": _config,
+                "runs": _runs}
     try:
         return handlers[args.command](args)
     except TrainingCancelled as exc:

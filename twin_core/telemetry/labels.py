@@ -47,7 +47,7 @@ class Schedule:
         starts = _to_epoch_seconds(name, table["start"], scratch)
         ends = _to_epoch_seconds(name, table["end"], scratch)
         if starts is None or ends is None:
-            problem = scratch.errors[0].message.replace(f"column '{TIMESTAMP}'", "a start or end time")
+            problem = scratch.errors[0].message.replace(f"File '{name}', column '{TIMESTAMP}'", "a start or end time")
             raise ConfigError(f"{name}: {problem}")
         labels = table["label"].fillna("").str.strip()
         if (labels == "").any():
