@@ -175,15 +175,14 @@ def empty_folder(tmp_path: Path) -> Sources:
 
 CASES: list[BadInput] = [
     # --- not parquet at all
-    BadInput("csv_renamed", raw_file(lambda: good_frame().to_csv(index=False).encode(), "csv_as.parquet"),
-             NotParquetError, r"'csv_as\.parquet'.*looks like text \(CSV.*expected an Apache Parquet file \(\.parquet\)"),
     BadInput("random_bytes", raw_file(lambda: np.random.default_rng(1).bytes(500)),
              NotParquetError, r"some other binary format: expected an Apache Parquet file"),
     BadInput("truncated", raw_file(truncated), NotParquetError, r"truncated \(the parquet footer is missing\)"),
     BadInput("zero_bytes", raw_file(lambda: b""), NotParquetError, r"it is empty \(0 bytes\)"),
     BadInput("corrupt_middle", raw_file(corrupt_middle), NotParquetError, r"corrupt or uses an unsupported feature"),
     BadInput("upload_not_parquet", lambda tmp_path: [("upload.parquet", b"timestamp,cpu\n1,2\n")],
-             NotParquetError, r"File 'upload\.parquet' cannot be read because it does not start with", upload=True),
+             MissingColumnError, r"File 'upload\.parquet': a CSV with no cpu_util_core_<n> columns \(its columns: "
+             r"timestamp, cpu\); name each cpu's utilisation column", upload=True),
     # --- nothing to load
     BadInput("no_rows", one_file(lambda: good_frame().iloc[:0]), EmptyTelemetryError, r"has 0 rows"),
     BadInput("zero_columns", raw_file(lambda: parquet_bytes(pd.DataFrame(index=range(3)))),
