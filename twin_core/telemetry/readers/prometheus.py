@@ -28,6 +28,7 @@ COUNTER = "node_cpu_seconds_total"
 IDLE_MODES = ("idle", "iowait")
 # the modes node_exporter writes on Linux; a file holding only some of them undercounts the total
 LINUX_MODES = frozenset({"idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"})
+OVERALL_KEY = "overall"
 HOST_LABELS = ("instance", "host", "hostname", "nodename")
 LONG_COLUMNS = frozenset({"timestamp", "cpu", "mode", "value"})
 UTIL_QUERY = ('100 * (1 - sum by (cpu) (rate(node_cpu_seconds_total{mode=~"idle|iowait"}[1m])) '
@@ -231,13 +232,14 @@ def _json_counters(name: str, series: list[dict], report: ValidationReport) -> l
 
 def _json_utilisation(name: str, series: list[dict], report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
     """Per-cpu utilisation series (label cpu) and at most one overall series (no cpu label)."""
-    columns: dict[int | None, pd.Series] = {}
+    columns: dict[str, pd.Series] = {}  # "0", "1", … per cpu and OVERALL_KEY for the series without a cpu label
     for s in series:
         labels = s.get("metric", {})
         cpu = _cpu_number(name, str(labels["cpu"]), f"series {labels}", report) if "cpu" in labels else None
         if "cpu" in labels and cpu is None:
             return []
-        if cpu in columns:
+        key = OVERALL_KEY if cpu is None else str(cpu)
+        if key in columns:
             what = f"cpu {cpu}" if cpu is not None else "the overall (no cpu label)"
             report.add("error", "ambiguous_cores",
                        f"File '{name}' holds more than one series for {what} (e.g. {labels}); aggregate the query "
@@ -250,8 +252,8 @@ def _json_utilisation(name: str, series: list[dict], report: ValidationReport) -
                        f"File '{name}': series {labels} has values that are not [time, \"number\"] pairs; save the "
                        "whole answer of /api/v1/query_range again.", file=name)
             return []
-        columns[cpu] = pd.Series(values, index=times)
-    if all(cpu is None for cpu in columns):
+        columns[key] = pd.Series(values, index=times)
+    if list(columns) == [OVERALL_KEY]:
         report.add("error", "too_few_cores",
                    f"File '{name}' has no per-cpu series (no cpu label); export a query by cpu, e.g. {UTIL_QUERY}.",
                    file=name)
@@ -280,8 +282,8 @@ def _json_utilisation(name: str, series: list[dict], report: ValidationReport) -
         report.add("info", "fractions_to_percent",
                    f"File '{name}': every value is at most 1, so they are read as fractions and multiplied by 100.",
                    file=name)
-    cores = {cpu: table[cpu].to_numpy() for cpu in table.columns if cpu is not None}
-    overall = table[None].to_numpy() if None in table.columns else None
+    cores = {int(key): table[key].to_numpy() for key in table.columns if key != OVERALL_KEY}
+    overall = table[OVERALL_KEY].to_numpy() if OVERALL_KEY in table.columns else None
     return [(name, utilisation_frame(name, table.index.to_numpy(dtype="float64"), cores, overall, report))]
 
 
