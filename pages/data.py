@@ -1,8 +1,12 @@
-"""Data: upload parquet telemetry or use the demo; see what was found, what is wrong, and the utilisation over time."""
+"""Data: upload telemetry (parquet, or a collector's own export) or use the demo; see what was found, what is
+wrong, and the utilisation over time."""
+from zoneinfo import available_timezones
+
 import pandas as pd
 import streamlit as st
 
 from twin_core.telemetry import OVERALL, WORKLOAD, ValidationReport
+from twin_core.telemetry.readers import formats_text
 from ui import state
 
 
@@ -23,22 +27,32 @@ def show_report(report: ValidationReport) -> None:
 
 st.title("Data")
 st.caption("Telemetry to learn from: per-core CPU utilisation, the overall utilisation and a workload label per "
-           "sample. Recording sessions are split at file boundaries and long pauses.")
+           "sample. Recording sessions are split at file boundaries, long pauses and counter resets.")
 
 upload_col, demo_col = st.columns([3, 1], vertical_alignment="center")
 with upload_col:
-    st.file_uploader("Upload telemetry (one or many .parquet files)", type=["parquet"], accept_multiple_files=True,
+    st.file_uploader("Upload telemetry: parquet, or a collector's own export", accept_multiple_files=True,
                      key=state.UPLOADER, on_change=state.on_upload,
-                     help="Columns: timestamp, workload_type, cpu_util_overall, cpu_util_core_0…N. "
+                     help="Parquet with the columns timestamp, workload_type, cpu_util_overall, cpu_util_core_0…N, "
+                          f"or any of: {formats_text()}. The format is told by content, not by the file name. "
                           "Files are validated together; a refused upload keeps the current data. Files whose "
                           "estimated memory need passes the server's memory budget are refused before reading.")
 with demo_col:
     st.button("Use demo telemetry", icon=":material/science:", on_click=state.load_demo,
               width="stretch", help="Seeded synthetic telemetry: 8 cores, 6 sessions of different workloads.")
-    with st.popover("Session detection", icon=":material/tune:", width="stretch"):
+    with st.popover("Reading options", icon=":material/tune:", width="stretch"):
+        st.caption("Apply to the next upload.")
         st.number_input("New session after a pause of (× median sampling interval)", min_value=2.0,
                         max_value=1000.0, step=1.0, key=state.SESSION_GAP,
-                        help="Applies to the next upload. Pauses shorter than 10 s never split a session.")
+                        help="Pauses shorter than 10 s never split a session.")
+        st.text_input("Workload label for every row", key=state.UPLOAD_WORKLOAD, placeholder="e.g. build",
+                      help="For exports without labels (every collector's). Leave empty to keep a file's own labels "
+                           "or use a schedule; files without either are 'unlabelled'.")
+        st.file_uploader("…or a label schedule (CSV: start,end,label)", type=["csv"], key=state.UPLOAD_SCHEDULE,
+                         help="Rows between start and end (ISO-8601, UTC unless given an offset, or epoch seconds) "
+                              "get the label; rows outside every interval are 'unlabelled'.")
+        st.selectbox("Time zone of local times", sorted(available_timezones()), key=state.UPLOAD_TIMEZONE,
+                     help="sar's text reports and collectl print local times; they are read in this zone.")
 
 failure = state.upload_failure()
 if failure is not None:

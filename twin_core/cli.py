@@ -18,20 +18,20 @@ from twin_core.errors import ConfigError, TelemetryError, TrainingCancelled, Twi
 from twin_core.evaluate import score_text
 from twin_core.pipeline import plan_rows, train_twin
 from twin_core.presets import PRESETS, get_preset
+from twin_core.recorder import MIN_INTERVAL_S, record
 from twin_core.runs import save_run_outputs
 from twin_core.schema import MAX_CONFIG_BYTES, MAX_FOLDS, MAX_LOOKBACK_ROWS, MAX_N_JOBS
 from twin_core.splits import CV_KINDS, HOLDOUT_KINDS
 from twin_core.store import RunStore
 from twin_core.telemetry import Telemetry, load_telemetry, validate_sources
-from twin_core.telemetry.labels import Schedule
-from twin_core.telemetry.options import SourceOptions
+from twin_core.telemetry.labels import UNLABELLED
+from twin_core.telemetry.options import MAX_SCHEDULE_BYTES, SourceOptions
 from twin_core.telemetry.readers import formats_text
 from twin_core.telemetry.writing import write_telemetry
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID_DATA, EXIT_CANCELLED = 0, 1, 2, 3
 
 
-MAX_SCHEDULE_BYTES = 10_000_000
 FORMATS_HELP = f"Formats, told apart by content: parquet in our columns; {formats_text()}."
 DATA_HELP = ("telemetry files or folders of them: parquet in our columns or a collector's export (see "
              "`convert --help` for the formats)")
@@ -142,6 +142,17 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("run_id", nargs="?", help="the run (for show and delete)")
     runs.add_argument("--store", metavar="DB", help="the run store (default: $TWIN_STORE or runs/studio.sqlite); "
                                                     "never created here: only train --store creates one")
+
+    record_cmd = sub.add_parser("record", help="record this machine's CPU utilisation with psutil into a parquet "
+                                               "file of our schema (Ctrl-C stops early and keeps the rows)")
+    record_cmd.add_argument("out", type=Path, help="the parquet file to write (replaced if it exists)")
+    record_cmd.add_argument("--seconds", type=float, required=True, metavar="S", help="how long to record")
+    record_cmd.add_argument("--interval", type=float, default=0.1, metavar="S",
+                            help=f"seconds between samples, at least {MIN_INTERVAL_S} (default 0.1, as the seed "
+                                 "telemetry was recorded)")
+    record_cmd.add_argument("--label", default=UNLABELLED,
+                            help=f"the workload_type of every row (default {UNLABELLED})")
+    record_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -171,18 +182,12 @@ def _reading_options(args: argparse.Namespace) -> SourceOptions:
     schedule = None
     if args.labels is not None:
         with args.labels.open("rb") as file:
-            data = file.read(MAX_SCHEDULE_BYTES + 1)
-        if len(data) > MAX_SCHEDULE_BYTES:
-            raise ConfigError(f"--labels {args.labels}: larger than {MAX_SCHEDULE_BYTES // 1_000_000} MB; a schedule "
-                              "holds one line per workload interval.")
-        try:
-            schedule = Schedule.from_csv(data.decode("utf-8-sig"), str(args.labels))
-        except UnicodeDecodeError:
-            raise ConfigError(f"--labels {args.labels}: not UTF-8 text; write the schedule as a CSV.") from None
+            schedule = file.read(MAX_SCHEDULE_BYTES + 1)
     try:
-        return SourceOptions(workload=args.workload, schedule=schedule, timezone=args.timezone,
-                             schedule_name=str(args.labels or "the schedule"))
+        return SourceOptions.from_inputs(args.workload, schedule, str(args.labels), args.timezone)
     except ConfigError as exc:
+        if args.labels is not None and str(exc).startswith(str(args.labels)):
+            raise
         raise ConfigError(f"{'--timezone' if 'time zone' in str(exc) else '--workload'}: {exc}") from None
 
 
@@ -380,11 +385,29 @@ def _runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _record(args: argparse.Namespace) -> int:
+
+    recording = record(args.out, args.seconds, args.interval, args.label, on_progress=_ProgressBar(not args.quiet))
+    if recording.stopped_early and not args.quiet:
+        sys.stderr.write("\n")  # end the progress line that stopped short
+    if recording.lag:
+        print(f"warning: {recording.lag}", file=sys.stderr)
+    if not recording.rows:
+        print("cancelled: stopped before the first sample; nothing was written", file=sys.stderr)
+        return EXIT_CANCELLED
+    if recording.stopped_early:
+        print(f"Stopped early (Ctrl-C): kept {recording.rows:,} of {recording.planned:,} rows in {recording.path}")
+    else:
+        print(f"Recorded {recording.rows:,} rows ({recording.n_cores} cpus every {args.interval:g} s, "
+              f"label '{args.label.strip()}') to {recording.path}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a TwinError becomes a one-line message and a non-zero exit, never a traceback."""
     args = _parser().parse_args(argv)
     handlers = {"train": _train, "validate": _validate, "convert": _convert, "demo-data": _demo, "config": _config,
-                "runs": _runs}
+                "runs": _runs, "record": _record}
     try:
         return handlers[args.command](args)
     except TrainingCancelled as exc:

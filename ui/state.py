@@ -19,12 +19,16 @@ from twin_core.pipeline import TrainResult
 from twin_core.plots import utilisation_figure
 from twin_core.presets import get_preset
 from twin_core.telemetry import ValidationReport, Telemetry, load_uploaded
+from twin_core.telemetry.options import SourceOptions
 
 TELEMETRY = "telemetry"
 DATA_LABEL = "data_label"
 UPLOAD_FAILURE = "upload_failure"
 UPLOADER = "data_upload"
 SESSION_GAP = "session_gap_factor"
+UPLOAD_WORKLOAD = "upload_workload"
+UPLOAD_SCHEDULE = "upload_schedule"
+UPLOAD_TIMEZONE = "upload_timezone"
 CONFIG = "config"
 EDITOR_REV = "editor_rev"
 CONFIG_MESSAGE = "config_message"
@@ -66,11 +70,15 @@ def demo_telemetry(rows: int, cores: int = 8, sessions: int = 6, seed: int = 0) 
 
 # Two entries: each keeps a pickled copy of a whole telemetry frame in server memory, shared by all users.
 @st.cache_data(show_spinner="Reading and validating the upload…", max_entries=2)
-def parse_upload(files: tuple[tuple[str, bytes], ...], gap_factor: float) -> Telemetry:
-    """Validated telemetry of uploaded (name, bytes) pairs, cached on the bytes; raises TelemetryError, or
-    MemoryBudgetError before reading files whose estimated working set (from their footers) passes the
-    server's memory budget ($TWIN_MEMORY_BUDGET, else half of the memory available)."""
-    return load_uploaded(list(files), gap_factor=gap_factor)
+def parse_upload(files: tuple[tuple[str, bytes], ...], gap_factor: float, workload: str | None = None,
+                 schedule: tuple[str, bytes] | None = None, timezone: str = "UTC") -> Telemetry:
+    """Validated telemetry of uploaded (name, bytes) pairs (parquet or collectors' exports), labelled from the
+    reading options, cached on the bytes; raises TelemetryError, ConfigError for a bad schedule or zone, or
+    MemoryBudgetError before reading files whose estimated working set passes the server's memory budget
+    ($TWIN_MEMORY_BUDGET, else half of the memory available)."""
+    name, data = schedule if schedule is not None else ("the schedule", None)
+    options = SourceOptions.from_inputs(workload, data, name, timezone)
+    return load_uploaded(list(files), gap_factor=gap_factor, options=options)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -89,6 +97,8 @@ def init() -> None:
     state.setdefault(EDITOR_REV, 0)
     state.setdefault(CONFIG_MESSAGE, None)
     state.setdefault(SESSION_GAP, 10.0)
+    state.setdefault(UPLOAD_WORKLOAD, "")
+    state.setdefault(UPLOAD_TIMEZONE, "UTC")
     if CONFIG not in state:
         state[CONFIG] = get_preset(DEFAULT_PRESET)
     if TELEMETRY not in state:
@@ -112,7 +122,11 @@ def load_files(files: list[tuple[str, bytes]]) -> bool:
     """Validate uploaded files; on success they become the active data, on failure nothing changes but the message."""
     names = tuple(name for name, _ in files)
     try:
-        telemetry = parse_upload(tuple(files), float(st.session_state[SESSION_GAP]))
+        schedule = st.session_state.get(UPLOAD_SCHEDULE)
+        telemetry = parse_upload(tuple(files), float(st.session_state[SESSION_GAP]),
+                                 st.session_state[UPLOAD_WORKLOAD] or None,
+                                 (schedule.name, schedule.getvalue()) if schedule is not None else None,
+                                 st.session_state[UPLOAD_TIMEZONE])
     except TwinError as exc:
         st.session_state[UPLOAD_FAILURE] = UploadFailure(names, str(exc), getattr(exc, "report", None))
         return False

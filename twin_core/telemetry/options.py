@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from twin_core.errors import ConfigError
 from twin_core.telemetry.labels import Schedule
 
+MAX_SCHEDULE_BYTES = 10_000_000
+
 
 @dataclass(frozen=True)
 class SourceOptions:
@@ -36,6 +38,28 @@ class SourceOptions:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"Unknown time zone '{self.timezone}'; give an IANA name such as 'UTC' or "
                               "'Europe/Berlin'.") from None
+
+    @classmethod
+    def from_inputs(
+        cls, workload: str | None = None, schedule: bytes | None = None, schedule_name: str = "the schedule",
+        timezone: str = "UTC",
+    ) -> SourceOptions:
+        """Options from what a user typed or uploaded: a label (blank is none), a schedule file's bytes, a zone.
+
+        Raises ConfigError naming the schedule file when it is too big, not text, or not a valid schedule.
+        """
+        parsed = None
+        if schedule is not None:
+            if len(schedule) > MAX_SCHEDULE_BYTES:
+                raise ConfigError(f"{schedule_name}: larger than {MAX_SCHEDULE_BYTES // 1_000_000} MB; a schedule "
+                                  "holds one line per workload interval.")
+            try:
+                text = schedule.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise ConfigError(f"{schedule_name}: not UTF-8 text; write the schedule as a CSV.") from None
+            parsed = Schedule.from_csv(text, schedule_name)
+        label = workload.strip() if workload is not None and workload.strip() else None
+        return cls(workload=label, schedule=parsed, schedule_name=schedule_name, timezone=timezone)
 
     @property
     def zone(self) -> ZoneInfo:
