@@ -28,6 +28,7 @@ _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z
 _DATE = re.compile(r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) "
                    r"(\d{2}:\d{2}:\d{2}) ([A-Za-z]{1,6}|[+-]\d{4}) (\d{4})$")
 _CPU = re.compile(r"^cpu(\d*)\s")
+_CPU_START = re.compile(r"^cpu\d*\s+\d")  # a cpu line with its first count
 # the other lines /proc/stat has held across kernels: read past, never used
 _OTHER_KEYS = ("intr", "ctxt", "btime", "processes", "procs_running", "procs_blocked", "softirq", "page", "swap",
                "disk_io")
@@ -36,10 +37,11 @@ _SCAN_LINES = 12  # looks_like: the first cpu line must follow a timestamp line 
 
 
 def _looks_like(head: str) -> bool:
-    """A timestamp line followed, within the first lines, by an aggregate `cpu ` line."""
+    """A timestamp line followed, within the first lines, by a `cpu` or `cpuN` line of jiffies (some scripts log
+    only the per-cpu lines)."""
     lines = [line.strip() for line in head.splitlines()[:_SCAN_LINES]]
     stamps = [i for i, line in enumerate(lines) if _timestamp_kind(line) is not None]
-    return bool(stamps) and any(line.startswith("cpu ") for line in lines[stamps[0] + 1:])
+    return bool(stamps) and any(_CPU_START.match(line) for line in lines[stamps[0] + 1:])
 
 
 def _timestamp_kind(line: str) -> str | None:
