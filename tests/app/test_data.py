@@ -100,3 +100,28 @@ def test_upload_over_the_memory_budget_is_refused_before_reading(app: AppTest, t
     refusal = next(e.value for e in app.error if "Upload refused" in e.value)
     assert "(600 rows) would need about" in refusal and "memory budget is 10 kB (set by $TWIN_MEMORY_BUDGET)" in refusal
     assert metric(app, "Rows") == f"{DEMO_ROWS:,}"
+
+
+COLLECTORS = Path(__file__).parent.parent / "fixtures" / "collectors"
+
+
+def test_a_collectors_export_uploads_labelled_by_the_schedule_given(app: AppTest) -> None:
+    procstat = COLLECTORS / "procstat.log"
+    schedule = COLLECTORS / "schedule.csv"
+    app.file_uploader(key="upload_schedule").set_value([(schedule.name, schedule.read_bytes(), "text/csv")])
+    app.file_uploader(key="data_upload").set_value([(procstat.name, procstat.read_bytes(), "text/plain")]).run()
+    assert not app.exception and not app.error
+    assert metric(app, "Cores") == "2"
+    assert app.session_state["data_label"] == "procstat.log"
+    telemetry = app.session_state["telemetry"]
+    assert {"idle", "core0_busy", "core1_busy", "both_busy"} <= set(telemetry.frame["workload_type"])
+    assert "source_format" in telemetry.report.codes("info")
+
+
+def test_a_bad_schedule_refuses_the_upload_naming_the_schedule(app: AppTest) -> None:
+    procstat = COLLECTORS / "procstat.log"
+    app.file_uploader(key="upload_schedule").set_value([("plan.csv", b"begin,end,label\n1,2,x\n", "text/csv")])
+    app.file_uploader(key="data_upload").set_value([(procstat.name, procstat.read_bytes(), "text/plain")]).run()
+    assert not app.exception
+    assert "plan.csv: no column start" in app.error[0].value
+    assert metric(app, "Cores") == "8"  # the demo data is still the active data
