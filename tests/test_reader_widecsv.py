@@ -1,0 +1,90 @@
+"""The wide-CSV reader: the real psutil recordings (ISO and epoch-millisecond times), and hand-made CSVs for the
+edge cases (no overall, other delimiters, local times, bad cells, ragged lines, a CSV under a parquet name)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.bad_inputs import good_frame
+from twin_core.errors import AmbiguousColumnError, NonNumericError, NotParquetError
+from twin_core.telemetry import load_telemetry, load_uploaded
+from twin_core.telemetry.options import SourceOptions
+
+FIXTURES = Path(__file__).parent / "fixtures" / "collectors"
+CORES = ["cpu_util_core_0", "cpu_util_core_1"]
+
+
+def test_psutil_fixture_keeps_its_own_overall_and_values() -> None:
+    telemetry = load_telemetry(FIXTURES / "psutil_wide.csv")
+    raw = pd.read_csv(FIXTURES / "psutil_wide.csv")
+    assert telemetry.core_columns == tuple(CORES)
+    assert "overall_computed" not in telemetry.report.codes()
+    np.testing.assert_array_equal(telemetry.frame[["cpu_util_overall", *CORES]],
+                                  raw[["cpu_util_overall", *CORES]])
+    first = pd.Timestamp(raw["timestamp"].iloc[0]).timestamp()
+    assert telemetry.frame["timestamp"].iloc[0] == pytest.approx(first, abs=1e-6)
+
+
+def test_epoch_milliseconds_give_the_same_timestamps_as_iso() -> None:
+    iso = load_telemetry(FIXTURES / "psutil_wide.csv")
+    ms = load_telemetry(FIXTURES / "psutil_epoch_ms.csv")
+    assert "timestamp_unit" in ms.report.codes("info")
+    assert len(iso.frame) == len(ms.frame)
+    np.testing.assert_allclose(ms.frame["timestamp"], iso.frame["timestamp"], rtol=0, atol=0.0005)
+    np.testing.assert_array_equal(ms.frame[CORES], iso.frame[CORES])
+
+
+def test_csv_with_our_columns_under_a_parquet_name_loads_by_content(tmp_path: Path) -> None:
+    frame = good_frame()
+    path = tmp_path / "csv_as.parquet"
+    path.write_bytes(frame.to_csv(index=False).encode())
+    telemetry = load_telemetry(path)
+    np.testing.assert_allclose(telemetry.frame["timestamp"], frame["timestamp"])
+    np.testing.assert_array_equal(telemetry.frame[[f"cpu_util_core_{c}" for c in range(4)]],
+                                  frame[[f"cpu_util_core_{c}" for c in range(4)]])
+    assert telemetry.frame["workload_type"].unique().tolist() == ["cpu_bound"]
+
+
+def test_without_overall_the_mean_of_the_cores_is_used_and_reported() -> None:
+    data = b"timestamp,cpu_util_core_0,cpu_util_core_1,fan\n1800000000,10,30,a\n1800000001,20,60,b\n"
+    telemetry = load_uploaded([("no_overall.csv", data)])
+    np.testing.assert_allclose(telemetry.frame["cpu_util_overall"], [20.0, 40.0])
+    assert telemetry.report.codes("warning").count("overall_computed") == 1
+    assert telemetry.frame["fan"].tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"], ids=["semicolon", "tab"])
+def test_semicolon_and_tab_headers_are_read(delimiter: str) -> None:
+    rows = [["timestamp", "cpu_util_overall", *CORES], ["1800000000", "15", "10", "20"], ["1800000001", "25", "20", "30"]]
+    data = "\n".join(delimiter.join(r) for r in rows).encode()
+    telemetry = load_uploaded([("semi.csv", data)])
+    np.testing.assert_array_equal(telemetry.frame[["cpu_util_overall", *CORES]], [[15, 10, 20], [25, 20, 30]])
+    assert "csv_delimiter" in telemetry.report.codes("info")
+
+
+def test_times_without_a_zone_are_read_in_the_given_zone() -> None:
+    data = b"timestamp,cpu_util_overall,cpu_util_core_0,cpu_util_core_1\n2026-07-01 12:00:00,1,1,1\n" \
+           b"2026-07-01 12:00:01,2,2,2\n"
+    berlin = load_uploaded([("local.csv", data)], options=SourceOptions(timezone="Europe/Berlin"))
+    utc = load_uploaded([("local.csv", data)])
+    assert berlin.frame["timestamp"].iloc[0] == pd.Timestamp("2026-07-01 10:00:00", tz="UTC").timestamp()
+    assert utc.frame["timestamp"].iloc[0] == pd.Timestamp("2026-07-01 12:00:00", tz="UTC").timestamp()
+    assert any("read as Europe/Berlin" in i.message for i in berlin.report.issues)
+
+
+@pytest.mark.parametrize("data, exception, match", [
+    (b"timestamp,cpu_util_overall,cpu_util_core_0,cpu_util_core_1\n1800000000,1,2,3\n1800000001,1,oops,3\n",
+     NonNumericError, r"'bad\.csv', column 'cpu_util_core_0' holds 1 non-numeric value, e\.g\. 'oops' at row 1"),
+    (b"timestamp,cpu_util_core_0,cpu_util_core_1\n1800000000,1,2\n1800000001,oops,3\n",
+     NonNumericError, r"'bad\.csv', column 'cpu_util_core_0' holds 1 non-numeric value, e\.g\. 'oops' at row 1"),
+    (b"timestamp,cpu_util_overall,cpu_util_core_0,cpu_util_core_1\n1800000000,1,2,3\n1800000001,1,2,3,4\n",
+     NotParquetError, r"'bad\.csv' is not a regular CSV \(.*Expected 4 fields in line 3, saw 5\)"),
+    (b"timestamp,cpu_util_core_0,cpu_util_core_0\n1800000000,1,2\n",
+     AmbiguousColumnError, r"'bad\.csv' has 2 columns named 'cpu_util_core_0' in its header"),
+], ids=["bad_cell", "bad_cell_no_overall", "ragged_line", "duplicate_header"])
+def test_bad_csv_content_is_one_message_saying_where(data: bytes, exception: type, match: str) -> None:
+    with pytest.raises(exception, match=match):
+        load_uploaded([("bad.csv", data)])
