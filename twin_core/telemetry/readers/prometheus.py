@@ -227,12 +227,21 @@ def _json_counters(name: str, series: list[dict], report: ValidationReport) -> l
                        "whole answer of /api/v1/query_range again.", file=name)
             return []
         parts.append(pd.DataFrame({"time": times, "cpu": cpu, "mode": labels["mode"], "value": values}))
-    return _counter_frames(name, pd.concat(parts, ignore_index=True), report)
+    samples = pd.concat(parts, ignore_index=True)
+    steps = np.diff(np.unique(samples["time"].to_numpy()))
+    if len(steps):
+        report.add("info", "step_times",
+                   f"File '{name}': times are the query's evaluation steps ({float(np.median(steps)):g} s), not the "
+                   "scrape times; each value is the last scrape at or before its step, so the times may lag the "
+                   "real samples by up to one step. Export /federate, or start the range at the scrapes' offset "
+                   "within the second, for exact times.", file=name)
+    return _counter_frames(name, samples, report)
 
 
 def _json_utilisation(name: str, series: list[dict], report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
     """Per-cpu utilisation series (label cpu) and at most one overall series (no cpu label)."""
     columns: dict[str, pd.Series] = {}  # "0", "1", … per cpu and OVERALL_KEY for the series without a cpu label
+    non_finite: list[float] = []  # the times of NaN and ±Inf samples
     for s in series:
         labels = s.get("metric", {})
         cpu = _cpu_number(name, str(labels["cpu"]), f"series {labels}", report) if "cpu" in labels else None
@@ -252,24 +261,24 @@ def _json_utilisation(name: str, series: list[dict], report: ValidationReport) -
                        f"File '{name}': series {labels} has values that are not [time, \"number\"] pairs; save the "
                        "whole answer of /api/v1/query_range again.", file=name)
             return []
-        columns[key] = pd.Series(values, index=times)
+        finite = np.isfinite(values)
+        non_finite.extend(times[~finite])
+        columns[key] = pd.Series(values[finite], index=times[finite])
     if list(columns) == [OVERALL_KEY]:
         report.add("error", "too_few_cores",
                    f"File '{name}' has no per-cpu series (no cpu label); export a query by cpu, e.g. {UTIL_QUERY}.",
                    file=name)
         return []
-    table = pd.DataFrame(columns).sort_index()
-    finite = np.isfinite(table.to_numpy(dtype="float64"))
-    if (~finite & table.notna().to_numpy()).any():
-        bad = int((~finite & table.notna().to_numpy()).sum())
+    if non_finite:
         report.add("warning", "non_finite_samples",
-                   f"File '{name}': {_n(bad, 'sample')} are NaN or infinite (first at "
-                   f"{_when(table.index[np.flatnonzero((~finite).any(axis=1))[0]])}), as Prometheus writes when a "
-                   "rate has too few points; those times are left out, not guessed.", file=name)
-    holes = ~finite.all(axis=1)
+                   f"File '{name}': {_n(len(non_finite), 'sample')} are NaN or infinite (first at "
+                   f"{_when(min(non_finite))}), as Prometheus writes when a rate has too few points; they are left "
+                   "out, not guessed.", file=name)
+    table = pd.DataFrame(columns).sort_index()
+    holes = table.isna().any(axis=1).to_numpy()
     if holes.any():
         report.add("info", "rows_left_out",
-                   f"File '{name}': {_n(int(holes.sum()), 'time')} of {len(table)} lack a finite value of some series "
+                   f"File '{name}': {_n(int(holes.sum()), 'time')} of {len(table)} lack a value of some series "
                    "and are left out.", file=name)
     table = table[~holes]
     if table.empty:
