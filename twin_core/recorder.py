@@ -1,0 +1,249 @@
+"""Record this machine's CPU utilisation into our telemetry schema: the `record` command and the Live page's samples.
+
+A `Sampler` reads a `CpuSource` once per tick on a steady cadence: it sleeps to the next tick (ticks are
+`origin + k * interval`), not `interval` after its work, so the rows keep their spacing however long a read takes.
+When the machine lags by a whole interval or more, the missed ticks are skipped (a read straight after another
+would measure almost nothing) and counted. The source is psutil on this machine, read as the seed telemetry was
+recorded (`cpu_percent` overall and per cpu since the previous call, primed first because psutil's first call
+returns 0.0), or a recording replayed row by row (tests, and demos on a machine whose core count differs from a
+twin's), driven by a `ReplayClock` so a replay never waits for the wall clock.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+import psutil
+
+from twin_core.errors import ConfigError
+from twin_core.telemetry import OVERALL, TIMESTAMP, WORKLOAD, Telemetry
+from twin_core.telemetry.labels import UNLABELLED
+from twin_core.telemetry.writing import write_telemetry
+
+MIN_INTERVAL_S = 0.01
+MAX_ROWS = 10_000_000
+MAX_LABEL_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One reading: when (epoch seconds, UTC) and the utilisation (%) overall and per cpu since the last reading."""
+
+    timestamp: float
+    overall: float
+    cores: tuple[float, ...]
+
+
+class CpuSource(Protocol):
+    """Where readings come from: `n_cores` cpus; `prime()` starts a measurement, `read()` ends one and starts the
+    next, returning (overall %, per-cpu %) over the time between them."""
+
+    n_cores: int
+
+    def prime(self) -> None: ...
+
+    def read(self) -> tuple[float, tuple[float, ...]]: ...
+
+
+class PsutilSource:
+    """This machine, through psutil's `cpu_percent` (busy = neither idle nor iowait, as psutil counts it)."""
+
+    def __init__(self) -> None:
+        self.n_cores = len(psutil.cpu_percent(interval=None, percpu=True))
+
+    def prime(self) -> None:
+        """Start the measurement the next read ends (psutil's first call measures nothing and returns 0.0)."""
+        psutil.cpu_percent(interval=None)
+        psutil.cpu_percent(interval=None, percpu=True)
+
+    def read(self) -> tuple[float, tuple[float, ...]]:
+        """Utilisation overall and per cpu since the previous call."""
+        overall = psutil.cpu_percent(interval=None)
+        return float(overall), tuple(float(v) for v in psutil.cpu_percent(interval=None, percpu=True))
+
+
+class ReplaySource:
+    """A recording in our schema, read one row per tick from the first, starting again after the last."""
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self.n_cores = telemetry.n_cores
+        self.interval = telemetry.sampling_interval
+        self._overall = telemetry.frame[OVERALL].to_numpy(dtype=float)
+        self._cores = telemetry.frame[list(telemetry.core_columns)].to_numpy(dtype=float)
+        self._row = 0
+
+    def prime(self) -> None:
+        """Nothing to start: each row already is a measurement."""
+
+    def read(self) -> tuple[float, tuple[float, ...]]:
+        """The next recorded row."""
+        row = self._row % len(self._overall)
+        self._row += 1
+        return float(self._overall[row]), tuple(float(v) for v in self._cores[row])
+
+
+class ReplayClock:
+    """Time that passes only when slept through, so a replay runs as fast as it is read; `wall()` counts from
+    the moment the clock was made, so replayed rows carry present-day timestamps."""
+
+    def __init__(self) -> None:
+        self._now, self._epoch = 0.0, time.time()
+
+    def monotonic(self) -> float:
+        """Seconds slept so far."""
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        """Let `seconds` pass at once."""
+        self._now += max(0.0, seconds)
+
+    def wall(self) -> float:
+        """Epoch seconds: the clock's creation plus the time slept."""
+        return self._epoch + self._now
+
+
+class Sampler:
+    """One `Sample` per tick from a source on a steady cadence; counts the ticks skipped and taken late.
+
+    Successive `samples(n)` calls continue one cadence; the ticks that passed between two calls (a caller that
+    was busy on purpose, like a Live page drawing) are neither sampled nor counted as lag.
+    """
+
+    def __init__(self, source: CpuSource, interval: float, *, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, wall: Callable[[], float] = time.time) -> None:
+        check_interval(interval)
+        self.source, self.interval = source, float(interval)
+        self._monotonic, self._sleep, self._wall = monotonic, sleep, wall
+        self._origin: float | None = None
+        self._tick = 0
+        self.skipped = 0
+        self.late = 0
+
+    def _tick_time(self) -> float:
+        return self._origin + self._tick * self.interval
+
+    def samples(self, count: int) -> Iterator[Sample]:
+        """The next `count` ticks' samples (fewer when ticks are skipped: each skipped tick uses up one)."""
+        now = self._monotonic()
+        if self._origin is None:
+            self.source.prime()
+            self._origin, self._tick = now, 0
+        self._tick = max(self._tick, math.floor((now - self._origin) / self.interval))  # resume on the cadence
+        end = self._tick + count
+        while self._tick < end:
+            self._tick += 1
+            lateness = self._monotonic() - self._tick_time()
+            if lateness < 0:
+                self._sleep(-lateness)
+            elif lateness >= self.interval:  # skip to the newest tick already due: a read now measures from there
+                latest = self._tick + math.floor(lateness / self.interval)
+                if latest > end:
+                    self.skipped += end - self._tick + 1
+                    self._tick = end
+                    return
+                self.skipped += latest - self._tick
+                lateness -= (latest - self._tick) * self.interval
+                self._tick = latest
+            self.late += int(lateness > self.interval / 2)
+            overall, cores = self.source.read()
+            yield Sample(self._wall(), overall, cores)
+
+    def lag_note(self) -> str | None:
+        """What the lag cost, in words, or None when every tick was sampled on time."""
+        if not self.skipped and not self.late:
+            return None
+        return (f"The machine lagged: {self.skipped:,} tick(s) skipped and {self.late:,} sampled more than half an "
+                f"interval late (of {self.interval:g} s); rows are missing or unevenly spaced there.")
+
+
+def check_interval(interval: float) -> None:
+    """Refuse a sampling interval psutil cannot honour (shorter than MIN_INTERVAL_S) or that is not a number."""
+    if not (math.isfinite(interval) and interval >= MIN_INTERVAL_S):
+        raise ConfigError(f"The sampling interval must be at least {MIN_INTERVAL_S} s, got {interval:g} s: shorter "
+                          "intervals measure scheduler noise, not utilisation. Sample less often.")
+
+
+def planned_rows(seconds: float, interval: float) -> int:
+    """Rows a recording of `seconds` every `interval` s will hold; refuses plans that are empty or over MAX_ROWS."""
+    check_interval(interval)
+    if not math.isfinite(seconds) or seconds < interval:
+        raise ConfigError(f"A recording must last at least one interval ({interval:g} s), got {seconds:g} s.")
+    rows = math.floor(seconds / interval + 1e-9)
+    if rows > MAX_ROWS:
+        raise ConfigError(f"Recording {seconds:g} s every {interval:g} s would make {rows:,} rows, more than the "
+                          f"{MAX_ROWS:,} one recording may hold; record for less time or at a longer interval.")
+    return rows
+
+
+def check_label(label: str) -> str:
+    """The workload label, trimmed; refuses an empty or overlong one."""
+    text = label.strip()
+    if not text or len(text) > MAX_LABEL_CHARS:
+        raise ConfigError(f"The workload label must have 1 to {MAX_LABEL_CHARS} characters, got {label!r}.")
+    return text
+
+
+def recording_frame(samples: Sequence[Sample], label: str, n_cores: int) -> pd.DataFrame:
+    """Samples in our schema: timestamp (UTC datetime), workload_type, cpu_util_overall, cpu_util_core_0..N-1."""
+    cores = np.array([s.cores for s in samples], dtype=float).reshape(len(samples), n_cores)
+    frame = pd.DataFrame({TIMESTAMP: pd.to_datetime([s.timestamp for s in samples], unit="s", utc=True),
+                          WORKLOAD: [label] * len(samples),
+                          OVERALL: np.array([s.overall for s in samples], dtype=float)})
+    for i in range(n_cores):
+        frame[f"cpu_util_core_{i}"] = cores[:, i]
+    return frame
+
+
+def check_output(path: Path) -> None:
+    """Refuse, before recording anything, an output path that could not be written at the end."""
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; give a file name for the recording, e.g. {path / 'recording.parquet'}.")
+    if not path.parent.is_dir():
+        raise ConfigError(f"The folder {path.parent} does not exist; create it or record elsewhere.")
+    if not os.access(path.parent, os.W_OK):
+        raise ConfigError(f"The folder {path.parent} is not writable; record elsewhere.")
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What `record` kept: the rows written, the rows planned, whether Ctrl-C stopped it, and the lag in words."""
+
+    path: Path
+    rows: int
+    planned: int
+    n_cores: int
+    stopped_early: bool
+    lag: str | None
+
+
+def record(path: Path, seconds: float, interval: float, label: str = UNLABELLED, *,
+           sampler: Sampler | None = None,
+           on_progress: Callable[[int, int, str], None] | None = None) -> Recording:
+    """Sample for `seconds` every `interval` s and write the rows to `path` (parquet, renamed into place whole).
+
+    Ctrl-C (KeyboardInterrupt) stops the sampling and keeps what was recorded; nothing is written when no row was.
+    `sampler` defaults to psutil on this machine.
+    """
+    planned = planned_rows(seconds, interval)
+    label = check_label(label)
+    check_output(path)
+    sampler = sampler or Sampler(PsutilSource(), interval)
+    samples: list[Sample] = []
+    stopped_early = False
+    try:
+        for sample in sampler.samples(planned):
+            samples.append(sample)
+            if on_progress is not None:
+                on_progress(len(samples) + sampler.skipped, planned, f"{len(samples):,} rows")
+    except KeyboardInterrupt:
+        stopped_early = True
+    if samples:
+        write_telemetry(recording_frame(samples, label, sampler.source.n_cores), path)
+    return Recording(path, len(samples), planned, sampler.source.n_cores, stopped_early, sampler.lag_note())
