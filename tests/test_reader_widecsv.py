@@ -58,7 +58,8 @@ def test_without_overall_the_mean_of_the_cores_is_used_and_reported() -> None:
 
 @pytest.mark.parametrize("delimiter", [";", "\t"], ids=["semicolon", "tab"])
 def test_semicolon_and_tab_headers_are_read(delimiter: str) -> None:
-    rows = [["timestamp", "cpu_util_overall", *CORES], ["1800000000", "15", "10", "20"], ["1800000001", "25", "20", "30"]]
+    rows = [["timestamp", "cpu_util_overall", *CORES],
+            ["1800000000", "15", "10", "20"], ["1800000001", "25", "20", "30"]]
     data = "\n".join(delimiter.join(r) for r in rows).encode()
     telemetry = load_uploaded([("semi.csv", data)])
     np.testing.assert_array_equal(telemetry.frame[["cpu_util_overall", *CORES]], [[15, 10, 20], [25, 20, 30]])

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from twin_core.telemetry.options import SourceOptions
 from twin_core.telemetry.columns import EPOCH_MAX_S, EPOCH_MIN_S
+from twin_core.telemetry.options import SourceOptions
 from twin_core.telemetry.readers.common import BUSY_DEFINITION, Reader, part_name, utilisation_frame
 from twin_core.telemetry.readers.counters import counter_segments
 from twin_core.telemetry.report import ValidationReport, _n
@@ -29,6 +29,7 @@ _DATE = re.compile(r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|J
                    r"(\d{2}:\d{2}:\d{2}) ([A-Za-z]{1,6}|[+-]\d{4}) (\d{4})$")
 _CPU = re.compile(r"^cpu(\d*)\s")
 _CPU_START = re.compile(r"^cpu\d*\s+\d")  # a cpu line with its first count
+_CPU_LINE = re.compile(r"\s*cpu(\d*)((?:[ \t]+\d+){4,})\s*$")  # a whole cpu line: name, then 4 or more counts
 # the other lines /proc/stat has held across kernels: read past, never used
 _OTHER_KEYS = ("intr", "ctxt", "btime", "processes", "procs_running", "procs_blocked", "softirq", "page", "swap",
                "disk_io")
@@ -101,26 +102,26 @@ def _samples(name: str, text: str, report: ValidationReport) -> list[_Sample] | 
     bad: list[tuple[int, str, str]] = []  # (line number, line, why)
     lines = text.splitlines()
     for number, raw in enumerate(lines, start=1):
+        cpu_line = _CPU_LINE.match(raw)
+        if cpu_line is not None and samples:  # the common case first: a well-formed cpu line in a sample
+            cpu = -1 if cpu_line.group(1) == "" else int(cpu_line.group(1))
+            if cpu in samples[-1].counts:
+                what = "the aggregate cpu line" if cpu < 0 else f"cpu{cpu}"
+                bad.append((number, raw, f"{what} appears twice in the sample of line {samples[-1].line}"))
+            else:
+                samples[-1].counts[cpu] = _jiffies(cpu_line.group(2))
+            continue
         line = raw.strip()
         if not line or line.startswith("#") or line.split(maxsplit=1)[0] in _OTHER_KEYS:
             continue
         if _timestamp_kind(line) is not None:
             samples.append(_Sample(number, line))
-            continue
-        match = _CPU.match(line + " ")
-        counts = _jiffies(line) if match else None
-        cpu = -1 if match is None or match.group(1) == "" else int(match.group(1))
-        if match is None:
-            bad.append((number, raw, "it is neither a timestamp nor a /proc/stat line"))
-        elif not samples:
+        elif cpu_line is not None:
             bad.append((number, raw, "it comes before the first timestamp line"))
-        elif counts is None:
+        elif _CPU.match(line + " "):
             bad.append((number, raw, "a cpu line needs at least 4 whole numbers of jiffies after its name"))
-        elif cpu in samples[-1].counts:
-            what = "the aggregate cpu line" if cpu < 0 else f"cpu{cpu}"
-            bad.append((number, raw, f"{what} appears twice in the sample of line {samples[-1].line}"))
         else:
-            samples[-1].counts[cpu] = counts
+            bad.append((number, raw, "it is neither a timestamp nor a /proc/stat line"))
     if len(bad) == 1 and bad[0][0] == len(lines) and not text.endswith("\n"):
         report.add("info", "cut_short_line",
                    f"File '{name}': its last line {bad[0][0]} ({bad[0][1].strip()!r}) was cut short, as when a "
@@ -149,12 +150,9 @@ def _samples(name: str, text: str, report: ValidationReport) -> list[_Sample] | 
     return samples
 
 
-def _jiffies(line: str) -> tuple[float, float] | None:
-    """(busy, total) jiffies of one cpu line, or None when it is not at least 4 whole numbers."""
-    fields = line.split()[1:]
-    if len(fields) < 4 or not all(f.isdigit() for f in fields):
-        return None
-    values = [int(f) for f in fields[:8]]  # guest and guest_nice (9th, 10th) are inside user and nice already
+def _jiffies(counts: str) -> tuple[float, float]:
+    """(busy, total) jiffies from the counts of one cpu line (at least 4 whole numbers)."""
+    values = [int(f) for f in counts.split()[:8]]  # guest and guest_nice (9th, 10th) are inside user and nice already
     total = sum(values)
     idle = values[3] + (values[4] if len(values) > 4 else 0)
     return float(total - idle), float(total)
@@ -215,7 +213,7 @@ def _one_time(line: str, options: SourceOptions) -> tuple[float | None, dt.datet
     month, day, clock, zone, year = _DATE.match(line).groups()
     wall = dt.datetime.strptime(f"{year} {month} {day} {clock}", "%Y %b %d %H:%M:%S")
     if zone.upper() in _UTC_NAMES:
-        return wall.replace(tzinfo=dt.timezone.utc).timestamp(), None, None
+        return wall.replace(tzinfo=dt.UTC).timestamp(), None, None
     if zone[0] in "+-":
         offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * (1 if zone[0] == "+" else -1)
         return wall.replace(tzinfo=dt.timezone(offset)).timestamp(), None, None
