@@ -21,13 +21,16 @@ MODES = ("idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user")
 
 
 def _counter_series(busy_rates: dict[int, list[float]], instance: str = "host-a:9100") -> list[dict]:
-    """node_cpu_seconds_total series per cpu and mode, 1 s apart, the cpu busy (user) at the given shares."""
+    """node_cpu_seconds_total series per cpu and mode, 1 s apart, the cpu busy (user) at the given shares and
+    the rest of each second split 3:1 between idle and iowait (both not busy)."""
     series = []
     for cpu, rates in busy_rates.items():
         user = np.r_[100.0, 100.0 + np.cumsum(rates[1:])]
-        idle = np.r_[500.0, 500.0 + np.cumsum(1.0 - np.asarray(rates[1:]))]
+        idle = np.r_[500.0, 500.0 + np.cumsum(0.75 * (1.0 - np.asarray(rates[1:])))]
+        iowait = np.r_[20.0, 20.0 + np.cumsum(0.25 * (1.0 - np.asarray(rates[1:])))]
+        counters = {"user": user, "idle": idle, "iowait": iowait}
         for mode in MODES:
-            values = user if mode == "user" else idle if mode == "idle" else np.full(len(rates), 3.0)
+            values = counters.get(mode, np.full(len(rates), 3.0))
             series.append({"metric": {"__name__": "node_cpu_seconds_total", "cpu": str(cpu), "instance": instance,
                                       "job": "node", "mode": mode},
                            "values": [[T0 + i, f"{v:.2f}"] for i, v in enumerate(values)]})
