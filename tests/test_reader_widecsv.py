@@ -49,10 +49,12 @@ def test_csv_with_our_columns_under_a_parquet_name_loads_by_content(tmp_path: Pa
 
 
 def test_without_overall_the_mean_of_the_cores_is_used_and_reported() -> None:
-    data = b"timestamp,cpu_util_core_0,cpu_util_core_1,fan\n1800000000,10,30,a\n1800000001,20,60,b\n"
+    data = b"timestamp,workload_type,cpu_util_core_0,cpu_util_core_1,fan\n1800000000,build,10,30,a\n" \
+           b"1800000001,idle,20,60,b\n"
     telemetry = load_uploaded([("no_overall.csv", data)])
     np.testing.assert_allclose(telemetry.frame["cpu_util_overall"], [20.0, 40.0])
     assert telemetry.report.codes("warning").count("overall_computed") == 1
+    assert telemetry.frame["workload_type"].tolist() == ["build", "idle"]
     assert telemetry.frame["fan"].tolist() == ["a", "b"]
 
 
