@@ -2,7 +2,7 @@
 sar, and hand-made files for collectl's comment header, --utc, milliseconds, summary-only and broken lines."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ def _read(text: str, **options: str) -> tuple[list[tuple[str, pd.DataFrame]], Va
 
 
 def _utc(text: str) -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
 # --- the real plot files -----------------------------------------------------------------------------------------

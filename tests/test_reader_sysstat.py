@@ -3,7 +3,7 @@ file recorded together with psutil, and hand-made reports for midnight, reboots,
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,7 @@ def _sar(date: str, lines: list[tuple[str, float, float]], start: str = "23:59:5
 
 
 def _utc(text: str) -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
 # --- the real exports --------------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def test_sar_repeated_local_hour_at_the_autumn_dst_change_is_left_out_and_is_not
     (_, frame), = (parts := _read(text, timezone="Europe/Berlin"))[0]
     assert frame["timestamp"].tolist() == [_utc("2026-10-24 23:59:59"), _utc("2026-10-25 02:00:00")]
     assert frame["cpu_util_core_0"].tolist() == [10, 70]
-    assert "2 samples" in [i for i in parts[1].issues if i.code == "local_time_dst"][0].message
+    assert "2 samples" in next(i for i in parts[1].issues if i.code == "local_time_dst").message
 
 
 def test_sar_sample_missing_a_cpu_or_with_a_cpu_offline_is_left_out() -> None:
@@ -217,7 +217,7 @@ def test_sar_sample_missing_a_cpu_or_with_a_cpu_offline_is_left_out() -> None:
     del lines[10]  # cpu 0 of 10:00:03
     (_, frame), = (parts := _read("".join(lines)))[0]
     assert frame["cpu_util_core_0"].tolist() == [10]
-    assert "2 samples (first at line 7)" in [i for i in parts[1].issues if i.code == "missing_cpus"][0].message
+    assert "2 samples (first at line 7)" in next(i for i in parts[1].issues if i.code == "missing_cpus").message
 
 
 def test_sar_section_other_than_cpu_utilisation_is_refused() -> None:
@@ -295,3 +295,12 @@ def test_sadf_j_broken_json_names_the_line() -> None:
     text = _sadf_j([_host("vm", [("07:00:01", 1, 10, 20)])]).replace('"idle"', '"idle" 1', 1)
     parts, report = _read(text, name="x.json")
     assert parts == [] and report.codes("error") == ["not_parquet"] and "line 1" in report.errors[0].message
+
+
+def test_sar_u_all_columns_and_a_decimal_comma_are_read() -> None:
+    columns = "10:00:00  CPU  %usr  %nice  %sys  %iowait  %steal  %irq  %soft  %guest  %gnice  %idle\n"
+    rows = ["10:00:01  all  20,00  0,00  5,00  2,00  0,00  1,00  1,00  0,00  0,00  71,00",
+            "10:00:01    0  30,00  0,00  5,00  4,00  0,00  1,00  1,00  0,00  0,00  59,00",
+            "10:00:01    1  10,00  0,00  5,00  0,00  0,00  1,00  1,00  0,00  0,00  83,00"]
+    (_, frame), = _read(HEADER.format(date="29.11.2026") + columns + "\n".join(rows) + "\n")[0]
+    assert frame[VALUES].iloc[0].tolist() == [27.0, 37.0, 17.0]  # 100 - %idle - %iowait

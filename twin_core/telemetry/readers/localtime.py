@@ -35,10 +35,10 @@ def local_epochs(
     as_summer = naive.tz_localize(options.zone, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="NaT")
     skipped = np.asarray(as_summer.isna())
     repeated = np.asarray(unresolved.isna()) & ~skipped
-    for mask, what in ((repeated, "fall in the hour the clocks repeat when daylight saving ends, so each could be "
-                                  "either of two instants an hour apart"),
-                       (skipped, "fall in the hour the clocks skip when daylight saving starts, so they never "
-                                 "happened there")):
+    for mask, what in ((repeated, ("fall in the hour the clocks repeat when daylight saving ends, so each could "
+                                   "be either of two instants an hour apart")),
+                       (skipped, ("fall in the hour the clocks skip when daylight saving starts, so they never "
+                                  "happened there"))):
         if mask.any():
             first = places[int(np.flatnonzero(mask)[0])]
             report.add("warning", "local_time_dst",

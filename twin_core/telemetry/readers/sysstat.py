@@ -14,7 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -95,7 +95,7 @@ def _frames(
     for part in parts:
         for sample in part:
             if not sample.local:
-                sample.epoch = sample.when.replace(tzinfo=timezone.utc).timestamp()
+                sample.epoch = sample.when.replace(tzinfo=UTC).timestamp()
     frames, incomplete = [], []
     for part in parts:
         cpus = sorted({c for s in part for c, v in s.busy.items() if c != ALL and not math.isnan(v)})
@@ -142,9 +142,7 @@ def _sar_date(text: str, line: int) -> date:
     a, b, c = int(first), int(second), int(third)
     if len(first) == 4:
         year, month, day = a, b, c
-    elif sep == ".":  # every locale that writes dots puts the day first
-        year, month, day = c, b, a
-    elif a > 12 >= b:
+    elif sep == "." or a > 12 >= b:  # every locale that writes dots puts the day first
         year, month, day = c, b, a
     elif b > 12 >= a or a == b:
         year, month, day = c, a, b
@@ -233,7 +231,9 @@ def _sar_parts(text: str, options: SourceOptions) -> tuple[list[list[_Sample]], 
     return parts, averages, restarts
 
 
-def _read_sar(name: str, text: str, options: SourceOptions, report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
+def _read_sar(
+    name: str, text: str, options: SourceOptions, report: ValidationReport
+) -> list[tuple[str, pd.DataFrame]]:
     """A `sar -P ALL -u` text report: local times in the options' zone, one frame per stretch between reboots."""
     try:
         parts, averages, restarts = _sar_parts(text, options)
@@ -253,7 +253,7 @@ def _sadf_time(text: str, place: str) -> tuple[datetime, bool]:
     """A sadf -d timestamp: 'YYYY-MM-DD HH:MM:SS UTC', local without the suffix (-t/-T), or epoch seconds (-U)."""
     text = text.strip()
     if text.isdigit():
-        return datetime.fromtimestamp(int(text), timezone.utc).replace(tzinfo=None), False
+        return datetime.fromtimestamp(int(text), UTC).replace(tzinfo=None), False
     local = not text.endswith(" UTC")
     try:
         return datetime.strptime(text.removesuffix(" UTC"), "%Y-%m-%d %H:%M:%S"), local
@@ -306,7 +306,9 @@ def _sadf_d_parts(text: str) -> tuple[list[list[_Sample]], list[str]]:
     return parts, restarts
 
 
-def _read_sadf_d(name: str, text: str, options: SourceOptions, report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
+def _read_sadf_d(
+    name: str, text: str, options: SourceOptions, report: ValidationReport
+) -> list[tuple[str, pd.DataFrame]]:
     """A `sadf -d` export: one frame per stretch between reboots."""
     try:
         parts, restarts = _sadf_d_parts(text)
@@ -370,7 +372,9 @@ def _sadf_j_parts(text: str) -> tuple[list[list[_Sample]], list[str]]:
     return parts, [f"the boot at {boot:%Y-%m-%d %H:%M:%S}" for boot, _ in reboots]
 
 
-def _read_sadf_j(name: str, text: str, options: SourceOptions, report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
+def _read_sadf_j(
+    name: str, text: str, options: SourceOptions, report: ValidationReport
+) -> list[tuple[str, pd.DataFrame]]:
     """A `sadf -j` export of one host: one frame per stretch between reboots."""
     try:
         parts, restarts = _sadf_j_parts(text)
