@@ -113,6 +113,15 @@ def test_timestamp_forms_give_the_same_epoch(tmp_path: Path, stamps: list[str], 
     np.testing.assert_allclose(frame["timestamp"], [expected, expected + 1])
 
 
+def test_local_times_a_daylight_saving_change_repeats_are_left_out(tmp_path: Path) -> None:
+    clocks = ("01:59:57", "01:59:58", "01:59:59", "02:00:00")
+    samples = [(f"2026-10-25 {clock}", cpus) for clock, (_, cpus) in zip(clocks, rising(4))]
+    telemetry = load_telemetry(write_log(tmp_path, samples), options=SourceOptions(timezone="Europe/Berlin"))
+    start = pd.Timestamp("2026-10-24 23:59:57", tz="UTC").timestamp()
+    assert telemetry.frame["timestamp"].tolist() == [start + 1, start + 2]
+    assert any(i.code == "local_time_dst" and "first at line 13" in i.message for i in telemetry.report.warnings)
+
+
 def test_zone_abbreviation_not_the_given_zone_is_refused(tmp_path: Path) -> None:
     samples = [(f"Sun Nov 29 06:46:2{i} EST 2026", cpus) for i, (_, cpus) in enumerate(rising(3))]
     with pytest.raises(BadTimestampError, match=r"'stat\.log', line 1 .*zone 'EST' is neither UTC nor the time zone "

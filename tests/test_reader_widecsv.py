@@ -75,7 +75,16 @@ def test_times_without_a_zone_are_read_in_the_given_zone() -> None:
     utc = load_uploaded([("local.csv", data)])
     assert berlin.frame["timestamp"].iloc[0] == pd.Timestamp("2026-07-01 10:00:00", tz="UTC").timestamp()
     assert utc.frame["timestamp"].iloc[0] == pd.Timestamp("2026-07-01 12:00:00", tz="UTC").timestamp()
-    assert any("read as Europe/Berlin" in i.message for i in berlin.report.issues)
+    assert any("were read in Europe/Berlin" in i.message for i in berlin.report.issues)
+
+
+def test_local_times_a_daylight_saving_change_repeats_are_left_out() -> None:
+    rows = [f"2026-10-25 {clock},1,1,1" for clock in ("01:59:58", "01:59:59", "02:00:00", "02:00:01")]
+    data = ("timestamp,cpu_util_overall,cpu_util_core_0,cpu_util_core_1\n" + "\n".join(rows)).encode()
+    telemetry = load_uploaded([("dst.csv", data)], options=SourceOptions(timezone="Europe/Berlin"))
+    start = pd.Timestamp("2026-10-24 23:59:58", tz="UTC").timestamp()
+    assert telemetry.frame["timestamp"].tolist() == [start, start + 1]
+    assert any(i.code == "local_time_dst" and "first at row 2" in i.message for i in telemetry.report.warnings)
 
 
 @pytest.mark.parametrize("data, exception, match", [

@@ -20,6 +20,7 @@ from twin_core.telemetry.columns import EPOCH_MAX_S, EPOCH_MIN_S
 from twin_core.telemetry.options import SourceOptions
 from twin_core.telemetry.readers.common import BUSY_DEFINITION, Reader, part_name, utilisation_frame
 from twin_core.telemetry.readers.counters import counter_segments
+from twin_core.telemetry.readers.localtime import local_epochs
 from twin_core.telemetry.report import ValidationReport, _n
 
 _EPOCH = re.compile(r"^\d{9,11}(?:[.,]\d+)?$")
@@ -73,6 +74,8 @@ def _read(name: str, text: str, options: SourceOptions, report: ValidationReport
     times = _epoch_seconds(name, samples, options, report)
     if times is None:
         return []
+    known = np.isfinite(times)
+    samples, times = [s for s, k in zip(samples, known) if k], times[known]
     numbers = sorted({c for s in samples for c in s.counts if c >= 0})
     if not numbers:
         report.add("error", "empty_file",
@@ -162,7 +165,8 @@ def _epoch_seconds(
     name: str, samples: list[_Sample], options: SourceOptions, report: ValidationReport
 ) -> np.ndarray | None:
     """Each sample's time as epoch seconds UTC: epoch numbers as they are, times without a zone in the options'
-    zone (the report says which), `date` output's zone abbreviation only when it is UTC or the options' zone."""
+    zone (the report says which; NaN where daylight saving makes one ambiguous), `date` output's zone abbreviation
+    only when it is UTC or the options' zone."""
     times = np.empty(len(samples))
     local: list[int] = []
     wall: list[dt.datetime] = []
@@ -177,20 +181,9 @@ def _epoch_seconds(
             wall.append(naive)
         else:
             times[i] = seconds
-    if local:
-        aware = pd.DatetimeIndex(wall).tz_localize(options.zone, ambiguous="NaT", nonexistent="NaT")
-        if aware.isna().any():
-            first = samples[local[int(np.flatnonzero(aware.isna())[0])]]
-            report.add("error", "bad_timestamp",
-                       f"File '{name}', line {first.line} ({first.stamp!r}): this local time is repeated or skipped "
-                       f"by a daylight-saving change in {options.timezone}, so it names no one moment; log epoch "
-                       "seconds (`date +%s.%N`) or times with their UTC offset (`date -Iseconds`).",
-                       file=name, example=f"line {first.line}")
-            return None
-        times[local] = aware.as_unit("us").asi8 / 1e6
-        report.add("info", "local_times",
-                   f"File '{name}': {_n(len(local), 'timestamp')} carry no time zone and were read as "
-                   f"{options.timezone}; give the zone they were written in (--timezone) if that is wrong.", file=name)
+    if local:  # read in the options' zone; a time a daylight-saving change repeats or skips is NaN (left out)
+        times[local] = local_epochs(name, wall, [f"line {samples[i].line}" for i in local], options, report,
+                                    "its timestamp lines (ISO-8601 without a zone, or `date` with the local zone)")
     outside = (times < EPOCH_MIN_S) | (times >= EPOCH_MAX_S)
     if outside.any():
         first = samples[int(np.flatnonzero(outside)[0])]

@@ -2,7 +2,7 @@
 optionally `cpu_util_overall`, `workload_type` and extra columns, separated by commas, semicolons or tabs.
 
 Values are left to the column checks (`telemetry.columns`), which name the row of every bad cell; this reader
-only turns times without a zone into the options' zone, and computes the overall from the cores (through
+only reads times without a zone in the options' zone (`localtime.local_epochs`), and computes the overall from the cores (through
 `common.utilisation_frame`, which says what that means) when the file has none. A CSV whose header has
 `timestamp` but no core columns is still claimed, so its message names what is missing; this reader is asked
 last, after every collector's format.
@@ -19,7 +19,8 @@ from twin_core.telemetry.columns import _plain, _to_epoch_seconds, _to_percent
 from twin_core.telemetry.frame import CORE_PATTERN, OVERALL, TIMESTAMP, WORKLOAD, core_columns_of
 from twin_core.telemetry.options import SourceOptions
 from twin_core.telemetry.readers.common import Reader, utilisation_frame
-from twin_core.telemetry.report import ValidationReport, _describe, _first_line, _n
+from twin_core.telemetry.readers.localtime import local_epochs
+from twin_core.telemetry.report import ValidationReport, _describe, _first_line
 
 _DELIMITERS = (",", ";", "\t")
 _HEADER_CHARS = 64_000  # the header is looked for in this much of the text, as in looks_like
@@ -70,17 +71,24 @@ def _read(name: str, text: str, options: SourceOptions, report: ValidationReport
         return []
     if len(frame) == 0:
         return [(name, frame)]  # the schema checks say it has no rows
-    times = _times(name, _plain(frame[TIMESTAMP]), options, report)
+    times, keep = _times(name, _plain(frame[TIMESTAMP]), options, report)
     if times is None:
         return []
+    if not keep.all():
+        frame = frame[keep].reset_index(drop=True)
     frame[TIMESTAMP] = times
     if OVERALL in frame.columns:
         return [(name, frame)]
     return _with_computed_overall(name, frame, report)
 
 
-def _times(name: str, s: pd.Series, options: SourceOptions, report: ValidationReport) -> np.ndarray | None:
-    """Epoch seconds by the column checks; ISO times without a zone are first placed in the options' zone."""
+def _times(
+    name: str, s: pd.Series, options: SourceOptions, report: ValidationReport
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """(epoch seconds of the rows kept, which rows are kept), by the column checks; ISO times without a zone are
+    first read in the options' zone, and a row whose local time a daylight-saving change repeats or skips is
+    left out (with a warning)."""
+    keep = np.ones(len(s), dtype=bool)
     if not pd.api.types.is_numeric_dtype(s):
         try:
             wall = pd.to_datetime(s, format="ISO8601")
@@ -88,21 +96,11 @@ def _times(name: str, s: pd.Series, options: SourceOptions, report: ValidationRe
             wall = None  # mixed, zoned with offsets, or not times at all: the column checks say which
         if wall is not None and pd.api.types.is_datetime64_dtype(wall) and not isinstance(wall.dtype,
                                                                                           pd.DatetimeTZDtype):
-            aware = wall.dt.tz_localize(options.zone, ambiguous="NaT", nonexistent="NaT")
-            lost = (aware.isna() & wall.notna()).to_numpy()
-            if lost.any():
-                first = int(np.flatnonzero(lost)[0])
-                report.add("error", "bad_timestamp",
-                           f"File '{name}', column '{TIMESTAMP}': {_n(int(lost.sum()), 'local time')} (e.g. "
-                           f"{s.iloc[first]!r} at row {first}) are repeated or skipped by a daylight-saving change in "
-                           f"{options.timezone}; write times with their UTC offset or as epoch seconds.",
-                           file=name, column=TIMESTAMP, example=f"row {first}")
-                return None
-            report.add("info", "local_times",
-                       f"File '{name}': its timestamps carry no time zone and were read as {options.timezone}; give "
-                       "the zone they were written in (--timezone) if that is wrong.", file=name, column=TIMESTAMP)
-            s = aware
-    return _to_epoch_seconds(name, s, report)
+            epochs = local_epochs(name, list(wall), [f"row {i}" for i in range(len(wall))], options, report,
+                                  f"its column '{TIMESTAMP}' (ISO-8601 times without a zone)")
+            keep = ~(np.isnan(epochs) & wall.notna().to_numpy())
+            s = pd.Series(epochs[keep])  # empty cells stay NaN, for the column checks to name
+    return _to_epoch_seconds(name, s, report), keep
 
 
 def _with_computed_overall(name: str, frame: pd.DataFrame, report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
