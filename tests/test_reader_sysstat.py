@@ -161,11 +161,12 @@ def test_sar_dates_in_the_forms_locales_print(date: str, day: str) -> None:
     assert frame["timestamp"].tolist() == [_utc(f"{day} 10:00:01")]
 
 
-def test_sar_date_that_reads_as_month_day_or_day_month_is_refused_with_a_way_out() -> None:
+def test_sar_date_that_reads_either_way_is_read_month_day_with_a_warning_and_a_way_out() -> None:
     parts, report = _read(_sar("03/04/26", [("10:00:01", 10, 20)], start="10:00:00"))
-    assert parts == []
-    assert report.codes("error") == ["bad_timestamp"]
-    assert "'03/04/26'" in report.errors[0].message and "S_TIME_FORMAT=ISO" in report.errors[0].message
+    (_, frame), = parts
+    assert frame["timestamp"].tolist() == [_utc("2026-03-04 10:00:01")]
+    assert report.codes("warning") == ["date_order"]
+    assert "'03/04/26'" in report.warnings[0].message and "S_TIME_FORMAT=ISO" in report.warnings[0].message
 
 
 def test_sar_malformed_line_is_one_error_naming_its_line() -> None:

@@ -131,8 +131,9 @@ def _say_restarts(name: str, places: list[str], parts: int, report: ValidationRe
                    f"the file is read as {_n(parts, 'part')}, each a new session.", file=name)
 
 
-def _sar_date(text: str, line: int) -> date:
-    """The report's date as sar's locale printed it (MM/DD/YY, YYYY-MM-DD, DD.MM.YYYY, DD/MM/YY ...)."""
+def _sar_date(text: str, line: int) -> tuple[date, bool]:
+    """The report's date as sar's locale printed it (MM/DD/YY, YYYY-MM-DD, DD.MM.YYYY, DD/MM/YY ...), and whether
+    it could have been day/month too (then it is read month/day, as sar's default C and en_US locales print it)."""
     fix = ("run sar with S_TIME_FORMAT=ISO so that it prints the date as YYYY-MM-DD, or export with "
            "`sadf -d FILE -- -P ALL -u`")
     match = SAR_DATE.match(text)
@@ -144,13 +145,10 @@ def _sar_date(text: str, line: int) -> date:
         year, month, day = a, b, c
     elif sep == "." or a > 12 >= b:  # every locale that writes dots puts the day first
         year, month, day = c, b, a
-    elif b > 12 >= a or a == b:
-        year, month, day = c, a, b
     else:
-        raise _Bad("bad_timestamp", f"line {line}: the report's date '{text}' could be month/day or day/month "
-                                    f"(sar writes it in the order of its locale); {fix}.")
+        year, month, day = c, a, b
     try:
-        return date(year + 2000 if len(third) == 2 and len(first) != 4 else year, month, day)
+        return date(year + 2000 if len(third) == 2 and len(first) != 4 else year, month, day), a != b and b <= 12
     except ValueError:
         raise _Bad("bad_timestamp", f"line {line}: the report's date '{text}' is no date; {fix}.") from None
 
@@ -174,20 +172,22 @@ def _sar_time(tokens: list[str], line: int) -> tuple[time, list[str]] | None:
     return time(hour, minute, second), rest
 
 
-def _sar_parts(text: str, options: SourceOptions) -> tuple[list[list[_Sample]], int, list[str]]:
-    """The samples of a sar text report, cut at LINUX RESTART lines; also the count of Average lines skipped
-    and where the restarts were."""
+def _sar_parts(text: str, options: SourceOptions) -> tuple[list[list[_Sample]], int, list[str], list[str]]:
+    """The samples of a sar text report, cut at LINUX RESTART lines; also the count of Average lines skipped,
+    where the restarts were, and the header dates that could also be read day/month."""
     parts: list[list[_Sample]] = [[]]
     day: date | None = None
     last: int | None = None
     columns: list[str] | None = None
-    averages, restarts = 0, []
+    averages, restarts, ambiguous = 0, [], []
     for no, raw in enumerate(text.splitlines(), 1):
         tokens = raw.split()
         if not tokens:
             continue
         if header := SAR_HEADER.match(raw.strip()):
-            day, last, columns = _sar_date(header["date"], no), None, None
+            (day, either_way), last, columns = _sar_date(header["date"], no), None, None
+            if either_way:
+                ambiguous.append(header["date"])
             if parts[-1]:
                 parts.append([])
             continue
@@ -228,7 +228,7 @@ def _sar_parts(text: str, options: SourceOptions) -> tuple[list[list[_Sample]], 
             shares = {col: _number(v, col, place) for col, v in zip(columns, rest[1:])}
             cpu = ALL if rest[0] == "all" else int(rest[0])
             _add(parts[-1], place, when, True, cpu, _busy(shares, "%idle", "%iowait", place))
-    return parts, averages, restarts
+    return parts, averages, restarts, ambiguous
 
 
 def _read_sar(
@@ -236,10 +236,16 @@ def _read_sar(
 ) -> list[tuple[str, pd.DataFrame]]:
     """A `sar -P ALL -u` text report: local times in the options' zone, one frame per stretch between reboots."""
     try:
-        parts, averages, restarts = _sar_parts(text, options)
+        parts, averages, restarts, ambiguous = _sar_parts(text, options)
     except _Bad as bad:
         report.add("error", bad.code, f"File '{name}': {bad.message}", file=name)
         return []
+    if ambiguous:
+        report.add("warning", "date_order",
+                   f"File '{name}': the report's date '{ambiguous[0]}' could be month/day or day/month; it is read "
+                   "month/day, as sar prints it in its default (C and en_US) locales. If your locale puts the day "
+                   "first, run sar with S_TIME_FORMAT=ISO (YYYY-MM-DD) or export with `sadf -d FILE -- -P ALL -u`.",
+                   file=name)
     if averages:
         report.add("info", "averages_skipped",
                    f"File '{name}': {_n(averages, 'Average line')} skipped (sar's means over the report, not "
