@@ -74,3 +74,15 @@ def test_one_sample_is_refused_with_what_to_do():
     report = ValidationReport()
     assert counter_segments("c", np.array([T0]), {0: np.array([1.0])}, {0: np.array([2.0])}, report) == []
     assert report.codes("error") == ["empty_file"] and "at least two samples" in report.errors[0].message
+
+
+def test_a_sample_without_the_aggregate_line_is_left_out_with_a_warning():
+    times, busy, total = counters([[0.5, 0.1]] * 4)
+    overall_busy, overall_total = busy[0] + busy[1], total[0] + total[1]
+    overall_busy[2] = np.nan
+    report = ValidationReport()
+    (segment,) = counter_segments("c", times, busy, total, report, overall_busy=overall_busy,
+                                  overall_total=overall_total)
+    assert segment.times.tolist() == [T0 + 1, T0 + 4]
+    assert segment.overall == pytest.approx([30.0, 30.0])
+    assert report.codes() == ["missing_cpus"]

@@ -71,7 +71,11 @@ def counter_segments(
         dob, dot = np.diff(ob), np.diff(ot)
         reset |= (dob < 0) | (dot < 0)
     missing = np.isnan(db).any(axis=1) | np.isnan(dtot).any(axis=1)
+    if aggregate:  # a sample without the source's own aggregate line
+        missing |= np.isnan(dob) | np.isnan(dot)
     still = ~missing & ~reset & (dtot <= 0).any(axis=1)
+    if aggregate:
+        still |= ~missing & ~reset & (dot <= 0)
     median = float(np.median(dt))
     pause = dt > max(PAUSE_FACTOR * median, DEFAULT_MIN_GAP_S)
     usable = ~(reset | missing | still | pause)
@@ -80,9 +84,6 @@ def counter_segments(
     with np.errstate(divide="ignore", invalid="ignore"):
         util = np.clip(100.0 * db / dtot, 0.0, 100.0)
         overall = np.clip(100.0 * dob / dot, 0.0, 100.0) if aggregate else None
-    if aggregate:
-        usable &= np.isfinite(overall)
-
     segments: list[Segment] = []
     cuts = np.flatnonzero(reset)
     bounds = [0, *(cuts + 1), len(dt)]  # interval indices; a reset interval itself is never usable
@@ -115,7 +116,7 @@ def _say_left_out(
     if missing.any():
         report.add("warning", "missing_cpus",
                    f"File '{name}': {_n(int(missing.sum()), 'interval')} (first ending at {when(missing)}) lack a "
-                   "cpu in one of their samples and are left out rather than guessed.", file=name)
+                   "cpu (or the overall line) in one of their samples and are left out rather than guessed.", file=name)
     if still.any():
         report.add("info", "no_time_passed",
                    f"File '{name}': {_n(int(still.sum()), 'interval')} (first ending at {when(still)}) show no cpu "
