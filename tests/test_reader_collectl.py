@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin_core.cli import main
 from twin_core.telemetry import load_telemetry
 from twin_core.telemetry.options import SourceOptions
 from twin_core.telemetry.readers import read_text_source
@@ -81,10 +80,6 @@ def test_collectl_agrees_with_psutil_and_sar_recorded_at_the_same_time(core: str
             theirs.assign(second=theirs["timestamp"].round()), on="second", suffixes=("_collectl", "_other"))
         assert len(both) >= 240
         assert np.corrcoef(both[f"{core}_collectl"], both[f"{core}_other"])[0, 1] >= 0.9
-
-
-def test_collectl_file_trains_end_to_end_with_the_quick_preset() -> None:
-    assert main(["train", str(FIXTURES / "collectl_P_scC.txt"), "--preset", "quick", "--quiet"]) == 0
 
 
 # --- hand-made plot files ----------------------------------------------------------------------------------------

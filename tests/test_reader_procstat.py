@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin_core.cli import main
 from twin_core.errors import BadTimestampError, NotParquetError
 from twin_core.telemetry import load_telemetry, validate_sources
 from twin_core.telemetry.options import SourceOptions
@@ -57,11 +56,6 @@ def test_fixture_overall_comes_from_the_aggregate_line_not_the_mean() -> None:
     gap = (frame["cpu_util_overall"] - mean).abs()
     assert gap.max() < 2.0  # the same jiffies summed, so close to the mean of the cpus
     assert gap.max() > 0.0  # but the kernel's own line, not the mean itself
-
-
-def test_fixture_trains_end_to_end_with_the_quick_preset(tmp_path: Path) -> None:
-    assert main(["train", str(PROCSTAT), "--preset", "quick", "--quiet", "--out", str(tmp_path / "run")]) == 0
-    assert (tmp_path / "run" / "metrics.json").exists()
 
 
 def test_busy_leaves_out_idle_iowait_and_guest_time(tmp_path: Path) -> None:

@@ -9,9 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin_core.cli import main
-from twin_core.errors import (AmbiguousColumnError, BadTimestampError, EmptyTelemetryError, NonNumericError,
-                              NotParquetError)
+from twin_core.errors import (
+    AmbiguousColumnError,
+    BadTimestampError,
+    EmptyTelemetryError,
+    NonNumericError,
+    NotParquetError,
+)
 from twin_core.telemetry import load_telemetry, validate_sources
 from twin_core.telemetry.readers import prometheus
 
@@ -100,8 +104,9 @@ def test_counters_averaged_as_the_rate_query_follow_it():
     assert min(_correlations(_by_second(rate), _by_second(counters, window=4))) >= 0.99
 
 
-@pytest.mark.parametrize("name", ["prometheus_federate.txt", "node_exporter_scrapes.txt"])
-def test_scraped_text_agrees_with_psutil_recorded_at_the_same_time(name):
+@pytest.mark.parametrize("name", ["prometheus_federate.txt", "node_exporter_scrapes.txt",
+                                  "prometheus_query_raw_counters.json"])
+def test_scraped_text_and_raw_samples_agree_with_psutil_recorded_at_the_same_time(name):
     ours = load_telemetry(_fixture(name)).frame
     psutil = load_telemetry(_fixture("psutil_wide.csv")).frame
     assert min(_correlations(_by_second(ours), _by_second(psutil))) >= 0.9
@@ -111,12 +116,6 @@ def test_federate_fixture_of_four_modes_warns_that_the_total_leaves_modes_out():
     report = validate_sources(_fixture("prometheus_federate.txt"))
     assert "partial_modes" in report.codes("warning")
     assert "not irq, nice, softirq, steal" in next(i.message for i in report.issues if i.code == "partial_modes")
-
-
-def test_counters_fixture_trains_with_the_quick_preset(capsys):
-    assert main(["train", str(_fixture("prometheus_query_range_counters.json")), "--preset", "quick",
-                 "--quiet"]) == 0
-    assert "R²" in capsys.readouterr().out
 
 
 # --- hand-made query_range JSON ----------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin_core.cli import main
 from twin_core.telemetry import load_telemetry
 from twin_core.telemetry.labels import Schedule
 from twin_core.telemetry.options import SourceOptions
@@ -110,10 +109,6 @@ def test_sar_report_says_which_zone_its_times_were_read_in() -> None:
     _, report = _read((FIXTURES / "sar_P_ALL_u_tz_berlin.txt").read_text(), timezone="Europe/Berlin")
     notes = [i.message for i in report.issues if i.code == "local_times"]
     assert len(notes) == 1 and "Europe/Berlin" in notes[0] and "--timezone" in notes[0]
-
-
-def test_sadf_d_trains_end_to_end_with_the_quick_preset() -> None:
-    assert main(["train", str(FIXTURES / "sadf_d.csv"), "--preset", "quick", "--quiet"]) == 0
 
 
 # --- hand-made sar reports ---------------------------------------------------------------------------------------
