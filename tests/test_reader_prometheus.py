@@ -271,3 +271,8 @@ def test_long_csv_with_a_word_for_a_value_is_one_error(tmp_path):
 def test_each_format_is_told_by_its_content(head, reader):
     claimed = [r.format for r in prometheus.READERS if r.looks_like(head)]
     assert claimed == ([reader] if reader else [])
+
+
+def test_step_times_are_noted_for_query_range_but_not_for_raw_samples():
+    assert "step_times" in validate_sources(_fixture("prometheus_query_range_counters.json")).codes("info")
+    assert "step_times" not in validate_sources(_fixture("prometheus_query_raw_counters.json")).codes("info")

@@ -228,13 +228,14 @@ def _json_counters(name: str, series: list[dict], report: ValidationReport) -> l
             return []
         parts.append(pd.DataFrame({"time": times, "cpu": cpu, "mode": labels["mode"], "value": values}))
     samples = pd.concat(parts, ignore_index=True)
-    steps = np.diff(np.unique(samples["time"].to_numpy()))
-    if len(steps):
+    stamps = np.unique(samples["time"].to_numpy())
+    steps = np.diff(stamps)
+    if len(steps) and np.all(stamps == np.round(stamps)):  # whole seconds: query_range's steps, not scrape times
         report.add("info", "step_times",
-                   f"File '{name}': times are the query's evaluation steps ({float(np.median(steps)):g} s), not the "
-                   "scrape times; each value is the last scrape at or before its step, so the times may lag the "
-                   "real samples by up to one step. Export /federate, or start the range at the scrapes' offset "
-                   "within the second, for exact times.", file=name)
+                   f"File '{name}': times look like query_range's evaluation steps ({float(np.median(steps)):g} s), "
+                   "not the scrape times; each value is the last scrape at or before its step, so the times may lag "
+                   "the real samples by up to one step. For exact times export the raw samples with a range "
+                   "selector: /api/v1/query?query=node_cpu_seconds_total[1h] (see the README).", file=name)
     return _counter_frames(name, samples, report)
 
 
