@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from twin_core.cli import main
-from twin_core.telemetry import validate_sources
+from twin_core.telemetry import load_telemetry, validate_sources
 
 FIXTURES = Path(__file__).parent / "fixtures" / "collectors"
 # file -> the reader's format name it must be read as (told by content, never by its extension)
@@ -53,3 +55,19 @@ def test_a_real_collector_export_validates_and_trains_a_quick_twin(name: str, tm
 def test_every_fixture_in_the_folder_is_covered() -> None:
     exports = {p.name for p in FIXTURES.iterdir() if p.suffix in (".json", ".txt", ".csv", ".log")}
     assert exports - {"schedule.csv"} == set(EXPORTS)
+
+
+def test_convert_writes_a_sar_report_as_our_parquet_in_utc_with_the_schedules_labels(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "sar.parquet"
+    assert main(["convert", str(FIXTURES / "sar_P_ALL_u_tz_berlin.txt"), "--timezone", "Europe/Berlin",
+                 "--labels", str(FIXTURES / "schedule.csv"), "--out", str(out)]) == 0
+    assert "read in Europe/Berlin" in capsys.readouterr().err
+    converted = pd.read_parquet(out)
+    direct = load_telemetry(FIXTURES / "sar_P_ALL_u.txt").frame  # the same data file printed in UTC
+    assert list(converted.columns) == ["timestamp", "workload_type", "cpu_util_overall", "cpu_util_core_0",
+                                       "cpu_util_core_1"]
+    assert str(converted["timestamp"].dtype) == "datetime64[us, UTC]"
+    seconds = converted["timestamp"].astype("int64").to_numpy() / 1e6
+    np.testing.assert_allclose(seconds, direct["timestamp"].to_numpy())
+    np.testing.assert_allclose(converted["cpu_util_core_1"], direct["cpu_util_core_1"])
+    assert converted["workload_type"].value_counts()["both_busy"] >= 38

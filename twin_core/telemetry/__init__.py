@@ -7,7 +7,11 @@ Row numbers in messages count from 0 within the file, as pandas does.
 How data flows through the modules (each writes its findings to the report as it goes):
 
     load      the entry points (load_telemetry, load_uploaded, telemetry_from_frames, validate_sources)
-      → reading   paths and folders expanded, the memory budget checked from parquet footers, files read
+      → reading   paths and folders expanded, the memory budget checked (parquet footers, text sizes), each file
+                  read by its content: parquet with pyarrow, a collector's export by its reader
+                  (readers/: Prometheus, sysstat, collectl, /proc/stat logs, wide CSV; cumulative counters to
+                  utilisation in readers/counters), then labelled (labels: a constant or a schedule, as the
+                  reading options say: options.SourceOptions)
       → schema    per file: column names (required, target, reserved, duplicate and zero-padded cores),
                   then columns' value checks, giving one normalised frame per file; then the cross-file checks
       → columns   per column: timestamps to epoch seconds, workload labels, utilisation percentages,
@@ -16,6 +20,7 @@ How data flows through the modules (each writes its findings to the report as it
     then load raises the first error's TelemetryError subclass, or returns the Telemetry
     report    ValidationIssue, ValidationReport and the exception class of each error code; wording helpers
     frame     the Telemetry type, its column names and its fingerprint, which everything downstream reads
+    writing   telemetry written back as parquet in our columns (convert, record), atomically
 
 The public names are re-exported here: import them from `twin_core.telemetry`.
 """
