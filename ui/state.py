@@ -118,6 +118,13 @@ def load_demo() -> None:
     st.session_state[UPLOAD_FAILURE] = None
 
 
+def use_telemetry(telemetry: Telemetry, label: str) -> None:
+    """Make telemetry validated elsewhere (a recording kept on the Live page) the active data, as an upload does."""
+    st.session_state[TELEMETRY] = telemetry
+    st.session_state[DATA_LABEL] = label
+    st.session_state[UPLOAD_FAILURE] = None
+
+
 def load_files(files: list[tuple[str, bytes]]) -> bool:
     """Validate uploaded files; on success they become the active data, on failure nothing changes but the message."""
     names = tuple(name for name, _ in files)

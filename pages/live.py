@@ -1,0 +1,132 @@
+"""Live: a trained twin follows this machine's target core as it runs, beside what the core really does."""
+import streamlit as st
+
+from twin_core.errors import TwinError
+from twin_core.evaluate import score_text
+from twin_core.telemetry.labels import UNLABELLED
+from ui import live, state, whatif
+from ui import store as run_store
+from ui.store import STORE_FAILURES
+
+SESSION_TWIN, SAVED_TWIN = "session", "saved"
+
+st.title("Live")
+st.caption("Press Start and a trained twin predicts this machine's target core every sample, from the other cores, "
+           "the overall utilisation and its own recent history, beside what the core really does. Sampling happens "
+           "only while this page is open and running: Stop, another page or a closed tab ends it.")
+
+live.stop_if_the_page_was_left()
+try:
+    source_machine = live.machine()
+except TwinError as exc:
+    st.error(f"The recording named by ${live.REPLAY_ENV} cannot be replayed: {exc}", icon=":material/error:")
+    st.stop()
+
+source = st.radio("Twin", [SESSION_TWIN, SAVED_TWIN], horizontal=True, key="live_source",
+                  format_func={SESSION_TWIN: "A run of this session", SAVED_TWIN: "A saved run (run store)"}.get)
+try:
+    if source == SESSION_TWIN:
+        runs = state.runs()
+        if not runs:
+            st.info(f"No finished run in this session: train a twin on telemetry of {source_machine.name} "
+                    "(record some with `python -m twin_core record`, or upload it on the Data page), or pick a saved "
+                    "run.", icon=":material/info:")
+            st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+            st.stop()
+        labels = [run.label for run in runs]
+        active = state.active_run()
+        label = st.selectbox("Run", labels, index=labels.index(active.label) if active else len(labels) - 1,
+                             key="live_session_run")
+        twin = whatif.session_twin(state.run_by_label(label))
+    else:
+        saved = run_store.open_store().list() if run_store.exists() else None
+        if saved is None or saved.empty:
+            st.info(f"The run store (`{run_store.path()}`) holds no run yet: tick “Keep in the run store” when "
+                    "training.", icon=":material/info:")
+            st.stop()
+        rows = saved.set_index("id")
+        run_id = st.selectbox("Saved run", list(rows.index), key="live_saved_run",
+                              format_func=lambda i: f"{rows.loc[i, 'label']} · saved {rows.loc[i, 'created_at']} · "
+                                                    f"R² {score_text(rows.loc[i, 'best_r2_holdout'])}")
+        twin = whatif.saved_twin(run_id, rows.loc[run_id, "label"], rows.loc[run_id, "created_at"])
+except STORE_FAILURES as exc:
+    st.error(f"The twin could not be loaded: {exc}", icon=":material/error:")
+    st.stop()
+
+model = twin.model
+st.markdown(f"**The twin:** {twin.name} · configuration **{model.config.name}** · predicts **{model.target}** from "
+            f"{live.WINDOW_S:.0f} s of recent samples · **Source:** {source_machine.name}.")
+problem = live.mismatch(model, source_machine)
+if problem:
+    st.error(problem, icon=":material/block:")
+    st.stop()
+
+session = live.current()
+running = session is not None and session.running
+with st.container(border=True):
+    interval_col, label_col = st.columns(2)
+    if source_machine.replay_interval is not None:
+        interval = source_machine.replay_interval
+        interval_col.markdown(f"Sample every **{interval:.3g} s**", help="A replay keeps its recording's interval.")
+    else:
+        interval = interval_col.number_input(
+            "Sample every (seconds)", min_value=0.05, max_value=1.0, step=0.05, key="live_interval", disabled=running,
+            value=min(1.0, max(0.05, round(state.telemetry().sampling_interval, 2))),
+            help="Use the interval of the data the twin learned from: its lags and windows count samples, not "
+                 "seconds.")
+    labels = list(dict.fromkeys([*model.workload_categories, UNLABELLED]))
+    workload = label_col.selectbox("Workload running now", labels, key=f"live_workload:{twin.key}", disabled=running,
+                                   help="The workload label the twin reads for every live sample (and the label a "
+                                        "kept recording gets). A label the twin never saw leaves its workload "
+                                        "columns at zero.")
+    start_col, stop_col, keep_col = st.columns(3)
+    start_col.button("Start", type="primary", icon=":material/play_arrow:", width="stretch", disabled=running,
+                     key=live.START, on_click=live.start, args=(twin.key, model, source_machine, interval, workload))
+    stop_col.button("Stop", icon=":material/stop:", width="stretch", disabled=not running, on_click=live.stop)
+    keep_col.button("Keep the recording as data", icon=":material/save:", width="stretch",
+                    disabled=session is None or not session.kept or session.kept_as is not None, on_click=live.keep,
+                    help="Stops, then makes every sample taken since Start the app's active data, as an upload "
+                         "would (see the Data page).")
+
+
+@st.fragment(run_every=live.RUN_EVERY_S if running else None)
+def follow() -> None:
+    """Take the next samples (only while running), predict the new rows, and draw the last minute."""
+    session = live.current()
+    if session is None:
+        st.info("Press Start to sample and let the twin follow.", icon=":material/info:")
+        return
+    if session.running:
+        session.step()
+        if not session.running:  # it stopped itself (a full recording, unreadable samples): redraw the buttons
+            st.rerun(scope="app")
+    elif session.stopped:
+        st.caption(f"Stopped: {session.stopped}. {len(session.kept):,} samples taken.")
+    if session.kept_as:
+        st.info(session.kept_as, icon=":material/save:")
+    if session.twin_key != twin.key:
+        st.caption("These samples were followed by another twin than the one chosen above; press Start to follow "
+                   "with this one.")
+    if len(session.buffer) < session.needed:
+        st.info(f"warming up ({len(session.buffer)} of {session.needed} samples): the twin needs its look-back "
+                "before its first prediction.", icon=":material/hourglass_top:")
+        return
+    measured = session.scores()
+    cards = st.columns(3)
+    cards[0].metric("R², last minute", score_text(measured["r2"]), border=True,
+                    help="1 − residual variance / variance of the actual core over the last minute of predictions; "
+                         "n/a when the core did not vary.")
+    cards[1].metric("MAE, last minute", f"{score_text(measured['mae'], '.2f')} points", border=True,
+                    help="Mean absolute error of the prediction, in percentage points of utilisation.")
+    cards[2].metric("Samples", f"{len(session.kept):,}", border=True,
+                    help=f"Taken since Start, every {session.interval:g} s; {measured['n']:,} predicted in the last "
+                         "minute.")
+    newest = session.chart().index[-1]
+    st.caption(f"{model.target}: actual and predicted, last minute · newest sample {newest:%H:%M:%S} UTC")
+    st.line_chart(session.chart(), y_label="utilisation (%)", x_label="time (UTC)")
+    lag = session.sampler.lag_note()
+    for note in (*session.notes, *([lag] if lag else [])):
+        st.warning(note, icon=":material/warning:")
+
+
+follow()

@@ -1,0 +1,117 @@
+"""Live page: a twin follows a replayed real psutil recording ($TWIN_LIVE_REPLAY) fragment run by fragment run;
+the page says what to do without a twin, refuses a twin of other cores, and stops when another page runs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.helpers import goto, metric, train
+from twin_core.evaluate import score_text, scores
+from twin_core.telemetry import load_telemetry, telemetry_from_frames
+
+RECORDING = Path(__file__).resolve().parents[1] / "fixtures" / "collectors" / "psutil_wide.csv"  # 2 cpus, 1 s
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def trained_on_the_recording(at: AppTest) -> AppTest:
+    """The recording uploaded as the active data, and a quick twin trained on it."""
+    at.file_uploader(key="data_upload").set_value((RECORDING.name, RECORDING.read_bytes(), "text/csv")).run()
+    assert at.session_state["data_label"] == RECORDING.name
+    return train(at, "quick")
+
+
+def chart_series(at: AppTest) -> pd.DataFrame:
+    """The live line chart's data (Arrow, long form as st.line_chart sends it) back in wide form: a column per
+    series, a row per time."""
+    (chart,) = at.get("vega_lite_chart")
+    long = pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pandas()
+    return long.pivot(index="timestamp", columns="color -- streamlit-generated", values="value -- streamlit-generated")
+
+
+def test_without_a_twin_the_page_says_what_to_do(app: AppTest) -> None:
+    at = goto(app, "live")
+    assert any("No finished run in this session: train a twin on telemetry of this machine" in i.value
+               for i in at.info)
+    assert not [b for b in at.button if b.label == "Start"]
+
+
+def test_a_twin_of_other_cores_is_refused_plainly(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWIN_LIVE_REPLAY", str(RECORDING))
+    at = goto(train(app, "quick"), "live")  # trained on the 8-core demo; the replay has 2 cores
+    (error,) = at.error
+    assert error.value.startswith("This twin was trained on 8 cores (cpu_util_core_0, ")
+    assert f"a replay of `{RECORDING}`" in error.value and "has 2." in error.value
+    assert not [b for b in at.button if b.label == "Start"]
+
+
+def test_start_follows_the_replay_with_the_twins_own_predictions(app: AppTest,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWIN_LIVE_REPLAY", str(RECORDING))
+    at = goto(trained_on_the_recording(app), "live")
+    model = at.session_state["runs"][0].result.model
+    button(at, "Start").click()
+    run(at)
+    assert any(i.value.startswith("warming up (1 of 6 samples)") for i in at.info)
+    for _ in range(11):  # fragment runs: one recorded row each (the recording's 1 s interval)
+        run(at)
+    session = at.session_state["live_session"]
+    assert session.running and len(session.kept) == 12
+
+    recording = load_telemetry(RECORDING)
+    first = recording.frame.iloc[:12].drop(columns=["session", "source"])
+    expected = model.predict_layers(telemetry_from_frames([("first rows", first)]))[-1].mean(axis=1).clip(0, 100)
+    history = session.history
+    np.testing.assert_allclose(history["actual"], recording.frame["cpu_util_core_0"].iloc[5:12])
+    np.testing.assert_allclose(history["predicted"], expected.to_numpy())
+    measured = scores(history["actual"].to_numpy(), history["predicted"].to_numpy())
+    assert metric(at, "R², last minute") == score_text(measured["r2"])
+    assert metric(at, "MAE, last minute") == f"{measured['mae']:.2f} points"
+    assert metric(at, "Samples") == "12"
+    chart = chart_series(at)
+    assert list(chart.columns) == ["actual", "predicted"]
+    np.testing.assert_allclose(chart["actual"], history["actual"])
+    np.testing.assert_allclose(chart["predicted"], history["predicted"], rtol=1e-6)
+
+    button(at, "Stop").click()
+    run(at)
+    assert not at.session_state["live_session"].running
+    run(at)
+    assert len(at.session_state["live_session"].kept) == 12  # nothing is sampled once stopped
+
+
+def test_another_page_stops_the_sampling_and_keep_makes_the_rows_the_data(app: AppTest,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWIN_LIVE_REPLAY", str(RECORDING))
+    at = goto(trained_on_the_recording(app), "live")
+    button(at, "Start").click()
+    run(at)
+    run(at)
+    run(goto(at, "data"))  # the Live page's fragment is not on this page: nothing samples
+    assert len(at.session_state["live_session"].kept) == 2
+
+    at = goto(at, "live")
+    session = at.session_state["live_session"]
+    assert (session.running, session.stopped, len(session.kept)) == (False, "you left the Live page", 2)
+    assert any("Stopped: you left the Live page. 2 samples taken." in c.value for c in at.caption)
+    assert not button(at, "Start").disabled
+    button(at, "Keep the recording as data").click()
+    run(at)
+    assert at.session_state["data_label"].startswith("live recording ")
+    assert any(i.value.startswith("Kept as the active data: live recording ") and "(2 rows)" in i.value
+               for i in at.info)
+    kept = at.session_state["telemetry"].frame
+    np.testing.assert_allclose(kept["cpu_util_core_1"], load_telemetry(RECORDING).frame["cpu_util_core_1"].iloc[:2])

@@ -1,0 +1,214 @@
+"""Live glue: a trained twin following this machine (or a replayed recording) sample by sample, in the session.
+
+Nothing runs between the Live page's fragment runs. Each run takes the next samples itself (a `Sampler` kept in
+the session: no thread, no process), adds them to a rolling buffer of the last max(look-back, 60 s) samples, and
+asks the twin for the newest rows through its own feature code (`TwinModel.predict_layers` on the buffer as
+telemetry). Stop, leaving the page (see `stop_if_the_page_was_left`) or closing the tab ends
+the fragment's runs, and with them the sampling.
+
+`$TWIN_LIVE_REPLAY=recording.parquet` replays a recording in our schema instead of sampling this machine, one
+row per tick, as fast as the fragment asks for rows: for tests, and for demos on a machine whose core count
+differs from the twin's.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from twin_core.errors import TwinError
+from twin_core.evaluate import scores
+from twin_core.recorder import (
+    PsutilSource,
+    ReplayClock,
+    ReplaySource,
+    Sample,
+    Sampler,
+    recording_frame,
+)
+from twin_core.runs import TwinModel
+from twin_core.telemetry import (
+    TIMESTAMP,
+    Telemetry,
+    load_telemetry,
+    telemetry_from_frames,
+)
+from ui import state
+
+REPLAY_ENV = "TWIN_LIVE_REPLAY"
+LIVE = "live_session"
+START = "live_start"
+RUN_EVERY_S = 1.0
+SAMPLING_SHARE = 0.7  # of each fragment run spent sampling; the rest predicts and draws
+WINDOW_S = 60.0
+MAX_KEPT_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where the samples come from: this machine through psutil, or a replayed recording (its interval is fixed)."""
+
+    name: str
+    n_cores: int
+    replay: Path | None = None
+    replay_interval: float | None = None
+
+    def sampler(self, interval: float) -> Sampler:
+        """A new sampler of this machine, or of the recording from its first row."""
+        if self.replay is None:
+            return Sampler(PsutilSource(), interval)
+        clock = ReplayClock()
+        return Sampler(ReplaySource(_replayed(str(self.replay))), interval, monotonic=clock.monotonic,
+                       sleep=clock.sleep, wall=clock.wall)
+
+    def core_columns(self) -> tuple[str, ...]:
+        """The core columns its samples fill."""
+        return tuple(f"cpu_util_core_{i}" for i in range(self.n_cores))
+
+
+@st.cache_data(show_spinner="Reading the recording to replay…", max_entries=2)
+def _replayed(path: str) -> Telemetry:
+    """The recording to replay, validated, cached on its path (a demo's file does not change while it runs)."""
+    return load_telemetry(path)
+
+
+def machine() -> Machine:
+    """This machine, or the recording `$TWIN_LIVE_REPLAY` names; raises TwinError when that cannot be read."""
+    replay = os.environ.get(REPLAY_ENV)
+    if not replay:
+        n_cores = PsutilSource().n_cores
+        return Machine(f"this machine ({n_cores} cpus, read through psutil)", n_cores)
+    telemetry = _replayed(replay)
+    return Machine(f"a replay of `{replay}` (${REPLAY_ENV}; {telemetry.n_cores} cores, "
+                   f"{len(telemetry.frame):,} rows every {telemetry.sampling_interval:.3g} s)",
+                   telemetry.n_cores, Path(replay), telemetry.sampling_interval)
+
+
+def mismatch(model: TwinModel, source: Machine) -> str | None:
+    """Why the twin cannot follow this source (other cores), or None when it can."""
+    if model.core_columns == source.core_columns():
+        return None
+    return (f"This twin was trained on {len(model.core_columns)} cores ({', '.join(model.core_columns)}); "
+            f"{source.name} has {source.n_cores}. A twin follows only a machine like the one it learned from: "
+            f"train one on telemetry of this machine (record some with `python -m twin_core record`), or replay a "
+            f"recording of the twin's machine with ${REPLAY_ENV}=recording.parquet.")
+
+
+@dataclass
+class LiveSession:
+    """One Start-to-Stop following of a source by a twin: the sampler, the rolling buffer, the last minute of
+    predictions, every row taken so far (for keeping), why it stopped, and what keeping it did."""
+
+    twin_key: str
+    model: TwinModel = field(repr=False)
+    source: Machine
+    interval: float
+    label: str
+    sampler: Sampler = field(repr=False)
+    buffer: deque[Sample] = field(repr=False)
+    kept: list[Sample] = field(default_factory=list, repr=False)
+    history: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[TIMESTAMP, "actual", "predicted"]))
+    notes: tuple[str, ...] = ()
+    running: bool = True
+    stopped: str | None = None
+    kept_as: str | None = None
+
+    @property
+    def needed(self) -> int:
+        """Samples the twin needs before its first prediction (its look-back plus the row predicted)."""
+        return self.model.config.lookback + 1
+
+    def step(self) -> None:
+        """Take about one fragment run's worth of samples, then predict the rows that are new."""
+        count = max(1, math.floor(RUN_EVERY_S * SAMPLING_SHARE / self.interval))
+        for sample in self.sampler.samples(count):
+            self.buffer.append(sample)
+            self.kept.append(sample)
+        if len(self.kept) >= MAX_KEPT_ROWS:
+            self.stop(f"the recording reached {MAX_KEPT_ROWS:,} rows; keep it or start again")
+        if len(self.buffer) >= self.needed:
+            self._predict()
+
+    def _predict(self) -> None:
+        frame = recording_frame(list(self.buffer), self.label, self.source.n_cores)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                telemetry = telemetry_from_frames([("live", frame)], target=self.model.target)
+                predicted = self.model.predict_layers(telemetry)[-1].mean(axis=1).clip(0.0, 100.0)
+            except TwinError as exc:
+                self.stop(f"the twin could not read the samples: {exc}")
+                return
+        self.notes = tuple(dict.fromkeys([*self.notes, *(str(w.message) for w in caught)]))
+        rows = telemetry.frame.loc[predicted.index]
+        new = pd.DataFrame({TIMESTAMP: rows[TIMESTAMP].to_numpy(), "actual": rows[self.model.target].to_numpy(),
+                            "predicted": predicted.to_numpy()})
+        if len(self.history):
+            new = new[new[TIMESTAMP] > self.history[TIMESTAMP].iloc[-1]]
+        history = pd.concat([self.history, new], ignore_index=True) if len(self.history) else new
+        self.history = history[history[TIMESTAMP] >= history[TIMESTAMP].iloc[-1] - WINDOW_S].reset_index(drop=True)
+
+    def stop(self, why: str) -> None:
+        """End the sampling; the rows taken stay, to look at or keep."""
+        if self.running:
+            self.running, self.stopped = False, why
+
+    def scores(self) -> dict[str, float]:
+        """R², MAE and the count of rows over the last minute of predictions."""
+        return scores(self.history["actual"].to_numpy(dtype=float), self.history["predicted"].to_numpy(dtype=float))
+
+    def chart(self) -> pd.DataFrame:
+        """The last minute: actual and predicted target by time (UTC)."""
+        return self.history.assign(**{TIMESTAMP: pd.to_datetime(self.history[TIMESTAMP], unit="s", utc=True)}
+                                   ).set_index(TIMESTAMP)[["actual", "predicted"]].astype(float)
+
+
+def current() -> LiveSession | None:
+    """This browser session's live following, running or stopped, if any."""
+    return st.session_state.get(LIVE)
+
+
+def start(twin_key: str, model: TwinModel, source: Machine, interval: float, label: str) -> None:
+    """Start button callback: a fresh following (the previous one's rows are dropped)."""
+    window = max(model.config.lookback + 1, math.ceil(WINDOW_S / interval))
+    st.session_state[LIVE] = LiveSession(twin_key, model, source, interval, label, source.sampler(interval),
+                                         deque(maxlen=window))
+
+
+def stop(why: str = "you pressed Stop") -> None:
+    """Stop button callback, and what leaving the page does."""
+    session = current()
+    if session is not None:
+        session.stop(why)
+
+
+def stop_if_the_page_was_left() -> None:
+    """Called first in every full run of the Live page: end any following when the page's previous full run was
+    not this page's. Streamlit deletes a widget's state after a run that does not draw it, so the Start button's
+    state is missing exactly when another page ran in between (or on the first visit)."""
+    if START not in st.session_state:
+        stop("you left the Live page")
+
+
+def keep() -> None:
+    """Keep button callback: stop, and make the rows taken so far the app's active data, as an upload would."""
+    session = current()
+    if session is None or not session.kept:
+        return
+    session.stop("you kept the recording as data")
+    name = f"live recording {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(session.kept[0].timestamp))} UTC"
+    try:
+        frame = recording_frame(session.kept, session.label, session.source.n_cores)
+        telemetry = telemetry_from_frames([(name, frame)], target=session.model.target)
+    except TwinError as exc:
+        session.kept_as = f"The recording could not be kept as data: {exc}"
+        return
+    state.use_telemetry(telemetry, name)
+    session.kept_as = f"Kept as the active data: {name} ({len(telemetry.frame):,} rows). See the Data page."
