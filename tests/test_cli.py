@@ -45,12 +45,12 @@ def test_config_file_round_trip_through_the_cli(demo_parquet_dir, tmp_path, caps
 
 @pytest.mark.parametrize("make_args, code, message", [
     (lambda d, t: ["train", str(t / "missing")], EXIT_INVALID_DATA, "does not exist"),
-    (lambda d, t: ["train", str(t / "bad.parquet")], EXIT_INVALID_DATA, "expected an Apache Parquet file"),
+    (lambda d, t: ["train", str(t / "bad.parquet")], EXIT_INVALID_DATA, "a CSV with no cpu_util_core_<n> columns"),
     (lambda d, t: ["train", str(d), "--test-fraction", "1.5"], EXIT_ERROR, "strictly between 0 and 1"),
     (lambda d, t: ["train", str(d), "--target", "cpu_util_core_99"], EXIT_INVALID_DATA, "cpu_util_core_99"),
     (lambda d, t: ["train", str(d), "--config", str(t / "bad.json")], EXIT_ERROR, "not valid JSON"),
     (lambda d, t: ["train", str(d), "--config", str(t / "nofile.json")], EXIT_ERROR, "No such file"),
-    (lambda d, t: ["validate", str(t / "bad.parquet")], EXIT_INVALID_DATA, "expected an Apache Parquet file"),
+    (lambda d, t: ["validate", str(t / "bad.parquet")], EXIT_INVALID_DATA, "a CSV with no cpu_util_core_<n> columns"),
 ])
 def test_bad_input_is_one_line_and_a_nonzero_exit(demo_parquet_dir, tmp_path, capsys, make_args, code, message):
     (tmp_path / "bad.parquet").write_text("timestamp,cpu_util_overall\n1,2\n")
