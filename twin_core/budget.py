@@ -167,6 +167,7 @@ def check_loading(sources: list[tuple[str, Path | bytes]], budget: str | int | N
     if need > limit:
         names = ", ".join(name for name, _ in sources[:3]) + (" …" if len(sources) > 3 else "")
         raise MemoryBudgetError(
-            f"Loading {names}{f' ({rows:,} rows)' if rows else ''} would need about {human(need)} of memory but the memory budget is "
+            f"Loading {names}{f' ({rows:,} rows)' if rows else ''} would need about {human(need)} of memory "
+            "but the memory budget is "
             f"{human(limit)} ({describe_budget(budget)}); {WHAT_TO_CHANGE_LOAD}.")
     return need

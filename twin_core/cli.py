@@ -343,8 +343,9 @@ def _convert(args: argparse.Namespace) -> int:
     for issue in telemetry.report.issues:  # what was read how, and what was adapted, beside the file written
         print(f"{'note' if issue.level == 'info' else issue.level}: {issue.message}", file=sys.stderr)
     write_telemetry(telemetry.frame, args.out, telemetry.extra_columns)
+    workloads = ", ".join(sorted(telemetry.frame["workload_type"].unique()))
     print(f"Wrote {args.out}: {len(telemetry.frame):,} rows, {telemetry.n_cores} cores, "
-          f"{telemetry.n_sessions} session(s), workloads {', '.join(sorted(telemetry.frame['workload_type'].unique()))}")
+          f"{telemetry.n_sessions} session(s), workloads {workloads}")
     return EXIT_OK
 
 

@@ -60,7 +60,8 @@ def nested_column_bytes() -> bytes:
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("bad.parquet", b"\x00\x01\x02 not a table", "does not start with the parquet signature PAR1 and looks like some other binary"),
+    ("bad.parquet", b"\x00\x01\x02 not a table",
+     "does not start with the parquet signature PAR1 and looks like some other binary"),
     ("no_overall.parquet", missing_column_bytes(), "has no column 'cpu_util_overall'"),
     ("nested.parquet", nested_column_bytes(), "column 'cpu_util_core_1' holds nested values (list"),
 ], ids=["not_parquet", "missing_column", "nested_column"])

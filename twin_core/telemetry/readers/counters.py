@@ -110,7 +110,8 @@ def _say_left_out(
 
     if reset.any():
         report.add("warning", "counter_reset",
-                   f"File '{name}': the cpu counters went down {_n(int(reset.sum()), 'time')} (first at {when(reset)}), "
+                   f"File '{name}': the cpu counters went down {_n(int(reset.sum()), 'time')} "
+                   f"(first at {when(reset)}), "
                    "as after a reboot or a restarted exporter; the interval across each reset is left out and a new "
                    "session starts there.", file=name)
     if missing.any():

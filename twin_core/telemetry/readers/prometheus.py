@@ -158,7 +158,9 @@ def _cpu_number(name: str, value: str, where: str, report: ValidationReport) -> 
 
 # --- /api/v1/query_range JSON ------------------------------------------------------------------------------------
 
-def _read_json(name: str, text: str, options: SourceOptions, report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
+def _read_json(
+    name: str, text: str, options: SourceOptions, report: ValidationReport
+) -> list[tuple[str, pd.DataFrame]]:
     """Read a query_range answer: raw node_cpu_seconds_total counters, or an already-computed per-cpu utilisation."""
     try:
         answer = json.loads(text)
@@ -299,7 +301,9 @@ def _json_utilisation(name: str, series: list[dict], report: ValidationReport) -
 
 # --- the text exposition format, scraped repeatedly ------------------------------------------------------------
 
-def _read_text(name: str, text: str, options: SourceOptions, report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
+def _read_text(
+    name: str, text: str, options: SourceOptions, report: ValidationReport
+) -> list[tuple[str, pd.DataFrame]]:
     """Read /federate output (timestamped samples) or /metrics scrapes each after a `# scrape_time` line."""
     rows: list[tuple[float, int, str, float]] = []
     label_sets: dict[tuple[tuple[str, str], ...], None] = {}

@@ -2,8 +2,8 @@
 optionally `cpu_util_overall`, `workload_type` and extra columns, separated by commas, semicolons or tabs.
 
 Values are left to the column checks (`telemetry.columns`), which name the row of every bad cell; this reader
-only reads times without a zone in the options' zone (`localtime.local_epochs`), and computes the overall from the cores (through
-`common.utilisation_frame`, which says what that means) when the file has none. A CSV whose header has
+only reads times without a zone in the options' zone (`localtime.local_epochs`), and computes the overall from the
+cores (through `common.utilisation_frame`, which says what that means) when the file has none. A CSV whose header has
 `timestamp` but no core columns is still claimed, so its message names what is missing; this reader is asked
 last, after every collector's format.
 """
