@@ -203,11 +203,18 @@ def _read_json(
     return _json_utilisation(name, series, report)
 
 
-def _json_series(series: dict) -> tuple[np.ndarray, np.ndarray]:
-    """One series' times and values (Prometheus writes values as text, NaN and ±Inf included)."""
+def _json_series(name: str, series: dict, report: ValidationReport) -> tuple[np.ndarray, np.ndarray] | None:
+    """One series' times and values (Prometheus writes values as text, NaN and ±Inf included); None, with an
+    error in the report, when they are not [time, "number"] pairs."""
     values = series.get("values") or []
-    times = np.array([float(v[0]) for v in values], dtype="float64")
-    return times, np.array([float(v[1]) for v in values], dtype="float64")
+    try:
+        times = np.array([float(v[0]) for v in values], dtype="float64")
+        return times, np.array([float(v[1]) for v in values], dtype="float64")
+    except (TypeError, ValueError, IndexError):
+        report.add("error", "non_numeric",
+                   f"File '{name}': series {series.get('metric')} has values that are not [time, \"number\"] pairs; "
+                   "save the whole answer of the query again.", file=name)
+        return None
 
 
 def _json_counters(name: str, series: list[dict], report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
@@ -221,13 +228,9 @@ def _json_counters(name: str, series: list[dict], report: ValidationReport) -> l
                            f"File '{name}' has a {COUNTER} series without a mode label ({labels}); export the metric "
                            "itself, not an aggregate of it.", file=name)
             return []
-        try:
-            times, values = _json_series(s)
-        except (TypeError, ValueError, IndexError):
-            report.add("error", "non_numeric",
-                       f"File '{name}': series {labels} has values that are not [time, \"number\"] pairs; save the "
-                       "whole answer of /api/v1/query_range again.", file=name)
+        if (read := _json_series(name, s, report)) is None:
             return []
+        times, values = read
         parts.append(pd.DataFrame({"time": times, "cpu": cpu, "mode": labels["mode"], "value": values}))
     samples = pd.concat(parts, ignore_index=True)
     stamps = np.unique(samples["time"].to_numpy())
@@ -257,13 +260,9 @@ def _json_utilisation(name: str, series: list[dict], report: ValidationReport) -
                        f"File '{name}' holds more than one series for {what} (e.g. {labels}); aggregate the query "
                        "by cpu so each cpu has one series.", file=name)
             return []
-        try:
-            times, values = _json_series(s)
-        except (TypeError, ValueError, IndexError):
-            report.add("error", "non_numeric",
-                       f"File '{name}': series {labels} has values that are not [time, \"number\"] pairs; save the "
-                       "whole answer of /api/v1/query_range again.", file=name)
+        if (read := _json_series(name, s, report)) is None:
             return []
+        times, values = read
         finite = np.isfinite(values)
         non_finite.extend(times[~finite])
         columns[key] = pd.Series(values[finite], index=times[finite])

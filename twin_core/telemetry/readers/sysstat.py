@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -312,20 +313,6 @@ def _sadf_d_parts(text: str) -> tuple[list[list[_Sample]], list[str]]:
     return parts, restarts
 
 
-def _read_sadf_d(
-    name: str, text: str, options: SourceOptions, report: ValidationReport
-) -> list[tuple[str, pd.DataFrame]]:
-    """A `sadf -d` export: one frame per stretch between reboots."""
-    try:
-        parts, restarts = _sadf_d_parts(text)
-    except _Bad as bad:
-        report.add("error", bad.code, f"File '{name}': {bad.message}", file=name)
-        return []
-    frames = _frames(name, parts, options, report, "sadf -d run with -t or -T")
-    _say_restarts(name, restarts, len(frames), report)
-    return frames
-
-
 def _json_time(stamp: object, place: str) -> tuple[datetime, bool]:
     """A sadf -j time {"date", "time", "utc"}: UTC when utc is 1, local otherwise."""
     try:
@@ -378,25 +365,28 @@ def _sadf_j_parts(text: str) -> tuple[list[list[_Sample]], list[str]]:
     return parts, [f"the boot at {boot:%Y-%m-%d %H:%M:%S}" for boot, _ in reboots]
 
 
-def _read_sadf_j(
-    name: str, text: str, options: SourceOptions, report: ValidationReport
-) -> list[tuple[str, pd.DataFrame]]:
-    """A `sadf -j` export of one host: one frame per stretch between reboots."""
-    try:
-        parts, restarts = _sadf_j_parts(text)
-    except _Bad as bad:
-        report.add("error", bad.code, f"File '{name}': {bad.message}", file=name)
-        return []
-    frames = _frames(name, parts, options, report, "sadf -j (with utc 0)")
-    _say_restarts(name, restarts, len(frames), report)
-    return frames
+def _sadf_reader(parse: Callable[[str], tuple[list[list[_Sample]], list[str]]], local_source: str) -> Callable[
+        [str, str, SourceOptions, ValidationReport], list[tuple[str, pd.DataFrame]]]:
+    """The reader of one sadf export (`parse` gives its samples and restarts): one frame per stretch between reboots;
+    `local_source` names what writes local times, for the time-zone note."""
+    def read(name: str, text: str, options: SourceOptions, report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
+        try:
+            parts, restarts = parse(text)
+        except _Bad as bad:
+            report.add("error", bad.code, f"File '{name}': {bad.message}", file=name)
+            return []
+        frames = _frames(name, parts, options, report, local_source)
+        _say_restarts(name, restarts, len(frames), report)
+        return frames
+    return read
 
 
 READERS: tuple[Reader, ...] = (
     Reader("sadf-j", "sysstat JSON (`sadf -j FILE -- -P ALL -u`)", lambda head: bool(SADF_J_START.match(head)),
-           _read_sadf_j),
+           _sadf_reader(_sadf_j_parts, "sadf -j (with utc 0)")),
     Reader("sadf-d", "sysstat CSV (`sadf -d FILE -- -P ALL -u`)",
-           lambda head: bool(SADF_D_HEADER.match(head.lstrip())), _read_sadf_d),
+           lambda head: bool(SADF_D_HEADER.match(head.lstrip())),
+           _sadf_reader(_sadf_d_parts, "sadf -d run with -t or -T")),
     Reader("sar", "sysstat text report (`sar -P ALL -u`)",
            lambda head: any(SAR_HEADER.match(line.strip()) for line in head.splitlines()[:20]), _read_sar),
 )
