@@ -1,8 +1,10 @@
 """Live: a trained twin follows this machine's target core as it runs, beside what the core really does."""
+import pandas as pd
 import streamlit as st
 
 from twin_core.errors import TwinError
 from twin_core.evaluate import score_text
+from twin_core.telemetry import TIMESTAMP
 from twin_core.telemetry.labels import UNLABELLED
 from ui import live, state, whatif
 from ui import store as run_store
@@ -84,7 +86,7 @@ with st.container(border=True):
                      key=live.START, on_click=live.start, args=(twin.key, model, source_machine, interval, workload))
     stop_col.button("Stop", icon=":material/stop:", width="stretch", disabled=not running, on_click=live.stop)
     keep_col.button("Keep the recording as data", icon=":material/save:", width="stretch",
-                    disabled=session is None or not session.kept or session.kept_as is not None, on_click=live.keep,
+                    disabled=session is None or session.kept_as is not None, on_click=live.keep,
                     help="Stops, then makes every sample taken since Start the app's active data, as an upload "
                          "would (see the Data page).")
 
@@ -121,9 +123,9 @@ def follow() -> None:
     cards[2].metric("Samples", f"{len(session.kept):,}", border=True,
                     help=f"Taken since Start, every {session.interval:g} s; {measured['n']:,} predicted in the last "
                          "minute.")
-    newest = session.chart().index[-1]
+    newest = pd.Timestamp(session.history[TIMESTAMP].iloc[-1], unit="s")
     st.caption(f"{model.target}: actual and predicted, last minute · newest sample {newest:%H:%M:%S} UTC")
-    st.line_chart(session.chart(), y_label="utilisation (%)", x_label="time (UTC)")
+    st.line_chart(session.chart(), y_label=f"{model.target} (%)", x_label=live.AGO)
     lag = session.sampler.lag_note()
     for note in (*session.notes, *([lag] if lag else [])):
         st.warning(note, icon=":material/warning:")

@@ -39,7 +39,8 @@ def chart_series(at: AppTest) -> pd.DataFrame:
     series, a row per time."""
     (chart,) = at.get("vega_lite_chart")
     long = pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pandas()
-    return long.pivot(index="timestamp", columns="color -- streamlit-generated", values="value -- streamlit-generated")
+    return long.pivot(index="seconds before the newest sample", columns="color -- streamlit-generated",
+                      values="value -- streamlit-generated")
 
 
 def test_without_a_twin_the_page_says_what_to_do(app: AppTest) -> None:
@@ -85,6 +86,7 @@ def test_start_follows_the_replay_with_the_twins_own_predictions(app: AppTest,
     assert list(chart.columns) == ["actual", "predicted"]
     np.testing.assert_allclose(chart["actual"], history["actual"])
     np.testing.assert_allclose(chart["predicted"], history["predicted"], rtol=1e-6)
+    np.testing.assert_allclose(chart.index, history["timestamp"] - history["timestamp"].iloc[-1])
 
     button(at, "Stop").click()
     run(at)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -146,5 +147,52 @@ def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
                 expect(page.get_by_role("heading", name=expected).first).to_be_visible()
                 assert page.locator("[data-testid='stException']").count() == 0
                 shoot(page, tmp_path, title.lower().replace("-", ""))
+        finally:
+            browser.close()
+
+
+def test_live_twin_follows_this_machine(server: str, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)
+
+    cores = os.cpu_count() or 2  # the twin must have this machine's cores to follow it
+    files = write_demo_parquet(tmp_path / "upload", rows=1500, cores=max(cores, 2), sessions=3, seed=5)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": SCREEN_WIDTHS[0], "height": 1200})
+            page.set_default_timeout(ACTION_TIMEOUT_MS)
+            page.goto(server)
+            page.wait_for_selector(IDLE)
+            page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(p) for p in files])
+            settle(page)
+            open_page(page, "Train")
+            choose_and_train(page, "Preset: quick")
+            settle(page)
+            expect(page.get_by_text("trained in")).to_be_visible()
+
+            open_page(page, "Live")
+            expect(page.get_by_text("Press Start to sample")).to_be_visible()
+            page.get_by_role("button", name="Start").click()
+            newest = page.get_by_text(re.compile(r"newest sample \d\d:\d\d:\d\d UTC"))
+            expect(newest).to_be_visible()  # REAL sampling: the quick twin's look-back fills in about a second
+            first = newest.inner_text()
+            page.wait_for_timeout(3000)
+            expect(newest).not_to_have_text(first)  # the fragment redrew the chart with newer samples
+            expect(page.locator("[data-testid='stVegaLiteChart']")).to_be_visible()
+            expect(page.locator("[data-testid='stMetricLabel']", has_text="R², last minute")).to_be_visible()
+            assert page.locator("[data-testid='stException']").count() == 0
+            shoot(page, tmp_path, "live_running")
+
+            page.get_by_role("button", name="Stop").click()
+            settle(page)
+            expect(page.get_by_text("Stopped: you pressed Stop.")).to_be_visible()
+            stopped = newest.inner_text()
+            page.wait_for_timeout(2500)
+            expect(newest).to_have_text(stopped)  # nothing samples once stopped
+            shoot(page, tmp_path, "live_stopped")
         finally:
             browser.close()
