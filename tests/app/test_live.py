@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.helpers import goto, metric, train
+from tests.app.helpers import APP, TIMEOUT_S, goto, metric, train
 from twin_core.evaluate import score_text, scores
 from twin_core.telemetry import load_telemetry, telemetry_from_frames
 
@@ -117,3 +117,20 @@ def test_another_page_stops_the_sampling_and_keep_makes_the_rows_the_data(app: A
                for i in at.info)
     kept = at.session_state["telemetry"].frame
     np.testing.assert_allclose(kept["cpu_util_core_1"], load_telemetry(RECORDING).frame["cpu_util_core_1"].iloc[:2])
+
+
+def test_a_saved_twin_follows_in_a_new_browser_session(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWIN_LIVE_REPLAY", str(RECORDING))
+    trained_on_the_recording(app)  # "Keep in the run store" is on by default
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at = goto(run(at), "live")
+    at.radio(key="live_source").set_value("saved")
+    run(at)
+    assert any("saved run **quick #1**" in m.value for m in at.markdown)
+    button(at, "Start").click()
+    run(at)
+    for _ in range(6):
+        run(at)
+    history = at.session_state["live_session"].history  # 7 rows replayed; the first 5 are the look-back
+    np.testing.assert_allclose(history["actual"], load_telemetry(RECORDING).frame["cpu_util_core_0"].iloc[5:7])
+    assert metric(at, "Samples") == "7"
