@@ -18,13 +18,15 @@ st.caption("Press Start and a trained twin predicts this machine's target core e
            "only while this page is open and running: Stop, another page or a closed tab ends it.")
 
 live.stop_if_the_page_was_left()
+session = live.current()
+running = session is not None and session.running
 try:
     source_machine = live.machine()
 except TwinError as exc:
     st.error(f"The recording named by ${live.REPLAY_ENV} cannot be replayed: {exc}", icon=":material/error:")
     st.stop()
 
-source = st.radio("Twin", [SESSION_TWIN, SAVED_TWIN], horizontal=True, key="live_source",
+source = st.radio("Twin", [SESSION_TWIN, SAVED_TWIN], horizontal=True, key="live_source", disabled=running,
                   format_func={SESSION_TWIN: "A run of this session", SAVED_TWIN: "A saved run (run store)"}.get)
 try:
     if source == SESSION_TWIN:
@@ -38,7 +40,7 @@ try:
         labels = [run.label for run in runs]
         active = state.active_run()
         label = st.selectbox("Run", labels, index=labels.index(active.label) if active else len(labels) - 1,
-                             key="live_session_run")
+                             key="live_session_run", disabled=running)
         twin = whatif.session_twin(state.run_by_label(label))
     else:
         saved = run_store.open_store().list() if run_store.exists() else None
@@ -47,7 +49,7 @@ try:
                     "training.", icon=":material/info:")
             st.stop()
         rows = saved.set_index("id")
-        run_id = st.selectbox("Saved run", list(rows.index), key="live_saved_run",
+        run_id = st.selectbox("Saved run", list(rows.index), key="live_saved_run", disabled=running,
                               format_func=lambda i: f"{rows.loc[i, 'label']} · saved {rows.loc[i, 'created_at']} · "
                                                     f"R² {score_text(rows.loc[i, 'best_r2_holdout'])}")
         twin = whatif.saved_twin(run_id, rows.loc[run_id, "label"], rows.loc[run_id, "created_at"])
@@ -63,8 +65,6 @@ if problem:
     st.error(problem, icon=":material/block:")
     st.stop()
 
-session = live.current()
-running = session is not None and session.running
 with st.container(border=True):
     interval_col, label_col = st.columns(2)
     if source_machine.replay_interval is not None:
@@ -72,12 +72,14 @@ with st.container(border=True):
         interval_col.markdown(f"Sample every **{interval:.3g} s**", help="A replay keeps its recording's interval.")
     else:
         interval = interval_col.number_input(
-            "Sample every (seconds)", min_value=0.05, max_value=1.0, step=0.05, key="live_interval", disabled=running,
+            "Sample every (seconds)", min_value=0.05, max_value=1.0, step=0.05, key="live_interval",
+            disabled=running,
             value=min(1.0, max(0.05, round(state.telemetry().sampling_interval, 2))),
             help="Use the interval of the data the twin learned from: its lags and windows count samples, not "
                  "seconds.")
     labels = list(dict.fromkeys([*model.workload_categories, UNLABELLED]))
-    workload = label_col.selectbox("Workload running now", labels, key=f"live_workload:{twin.key}", disabled=running,
+    workload = label_col.selectbox("Workload running now", labels, key=f"live_workload:{twin.key}",
+                                   disabled=running,
                                    help="The workload label the twin reads for every live sample (and the label a "
                                         "kept recording gets). A label the twin never saw leaves its workload "
                                         "columns at zero.")
@@ -104,6 +106,8 @@ def follow() -> None:
             st.rerun(scope="app")
     elif session.stopped:
         st.caption(f"Stopped: {session.stopped}. {len(session.kept):,} samples taken.")
+    if session.problem:
+        st.error(session.problem, icon=":material/error:")
     if session.kept_as:
         st.info(session.kept_as, icon=":material/save:")
     if session.twin_key != twin.key:
@@ -112,6 +116,8 @@ def follow() -> None:
     if len(session.buffer) < session.needed:
         st.info(f"warming up ({len(session.buffer)} of {session.needed} samples): the twin needs its look-back "
                 "before its first prediction.", icon=":material/hourglass_top:")
+        return
+    if session.history.empty:  # stopped before its first prediction (the reason is said above)
         return
     measured = session.scores()
     cards = st.columns(3)

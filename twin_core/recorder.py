@@ -74,7 +74,6 @@ class ReplaySource:
 
     def __init__(self, telemetry: Telemetry) -> None:
         self.n_cores = telemetry.n_cores
-        self.interval = telemetry.sampling_interval
         self._overall = telemetry.frame[OVERALL].to_numpy(dtype=float)
         self._cores = telemetry.frame[list(telemetry.core_columns)].to_numpy(dtype=float)
         self._row = 0

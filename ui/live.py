@@ -105,7 +105,8 @@ def mismatch(model: TwinModel, source: Machine) -> str | None:
 @dataclass
 class LiveSession:
     """One Start-to-Stop following of a source by a twin: the sampler, the rolling buffer, the last minute of
-    predictions, every row taken so far (for keeping), why it stopped, and what keeping it did."""
+    predictions, every row taken so far (for keeping), why it stopped (and what failed, if anything), and what
+    keeping it did."""
 
     twin_key: str
     model: TwinModel = field(repr=False)
@@ -119,6 +120,7 @@ class LiveSession:
     notes: tuple[str, ...] = ()
     running: bool = True
     stopped: str | None = None
+    problem: str | None = None
     kept_as: str | None = None
 
     @property
@@ -145,7 +147,8 @@ class LiveSession:
                 telemetry = telemetry_from_frames([("live", frame)], target=self.model.target)
                 predicted = self.model.predict_layers(telemetry)[-1].mean(axis=1).clip(0.0, 100.0)
             except TwinError as exc:
-                self.stop(f"the twin could not read the samples: {exc}")
+                self.problem = f"The twin could not read the samples: {exc}"
+                self.stop("the twin could not read the samples")
                 return
         self.notes = tuple(dict.fromkeys([*self.notes, *(str(w.message) for w in caught)]))
         rows = telemetry.frame.loc[predicted.index]

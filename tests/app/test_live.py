@@ -11,7 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import APP, TIMEOUT_S, goto, metric, train
+from twin_core.errors import SchemaMismatchError
 from twin_core.evaluate import score_text, scores
+from twin_core.runs import TwinModel
 from twin_core.telemetry import load_telemetry, telemetry_from_frames
 
 RECORDING = Path(__file__).resolve().parents[1] / "fixtures" / "collectors" / "psutil_wide.csv"  # 2 cpus, 1 s
@@ -134,3 +136,20 @@ def test_a_saved_twin_follows_in_a_new_browser_session(app: AppTest, monkeypatch
     history = at.session_state["live_session"].history  # 7 rows replayed; the first 5 are the look-back
     np.testing.assert_allclose(history["actual"], load_telemetry(RECORDING).frame["cpu_util_core_0"].iloc[5:7])
     assert metric(at, "Samples") == "7"
+
+
+def test_samples_the_twin_cannot_read_stop_it_with_one_message(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWIN_LIVE_REPLAY", str(RECORDING))
+    at = goto(trained_on_the_recording(app), "live")
+
+    def refuse(model: TwinModel, telemetry: object) -> None:
+        raise SchemaMismatchError("the samples have no cpu_util_core_0")
+
+    monkeypatch.setattr(TwinModel, "predict_layers", refuse)
+    button(at, "Start").click()
+    for _ in range(7):  # the 6th sample completes the look-back: the first prediction is asked
+        run(at)
+    session = at.session_state["live_session"]
+    assert (session.running, session.stopped, len(session.kept)) == (False, "the twin could not read the samples", 6)
+    assert [e.value for e in at.error] == ["The twin could not read the samples: the samples have no cpu_util_core_0"]
+    assert not button(at, "Start").disabled
