@@ -1,4 +1,5 @@
-"""The app in a real browser: upload parquet through the widget, train the quick preset, see the results."""
+"""The app in a real browser: upload parquet through the widget, train the quick preset, see the results; a twin
+following this machine live on the Live page (real sampling)."""
 from __future__ import annotations
 
 import os
