@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,28 @@ def test_a_pause_between_calls_resumes_on_the_cadence_without_counting_lag() -> 
     np.testing.assert_allclose(source.reads, [100.1, 100.2, 105.3, 105.4])
     assert (sampler.skipped, sampler.late) == (0, 0)
     assert source.primed_at == [100.0]
+
+
+Times = namedtuple("Times", "user nice system idle iowait guest guest_nice")
+
+
+def test_each_psutil_source_measures_its_own_interval_as_cpu_percent_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    now: dict[str, object] = {}
+    monkeypatch.setattr(psutil, "cpu_times", lambda percpu=False: now["cores"] if percpu else now["overall"])
+
+    def at(overall: Times, cores: list[Times]) -> None:  # cumulative seconds, overall and of 2 cpus
+        now.update(overall=overall, cores=cores)
+
+    at(Times(0, 0, 0, 0, 0, 0, 0), [Times(0, 0, 0, 0, 0, 0, 0)] * 2)
+    a, b = PsutilSource(), PsutilSource()
+    a.prime()
+    at(Times(1, 0, 0, 1, 0, 0, 0), [Times(1, 0, 0, 0, 0, 0, 0), Times(0, 0, 0, 1, 0, 0, 0)])
+    b.prime()
+    at(Times(2, 0, 0, 2, 0, 0, 0), [Times(2, 0, 0, 0, 0, 0, 0), Times(0, 0, 0, 2, 0, 0, 0)])
+    assert b.read() == (50.0, (100.0, 0.0))  # from B's own first reading, not A's
+    # cpu 0: 3 s user (1 s of it guest, counted once) and 1 s iowait (not busy) since A's first reading
+    at(Times(4, 0, 0, 3, 1, 1, 0), [Times(3, 0, 0, 0, 1, 1, 0), Times(0, 0, 0, 3, 0, 0, 0)])
+    assert a.read() == (50.0, (75.0, 0.0))
 
 
 def test_psutil_source_reads_every_cpu_of_this_machine() -> None:

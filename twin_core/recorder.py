@@ -4,9 +4,9 @@ A `Sampler` reads a `CpuSource` once per tick on a steady cadence: it sleeps to 
 `origin + k * interval`), not `interval` after its work, so the rows keep their spacing however long a read takes.
 When the machine lags by a whole interval or more, the missed ticks are skipped (a read straight after another
 would measure almost nothing) and counted. The source is psutil on this machine, read as the seed telemetry was
-recorded (`cpu_percent` overall and per cpu since the previous call, primed first because psutil's first call
-returns 0.0), or a recording replayed row by row (tests, and demos on a machine whose core count differs from a
-twin's), driven by a `ReplayClock` so a replay never waits for the wall clock.
+recorded (busy share overall and per cpu since the previous reading, as psutil's `cpu_percent` counts it, from a
+first reading taken before the first tick), or a recording replayed row by row (tests, and demos on a machine
+whose core count differs from a twin's), driven by a `ReplayClock` so a replay never waits for the wall clock.
 """
 from __future__ import annotations
 
@@ -53,20 +53,39 @@ class CpuSource(Protocol):
 
 
 class PsutilSource:
-    """This machine, through psutil's `cpu_percent` (busy = neither idle nor iowait, as psutil counts it)."""
+    """This machine through psutil's cumulative `cpu_times`, measured per source: psutil's own `cpu_percent` keeps
+    one previous reading per process, so two samplers in one server (two Live pages, say) would each measure the
+    other's intervals. Counted as `cpu_percent` counts: each field's increase (never below 0), total = every field
+    but the guest times (already inside user and nice), busy = total - idle - iowait, percent to one decimal."""
 
     def __init__(self) -> None:
-        self.n_cores = len(psutil.cpu_percent(interval=None, percpu=True))
+        self.n_cores = len(psutil.cpu_times(percpu=True))
+        self._last: tuple[tuple, list[tuple]] | None = None
+
+    @staticmethod
+    def _times() -> tuple[tuple, list[tuple]]:
+        return psutil.cpu_times(percpu=False), psutil.cpu_times(percpu=True)
 
     def prime(self) -> None:
-        """Start the measurement the next read ends (psutil's first call measures nothing and returns 0.0)."""
-        psutil.cpu_percent(interval=None)
-        psutil.cpu_percent(interval=None, percpu=True)
+        """Take the reading the next read measures from."""
+        self._last = self._times()
 
     def read(self) -> tuple[float, tuple[float, ...]]:
-        """Utilisation overall and per cpu since the previous call."""
-        overall = psutil.cpu_percent(interval=None)
-        return float(overall), tuple(float(v) for v in psutil.cpu_percent(interval=None, percpu=True))
+        """Utilisation overall and per cpu since the previous reading."""
+        (overall_before, cores_before), now = self._last, self._times()
+        self._last = now
+        return _busy_percent(overall_before, now[0]), tuple(
+            _busy_percent(before, after) for before, after in zip(cores_before, now[1], strict=True))
+
+
+def _busy_percent(before: tuple, after: tuple) -> float:
+    """Share of the time between two cpu_times readings that was neither idle nor iowait, in % (0 when none passed)."""
+    delta = {name: max(0.0, getattr(after, name) - getattr(before, name)) for name in after._fields}
+    total = sum(delta.values()) - delta.get("guest", 0.0) - delta.get("guest_nice", 0.0)
+    if total <= 0:
+        return 0.0
+    busy = total - delta["idle"] - delta.get("iowait", 0.0)
+    return round(min(100.0, max(0.0, 100.0 * busy / total)), 1)
 
 
 class ReplaySource:
