@@ -73,8 +73,8 @@ def test_validate_reports_ok_data(demo_parquet_dir, capsys):
                                          r"training and 6 test rows"),
     ([6], "quick", EXIT_INVALID_DATA, r"cannot_train .* leaves 1 training and 0 test rows"),
     ([40, 40], "quick", EXIT_OK, r"OK: the data can be used\."),
-    ([45, 50, 60, 70], "default", EXIT_OK, r"train_adapts +Training would adapt: Sessions are short beside the "
-                                           r"30-row purge gap"),
+    ([45, 50, 60, 70], "default", EXIT_OK, r"train_adapts +Training would adapt: \(--preset default\) Sessions are "
+                                           r"short beside the 30-row purge gap"),
 ])
 def test_validate_refuses_and_adapts_as_train_with_the_preset_would(tmp_path, capsys, sessions, preset, code, line):
     for i, rows in enumerate(sessions):
@@ -87,6 +87,22 @@ def test_validate_refuses_and_adapts_as_train_with_the_preset_would(tmp_path, ca
     if code != EXIT_OK:  # train refuses the same data with the same exit code, before any fit
         assert main(["train", str(tmp_path), "--preset", preset, "--quiet"]) == code
         assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_validate_without_a_preset_accepts_data_some_preset_trains_and_names_those_that_refuse(tmp_path, capsys):
+    frame = pd.DataFrame({"timestamp": 1.7e9 + 0.2 * np.arange(50), "workload_type": "idle",
+                          "cpu_util_overall": 50.0, "cpu_util_core_0": np.linspace(0, 100, 50),
+                          "cpu_util_core_1": 40.0})  # a 10 s recording at 0.2 s, as `record` writes it
+    frame.to_parquet(tmp_path / "rec.parquet")
+    assert main(["validate", str(tmp_path / "rec.parquet")]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert re.search(r"warning +preset_refuses +`train --preset default` would refuse this data: The hold-out .* "
+                     r"Presets that can train it: quick \(e\.g\. `train --preset quick`\)", out)
+    assert "`train --preset seed-v3` would refuse" in out and "OK: the data can be used." in out
+    assert main(["validate", str(tmp_path / "rec.parquet"), "--preset", "default"]) == EXIT_INVALID_DATA
+    frame.head(5).to_parquet(tmp_path / "rec.parquet")  # too short for every preset: the default's refusal
+    assert main(["validate", str(tmp_path / "rec.parquet")]) == EXIT_INVALID_DATA
+    assert re.search(r"cannot_train +Training would refuse this data: .*30", capsys.readouterr().out)
 
 
 def test_demo_data_command_writes_loadable_files(tmp_path, capsys):

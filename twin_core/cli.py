@@ -107,8 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check telemetry and print the validation report")
     validate.add_argument("data", nargs="+", help=DATA_HELP)
     validate.add_argument("--target", default="cpu_util_core_0")
-    validate.add_argument("--preset", default="default", choices=sorted(PRESETS),
-                          help="also check the sessions, hold-out and folds as `train --preset` would")
+    validate.add_argument("--preset", choices=sorted(PRESETS),
+                          help="also check the sessions, hold-out and folds as `train --preset` would, and refuse "
+                               "what it would refuse (default: accept data that some preset can train, and warn "
+                               "of each preset that would refuse it)")
     _session_options(validate)
     _source_options(validate)
     _budget_option(validate)
@@ -320,15 +322,34 @@ def _train(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
 
-    config = get_preset(args.preset)
+    presets = [args.preset] if args.preset else ["default", *sorted(set(PRESETS) - {"default"})]
+    trains: list[str] = []
+    refusals: dict[str, TwinError] = {}
 
     def can_train(telemetry: Telemetry) -> list[str]:
-        split, plan = plan_rows(telemetry, config)
-        return [*split.notes, *plan.notes]
+        """What the first preset that can train this data would adapt; raises the first refusal if none can."""
+        notes: list[str] = []
+        for name in presets:
+            try:
+                split, plan = plan_rows(telemetry, get_preset(name))
+            except TwinError as exc:
+                refusals[name] = exc
+                continue
+            if not trains:
+                notes = [f"(--preset {name}) {note}" for note in (*split.notes, *plan.notes)]
+            trains.append(name)
+        if not trains:
+            raise refusals[presets[0]]
+        return notes
 
     report = validate_sources(args.data, target=args.target, gap_factor=args.gap_factor, min_gap_s=args.min_gap_s,
                               memory_budget=args.memory_budget, can_train=can_train,
                               options=_reading_options(args))
+    if trains:
+        for name, exc in refusals.items():
+            report.add("warning", "preset_refuses",
+                       f"`train --preset {name}` would refuse this data: {exc} Presets that can train it: "
+                       f"{', '.join(trains)} (e.g. `train --preset {trains[0]}`).")
     for issue in report.issues:
         where = ", ".join(p for p in (issue.file, issue.column) if p)
         print(f"{issue.level:<7} {issue.code:<22} {issue.message}" + (f" [{where}]" if where else ""))
