@@ -4,6 +4,7 @@ import streamlit as st
 
 from twin_core.errors import TwinError
 from twin_core.evaluate import score_text
+from twin_core.plots import live_figure
 from twin_core.telemetry import TIMESTAMP
 from twin_core.telemetry.labels import UNLABELLED
 from ui import live, state, whatif
@@ -130,8 +131,9 @@ def follow() -> None:
                     help=f"Taken since Start, every {session.interval:g} s; {measured['n']:,} predicted in the last "
                          "minute.")
     newest = pd.Timestamp(session.history[TIMESTAMP].iloc[-1], unit="s")
-    st.caption(f"{model.target}: actual and predicted, last minute · newest sample {newest:%H:%M:%S} UTC")
-    st.line_chart(session.chart(), y_label=f"{model.target} (%)", x_label=live.AGO)
+    st.caption(f"Newest sample {newest:%H:%M:%S} UTC")
+    st.plotly_chart(live_figure(session.history, model.target, session.interval),
+                    key="live_chart")
     lag = session.sampler.lag_note()
     for note in (*session.notes, *([lag] if lag else [])):
         st.warning(note, icon=":material/warning:")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
@@ -211,3 +212,13 @@ def test_whatif_figure_two_predicted_traces_thinned_and_broken(result, telemetry
     np.testing.assert_allclose(zoomed.data[1].y, rows["baseline"])
     np.testing.assert_allclose(zoomed.data[2].y, rows["scenario"])
     np.testing.assert_allclose(zoomed.data[0].y, rows["actual"])
+
+
+def test_live_figure_draws_actual_and_prediction_by_seconds_before_the_newest_sample():
+    seconds = 1.7e9 + np.r_[np.arange(5) * 0.1, 1.0 + np.arange(3) * 0.1]  # a redraw's pause after the fifth sample
+    history = pd.DataFrame({"timestamp": seconds, "actual": np.arange(8.0), "predicted": np.arange(8.0) + 1})
+    actual, predicted = plots.live_figure(history, "cpu_util_core_0", 0.1).data
+    np.testing.assert_allclose(actual.x, [-1.2, -1.1, -1.0, -0.9, -0.8, -0.2, -0.1, 0.0], atol=1e-6)
+    np.testing.assert_array_equal(actual.y, np.arange(8.0))
+    np.testing.assert_array_equal(predicted.y, np.arange(8.0) + 1)
+    assert (actual.name, predicted.name) == ("actual", "twin's prediction")

@@ -446,3 +446,29 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
     return _titled(fig, f"What-if '{name}': the twin's prediction before and after",
                    f"{where}; {len(frame):,} rows, thinned to ≤ {max_points:,} points per line; "
                    "predictions are the model's extrapolation, not measurements", hovermode="x unified")
+
+
+# -- live ----------------------------------------------------------------------------------------------------------
+
+LIVE_AGO_TITLE = "seconds before the newest sample"
+
+
+def live_figure(history: pd.DataFrame, target: str, interval: float) -> go.Figure:
+    """The last minute of a live following: the actual target and the twin's prediction against seconds before the
+    newest sample. Every sample covers the time since the one before (after a pause between redraws, the whole
+    pause), so the lines join consecutive samples; a marker shows each sample."""
+    seconds = history[TIMESTAMP].to_numpy(dtype=float)
+    x = seconds - seconds[-1]
+    fig = go.Figure()
+    for column, name, colour, width in (("actual", "actual", ACTUAL_COLOUR, 1.8),
+                                        ("predicted", "twin's prediction", layer_colour(1), 1.4)):
+        y = history[column].to_numpy(dtype=float)
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers",
+                                 marker=dict(size=3), line=dict(color=colour, width=width),
+                                 hovertemplate=f"{name}: %{{y:.1f}} %<extra></extra>"))
+    fig.update_xaxes(title_text=LIVE_AGO_TITLE, range=[min(float(x[0]), -10.0) - 0.5, 0.5], zeroline=False)
+    fig.update_yaxes(title_text=f"{target} (%)", range=[-2, 102])
+    return _titled(fig, f"{target}: actual and predicted, last minute",
+                   f"sampled every {interval:g} s (the first sample after each redraw covers the pause before it)",
+                   margin=dict(t=80, b=40),
+                   height=380, hovermode="x unified")

@@ -45,7 +45,6 @@ from ui import state
 REPLAY_ENV = "TWIN_LIVE_REPLAY"
 LIVE = "live_session"
 START = "live_start"
-AGO = "seconds before the newest sample"
 RUN_EVERY_S = 1.0
 SAMPLING_SHARE = 0.7  # of each fragment run spent sampling; the rest predicts and draws
 WINDOW_S = 60.0
@@ -167,11 +166,6 @@ class LiveSession:
     def scores(self) -> dict[str, float]:
         """R², MAE and the count of rows over the last minute of predictions."""
         return scores(self.history["actual"].to_numpy(dtype=float), self.history["predicted"].to_numpy(dtype=float))
-
-    def chart(self) -> pd.DataFrame:
-        """The last minute: actual and predicted target by seconds before the newest sample (0 is now)."""
-        seconds = self.history[TIMESTAMP] - self.history[TIMESTAMP].iloc[-1]
-        return self.history[["actual", "predicted"]].astype(float).set_index(seconds.rename(AGO))
 
 
 def current() -> LiveSession | None:

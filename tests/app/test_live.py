@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.helpers import APP, TIMEOUT_S, goto, metric, train
+from tests.app.helpers import APP, TIMEOUT_S, figures, goto, metric, train, values
 from twin_core.errors import SchemaMismatchError
 from twin_core.evaluate import score_text, scores
 from twin_core.runs import TwinModel
@@ -37,12 +36,12 @@ def trained_on_the_recording(at: AppTest) -> AppTest:
 
 
 def chart_series(at: AppTest) -> pd.DataFrame:
-    """The live line chart's data (Arrow, long form as st.line_chart sends it) back in wide form: a column per
-    series, a row per time."""
-    (chart,) = at.get("vega_lite_chart")
-    long = pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pandas()
-    return long.pivot(index="seconds before the newest sample", columns="color -- streamlit-generated",
-                      values="value -- streamlit-generated")
+    """The live chart's two lines as drawn (blank points where the lines break at pauses left out): a column per
+    line, indexed by seconds before the newest sample."""
+    figure = figures(at)["live_chart"]
+    lines = {t["name"]: pd.Series(values(t["y"]).astype(float), index=values(t["x"]).astype(float))
+             for t in figure["data"]}
+    return pd.DataFrame({"actual": lines["actual"], "predicted": lines["twin's prediction"]}).dropna()
 
 
 def test_without_a_twin_the_page_says_what_to_do(app: AppTest) -> None:

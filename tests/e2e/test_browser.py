@@ -178,12 +178,12 @@ def test_live_twin_follows_this_machine(server: str, tmp_path: Path) -> None:
             open_page(page, "Live")
             expect(page.get_by_text("Press Start to sample")).to_be_visible()
             page.get_by_role("button", name="Start").click()
-            newest = page.get_by_text(re.compile(r"newest sample \d\d:\d\d:\d\d UTC"))
+            newest = page.get_by_text(re.compile(r"Newest sample \d\d:\d\d:\d\d UTC"))
             expect(newest).to_be_visible()  # REAL sampling: the quick twin's look-back fills in about a second
             first = newest.inner_text()
             page.wait_for_timeout(3000)
             expect(newest).not_to_have_text(first)  # the fragment redrew the chart with newer samples
-            expect(page.locator("[data-testid='stVegaLiteChart']")).to_be_visible()
+            expect(page.locator("[data-testid='stPlotlyChart']")).to_be_visible()
             expect(page.locator("[data-testid='stMetricLabel']", has_text="R², last minute")).to_be_visible()
             assert page.locator("[data-testid='stException']").count() == 0
             shoot(page, tmp_path, "live_running")
