@@ -33,6 +33,10 @@ Refit = choice(Literal["full", "average"], "refit must be 'full' or 'average'")
 ParallelFits = whole(1, MAX_N_JOBS, f"n_jobs must be a whole number of parallel fits from 1 to {MAX_N_JOBS}, or null "
                                     "for one per physical core")
 Target = text("must be the name of a core column, e.g. cpu_util_core_0")
+TWIN_KINDS = ("reconstruction", "behavioural")
+TwinKind = choice(Literal["reconstruction", "behavioural"],
+                  "must be a twin kind: 'reconstruction' (may read cpu_util_overall and the identity) or "
+                  "'behavioural' (reads neither)")
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,9 @@ class StackConfig:
 class RunConfig:
     """Everything that defines a training run, apart from the data (identified by its fingerprint).
 
-    `seed_compatible` reproduces the notebook: windows run across sessions, a random hold-out and shuffled
+    `kind` says what the twin may read: a `reconstruction` twin may read cpu_util_overall and the identity
+    computed from it (which nearly give the target by arithmetic); a `behavioural` twin reads neither, so it
+    learns how the target behaves given the other cores and the workload. `seed_compatible` reproduces the notebook: windows run across sessions, a random hold-out and shuffled
     K-fold. It is leaky on a time series and labelled so wherever its numbers appear.
     """
 
@@ -114,6 +120,7 @@ class RunConfig:
     stack: StackConfig
     split: SplitSpec = SplitSpec()
     target: Target = DEFAULT_TARGET
+    kind: TwinKind = "reconstruction"
     seed: Seed = 42
     seed_compatible: Switch = False
     description: Description = ""
@@ -166,6 +173,20 @@ class RunConfig:
             raise ConfigError("the stack needs at least one layer", "stack.layers")
         for depth, layer in enumerate(self.stack.layers):
             self._validate_layer(depth, layer)
+        if self.kind == "behavioural":
+            self._validate_behavioural()
+
+    def _validate_behavioural(self) -> None:
+        """Refuse a used feature set that reads overall or the identity: a behavioural twin must not."""
+        used = {spec.name for spec in self.used_feature_sets()}
+        for i, spec in enumerate(self.feature_sets):
+            for name, value in spec.overall_fields() if spec.name in used else ():
+                shown = json.dumps(list(value) if isinstance(value, tuple) else value)
+                off = {"overall_windows": "[]", "overall_lags": "0"}.get(name, "false")
+                what = ("does not read the identity N·overall − Σ other cores" if name == "identity"
+                        else "reads no feature of cpu_util_overall")
+                raise ConfigError(f"a behavioural twin {what} (got {shown}); set it to {off}, or make the "
+                                  "twin kind 'reconstruction'", f"feature_sets[{i}].{name}")
 
     def _validate_layer(self, depth: int, layer: LayerSpec) -> None:
         where = f"stack.layers[{depth}]"

@@ -30,8 +30,8 @@ MAX_WORKLOAD_CATEGORIES = 50  # one-hot columns for the most frequent workload l
 class FeatureSpec:
     """What one feature set holds; windows and lags are counted in rows (samples).
 
-    `current_values` adds the present sample of overall and of every non-target core (the notebook's
-    features do). Rolling windows exclude the current row unless `windows_include_current` is set.
+    `current_values` adds the present sample of every non-target core, and of overall when `current_overall` is
+    on (the notebook's features do both; a behavioural twin switches `current_overall` off). Rolling windows exclude the current row unless `windows_include_current` is set.
     `min_history` asks for at least that many rows of session history before a row is used, even if no
     feature needs them (the notebook dropped the warm-up rows of windows it then left out of its features).
     """
@@ -40,6 +40,7 @@ class FeatureSpec:
 
     name: FeatureSetName = "features"
     current_values: Switch = True
+    current_overall: Switch = True
     overall_windows: Windows = (10,)
     core_windows: Windows = ()
     identity_windows: Windows = ()
@@ -64,6 +65,15 @@ class FeatureSpec:
         reach = [w - 1 if self.windows_include_current else w for w in windows]
         lags = [self.overall_lags, self.core_lags, self.identity_lags if self.identity else 0]
         return max(reach + lags + [self.min_history])
+
+    def overall_fields(self) -> list[tuple[str, object]]:
+        """The fields (name, value) through which this set reads cpu_util_overall or the identity computed from
+        it, in field order; a behavioural twin's feature sets must have none."""
+        read = [("current_overall", self.current_overall) if self.current_values and self.current_overall else None,
+                ("overall_windows", self.overall_windows) if self.overall_windows else None,
+                ("overall_lags", self.overall_lags) if self.overall_lags else None,
+                ("identity", self.identity) if self.identity else None]
+        return [item for item in read if item is not None]
 
     def validate(self, path: str = "feature_set") -> None:
         """Refuse wrong types, out-of-range values, repeats and an empty set, naming the field's JSON path."""
@@ -165,7 +175,7 @@ def feature_count(specs: Sequence[FeatureSpec], n_cores: int, n_categories: int)
                                  for stat in spec.window_stats}
     identity_specs = [s for s in specs if s.identity]
     return int(
-        (1 + others) * any(s.current_values for s in specs)
+        any(s.current_values and s.current_overall for s in specs) + others * any(s.current_values for s in specs)
         + bool(identity_specs)
         + len(overall_windows) + others * len(core_windows) + len(identity_windows)
         + max((s.identity_lags for s in identity_specs), default=0)
@@ -179,7 +189,7 @@ def _plan(spec: FeatureSpec, cores: Sequence[str], categories: Sequence[str]) ->
     current = spec.windows_include_current
     plan: list[tuple[str, tuple]] = []
     if spec.current_values:
-        plan += [(name, ("value", name)) for name in (OVERALL, *cores)]
+        plan += [(name, ("value", name)) for name in ((OVERALL,) if spec.current_overall else ()) + tuple(cores)]
     if spec.identity:
         plan.append((IDENTITY, ("value", IDENTITY)))
     plan += [(f"{OVERALL}_{_window_suffix(current, stat, w)}", ("roll", OVERALL, w, stat, current))

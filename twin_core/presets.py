@@ -1,4 +1,5 @@
-"""Named configurations: the notebook's composition (`seed-v3`) and the measured best honest twin (`default`)."""
+"""Named configurations: the notebook's composition (`seed-v3`), the measured best honest twin (`default`), a quick
+one, and behavioural twins (`behavioural`, `behavioural-quick`) that read neither overall nor the identity."""
 from __future__ import annotations
 
 from twin_core.config import LayerSpec, ModelSpec, RunConfig, StackConfig
@@ -82,7 +83,50 @@ def quick() -> RunConfig:
         ), cv=CVSpec(kind="blocked", n_splits=3)))
 
 
-PRESETS = {"default": default, "seed-v3": seed_v3, "quick": quick}
+def _behavioural_set(name: str, core_windows: tuple[int, ...], core_lags: int) -> FeatureSpec:
+    """Features of the other cores (current values, windows, lags) and the workload: nothing of overall."""
+    return FeatureSpec(name=name, current_values=True, current_overall=False, overall_windows=(),
+                       core_windows=core_windows, overall_lags=0, core_lags=core_lags, identity=False,
+                       workload_onehot=True)
+
+
+def behavioural() -> RunConfig:
+    """The most accurate behavioural twin we found: the other cores and the workload, never overall (see README)."""
+    short = _behavioural_set("others-short", (5,), 2)
+    history = _behavioural_set("others-history", (10, 30), 5)
+    return RunConfig(
+        name="behavioural", kind="behavioural",
+        description="How the target behaves given the other cores and the workload: LightGBM and ridge base "
+                    "models on their current values, windows and lags, a ridge + LightGBM meta layer.",
+        feature_sets=(short, history),
+        stack=StackConfig(layers=(
+            LayerSpec(models=(
+                ModelSpec("lgbm-short", "lightgbm", {"n_estimators": 300, "learning_rate": 0.03}, "others-short"),
+                ModelSpec("lgbm-history", "lightgbm", {"n_estimators": 300, "learning_rate": 0.03},
+                          "others-history"),
+                ModelSpec("ridge-history", "ridgecv", {}, "others-history"))),
+            LayerSpec(models=(
+                ModelSpec("meta-ridge", "ridgecv", {}),
+                ModelSpec("meta-lgbm", "lightgbm", {"n_estimators": 100, "learning_rate": 0.05}))),
+        )))
+
+
+def behavioural_quick() -> RunConfig:
+    """A small behavioural twin that trains in seconds."""
+    spec = _behavioural_set("others-quick", (5,), 1)
+    return RunConfig(
+        name="behavioural-quick", kind="behavioural",
+        description="The other cores and the workload, never overall: two small base models and a ridge on top.",
+        feature_sets=(spec,),
+        stack=StackConfig(layers=(
+            LayerSpec(models=(ModelSpec("lgbm", "lightgbm", {"n_estimators": 60, "learning_rate": 0.1}, "others-quick"),
+                              ModelSpec("ridge", "ridgecv", {}, "others-quick"))),
+            LayerSpec(models=(ModelSpec("top-ridge", "ridgecv", {}),)),
+        ), cv=CVSpec(kind="blocked", n_splits=3)))
+
+
+PRESETS = {"default": default, "seed-v3": seed_v3, "quick": quick, "behavioural": behavioural,
+           "behavioural-quick": behavioural_quick}
 
 
 def get_preset(name: str) -> RunConfig:
