@@ -9,7 +9,15 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from twin_core.cli import main
-from twin_core.demo import TIMESTAMP_FORMATS, WORKLOADS, make_demo_frames, make_demo_telemetry, write_demo_parquet
+from twin_core.demo import (
+    RESPONSE_GAIN,
+    RESPONSE_OFFSETS,
+    TIMESTAMP_FORMATS,
+    WORKLOADS,
+    make_demo_frames,
+    make_demo_telemetry,
+    write_demo_parquet,
+)
 from twin_core.errors import ConfigError
 from twin_core.telemetry import Telemetry, load_telemetry, telemetry_from_frames
 
@@ -109,6 +117,55 @@ def test_demo_data_command_writes_short_five_second_recordings(tmp_path: Path) -
 def test_any_target_core_can_be_chosen() -> None:
     telemetry = make_demo_telemetry(rows=600, cores=4, sessions=2, target="cpu_util_core_3")
     assert telemetry.target == "cpu_util_core_3" and len(telemetry.other_cores) == 3
+
+
+def test_without_the_response_option_the_demo_keeps_its_numbers() -> None:
+    frame = make_demo_frames(rows=12, cores=2, sessions=1, seed=0)[0][1]
+    assert frame["cpu_util_core_1"].head(4).tolist() == [83.3, 81.8, 88.9, 77.8]  # pinned before the option existed
+    np.testing.assert_allclose(frame["cpu_util_overall"].head(4), [88.0, 90.8, 88.0, 90.7], atol=1e-4)
+
+
+def test_the_response_changes_only_core_0_and_what_follows_it() -> None:
+    plain = make_demo_frames(rows=900, cores=4, sessions=3, seed=5)
+    responding = make_demo_frames(rows=900, cores=4, sessions=3, seed=5, response=True)
+    assert [name for name, _ in plain] == [name for name, _ in responding]
+    follows = ["cpu_util_core_0", "cpu_util_overall", "cpu_freq_current_mhz"]  # frequency rises with overall
+    for (_, before), (_, after) in zip(plain, responding):
+        assert_frame_equal(after.drop(columns=follows), before.drop(columns=follows))
+        assert (after["cpu_util_core_0"] != before["cpu_util_core_0"]).mean() > 0.5
+
+
+def test_core_0_follows_the_documented_response_of_the_other_cores_and_the_workload() -> None:
+    telemetry = make_demo_telemetry(rows=6000, seed=0, response=True)
+    frame = telemetry.frame
+    onehot = pd.get_dummies(frame["workload_type"], dtype=float)
+    design = np.c_[frame[list(telemetry.other_cores)].mean(axis=1), onehot.to_numpy()]
+    y = frame["cpu_util_core_0"].to_numpy()
+    coefficients, *_ = np.linalg.lstsq(design, y, rcond=None)
+    assert coefficients[0] == pytest.approx(RESPONSE_GAIN, abs=0.04)
+    offsets = dict(zip(onehot.columns, coefficients[1:]))
+    assert offsets == pytest.approx(RESPONSE_OFFSETS, abs=1.5)
+    residual = y - design @ coefficients
+    assert 2.0 < residual.std() < 5.0  # the documented noise, plus the tick rounding of every core
+
+
+def test_with_the_response_overall_still_measures_all_cores() -> None:
+    def identity_error(telemetry: Telemetry) -> pd.Series:
+        frame = telemetry.frame
+        return telemetry.n_cores * frame["cpu_util_overall"] - frame[list(telemetry.core_columns)].sum(axis=1)
+
+    plain = identity_error(make_demo_telemetry(rows=3000, seed=0))
+    responding = identity_error(make_demo_telemetry(rows=3000, seed=0, response=True))
+    assert responding.std() == pytest.approx(plain.std(), rel=0.1)
+    assert responding.abs().mean() == pytest.approx(plain.abs().mean(), rel=0.1)
+
+
+def test_demo_data_command_writes_the_response_on_request(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["demo-data", str(tmp_path), "--rows", "600", "--cores", "4", "--sessions", "2", "--response"]) == 0
+    assert "known response" in capsys.readouterr().out
+    expected = make_demo_telemetry(rows=600, cores=4, sessions=2, response=True)
+    assert load_telemetry(tmp_path).fingerprint == expected.fingerprint
+    assert expected.fingerprint != make_demo_telemetry(rows=600, cores=4, sessions=2).fingerprint
 
 
 @pytest.mark.parametrize(

@@ -135,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--interval", type=float, default=0.1, metavar="S",
                       help="seconds between samples (default 0.1); `--interval 5 --rows 660 --sessions 12 --cores 4` "
                            "gives short 5 s recordings of 45-70 rows, as a typical collector writes")
+    demo.add_argument("--response", action="store_true",
+                      help="core 0 follows a known response: 0.5 x the other cores' mean + a per-workload offset "
+                           "+ noise (twin_core.demo), so a behavioural twin and its what-if can be checked")
 
     config = sub.add_parser("config", help="print a preset as JSON, to edit and pass to `train --config`")
     config.add_argument("preset", choices=sorted(PRESETS))
@@ -373,8 +376,9 @@ def _convert(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
 
     paths = write_demo_parquet(args.out_dir, rows=args.rows, cores=args.cores, sessions=args.sessions,
-                               interval_s=args.interval, seed=args.seed)
-    print(f"Wrote {len(paths)} parquet files to {args.out_dir}")
+                               interval_s=args.interval, seed=args.seed, response=args.response)
+    response = " (core 0 follows the known response to the other cores and the workload)" if args.response else ""
+    print(f"Wrote {len(paths)} parquet files to {args.out_dir}{response}")
     return EXIT_OK
 
 

@@ -4,6 +4,14 @@ Each session is one workload recorded at `interval_s`. Per-core utilisation foll
 (busy/idle levels per core) plus fast fluctuation inside every sample, quantised to psutil-like tick
 steps. `cpu_util_overall` is measured over a window shifted by half a sample, so the identity
 `N·overall − Σ other cores` recovers core 0 only partly, and history (lags) can improve on it.
+
+With `response=True` core 0 is not a free core but follows a known function of the rest of the machine, so
+tests (and users) can check that a behavioural twin, and what-if asked of it, recover a response that is known:
+in every half sample core 0's load is `RESPONSE_GAIN × mean(other cores) + RESPONSE_OFFSETS[workload]` plus
+Gaussian noise (sd `RESPONSE_NOISE`), within 0–100 %. Its reading is then that function of the other cores'
+readings, up to their tick rounding; overall is measured from all cores as without the option, so the identity
+errs by as many points as there (its R² is lower: core 0 varies less). The other cores, times and labels are
+those of the demo without the option for the same seed, and without it the demo is unchanged.
 """
 from __future__ import annotations
 
@@ -22,6 +30,10 @@ FREQUENCY = "cpu_freq_current_mhz"
 START_EPOCH_S = 1_758_983_000.0  # 2025-09-27, the day the seed data was recorded
 TICKS_PER_SAMPLE = np.array([9, 10, 11, 12])  # psutil counts whole scheduler ticks per sample
 OVERALL_SHIFT = 0.35  # how far (in samples) the overall reading lags the per-core reading
+RESPONSE_GAIN = 0.5  # under `response`, core 0 moves half a point per point of the other cores' mean
+RESPONSE_OFFSETS = {"cpu_bound": 25.0, "io_bound": 10.0, "memory_bound": 20.0, "mixed_workload": 15.0,
+                    "network_bound": 7.0, "idle": 5.0}  # points core 0 carries on top, per workload
+RESPONSE_NOISE = 3.0  # sd (points) of core 0's own fluctuation around the response, per half sample
 
 
 @dataclass(frozen=True)
@@ -52,8 +64,13 @@ def make_demo_frames(
     interval_s: float = 0.1,
     seed: int = 0,
     timestamp_format: str = "epoch_s",
+    *,
+    response: bool = False,
 ) -> list[tuple[str, pd.DataFrame]]:
-    """One (file name, frame) per session, each a different workload, separated by gaps of minutes."""
+    """One (file name, frame) per session, each a different workload, separated by gaps of minutes.
+
+    `response` makes core 0 follow the known function of the other cores and the workload (module docstring).
+    """
     _check_args(rows, cores, sessions, interval_s, timestamp_format)
     children = np.random.SeedSequence(seed).spawn(sessions + 1)
     sizes = _session_sizes(rows, sessions, np.random.default_rng(children[0]))
@@ -63,7 +80,10 @@ def make_demo_frames(
         rng = np.random.default_rng(children[index + 1])
         workload = WORKLOADS[index % len(WORKLOADS)]
         times = _timestamps(start, int(size), interval_s, rng)
-        frame = _session_frame(times, cores, workload, rng)
+        # core 0's own noise under `response` comes from a generator of its own, so every other draw (and so
+        # every other core) is the same as in the demo without the option
+        own = np.random.default_rng(children[index + 1].spawn(1)[0]) if response else None
+        frame = _session_frame(times, cores, workload, rng, own)
         frame[TIMESTAMP] = _format_times(times, timestamp_format)
         frames.append((f"{workload}_{index:0{width}d}.parquet", frame))
         start = times[-1] + rng.uniform(60.0, 300.0)
@@ -79,9 +99,10 @@ def make_demo_telemetry(
     timestamp_format: str = "epoch_s",
     *,
     target: str = DEFAULT_TARGET,
+    response: bool = False,
 ) -> Telemetry:
     """The demo frames validated into a Telemetry, exactly as uploaded files would be."""
-    frames = make_demo_frames(rows, cores, sessions, interval_s, seed, timestamp_format)
+    frames = make_demo_frames(rows, cores, sessions, interval_s, seed, timestamp_format, response=response)
     return telemetry_from_frames(frames, target=target)
 
 
@@ -93,12 +114,15 @@ def write_demo_parquet(
     interval_s: float = 0.1,
     seed: int = 0,
     timestamp_format: str = "epoch_s",
+    *,
+    response: bool = False,
 ) -> list[Path]:
     """Write one parquet file per session (`<workload>_<index>.parquet`) and return their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, frame in make_demo_frames(rows, cores, sessions, interval_s, seed, timestamp_format):
+    frames = make_demo_frames(rows, cores, sessions, interval_s, seed, timestamp_format, response=response)
+    for name, frame in frames:
         path = out / name
         frame.to_parquet(path, engine="pyarrow", index=False)
         paths.append(path)
@@ -150,14 +174,19 @@ def _format_times(times: np.ndarray, timestamp_format: str) -> object:
     return aware.dt.strftime("%Y-%m-%dT%H:%M:%S.%f%z")
 
 
-def _session_frame(times: np.ndarray, cores: int, workload: str, rng: np.random.Generator) -> pd.DataFrame:
-    """Per-core and overall utilisation for one session, in the seed data's column layout."""
+def _session_frame(times: np.ndarray, cores: int, workload: str, rng: np.random.Generator,
+                   response_rng: np.random.Generator | None) -> pd.DataFrame:
+    """Per-core and overall utilisation for one session, in the seed data's column layout; core 0 follows the
+    known response (drawing its noise from `response_rng`) when that generator is given."""
     profile = PROFILES[workload]
     levels = _regime_levels(len(times), cores, profile, rng)
     # Each sample splits into a head (fraction OVERALL_SHIFT) and a tail: the cores measure head+tail of
     # sample n, the overall value tail of n + head of n+1, as psutil's two readings are taken apart.
     head = _jittered(levels, profile.jitter, rng)
     tail = _jittered(levels, profile.jitter, rng)
+    if response_rng is not None:
+        head[:, 0] = _responding(head[:, 1:], workload, response_rng)
+        tail[:, 0] = _responding(tail[:, 1:], workload, response_rng)
     next_head = np.concatenate([head[1:], head[-1:]])
     per_core = _quantise(OVERALL_SHIFT * head + (1.0 - OVERALL_SHIFT) * tail, rng)
     overall = ((1.0 - OVERALL_SHIFT) * tail + OVERALL_SHIFT * next_head).mean(axis=1)
@@ -189,6 +218,12 @@ def _jittered(levels: np.ndarray, sd: float, rng: np.random.Generator) -> np.nda
     """Fast fluctuation inside a half sample, kept within 0..100 %."""
     noise = rng.standard_normal(levels.shape, dtype=np.float32) * np.float32(sd)
     return np.clip(levels + noise, 0.0, 100.0)
+
+
+def _responding(others: np.ndarray, workload: str, rng: np.random.Generator) -> np.ndarray:
+    """Core 0's load under the known response to the other cores' load (one half sample) and the workload."""
+    level = np.float32(RESPONSE_GAIN) * others.mean(axis=1) + np.float32(RESPONSE_OFFSETS[workload])
+    return _jittered(level, RESPONSE_NOISE, rng)
 
 
 def _quantise(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
