@@ -6,7 +6,7 @@ import pytest
 
 from tests.synthetic import follower_telemetry
 from twin_core.config import LayerSpec, ModelSpec
-from twin_core.demo import make_demo_telemetry
+from twin_core.demo import RESPONSE_GAIN, RESPONSE_OFFSETS, make_demo_telemetry
 from twin_core.errors import ConfigError, SchemaMismatchError
 from twin_core.features import FeatureSpec
 from twin_core.pipeline import train_twin, with_target
@@ -98,3 +98,57 @@ def test_the_scenario_never_edits_the_twins_own_target(model, demo_telemetry):
     answer = ask(model, retargeted, Scenario("all busy", core_scale=2.0))
     direct = ask(model, demo_telemetry, Scenario("all busy", core_scale=2.0))
     np.testing.assert_allclose(answer.predictions["scenario"], direct.predictions["scenario"])
+
+
+@pytest.fixture(scope="module")
+def responding():
+    """The behavioural-quick twin trained on demo data whose core 0 follows the known response
+    (RESPONSE_GAIN × the other cores' mean + RESPONSE_OFFSETS[workload] + noise), with that data."""
+    telemetry = make_demo_telemetry(rows=3000, cores=8, sessions=6, seed=0, response=True)
+    return train_twin(telemetry, get_preset("behavioural-quick")).model, telemetry
+
+
+def test_the_behavioural_twin_recovers_the_known_response_to_busier_cores(responding):
+    """Every other core 10 points busier: the known response says core 0 moves by 0.5 × 10 = +5 points.
+
+    +10 keeps the rows inside what the twin saw in training: each core stays within 0–100 % (the scenario clips
+    the busiest cores at 100, so the function's answer is computed from the shift as applied, about +4.8), and
+    the other cores' mean rises by at most 10 points, within the 0–84 % its sessions span, so the LightGBM base
+    model is asked inside its range and the answer is the learned response rather than an extrapolation.
+    """
+    model, telemetry = responding
+    scenario = Scenario("10 points busier", core_offset=10.0)
+    answer = ask(model, telemetry, scenario)
+    rows, others = answer.predictions.index, list(telemetry.other_cores)
+    shift = (apply_scenario(telemetry, scenario).frame.loc[rows, others].mean(axis=1)
+             - telemetry.frame.loc[rows, others].mean(axis=1))
+    known = RESPONSE_GAIN * shift
+    assert 4.5 < known.mean() <= 5.0
+    assert 4.0 <= answer.mean_change <= 6.0
+    assert answer.mean_change == pytest.approx(known.mean(), rel=0.2)
+    per_session = known.groupby(telemetry.frame.loc[rows, "session"]).mean()
+    sessions = answer.summary.set_index("session").drop("all")
+    np.testing.assert_allclose(sessions["change"].to_numpy(float), per_session.to_numpy(), rtol=0.2)
+
+
+def test_the_behavioural_twin_recovers_the_known_workload_offsets(responding):
+    """Every session relabelled memory_bound: the known response moves core 0 by the difference of the offsets
+    (memory_bound's own session by nothing), as the twin saw every label in training."""
+    model, telemetry = responding
+    answer = ask(model, telemetry, Scenario("all memory-bound", workload="memory_bound"))
+    sessions = answer.summary.set_index("session").drop("all")
+    known = RESPONSE_OFFSETS["memory_bound"] - sessions["workload"].map(RESPONSE_OFFSETS)
+    assert sorted(known) == [-5.0, 0.0, 5.0, 10.0, 13.0, 15.0]  # one session per workload
+    np.testing.assert_allclose(sessions["change"].to_numpy(float), known.to_numpy(), rtol=0.2, atol=0.5)
+
+
+def test_a_reconstruction_answer_says_it_follows_from_the_identity_and_a_behavioural_one_does_not(
+        model, demo_telemetry, responding):
+    reconstruction = ask(model, demo_telemetry, Scenario("busier", core_scale=1.2))
+    assert reconstruction.kind == "reconstruction"
+    assert "identity" in reconstruction.note and "cpu_util_overall" in reconstruction.note
+    behavioural_model, telemetry = responding
+    behavioural = ask(behavioural_model, telemetry, Scenario("busier", core_scale=1.2))
+    assert behavioural.kind == "behavioural"
+    assert "identity" not in behavioural.note
+    assert "learned response of cpu_util_core_0 to the other cores and the workload" in behavioural.note

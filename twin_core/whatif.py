@@ -3,6 +3,10 @@
 A scenario edits the telemetry the twin reads (busier or idler cores, another workload label) while keeping it
 physically consistent: when core loads change, `cpu_util_overall` moves by the same amount per core, so the
 identity `N·overall − Σ other cores` still holds as well as it did. Values stay within 0–100 %.
+
+What the answer means depends on the twin's kind, and every answer says so in its `note`: a reconstruction
+twin reads overall, so its answer mostly follows from the identity; a behavioural twin reads neither overall
+nor the target, so its answer is the learned response of the target to the other cores and the workload.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from twin_core.config import TwinKind
 from twin_core.errors import ConfigError, SchemaMismatchError
 from twin_core.runs import TwinModel, with_target
 from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, Telemetry
@@ -71,11 +76,14 @@ def apply_scenario(telemetry: Telemetry, scenario: Scenario) -> Telemetry:
 
 @dataclass
 class WhatIfAnswer:
-    """Baseline and scenario predictions of the twin's final layer, row by row and summarised."""
+    """Baseline and scenario predictions of the twin's final layer, row by row and summarised, with the twin's
+    kind and a note of what an answer of that kind means."""
 
     scenario: Scenario
     predictions: pd.DataFrame
     summary: pd.DataFrame
+    kind: TwinKind
+    note: str
 
     @property
     def mean_change(self) -> float:
@@ -104,4 +112,16 @@ def ask(model: TwinModel, telemetry: Telemetry, scenario: Scenario) -> WhatIfAns
                           "baseline_mean": [predictions["baseline"].mean()],
                           "scenario_mean": [predictions["scenario"].mean()]}, index=pd.Index(["all"], name=SESSION))
     total["change"] = total["scenario_mean"] - total["baseline_mean"]
-    return WhatIfAnswer(scenario, predictions, pd.concat([grouped, total]).reset_index())
+    kind = model.config.kind
+    return WhatIfAnswer(scenario, predictions, pd.concat([grouped, total]).reset_index(), kind,
+                        _kind_note(kind, model.target))
+
+
+def _kind_note(kind: TwinKind, target: str) -> str:
+    """What a what-if answer of a twin of this kind means, in one sentence for the page and the report."""
+    if kind == "behavioural":
+        return (f"Behavioural twin: the change is the learned response of {target} to the other cores and the "
+                f"workload; the twin reads neither {OVERALL} nor {target} itself.")
+    return (f"Reconstruction twin: the scenario moves {OVERALL} with the cores, so the change follows mostly from "
+            f"the identity N·overall − Σ other cores, not from how {target} behaves; ask a behavioural twin for "
+            f"that.")
