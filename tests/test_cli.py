@@ -97,7 +97,7 @@ def test_validate_without_a_preset_accepts_data_some_preset_trains_and_names_tho
     assert main(["validate", str(tmp_path / "rec.parquet")]) == EXIT_OK
     out = capsys.readouterr().out
     assert re.search(r"warning +preset_refuses +`train --preset default` would refuse this data: The hold-out .* "
-                     r"Presets that can train it: quick \(e\.g\. `train --preset quick`\)", out)
+                     r"Presets that can train it: behavioural-quick, quick \(e\.g\. `train --preset behavioural-quick`\)", out)
     assert "`train --preset seed-v3` would refuse" in out and "OK: the data can be used." in out
     assert main(["validate", str(tmp_path / "rec.parquet"), "--preset", "default"]) == EXIT_INVALID_DATA
     frame.head(5).to_parquet(tmp_path / "rec.parquet")  # too short for every preset: the default's refusal

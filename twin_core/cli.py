@@ -268,6 +268,7 @@ def format_report(metrics: dict) -> str:
     """The per-layer table printed at the end of `train`."""
     lines = [f"Run '{metrics['run']}' · target {metrics['target']} · rows train {metrics['rows']['train']}, "
              f"gap {metrics['rows']['gap']}, test {metrics['rows']['test']}",
+             *([metrics["kind_sentence"]] if metrics.get("kind_sentence") else []),  # runs kept before kinds have none
              f"Hold-out: {metrics['split']['description']}",
              f"Out-of-fold: {metrics['split']['cv']['description']}",
              "", f"{'layer':>5}  {'model':<18} {'kind':<12} {'R² hold-out':>11} {'R² OOF':>8} {'MAE':>7} {'RMSE':>7}"]
@@ -278,7 +279,7 @@ def format_report(metrics: dict) -> str:
     lines.append("")
     lines.append("Baselines on the same hold-out rows:")
     for name, b in metrics["baselines"].items():
-        lines.append(f"  {name:<12} R² {score_text(b['r2_holdout'], '.4f')}  MAE {score_text(b['mae_holdout'], '.3f')}  "
+        lines.append(f"  {name:<13} R² {score_text(b['r2_holdout'], '.4f')}  MAE {score_text(b['mae_holdout'], '.3f')}  "
                      f"({b['label']})")
     lines.append("")
     lines.append("Does each layer pay (best model by OOF R², hold-out gain over the layer below)?")
@@ -397,8 +398,8 @@ def _runs(args: argparse.Namespace) -> int:
             return EXIT_OK
         for column in ("best_r2_holdout", "identity_r2_holdout"):  # R² is null when the target was constant
             table[column] = table[column].map(lambda v: score_text(v, ".4f"))
-        columns = ["id", "created_at", "label", "target", "best_name", "best_r2_holdout", "identity_r2_holdout",
-                   "leaky"]
+        columns = ["id", "created_at", "label", "kind", "target", "best_name", "best_r2_holdout",
+                   "identity_r2_holdout", "leaky"]
         print(table[columns].to_string(index=False))
         return EXIT_OK
     if not args.run_id:

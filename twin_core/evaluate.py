@@ -1,7 +1,9 @@
 """Honest scores for every model of every layer, beside the baselines a twin must beat.
 
 Hold-out scores use only rows no model trained on; out-of-fold scores use each training row's prediction
-from the fold that did not see it. The identity and persistence baselines are computed on the same rows.
+from the fold that did not see it. The baselines are computed on the same rows and depend on the twin's kind:
+a reconstruction twin must beat the identity; a behavioural twin, which reads neither overall nor the identity,
+must beat a linear model on the other cores (fitted on the training rows), and is never compared with the identity.
 """
 from __future__ import annotations
 
@@ -9,15 +11,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import Ridge
 
 from twin_core.features import identity_estimate
 from twin_core.telemetry import SESSION, TIMESTAMP, WORKLOAD, Telemetry
 
-BASELINES = {
+BASELINES = {  # every baseline's label; which ones a run has depends on its kind (BASELINES_BY_KIND)
     "identity": "identity N·overall − Σ other cores (clipped 0–100)",
     "persistence": "persistence: previous sample of the target (uses the target's own history)",
     "mean": "training mean of the target",
+    "linear_others": "linear model on the other cores, fit on training rows",
 }
+BASELINES_BY_KIND = {"reconstruction": ("identity", "persistence", "mean"),
+                     "behavioural": ("mean", "persistence", "linear_others")}
+REFERENCE_BY_KIND = {"reconstruction": "identity", "behavioural": "linear_others"}  # what layer 1 must beat
 
 
 def score_text(value: float | None, spec: str = ".3f") -> str:
@@ -43,16 +50,45 @@ def scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
             "n": int(len(a))}
 
 
-def baseline_predictions(telemetry: Telemetry, rows: np.ndarray, train_rows: np.ndarray) -> pd.DataFrame:
-    """The reference predictions for `rows`: identity, persistence (same session only) and training mean."""
+def baseline_predictions(telemetry: Telemetry, rows: np.ndarray, train_rows: np.ndarray,
+                         kind: str = "reconstruction") -> pd.DataFrame:
+    """The reference predictions of a twin of this kind for `rows`, one column per name of BASELINES_BY_KIND:
+    identity, persistence (same session only), training mean, and a ridge on the other cores' current values
+    fitted on `train_rows` only."""
     frame = telemetry.frame
     target = frame[telemetry.target].to_numpy(dtype=float)
-    sessions = frame[SESSION].to_numpy()
-    previous = np.r_[np.nan, target[:-1]]
-    previous[np.r_[True, sessions[1:] != sessions[:-1]]] = np.nan
-    identity = np.clip(identity_estimate(telemetry), 0.0, 100.0)
-    return pd.DataFrame({"identity": identity[rows], "persistence": previous[rows],
-                         "mean": np.full(len(rows), target[train_rows].mean())}, index=rows)
+    columns = {}
+    for name in BASELINES_BY_KIND[kind]:
+        if name == "identity":
+            columns[name] = np.clip(identity_estimate(telemetry), 0.0, 100.0)[rows]
+        elif name == "persistence":
+            sessions = frame[SESSION].to_numpy()
+            previous = np.r_[np.nan, target[:-1]]
+            previous[np.r_[True, sessions[1:] != sessions[:-1]]] = np.nan
+            columns[name] = previous[rows]
+        elif name == "mean":
+            columns[name] = np.full(len(rows), target[train_rows].mean())
+        else:
+            others = frame[list(telemetry.other_cores)].to_numpy(dtype=float)
+            ridge = Ridge(alpha=1.0).fit(others[train_rows], target[train_rows])
+            columns[name] = ridge.predict(others[rows])
+    return pd.DataFrame(columns, index=rows)
+
+
+def kind_sentence(kind: str, target: str, r2_holdout: float | None, n_cores: int) -> str:
+    """One sentence of what the twin's kind means and how good it is on this data, for every view of a run."""
+    if kind == "behavioural":
+        if r2_holdout is None or not np.isfinite(r2_holdout):
+            how = f"here their share of {target}'s variation could not be measured (it does not vary on the hold-out)"
+        elif r2_holdout <= 0:
+            how = f"here they explain none of {target}'s variation on the hold-out (R² {r2_holdout:.2f})"
+        else:
+            how = f"here they explain {100 * r2_holdout:.0f} % of {target}'s variation on the hold-out"
+        return (f"Behavioural twin: reads the other cores and the workload, never cpu_util_overall or {target} "
+                f"itself; {how}.")
+    return (f"Reconstruction twin: reads cpu_util_overall, from which the identity {n_cores}·overall − Σ other cores "
+            f"nearly gives {target} by arithmetic (hold-out R² {score_text(r2_holdout, '.2f')}); good to fill in or "
+            "check a core, not to say how it behaves.")
 
 
 def model_key(layer: int, name: str) -> str:
@@ -72,9 +108,11 @@ class Evaluation:
     predictions: pd.DataFrame
     best: dict
     target: str = "target"
+    kind: str = "reconstruction"
+    kind_sentence: str = ""
 
     def baseline_r2(self, name: str) -> float:
-        """Hold-out R² of a baseline ('identity', 'persistence' or 'mean'); NaN if the run has none by that name."""
+        """Hold-out R² of a baseline (a name of BASELINES); NaN if the run has none by that name."""
         table = self.baselines.set_index("name")
         return float(table.loc[name, "r2_holdout"]) if name in table.index else float("nan")
 
@@ -89,8 +127,13 @@ def evaluate_run(
     holdout_layers: list[pd.DataFrame],
     oof_layers: list[pd.DataFrame],
     kinds: list[list[str]],
+    *,
+    twin_kind: str,
 ) -> Evaluation:
-    """Score every model (hold-out and OOF) and the baselines; pick the best model by its OOF R²."""
+    """Score every model (hold-out and OOF) and the baselines of the twin's kind; pick the best model by its OOF R².
+
+    `kinds` are the models' estimator kinds per layer; `twin_kind` is the run's kind (TWIN_KINDS).
+    """
     frame = telemetry.frame
     actual_test = frame[telemetry.target].to_numpy(dtype=float)[test_rows]
     actual_train = frame[telemetry.target].to_numpy(dtype=float)[train_rows]
@@ -110,52 +153,56 @@ def evaluate_run(
                             "r2_oof": o["r2"], "mae_oof": o["mae"], "rmse_oof": o["rmse"], "n_oof": o["n"],
                             "n_without_oof": int(len(actual_train) - o["n"])})
     models = pd.DataFrame.from_records(records)
-    base = baseline_predictions(telemetry, test_rows, train_rows)
+    base = baseline_predictions(telemetry, test_rows, train_rows, twin_kind)
     base_records = []
-    for name, label in BASELINES.items():
+    for name in base.columns:
         predictions[name] = base[name].to_numpy()
         s = scores(actual_test, predictions[name])
-        base_records.append({"name": name, "label": label, "r2_holdout": s["r2"], "mae_holdout": s["mae"],
+        base_records.append({"name": name, "label": BASELINES[name], "r2_holdout": s["r2"], "mae_holdout": s["mae"],
                              "rmse_holdout": s["rmse"], "n": s["n"]})
     baselines = pd.DataFrame.from_records(base_records)
     best_row = models.loc[models["r2_oof"].fillna(-np.inf).idxmax()]
     best = {"layer": int(best_row["layer"]), "name": str(best_row["name"]), "key": str(best_row["key"]),
             "r2_holdout": float(best_row["r2_holdout"]), "r2_oof": float(best_row["r2_oof"]),
             "selected_by": "out-of-fold R² on training rows"}
-    return Evaluation(models=models, baselines=baselines, layer_gain=layer_gain(models, baselines),
-                      by_session=grouped_scores(predictions, SESSION, best["key"]),
-                      by_workload=grouped_scores(predictions, WORKLOAD, best["key"]),
-                      predictions=predictions, best=best, target=telemetry.target)
+    reference = REFERENCE_BY_KIND[twin_kind]
+    return Evaluation(models=models, baselines=baselines, layer_gain=layer_gain(models, baselines, reference),
+                      by_session=grouped_scores(predictions, SESSION, best["key"], reference),
+                      by_workload=grouped_scores(predictions, WORKLOAD, best["key"], reference),
+                      predictions=predictions, best=best, target=telemetry.target, kind=twin_kind,
+                      kind_sentence=kind_sentence(twin_kind, telemetry.target, best["r2_holdout"], telemetry.n_cores))
 
 
-def layer_gain(models: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
-    """Does each layer pay? Its best model (by OOF R²) against the layer below; layer 1 against identity.
+def layer_gain(models: pd.DataFrame, baselines: pd.DataFrame, reference: str = "identity") -> pd.DataFrame:
+    """Does each layer pay? Its best model (by OOF R²) against the layer below; layer 1 against the `reference`
+    baseline (the identity for a reconstruction twin, the linear model on the other cores for a behavioural one).
 
     An R² that cannot be measured (None or NaN: a constant target) gives a NaN gain, and such a layer does not pay.
     """
     rows, below_h, below_o = [], None, None
     models = models.assign(r2_holdout=pd.to_numeric(models["r2_holdout"]), r2_oof=pd.to_numeric(models["r2_oof"]))
-    identity = pd.to_numeric(baselines.set_index("name")["r2_holdout"]).get("identity", np.nan)
+    first_ref = pd.to_numeric(baselines.set_index("name")["r2_holdout"]).get(reference, np.nan)
     for depth, group in models.groupby("layer", sort=True):
         best = group.loc[group["r2_oof"].fillna(-np.inf).idxmax()]
-        ref_h = identity if below_h is None else below_h
+        ref_h = first_ref if below_h is None else below_h
         gain_h = float(best["r2_holdout"]) - ref_h
         gain_o = float("nan") if below_o is None else float(best["r2_oof"]) - below_o
         rows.append({"layer": int(depth), "best_model": best["name"], "r2_holdout": float(best["r2_holdout"]),
                      "r2_oof": float(best["r2_oof"]),
-                     "compared_with": "identity baseline" if below_h is None else f"layer {int(depth) - 1}",
+                     "compared_with": f"{reference} baseline" if below_h is None else f"layer {int(depth) - 1}",
                      "gain_holdout": gain_h, "gain_oof": gain_o, "pays": bool(np.isfinite(gain_h) and gain_h > 0)})
         below_h, below_o = float(best["r2_holdout"]), float(best["r2_oof"])
     return pd.DataFrame.from_records(rows)
 
 
-def grouped_scores(predictions: pd.DataFrame, by: str, key: str) -> pd.DataFrame:
-    """R² and MAE per session or per workload for the chosen model and the identity baseline."""
+def grouped_scores(predictions: pd.DataFrame, by: str, key: str, reference: str = "identity") -> pd.DataFrame:
+    """R² and MAE per session or per workload for the chosen model and the `reference` baseline (columns
+    `r2_<reference>`, `mae_<reference>`)."""
     out = []
     for value, group in predictions.groupby(by, sort=True):
-        model, ident = scores(group["actual"], group[key]), scores(group["actual"], group["identity"])
+        model, ref = scores(group["actual"], group[key]), scores(group["actual"], group[reference])
         out.append({by: value, "rows": len(group), "r2_model": model["r2"], "mae_model": model["mae"],
-                    "r2_identity": ident["r2"], "mae_identity": ident["mae"]})
+                    f"r2_{reference}": ref["r2"], f"mae_{reference}": ref["mae"]})
     return pd.DataFrame.from_records(out)
 
 

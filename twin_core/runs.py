@@ -105,6 +105,8 @@ def run_metrics(*, config: RunConfig, target: str, data_fingerprint: str, split:
     return {
         "run": config.name,
         "target": target,
+        "kind": config.kind,
+        "kind_sentence": ev.kind_sentence,
         "data_fingerprint": data_fingerprint,
         "leaky": config.leaky,
         "rows": split.counts(),

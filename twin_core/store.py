@@ -40,7 +40,7 @@ __all__ = ["ArtifactSignatureError", "RunStore", "StoreError", "default_store_pa
 STORE_ENV = "TWIN_STORE"
 KEY_ENV = "TWIN_STORE_KEY"
 DEFAULT_STORE = Path("runs") / "studio.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3 added the twin's kind; a version 2 store gains it (old runs: 'reconstruction') on opening
 PREDICTIONS = "predictions.parquet"
 ORPHAN_SECONDS = 3600  # a folder without a row this old is left over from a crash (a save takes seconds)
 
@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS runs (
     label TEXT NOT NULL,
     preset TEXT NOT NULL,
     target TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'reconstruction',
     data_fingerprint TEXT NOT NULL,
     leaky INTEGER NOT NULL,
     split TEXT NOT NULL,
@@ -69,7 +70,7 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_data ON runs (data_fingerprint, created_at);
 """
-_SUMMARY = ["id", "created_at", "label", "preset", "target", "data_fingerprint", "leaky", "split", "best_layer",
+_SUMMARY = ["id", "created_at", "label", "preset", "target", "kind", "data_fingerprint", "leaky", "split", "best_layer",
             "best_name", "best_r2_holdout", "identity_r2_holdout", "train_seconds"]
 
 
@@ -161,7 +162,9 @@ class RunStore:
             except (sqlite3.OperationalError, TypeError, ValueError):
                 raise StoreError(f"{self.path} is an SQLite database but not a run store; pass another path "
                                  "with --store (or $TWIN_STORE).") from None
-        if version < SCHEMA_VERSION:
+        if version == 2:
+            self._upgrade_from_2()
+        elif version < SCHEMA_VERSION:
             raise StoreError(
                 f"The run store {self.path} has schema version {version}: its models are pickles, which this "
                 "version never loads (reading one can run code). Move it aside and train with --store to start a "
@@ -169,6 +172,19 @@ class RunStore:
         if version > SCHEMA_VERSION:
             raise StoreError(f"The run store {self.path} has schema version {version}, written by a newer version; "
                              f"this version ({twin_core.__version__}) reads {SCHEMA_VERSION}. Upgrade to read it.")
+
+    def _upgrade_from_2(self) -> None:
+        """Give a version 2 store the twin kind column, its runs 'reconstruction' (the only kind then), in one
+        transaction: every run is kept, and a failure leaves the store as it was."""
+        with self._connect() as db:
+            try:
+                db.execute("BEGIN IMMEDIATE")  # sqlite3 runs DDL outside a transaction unless one is begun
+                db.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'reconstruction'")
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"The run store {self.path} has schema version 2 and must gain a column for the "
+                                 f"twin's kind, but cannot be changed ({exc}); open it once with write access to "
+                                 "upgrade it (no run is lost).") from None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -233,10 +249,11 @@ class RunStore:
         row = {
             "id": run_id, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "label": label or result.config.name, "preset": result.config.name, "target": result.target,
+            "kind": result.config.kind,
             "data_fingerprint": result.data_fingerprint, "leaky": int(result.config.leaky),
             "split": result.split.description, "best_layer": best["layer"], "best_name": best["name"],
             "best_r2_holdout": best["r2_holdout"],
-            "identity_r2_holdout": metrics["baselines"]["identity"]["r2_holdout"],
+            "identity_r2_holdout": metrics["baselines"].get("identity", {}).get("r2_holdout"),  # none if behavioural
             "train_seconds": metrics["seconds"].get("train"),
             "config_json": result.config.to_json(), "metrics_json": json.dumps(metrics),
             "format_version": FORMAT_VERSION, "library_version": twin_core.__version__,
