@@ -279,3 +279,59 @@ def test_fits_per_layer_matches_what_the_stack_runs(refit, expected):
 def test_lookback_and_shape_describe_the_stack():
     config = get_preset("seed-v3")
     assert config.lookback == 29 and config.shape() == "3 layers · 6 models"
+
+
+def _behavioural(**changes) -> RunConfig:
+    """The behavioural-quick preset with its one feature set changed."""
+    config = get_preset("behavioural-quick")
+    return replace(config, feature_sets=(replace(config.feature_sets[0], **changes),))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"current_overall": True}, r"^feature_sets\[0\]\.current_overall: a behavioural twin reads no feature of "
+                                r"cpu_util_overall \(got true\); set it to false, or make the twin kind "
+                                r"'reconstruction'$"),
+    ({"overall_windows": (5, 10)}, r"^feature_sets\[0\]\.overall_windows: a behavioural twin reads no feature of "
+                                   r"cpu_util_overall \(got \[5, 10\]\); set it to \[\]"),
+    ({"overall_lags": 5}, r"^feature_sets\[0\]\.overall_lags: a behavioural twin reads no feature of "
+                          r"cpu_util_overall \(got 5\); set it to 0"),
+    ({"identity": True}, r"^feature_sets\[0\]\.identity: a behavioural twin does not read the identity N·overall "
+                         r"− Σ other cores \(got true\); set it to false"),
+])
+def test_a_behavioural_twin_reading_overall_or_the_identity_is_refused_naming_the_feature(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        _behavioural(**changes).validate()
+    with pytest.raises(ConfigError, match=message):  # as a JSON document too
+        RunConfig.from_json(_behavioural(**changes).to_json())
+    replace(_behavioural(**changes), kind="reconstruction").validate()  # the same features suit a reconstruction
+
+
+def test_a_behavioural_twin_may_define_but_not_use_a_feature_set_reading_overall():
+    config = get_preset("behavioural-quick")
+    unused = replace(get_preset("quick").feature_sets[0], name="with-overall")
+    replace(config, feature_sets=(*config.feature_sets, unused)).validate()
+    used = replace(config, feature_sets=(unused, *config.feature_sets),
+                   stack=replace(config.stack, layers=(LayerSpec((ModelSpec("r", "ridgecv", {}, "with-overall"),)),)))
+    with pytest.raises(ConfigError, match=r"^feature_sets\[0\]\.current_overall: a behavioural twin"):
+        used.validate()
+
+
+def test_the_current_sample_of_overall_alone_counts_only_when_current_values_are_on():
+    _behavioural(current_values=False, current_overall=True).validate()
+
+
+def test_a_config_without_a_kind_loads_as_reconstruction_and_an_unknown_kind_is_refused():
+    document = get_preset("quick").to_dict()
+    del document["kind"]
+    assert RunConfig.from_dict(document).kind == "reconstruction"
+    document["kind"] = "hybrid"
+    with pytest.raises(ConfigError, match=r"^kind: must be a twin kind: 'reconstruction' .* or 'behavioural' "
+                                          r".*, got 'hybrid' \(text\)$"):
+        RunConfig.from_dict(document)
+
+
+@pytest.mark.parametrize("name, kind", [("default", "reconstruction"), ("quick", "reconstruction"),
+                                        ("seed-v3", "reconstruction"), ("behavioural", "behavioural"),
+                                        ("behavioural-quick", "behavioural")])
+def test_every_preset_says_its_kind(name, kind):
+    assert get_preset(name).kind == kind

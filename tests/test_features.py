@@ -5,7 +5,7 @@ import pytest
 
 from tests.synthetic import make_telemetry
 from twin_core.errors import ConfigError, SessionTooShortError
-from twin_core.features import IDENTITY, FeatureSpec, build_features, identity_estimate
+from twin_core.features import IDENTITY, FeatureSpec, build_features, feature_count, identity_estimate
 
 SHORT = FeatureSpec(name="short", overall_windows=(3,), core_lags=2, overall_lags=2, identity_lags=1)
 DEEP = FeatureSpec(name="deep", overall_windows=(10,), core_lags=6, overall_lags=8, identity=False)
@@ -123,3 +123,17 @@ def test_spec_round_trips_through_dict():
     assert FeatureSpec.from_dict(SHORT.to_dict()) == SHORT
     with pytest.raises(ConfigError, match="unknown field"):
         FeatureSpec.from_dict({**SHORT.to_dict(), "bogus": 1})
+
+
+def test_current_overall_off_leaves_overall_out_and_keeps_the_other_cores(telemetry):
+    spec = FeatureSpec(name="b", current_overall=False, overall_windows=(), overall_lags=0, core_windows=(3,),
+                       core_lags=1, identity=False)
+    cols = build_features(telemetry, [spec]).columns_by_set["b"]
+    assert cols[:3] == ["cpu_util_core_1", "cpu_util_core_2", "cpu_util_core_3"]
+    assert not [c for c in cols if "overall" in c or IDENTITY in c or c.startswith("cpu_util_core_0")]
+    assert spec.overall_fields() == []
+    for specs in ([spec], [spec, SHORT]):  # counted without building, overall's current sample once or not at all
+        built = build_features(telemetry, specs)
+        assert feature_count(specs, telemetry.n_cores, len(built.workload_categories)) == built.X.shape[1]
+    assert FeatureSpec(name="on").overall_fields() == [("current_overall", True), ("overall_windows", (10,)),
+                                                       ("overall_lags", 5), ("identity", True)]
