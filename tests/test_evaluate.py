@@ -1,11 +1,16 @@
-"""Scores and baselines: R² matches scikit-learn, persistence never reaches into another session."""
+"""Scores and baselines: R² matches scikit-learn, persistence never reaches into another session, the baselines
+and the kind sentence follow the twin's kind."""
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import mean_absolute_error, r2_score
 
 from tests.synthetic import make_telemetry
-from twin_core.evaluate import baseline_predictions, layer_gain, residual_autocorrelation, score_text, scores
+from twin_core.evaluate import (
+    baseline_predictions, kind_sentence, layer_gain, residual_autocorrelation, score_text, scores,
+)
 
 
 def test_scores_match_scikit_learn_and_skip_missing_values():
@@ -66,3 +71,44 @@ def test_residual_autocorrelation_pairs_rows_within_a_session():
 ])
 def test_score_text_says_n_a_for_a_score_that_could_not_be_measured(value, spec, shown):
     assert score_text(value, spec) == shown
+
+
+def test_behavioural_baselines_never_read_overall_and_fit_the_linear_model_on_training_rows_only():
+    telemetry = make_telemetry(sessions=(30, 30), cores=4)
+    frame = telemetry.frame
+    others = frame[["cpu_util_core_1", "cpu_util_core_2", "cpu_util_core_3"]].to_numpy()
+    target = 0.5 * others[:, 0] - 0.25 * others[:, 2] + 10.0
+    target[40:] = 100.0 - target[40:]  # the test rows follow another relation, which the baseline must not learn
+    frame = frame.assign(cpu_util_core_0=target)
+    telemetry = replace(telemetry, frame=frame)
+    rows = np.arange(40, 60)
+    base = baseline_predictions(telemetry, rows, train_rows=np.arange(40), kind="behavioural")
+    assert list(base.columns) == ["mean", "persistence", "linear_others"]
+    np.testing.assert_allclose(base["linear_others"], 0.5 * others[rows, 0] - 0.25 * others[rows, 2] + 10.0,
+                               atol=0.05)  # ridge's small shrinkage on 0..100 values
+
+
+def test_layer_one_of_a_behavioural_twin_is_compared_with_the_linear_model_on_the_other_cores():
+    models = pd.DataFrame({"layer": [1, 2], "name": ["a", "top"], "r2_holdout": [0.40, 0.45], "r2_oof": [0.5, 0.6]})
+    baselines = pd.DataFrame({"name": ["mean", "persistence", "linear_others"], "r2_holdout": [0.0, 0.9, 0.10]})
+    gain = layer_gain(models, baselines, reference="linear_others")
+    assert gain["compared_with"].tolist() == ["linear_others baseline", "layer 1"]
+    assert gain["gain_holdout"].tolist() == pytest.approx([0.30, 0.05])
+
+
+@pytest.mark.parametrize("kind, r2, expected", [
+    ("behavioural", 0.27, "Behavioural twin: reads the other cores and the workload, never cpu_util_overall or "
+                          "cpu_util_core_0 itself; here they explain 27 % of cpu_util_core_0's variation on the "
+                          "hold-out."),
+    ("behavioural", -0.04, "Behavioural twin: reads the other cores and the workload, never cpu_util_overall or "
+                           "cpu_util_core_0 itself; here they explain none of cpu_util_core_0's variation on the "
+                           "hold-out (R² -0.04)."),
+    ("behavioural", None, "Behavioural twin: reads the other cores and the workload, never cpu_util_overall or "
+                          "cpu_util_core_0 itself; here their share of cpu_util_core_0's variation could not be "
+                          "measured (it does not vary on the hold-out)."),
+    ("reconstruction", 0.9674, "Reconstruction twin: reads cpu_util_overall, from which the identity 4·overall − Σ "
+                               "other cores nearly gives cpu_util_core_0 by arithmetic (hold-out R² 0.97); good to "
+                               "fill in or check a core, not to say how it behaves."),
+])
+def test_the_kind_sentence_says_what_the_kind_means_and_how_good_it_is(kind, r2, expected):
+    assert kind_sentence(kind, "cpu_util_core_0", r2, 4) == expected
