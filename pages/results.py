@@ -1,7 +1,7 @@
 """Results: how the active run's twin performs, layer by layer, against the baselines, with its split named."""
 import streamlit as st
 
-from twin_core.evaluate import BASELINES
+from twin_core.evaluate import BASELINES, BASELINES_BY_KIND, REFERENCE_BY_KIND
 from twin_core.runs import predictions_frame
 from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, trace_figure
 from ui import format as fmt
@@ -19,7 +19,11 @@ if run is None:
 
 result = run.result
 evaluation = result.evaluation
+kind = result.config.kind
+baselines = list(BASELINES_BY_KIND[kind])
+reference = REFERENCE_BY_KIND[kind]
 split_caption = fmt.split_caption(result)
+st.markdown(result.metrics["kind_sentence"])
 st.caption(f"Run **{run.label}** · configuration **{result.config.name}** · {run.data_label} · "
            f"target {result.target} · trained in {result.seconds['total']:.1f} s")
 if result.config.leaky:
@@ -32,12 +36,12 @@ for note in result.notes:
 st.subheader("Per-layer R²")
 chart_col, pays_col = st.columns([3, 2])
 with chart_col:
-    st.plotly_chart(layer_r2_figure(evaluation, result.split.description, result.cv_description),
-                    key="layer_r2")
+    st.plotly_chart(fmt.titled_by_kind(layer_r2_figure(evaluation, result.split.description, result.cv_description),
+                                       kind), key="layer_r2")
 with pays_col:
     st.markdown("**Does this layer pay?**")
     st.caption("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "
-               "identity baseline. " + split_caption)
+               f"{fmt.REFERENCE_NAMES[reference]} ({BASELINES[reference]}). " + split_caption)
     st.dataframe(evaluation.layer_gain, hide_index=True,
                  column_order=["layer", "best_model", "compared_with", "gain_holdout", "gain_oof", "pays"],
                  column_config={
@@ -52,24 +56,24 @@ with pays_col:
             "r2_holdout": R2, "mae_holdout": MAE, "rmse_holdout": MAE})
 
 st.subheader("The stack")
-st.plotly_chart(stack_diagram(result.config, evaluation), key="stack_diagram")
+st.plotly_chart(fmt.titled_by_kind(stack_diagram(result.config, evaluation), kind), key="stack_diagram")
 
 st.subheader("Predicted against actual over time")
 keys = evaluation.models["key"].tolist()
 toggle_col, session_col = st.columns([4, 1])
-chosen = toggle_col.pills("Lines", [*keys, *BASELINES], selection_mode="multi",
-                          default=[evaluation.best["key"], "identity"], key=f"trace_keys:{run.label}",
+chosen = toggle_col.pills("Lines", [*keys, *baselines], selection_mode="multi",
+                          default=[evaluation.best["key"], reference], key=f"trace_keys:{run.label}",
                           help="Toggle any model (L<layer>:<name>) or baseline on the chart.")
 sessions = sorted(int(s) for s in evaluation.predictions["session"].unique())
 session = session_col.selectbox("Zoom to session", [None, *sessions], key=f"trace_session:{run.label}",
                                 format_func=lambda s: "all sessions" if s is None else f"session {s}")
-st.plotly_chart(trace_figure(evaluation, list(chosen), session=session), key="trace")
+st.plotly_chart(fmt.titled_by_kind(trace_figure(evaluation, list(chosen), session=session), kind), key="trace")
 st.caption(split_caption)
 
 st.subheader("Residuals")
-residual_key = st.selectbox("Model", [*keys, *BASELINES], index=keys.index(evaluation.best["key"]),
+residual_key = st.selectbox("Model", [*keys, *baselines], index=keys.index(evaluation.best["key"]),
                             key=f"residual_key:{run.label}", help="Whose hold-out residuals to inspect.")
-figures = residual_figures(evaluation, residual_key)
+figures = {name: fmt.titled_by_kind(fig, kind) for name, fig in residual_figures(evaluation, residual_key).items()}
 left, right = st.columns(2)
 left.plotly_chart(figures["vs_predicted"], key="residual_vs_predicted")
 right.plotly_chart(figures["histogram"], key="residual_histogram")
@@ -79,10 +83,10 @@ left.plotly_chart(figures["by_workload"], key="residual_by_workload")
 right.plotly_chart(figures["autocorrelation"], key="residual_autocorrelation")
 
 st.subheader("R² per session and per workload")
-st.caption(f"Best model {evaluation.best['key']} against the identity baseline on the hold-out rows of each group. "
-           + split_caption)
+st.caption(f"Best model {evaluation.best['key']} against the {fmt.REFERENCE_NAMES[reference]} on the hold-out rows of "
+           "each group. " + split_caption)
 session_col, workload_col = st.columns(2)
-group_columns = {"r2_model": R2, "r2_identity": R2, "mae_model": MAE, "mae_identity": MAE}
+group_columns = {"r2_model": R2, f"r2_{reference}": R2, "mae_model": MAE, f"mae_{reference}": MAE}
 session_col.dataframe(evaluation.by_session, hide_index=True, column_config=group_columns)
 workload_col.dataframe(evaluation.by_workload, hide_index=True, column_config=group_columns)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from twin_core.evaluate import score_text
+from twin_core.evaluate import REFERENCE_BY_KIND, score_text
 from ui import format as fmt
 from ui import state, store, training
 
@@ -34,7 +34,10 @@ def render() -> None:
         key = f"sidebar_run:{run.label}"
         st.selectbox("Active run", labels, index=labels.index(run.label), key=key, on_change=_pick_run,
                      args=(key,), disabled=training.is_active(), help="The run the Results page shows.")
+        kind = run.result.config.kind
+        reference = REFERENCE_BY_KIND[kind]
         best = run.result.evaluation.best
-        st.markdown(f"Best **{best['key']}** · R² **{score_text(best['r2_holdout'])}** "
-                    f"(identity {score_text(run.result.evaluation.baseline_r2('identity'))})")
+        st.markdown(f"**{fmt.kind_title(kind)}** · best **{best['key']}** · R² **{score_text(best['r2_holdout'])}** "
+                    f"({fmt.REFERENCE_NAMES[reference]} {score_text(run.result.evaluation.baseline_r2(reference))})",
+                    help=run.result.metrics["kind_sentence"])
         st.caption(f"On {run.data_label}. {fmt.split_caption(run.result)}")

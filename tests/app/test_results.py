@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.helpers import figures, goto, train, trace, values
+from tests.app.helpers import figures, goto, metric, train, trace, values
 
 
 @pytest.fixture
@@ -82,12 +82,52 @@ def test_residual_figures_and_group_tables(trained: AppTest) -> None:
 def test_compare_two_runs(app: AppTest) -> None:
     at = train(train(app, "quick"), "default")
     at = goto(at, "compare")
-    assert list(at.dataframe[0].value["label"]) == ["quick #1", "default #2"]
+    runs = at.dataframe[0].value
+    assert list(runs["label"]) == ["quick #1", "default #2"]
+    assert list(runs["kind"]) == ["reconstruction", "reconstruction"]
     diff = at.dataframe[1].value
     assert "stack.cv.n_splits" in set(diff["path"])
+    assert not any("answer different questions" in w.value for w in at.warning)
     charts = figures(at)
     deltas = charts["metric_deltas"]
-    assert deltas["layout"]["title"]["text"] == "Hold-out R²: quick #1 → default #2"
+    assert deltas["layout"]["title"]["text"] == "Reconstruction twin · Hold-out R²: quick #1 → default #2"
     overlay = charts["compare_traces"]
     assert [t["name"] for t in overlay["data"]][0] == "actual"
     assert {t["name"].split(":")[0] for t in overlay["data"][1:]} == {"quick #1", "default #2"}
+
+
+def test_a_behavioural_run_says_its_kind_and_is_measured_against_its_own_baselines(app: AppTest) -> None:
+    at = goto(train(app, "behavioural-quick"), "results")
+    evaluation = at.session_state["runs"][0].result.evaluation
+    sentence = next(m.value for m in at.markdown if m.value.startswith("Behavioural twin: "))
+    assert sentence == evaluation.kind_sentence
+    assert "never cpu_util_overall or cpu_util_core_0 itself" in sentence
+    assert float(metric(at, "Linear baseline R²")) == pytest.approx(evaluation.baseline_r2("linear_others"), abs=5e-4)
+    assert not any(m.label == "Identity baseline R²" for m in at.metric)
+    assert next(m for m in at.metric if m.label == "Best model R² (hold-out)").delta.endswith("vs linear baseline")
+    gain = at.dataframe[0].value
+    assert gain["compared_with"].tolist() == ["linear_others baseline", "layer 1"]
+    assert gain.loc[0, "gain_holdout"] == pytest.approx(
+        gain.loc[0, "r2_holdout"] - evaluation.baseline_r2("linear_others"))
+    assert at.dataframe[2].value["name"].tolist() == ["mean", "persistence", "linear_others"]
+    assert at.pills(key="trace_keys:behavioural-quick #1").options == [
+        "L1:lgbm", "L1:ridge", "L2:top-ridge", "mean", "persistence", "linear_others"]
+    charts = figures(at)
+    assert charts["trace"]["layout"]["title"]["text"] == (
+        "Behavioural twin · cpu_util_core_0: actual against predicted, hold-out rows")
+    assert [t["name"] for t in charts["trace"]["data"]] == ["actual", evaluation.best["key"], "linear_others"]
+    assert all(fig["layout"]["title"]["text"].startswith("Behavioural twin · ") for fig in charts.values())
+    assert "r2_linear_others" in at.dataframe[-1].value.columns
+
+
+def test_compare_marks_runs_of_different_kinds_as_different_questions(app: AppTest) -> None:
+    at = goto(train(train(app, "quick"), "behavioural-quick"), "compare")
+    runs = at.dataframe[0].value
+    assert runs["kind"].tolist() == ["reconstruction", "behavioural"]
+    baselines = [run.result.evaluation.baseline_r2(name) for run, name in
+                 zip(at.session_state["runs"], ("identity", "linear_others"))]
+    assert runs["reference_r2"].tolist() == [f"{r2:.3f}" for r2 in baselines]
+    assert any("**quick #1** is a reconstruction twin and **behavioural-quick #2** a behavioural twin: they answer "
+               "different questions" in w.value for w in at.warning)
+    title = figures(at)["metric_deltas"]["layout"]["title"]["text"]
+    assert title == "Twins of different kinds (different questions) · Hold-out R²: quick #1 → behavioural-quick #2"
