@@ -7,7 +7,7 @@ import dataclasses
 
 import streamlit as st
 
-from twin_core.config import LayerSpec, ModelSpec
+from twin_core.config import TWIN_KINDS, LayerSpec, ModelSpec
 from twin_core.errors import ConfigError
 from twin_core.features import WINDOW_STATS, FeatureSpec
 from twin_core.models import MODEL_KINDS, PRETRAINED, ParamInfo
@@ -15,6 +15,7 @@ from twin_core.plots import stack_diagram
 from twin_core.presets import PRESETS
 from twin_core.schema import MAX_LAG_DEPTH, MAX_LOOKBACK_ROWS, MAX_N_JOBS, MAX_SEED
 from ui import editor, state
+from ui import format as fmt
 
 HOLDOUT_LABELS = {"session_tail": "Per-session tail, after a purge gap (recommended)",
                   "whole_sessions": "Whole sessions (recordings the model never saw)",
@@ -86,7 +87,11 @@ def feature_set_editor(index: int, spec: FeatureSpec, removable: bool) -> Featur
                                           help="Skip each session's first rows even if no feature needs them.")
         with switches:
             current = st.toggle("Current values", spec.current_values, key=key("fs", index, "cur"),
-                                help="The present sample of overall and of every non-target core.")
+                                help="The present sample of every non-target core (and of overall, below).")
+            current_overall = st.toggle("Current overall", spec.current_overall, key=key("fs", index, "co"),
+                                        disabled=not current,
+                                        help="With the current values, the present sample of cpu_util_overall. "
+                                             "A behavioural twin reads no overall: switch it off.")
             identity = st.toggle("Identity feature", spec.identity, key=key("fs", index, "id"),
                                  help="N·overall − Σ other cores: what the aggregate says about the target core.")
             onehot = st.toggle("Workload one-hot", spec.workload_onehot, key=key("fs", index, "wl"),
@@ -94,7 +99,8 @@ def feature_set_editor(index: int, spec: FeatureSpec, removable: bool) -> Featur
             include = st.toggle("Windows include the current row", spec.windows_include_current,
                                 key=key("fs", index, "inc"), help="The notebook's pandas windows did.")
         built = dataclasses.replace(
-            spec, name=name.strip(), current_values=current, overall_windows=overall_w, core_windows=core_w,
+            spec, name=name.strip(), current_values=current, current_overall=current_overall,
+            overall_windows=overall_w, core_windows=core_w,
             identity_windows=identity_w, window_stats=tuple(stats), windows_include_current=include,
             overall_lags=int(overall_l), core_lags=int(core_l), identity=identity, identity_lags=int(identity_l),
             workload_onehot=onehot, min_history=int(min_history))
@@ -186,7 +192,9 @@ st.caption("Compose the twin: feature windows, layers of models, how rows are he
 
 preset_col, load_col, download_col, upload_col = st.columns([2, 1, 1, 3], vertical_alignment="bottom")
 preset_col.selectbox("Preset", list(PRESETS), key="preset_choice",
-                     help="default: the best honest twin · seed-v3: the notebook's stack · quick: seconds to train")
+                     help="default: the best honest twin · seed-v3: the notebook's stack · quick: seconds to train · "
+                          "behavioural: how the target behaves given the other cores and the workload, never "
+                          "reading overall · behavioural-quick: the same in seconds")
 load_col.button("Load preset", icon=":material/download_done:", on_click=editor.load_preset, args=("preset_choice",),
                 width="stretch")
 download_col.download_button("Download JSON", config.to_json(), file_name=f"{config.name}.json",
@@ -194,6 +202,12 @@ download_col.download_button("Download JSON", config.to_json(), file_name=f"{con
                              on_click="ignore")
 upload_col.file_uploader("Upload a configuration (.json)", type=["json"], key=editor.CONFIG_UPLOADER,
                          on_change=editor.on_config_upload)
+kind = st.radio("Twin kind", TWIN_KINDS, index=TWIN_KINDS.index(config.kind), format_func=fmt.KIND_CHOICES.get,
+                horizontal=True, key=key("run", "kind"),
+                help="A reconstruction twin may read cpu_util_overall, from which the identity N·overall − Σ other "
+                     "cores nearly gives the target by arithmetic: good to fill in or check a core. A behavioural "
+                     "twin reads neither, so it learns how the target behaves given the other cores and the "
+                     "workload: what What-if answers are about.")
 message = state.config_message()
 if message is not None:
     level, text = message
@@ -278,7 +292,8 @@ with run_tab:
     name = name_col.text_input("Configuration name", config.name, key=key("run", "name"))
     targets = list(dict.fromkeys([*telemetry.core_columns, config.target]))
     target = target_col.selectbox("Target core", targets, index=targets.index(config.target), key=key("run", "target"),
-                                  help="The core the twin predicts from the others and the aggregate.")
+                                  help="The core the twin predicts: from the other cores and the workload, and "
+                                       "for a reconstruction twin also from overall.")
     seed = seed_col.number_input("Model seed", 0, MAX_SEED, config.seed, key=key("run", "seed"))
     description = st.text_area("Description", config.description, key=key("run", "description"))
     seed_compatible = st.toggle("Notebook protocol (seed-compatible) — LEAKY", config.seed_compatible,
@@ -287,7 +302,7 @@ with run_tab:
                                      "hold-out and shuffled K-fold to reproduce its numbers.")
 
 edited = dataclasses.replace(
-    config, name=name.strip(), description=description, target=target, seed=int(seed),
+    config, name=name.strip(), description=description, target=target, kind=kind, seed=int(seed),
     seed_compatible=seed_compatible, feature_sets=feature_sets,
     stack=dataclasses.replace(
         config.stack, layers=layers, refit=refit, n_jobs=n_jobs,
@@ -299,7 +314,9 @@ state.update_config(edited)
 try:
     edited.validate()
 except ConfigError as exc:
-    verdict.error(f"**This composition cannot be trained yet:** {exc}", icon=":material/block:")
+    where = editor.widget_of(edited, exc.path)
+    verdict.error(f"**This composition cannot be trained yet:** {exc}" + (f" (set in: {where})." if where else ""),
+                  icon=":material/block:")
 else:
     leaky = " · ⚠️ LEAKY protocol" if edited.leaky else ""
     verdict.success(f"**{edited.name}** is ready to train: {edited.shape()} · look-back {edited.lookback} rows{leaky}.",

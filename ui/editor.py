@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import streamlit as st
 
@@ -19,6 +20,13 @@ from ui import state
 
 CONFIG_UPLOADER = "config_upload"
 NEW_MODEL_KIND = "ridgecv"
+FEATURE_WIDGETS = {  # a feature set's fields by the Model page widget that sets them
+    "current_values": "Current values", "current_overall": "Current overall",
+    "overall_windows": "Overall windows (rows)", "core_windows": "Per-core windows (rows)",
+    "identity_windows": "Identity windows (rows)", "window_stats": "Window statistics",
+    "overall_lags": "Overall lag depth", "core_lags": "Per-core lag depth", "identity": "Identity feature",
+    "identity_lags": "Identity lag depth", "workload_onehot": "Workload one-hot", "min_history": "Minimum history (rows)",
+}
 
 
 def _replace_layers(config: RunConfig, layers: tuple[LayerSpec, ...]) -> RunConfig:
@@ -101,6 +109,15 @@ def remove_model(depth: int, index: int) -> None:
     layer = layers[depth - 1]
     layers[depth - 1] = dataclasses.replace(layer, models=tuple(m for i, m in enumerate(layer.models) if i != index))
     state.replace_config(_replace_layers(config, tuple(layers)))
+
+
+def widget_of(config: RunConfig, path: str) -> str | None:
+    """Where on the Model page the field at a JSON path (`feature_sets[0].overall_lags`) is set, in words; None for a
+    field outside the feature sets."""
+    found = re.fullmatch(r"feature_sets\[(\d+)\]\.(\w+)", path)
+    if found is None or found[2] not in FEATURE_WIDGETS or int(found[1]) >= len(config.feature_sets):
+        return None
+    return f"Feature sets tab, set “{config.feature_sets[int(found[1])].name}”, “{FEATURE_WIDGETS[found[2]]}”"
 
 
 def starting_value(kind: str, name: str) -> float:

@@ -31,7 +31,7 @@ def editor(app: AppTest) -> AppTest:
     return load_preset(goto(app, "model"), "quick")
 
 
-@pytest.mark.parametrize("preset", ["default", "seed-v3", "quick"])
+@pytest.mark.parametrize("preset", ["default", "seed-v3", "quick", "behavioural", "behavioural-quick"])
 def test_presets_load_into_the_editor_unchanged(app: AppTest, preset: str) -> None:
     at = load_preset(goto(app, "model"), preset)
     at.run()  # a second run reads every widget back: the config must survive the round trip
@@ -39,6 +39,7 @@ def test_presets_load_into_the_editor_unchanged(app: AppTest, preset: str) -> No
     assert any(f"Loaded preset '{preset}'" in s.value for s in at.success)
     names = [m.name for m in get_preset(preset).stack.layers[0].models]
     assert at.text_input(key=key(at, "m", 1, 0, "name")).value == names[0]
+    assert at.radio(key=key(at, "run", "kind")).value == get_preset(preset).kind
 
 
 def test_composition_is_editable(editor: AppTest) -> None:
@@ -148,3 +149,39 @@ def test_typed_windows_out_of_range_are_messages(editor: AppTest, text: str, mes
     editor.text_input(key=key(editor, "fs", 0, "ow")).input(text).run()
     assert not editor.exception
     assert any(message in e.value for e in editor.error)
+
+
+@pytest.mark.parametrize(("widget", "field", "value", "message"), [
+    ("number_input", "ol", 3, "feature_sets[0].overall_lags: a behavioural twin reads no feature of cpu_util_overall "
+                              "(got 3); set it to 0, or make the twin kind 'reconstruction' (set in: Feature sets "
+                              "tab, set “others-quick”, “Overall lag depth”)."),
+    ("toggle", "id", True, "feature_sets[0].identity: a behavioural twin does not read the identity"),
+    ("toggle", "co", True, "feature_sets[0].current_overall: a behavioural twin reads no feature of cpu_util_overall"),
+])
+def test_a_behavioural_twin_refuses_a_feature_of_overall_and_keeps_it(app: AppTest, widget: str, field: str,
+                                                                      value: object, message: str) -> None:
+    at = load_preset(goto(app, "model"), "behavioural-quick")
+    getattr(at, widget)(key=key(at, "fs", 0, field)).set_value(value).run()
+    assert any(e.value.startswith("**This composition cannot be trained yet:** ") and message in e.value
+               for e in at.error)
+    assert getattr(at, widget)(key=key(at, "fs", 0, field)).value == value  # the editor keeps what was set
+    assert at.session_state["config"].kind == "behavioural"
+
+    at = train(at, "editor")
+    assert any("Not started" in e.value and message.split(" (set in")[0] in e.value for e in at.error)
+    assert at.session_state["runs"] == []
+
+
+def test_the_kind_selector_makes_a_reconstruction_twin_behavioural(editor: AppTest) -> None:
+    at = editor
+    assert at.radio(key=key(at, "run", "kind")).options == [
+        "Reconstruction: may read overall and the identity", "Behavioural: reads neither overall nor the identity"]
+    at.radio(key=key(at, "run", "kind")).set_value("behavioural").run()
+    assert any("feature_sets[0].current_overall: a behavioural twin reads no feature" in e.value for e in at.error)
+    at.toggle(key=key(at, "fs", 0, "co")).set_value(False).run()
+    at.text_input(key=key(at, "fs", 0, "ow")).input("").run()
+    at.number_input(key=key(at, "fs", 0, "ol")).set_value(0).run()
+    at.toggle(key=key(at, "fs", 0, "id")).set_value(False).run()
+    config = at.session_state["config"]
+    assert config.kind == "behavioural" and config.feature_sets[0].overall_fields() == []
+    assert "ready to train" in at.success[-1].value
