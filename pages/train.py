@@ -34,9 +34,11 @@ edited = state.config()
 form_col, about_col = st.columns([3, 2])
 with form_col:
     with st.form("train_form", border=True):
-        st.selectbox("Configuration", [EDITOR, *PRESETS], key=SOURCE, disabled=busy,
-                     format_func=lambda s: f"Model page: {edited.name}" if s == EDITOR else f"Preset: {s}",
-                     help="Train what the Model page holds, or a preset as it ships.")
+        choices = {EDITOR: f"Model page: {edited.name} · {fmt.kind_title(edited.kind).lower()}",
+                   **{name: f"Preset: {name} · {fmt.kind_title(get_preset(name).kind).lower()}" for name in PRESETS}}
+        st.selectbox("Configuration", list(choices), key=SOURCE, disabled=busy, format_func=choices.get,
+                     help="Train what the Model page holds, or a preset as it ships. A reconstruction twin may "
+                          "read overall and the identity; a behavioural twin reads neither.")
         st.text_input("Run label", key=LABEL, disabled=busy, placeholder="automatic: <configuration> #<n>",
                       help="How this run is named in the sidebar, Results and Compare.")
         st.session_state.setdefault(KEEP, True)
@@ -57,6 +59,7 @@ with about_col:
         st.warning(f"The Model page's configuration cannot be trained: {exc}", icon=":material/block:")
     else:
         st.markdown(f"**Model page:** {edited.name} · {edited.shape()} · {edited.stack.cv.describe(edited.lookback)}")
+        st.caption(fmt.kind_caption(edited.kind))
         if edited.leaky:
             st.warning("The Model page's configuration uses a LEAKY protocol: its scores overstate the twin.",
                        icon=":material/warning:")
@@ -80,6 +83,7 @@ if job is not None:
         elif job.store_error:
             st.warning(f"Not kept in the run store: {job.store_error} The run is still here for this session.",
                        icon=":material/warning:")
+        st.markdown(run.result.metrics["kind_sentence"])
         fmt.metric_cards(run.result)
         for note in run.result.notes:
             st.info(note, icon=":material/info:")

@@ -42,8 +42,21 @@ def test_sidebar_names_the_active_data_and_run(app: AppTest) -> None:
     assert at.sidebar.selectbox[0].value == "first look"
     texts = [m.value for m in at.sidebar.markdown] + [c.value for c in at.sidebar.caption]
     assert "Demo telemetry (1,200 rows, seed 0)" in texts
-    assert any(t.startswith("Best **L") and "identity" in t for t in texts)
+    assert any(t.startswith("**Reconstruction twin** · best **L") and "(identity " in t for t in texts)
     assert any("Hold-out: per-session tail" in t for t in texts)
+
+
+def test_the_form_names_the_kind_of_every_configuration(app: AppTest) -> None:
+    at = goto(app, "train")
+    assert at.selectbox(key="train_source").options == [
+        "Model page: default · reconstruction twin", "Preset: default · reconstruction twin",
+        "Preset: seed-v3 · reconstruction twin", "Preset: quick · reconstruction twin",
+        "Preset: behavioural · behavioural twin", "Preset: behavioural-quick · behavioural twin"]
+    assert any(c.value.startswith("Reconstruction twin: reads cpu_util_overall") for c in at.caption)
+    at.session_state["config"] = get_preset("behavioural-quick")
+    at.run()
+    assert at.selectbox(key="train_source").options[0] == "Model page: behavioural-quick · behavioural twin"
+    assert any(c.value.startswith("Behavioural twin: reads the other cores and the workload") for c in at.caption)
 
 
 def test_cancel_stops_between_fits_and_keeps_nothing(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
