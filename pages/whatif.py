@@ -4,6 +4,7 @@ import streamlit as st
 from twin_core.evaluate import score_text
 from twin_core.plots import whatif_figure
 from twin_core.whatif import Scenario
+from ui import format as fmt
 from ui import state
 from ui import store as run_store
 from ui import whatif
@@ -57,6 +58,7 @@ except STORE_FAILURES as exc:
 same_data = "the current data" if twin.fingerprint == telemetry.fingerprint else "other data than the current"
 st.markdown(f"**The twin:** {twin.name} · configuration **{twin.model.config.name}** · predicts "
             f"**{twin.model.target}** · trained on {same_data} ({twin.trained_on}).")
+st.caption(fmt.kind_caption(twin.model.config.kind))
 problem = twin.model.incompatibility(telemetry)
 if problem:
     st.error(problem, icon=":material/block:")
@@ -72,7 +74,7 @@ with st.container(border=True):
                                      key="whatif_offset", help="Added after scaling; results stay within 0–100 %.")
     chosen = st.multiselect("Input cores to change", cores, default=cores, key=f"whatif_cores:{twin.key}",
                             help=f"{twin.model.target} is the target: it is predicted, never edited. The overall "
-                                 "utilisation moves with the cores you change.")
+                                 "utilisation moves with the cores you change (a behavioural twin does not read it).")
     workload_col, label_col = st.columns(2)
     relabel = workload_col.selectbox("Workload", [AS_RECORDED, *twin.model.workload_categories, OTHER_LABEL],
                                      key=f"whatif_workload:{twin.key}",
@@ -102,6 +104,7 @@ for message in result.warnings:
 answer = result.answer
 summary = answer.summary.set_index("session")
 st.subheader(f"Answer to “{answer.scenario.name}”")
+st.info(answer.note, icon=":material/psychology_alt:")
 target = result.twin.model.target
 st.caption(f"Asked of {result.twin.name} on every row of {result.data_label} with complete feature windows "
            f"({len(answer.predictions):,} rows): the twin's predicted {target}, mean over the rows. Predicted values "
@@ -119,7 +122,7 @@ cards[3].metric("Actual (measured)", f"{answer.predictions['actual'].mean():.2f}
 sessions = sorted(int(s) for s in answer.predictions["session"].unique())
 session = st.selectbox("Zoom to session", [None, *sessions], key="whatif_session",
                        format_func=lambda s: "all sessions" if s is None else f"session {s}")
-st.plotly_chart(whatif_figure(answer, session=session), key="whatif_traces")
+st.plotly_chart(fmt.titled_by_kind(whatif_figure(answer, session=session), answer.kind), key="whatif_traces")
 st.markdown("**Per session**")
 st.dataframe(answer.summary.astype({"session": str}), hide_index=True, column_config={
     "baseline_mean": st.column_config.NumberColumn("predicted, as recorded (mean %)", format="%.2f"),

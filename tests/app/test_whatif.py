@@ -86,3 +86,18 @@ def test_no_twin_yet_points_to_train(app: AppTest, source: str, message: str) ->
     at.radio(key="whatif_source").set_value(source).run()
     assert any(message in i.value for i in at.info)
     assert not any(b.label == "Ask the twin" for b in at.button)
+
+
+@pytest.mark.parametrize(("preset", "note", "title"), [
+    ("quick", "Reconstruction twin: the scenario moves cpu_util_overall with the cores, so the change follows mostly "
+              "from the identity", "Reconstruction twin · What-if"),
+    ("behavioural-quick", "Behavioural twin: the change is the learned response of cpu_util_core_0 to the other "
+                          "cores and the workload", "Behavioural twin · What-if"),
+])
+def test_the_answer_says_what_it_means_for_the_twins_kind(app: AppTest, preset: str, note: str, title: str) -> None:
+    at = goto(train(app, preset), "whatif")
+    kind = at.session_state["runs"][0].result.config.kind
+    assert any(c.value.startswith(f"{kind.capitalize()} twin: reads ") for c in at.caption)
+    at = ask_the_twin(at, scale=150.0)
+    assert [i.value for i in at.info if i.value.startswith(note)] == [at.session_state["whatif_answer"].answer.note]
+    assert figures(at)["whatif_traces"]["layout"]["title"]["text"].startswith(title)
