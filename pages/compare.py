@@ -1,11 +1,13 @@
 """Compare: runs side by side — settings that differ, how the scores moved, the traces overlaid — for the runs of
 this session and for the runs kept in the run store across days."""
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from twin_core.compare import config_diff, metric_deltas_from_metrics, runs_table
-from twin_core.evaluate import score_text
+from twin_core.evaluate import REFERENCE_BY_KIND, score_text
 from twin_core.plots import compare_predictions_figure, metrics_delta_figure
+from ui import format as fmt
 from ui import state
 from ui import store as run_store
 from ui.store import STORE_FAILURES, ComparedRun
@@ -15,8 +17,22 @@ SAVED, SESSION_RUN = "saved:", "session:"
 DELETE_PENDING, DELETE_MESSAGE = "saved_delete_pending", "saved_delete_message"
 
 
+def kinds_title(fig: go.Figure, kinds: set[str]) -> go.Figure:
+    """A comparison chart titled by its runs' kind, or marked as twins of different kinds answering different
+    questions."""
+    if len(kinds) == 1:
+        return fmt.titled_by_kind(fig, kinds.pop())
+    return fig.update_layout(title_text=f"Twins of different kinds (different questions) · {fig.layout.title.text}")
+
+
 def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
-    """Configuration differences and hold-out R² deltas of run A against run B."""
+    """Configuration differences and hold-out R² deltas of run A against run B, said to answer different questions
+    when their twins are of different kinds."""
+    if a.kind != b.kind:
+        st.warning(f"**{a.label}** is a {fmt.kind_title(a.kind).lower()} and **{b.label}** a "
+                   f"{fmt.kind_title(b.kind).lower()}: they answer different questions (filling in a core from "
+                   "overall, or how it behaves given the rest of the machine), so neither improves on the other and "
+                   "their R² difference is not a gain or a loss.", icon=":material/call_split:")
     diff_col, delta_col = st.columns(2)
     with diff_col:
         st.markdown("**Configuration differences**")
@@ -31,7 +47,8 @@ def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
     with delta_col:
         deltas = metric_deltas_from_metrics(a.metrics, b.metrics)
         split = f"both: {a.split}" if a.split == b.split else f"A: {a.split}<br>B: {b.split}"
-        st.plotly_chart(metrics_delta_figure(deltas, (a.label, b.label), split), key=f"{prefix}metric_deltas")
+        st.plotly_chart(kinds_title(metrics_delta_figure(deltas, (a.label, b.label), split), {a.kind, b.kind}),
+                        key=f"{prefix}metric_deltas")
         with st.expander("Metric deltas as a table"):
             scores = [c for c in deltas.columns if c.startswith(("r2", "delta"))]  # as text: a null R² reads "n/a"
             st.dataframe(deltas.assign(**{c: [score_text(v, "+.3f" if c.startswith("delta") else ".3f") for v in deltas[c]]
@@ -44,8 +61,9 @@ def overlay(runs: list[ComparedRun], prefix: str) -> None:
     session = st.selectbox("Zoom to session", [None, *sessions], key=f"{prefix}session",
                            format_func=lambda s: "all sessions" if s is None else f"session {s}")
     try:
-        st.plotly_chart(compare_predictions_figure([(run.label, run.predictions, run.best_key) for run in runs],
-                                                   session=session), key=f"{prefix}traces")
+        figure = compare_predictions_figure([(run.label, run.predictions, run.best_key) for run in runs],
+                                            session=session)
+        st.plotly_chart(kinds_title(figure, {run.kind for run in runs}), key=f"{prefix}traces")
     except ValueError as exc:
         st.info(str(exc), icon=":material/info:")
 
@@ -59,12 +77,24 @@ def session_runs() -> None:
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     table = runs_table([(run.label, run.result) for run in runs])
-    r2_columns = ("best_r2_holdout", "best_r2_oof", "identity_r2", "persistence_r2")  # as text: null R² is "n/a"
-    table = table.assign(**{c: table[c].map(score_text) for c in r2_columns})
+    kinds = [run.result.config.kind for run in runs]
+    table.insert(1, "kind", kinds)
+    table.insert(table.columns.get_loc("identity_r2"), "reference_r2",
+                 [run.result.evaluation.baseline_r2(REFERENCE_BY_KIND[kind]) for run, kind in zip(runs, kinds)])
+    r2_columns = ("best_r2_holdout", "best_r2_oof", "reference_r2", "persistence_r2")  # as text: null R² is "n/a"
+    table = table.drop(columns="identity_r2").assign(**{c: table[c].map(score_text) for c in r2_columns})
+    if len(set(kinds)) > 1:
+        st.caption("Runs of different kinds answer different questions: compare each with the baseline of its "
+                   "kind (the identity for a reconstruction twin, the linear model on the other cores for a "
+                   "behavioural one), not with each other.")
     st.dataframe(table, hide_index=True, column_config={
+        "kind": st.column_config.TextColumn("kind", help="Reconstruction: may read overall and the identity. "
+                                                         "Behavioural: reads neither."),
         "best_r2_holdout": st.column_config.TextColumn("best R² hold-out"),
         "best_r2_oof": st.column_config.TextColumn("best R² OOF"),
-        "identity_r2": st.column_config.TextColumn("identity R²"),
+        "reference_r2": st.column_config.TextColumn(
+            "baseline R²", help="The baseline the run's kind must beat: the identity for a reconstruction twin, "
+                                "the linear model on the other cores for a behavioural one."),
         "persistence_r2": st.column_config.TextColumn("persistence R²"),
         "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f"),
         "leaky": st.column_config.CheckboxColumn("LEAKY", help="Random hold-out or shuffled folds: scores "
@@ -156,24 +186,26 @@ def saved_runs() -> None:
     current = table["data_fingerprint"] == telemetry.fingerprint
     r2_columns = {c: table[c].map(score_text) for c in ("best_r2_holdout", "identity_r2_holdout")}
     st.dataframe(table.assign(created_at=saved_at, current_data=current, **r2_columns), hide_index=True,
-                 column_order=["created_at", "label", "preset", "target", "best_layer", "best_name", "best_r2_holdout",
+                 column_order=["created_at", "label", "kind", "preset", "target", "best_layer", "best_name",
+                               "best_r2_holdout",
                                "identity_r2_holdout", "train_seconds", "leaky", "current_data", "split", "id"],
                  column_config={
                      "created_at": st.column_config.DatetimeColumn("saved (UTC)", format="YYYY-MM-DD HH:mm"),
                      "best_layer": "best layer", "best_name": "best model",
                      "best_r2_holdout": st.column_config.TextColumn("best R² hold-out"),  # "n/a" when null
-                     "identity_r2_holdout": st.column_config.TextColumn("identity R²"),
+                     "identity_r2_holdout": st.column_config.TextColumn(
+                         "identity R²", help="A behavioural twin is never compared with the identity: n/a."),
                      "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f"),
                      "leaky": st.column_config.CheckboxColumn("LEAKY"),
                      "current_data": st.column_config.CheckboxColumn("current data")})
 
     labels = {SAVED + i: label for i, label in zip(table["id"], table["label"])}
-    names = {choice: f"{label} · saved {created:%Y-%m-%d %H:%M} UTC" for choice, label, created in
-             zip(labels, table["label"], saved_at)}
+    names = {choice: f"{label} · {kind} · saved {created:%Y-%m-%d %H:%M} UTC" for choice, label, kind, created in
+             zip(labels, table["label"], table["kind"], saved_at)}
     for run in state.runs():
         if run.stored_as is None:  # a kept run is already offered as saved
             labels[SESSION_RUN + run.label] = run.label
-            names[SESSION_RUN + run.label] = f"{run.label} · this session (not saved)"
+            names[SESSION_RUN + run.label] = f"{run.label} · {run.result.config.kind} · this session (not saved)"
     choices = list(labels)
     if len(choices) < 2:
         st.info("Keep a second run (or train one in this session) to compare.", icon=":material/info:")

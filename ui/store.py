@@ -37,6 +37,11 @@ class ComparedRun:
         return model_key(self.metrics["best"]["layer"], self.metrics["best"]["name"])
 
     @property
+    def kind(self) -> str:
+        """The twin's kind (TWIN_KINDS): what question its scores answer."""
+        return self.config.kind
+
+    @property
     def fingerprint(self) -> str:
         """Content hash of the telemetry the run was trained on."""
         return self.metrics["data_fingerprint"]

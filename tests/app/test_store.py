@@ -56,13 +56,15 @@ def test_saved_runs_are_compared_in_a_new_session_and_deleted_after_confirming(a
     assert "No finished run yet" in at.info[0].value
     table = at.dataframe[0].value
     assert table["label"].tolist() == ["tuesday", "monday"] and table["current_data"].all()
+    assert table["kind"].tolist() == ["reconstruction", "reconstruction"]
     diff = at.dataframe[1].value
     assert "stack.cv.n_splits" in set(diff["path"]) and list(diff.columns) == ["path", "A · monday", "B · tuesday"]
 
     saved = store().list().set_index("label")
     monday, tuesday = store().metrics(saved.loc["monday", "id"]), store().metrics(saved.loc["tuesday", "id"])
     charts = figures(at)
-    assert charts["saved_metric_deltas"]["layout"]["title"]["text"] == "Hold-out R²: A · monday → B · tuesday"
+    assert charts["saved_metric_deltas"]["layout"]["title"]["text"] == (
+        "Reconstruction twin · Hold-out R²: A · monday → B · tuesday")
     bars = trace(charts["saved_metric_deltas"], "B · tuesday − A · monday")
     deltas = metric_deltas_from_metrics(monday, tuesday)
     assert list(bars["y"]) == deltas["key"].tolist()[::-1]
@@ -146,5 +148,5 @@ def test_runs_of_a_constant_target_compare_with_r2_not_available(app: AppTest) -
     at = goto(train(train(app, "quick", "idle a"), "quick", "idle b"), "compare")
     runs = at.dataframe[0].value
     deltas = next(d.value for d in at.dataframe if "delta_r2_holdout" in d.value.columns)
-    assert set(runs[["best_r2_holdout", "identity_r2", "persistence_r2"]].to_numpy().ravel()) == {"n/a"}
+    assert set(runs[["best_r2_holdout", "reference_r2", "persistence_r2"]].to_numpy().ravel()) == {"n/a"}
     assert set(deltas[["r2_holdout_a", "delta_r2_holdout"]].to_numpy().ravel()) == {"n/a"}
