@@ -7,6 +7,7 @@ from twin_core.evaluate import score_text
 from twin_core.plots import live_figure
 from twin_core.telemetry import TIMESTAMP
 from twin_core.telemetry.labels import UNLABELLED
+from ui import format as fmt
 from ui import live, state, whatif
 from ui import store as run_store
 from ui.store import STORE_FAILURES
@@ -61,6 +62,7 @@ except STORE_FAILURES as exc:
 model = twin.model
 st.markdown(f"**The twin:** {twin.name} · configuration **{model.config.name}** · predicts **{model.target}** from "
             f"{live.WINDOW_S:.0f} s of recent samples · **Source:** {source_machine.name}.")
+st.caption(fmt.kind_caption(model.config.kind))
 problem = live.mismatch(model, source_machine)
 if problem:
     st.error(problem, icon=":material/block:")
