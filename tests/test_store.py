@@ -387,3 +387,22 @@ def test_an_unknown_run_or_a_path_that_is_no_store_is_a_store_error_saying_what_
                                                                                       message):
     with pytest.raises(exception, match=message):
         action(store)
+
+
+def test_a_store_of_schema_2_gains_the_kind_and_keeps_every_run(tmp_path, result, demo_telemetry):
+    path = tmp_path / "v2.sqlite"
+    store = RunStore(path, key=b"k", create=True)
+    run_id = store.save(result)
+    with sqlite3.connect(path) as db:  # as version 2 wrote it: no kind column
+        db.execute("ALTER TABLE runs DROP COLUMN kind")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    reopened = RunStore(path, key=b"k")
+    listed = reopened.list()
+    assert listed["id"].tolist() == [run_id] and listed["kind"].tolist() == ["reconstruction"]
+    assert reopened.load_model(run_id).predict_layers(demo_telemetry)[0].shape[0] > 0
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    behavioural = replace(result, config=replace(result.config, kind="behavioural"))  # the row keeps what it is given
+    new_id = reopened.save(behavioural)
+    assert reopened.list().set_index("id")["kind"].to_dict() == {run_id: "reconstruction", new_id: "behavioural"}
+
