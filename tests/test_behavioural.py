@@ -69,7 +69,8 @@ def test_no_model_of_the_behavioural_preset_reads_overall_the_identity_or_the_ta
     assert len(first) == 3 and all(names for names in first)
     assert all(not [n for n in names if FORBIDDEN.search(n)] for _, _, names in inputs)
     assert all(all(n.startswith("prediction of ") for n in names) for depth, _, names in inputs if depth > 1)
-    assert {"cpu_util_core_1", "cpu_util_core_7_lag_5", "cpu_util_core_3_roll_mean_30"} <= set(first[1])
+    assert first[0][:7] == [f"cpu_util_core_{c}" for c in range(1, 8)]  # the other cores' current values
+    assert {"cpu_util_core_7_lag_5", "cpu_util_core_3_roll_mean_10", "workload_cpu_bound"} <= set(first[1])
 
 
 def test_passthrough_features_of_a_behavioural_twin_read_no_overall_either(response_telemetry):
