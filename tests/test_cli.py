@@ -127,9 +127,11 @@ def test_train_keeps_the_run_in_the_store(demo_parquet_dir, tmp_path, capsys):
     assert main(["runs", "list", "--store", str(db)]) == EXIT_OK
     listing = capsys.readouterr().out
     assert "morning" in listing and "cpu_util_core_0" in listing
+    assert listing.splitlines()[0].split()[3] == "kind" and listing.splitlines()[1].split()[3] == "reconstruction"
     run_id = listing.splitlines()[1].split()[0]
     assert main(["runs", "show", run_id, "--store", str(db)]) == EXIT_OK
-    assert "R² hold-out" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "R² hold-out" in shown and shown.splitlines()[1].startswith("Reconstruction twin: reads cpu_util_overall")
     assert main(["runs", "delete", run_id, "--store", str(db)]) == EXIT_OK
     assert main(["runs", "show", run_id, "--store", str(db)]) == EXIT_ERROR
     assert "No run" in capsys.readouterr().err

@@ -40,6 +40,8 @@ def test_metrics_contract(quick_result):
     assert {"layer", "name", "kind", "r2_holdout", "r2_oof", "mae_holdout", "rmse_holdout"} <= set(m["models"][0])
     assert [(x["layer"], x["name"]) for x in m["models"]] == [(1, "lgbm"), (1, "ridge"), (2, "top-ridge")]
     assert set(m["baselines"]) == {"identity", "persistence", "mean"}
+    assert m["kind"] == "reconstruction" and m["kind_sentence"].startswith("Reconstruction twin: ")
+    assert m["layer_gain"][0]["compared_with"] == "identity baseline"
     assert {"layer", "name", "r2_holdout"} <= set(m["best"])
     assert {"features", "train", "evaluate"} <= set(m["seconds"])
     assert m["leaky"] is False
