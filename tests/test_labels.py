@@ -94,3 +94,26 @@ def test_cli_refuses_a_bad_schedule_or_zone_naming_the_flag(tmp_path, capsys):
         main(["validate", str(source), "--workload", "a", "--labels", str(schedule)])
     assert exited.value.code == 1
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_schedule_times_without_an_offset_are_read_in_the_reading_time_zone():
+    berlin = SourceOptions.from_inputs(schedule=b"start,end,label\n2026-11-29T07:00:10,2026-11-29T07:00:20,build\n"
+                                       b"2026-11-29T06:00:30Z,2026-11-29T06:00:40Z,idle\n",
+                                       timezone="Europe/Berlin").schedule
+    assert berlin.label(T0 + np.array([15.0, 35.0])).tolist() == ["build", "idle"]  # 07:00 in Berlin is 06:00 UTC
+    utc = SourceOptions.from_inputs(schedule=b"start,end,label\n2026-11-29T07:00:10,2026-11-29T07:00:20,build\n"
+                                    ).schedule
+    assert utc.label(T0 + np.array([15.0, 3615.0])).tolist() == [UNLABELLED, "build"]
+
+
+@pytest.mark.parametrize("text, zone, problem", [
+    (b"start,end,label\n2026-10-25T02:30:00,2026-10-25T02:40:00,x\n", "Europe/Berlin",
+     r"the local time 2026-10-25T02:30:00 is repeated or skipped by a daylight-saving change in Europe/Berlin"),
+    (b"start,end,label\n2026-11-29T06:00:00Z,2026-11-29T06:01:00Z,x,extra\n", "UTC",
+     r"a line has more fields than the header"),
+    (b"start;end;label\n1795000000;1795000060;x\n", "UTC", r"the header must be `start,end,label` \(columns must be "
+                                                          r"separated by commas\)"),
+])
+def test_schedules_a_person_gets_wrong_are_refused_saying_what_to_write(text, zone, problem):
+    with pytest.raises(ConfigError, match=problem):
+        SourceOptions.from_inputs(schedule=text, schedule_name="plan.csv", timezone=zone)

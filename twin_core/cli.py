@@ -178,8 +178,9 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
                              "unless they carry an offset, or epoch seconds); rows outside every interval are "
                              "'unlabelled'")
     parser.add_argument("--timezone", default="UTC", metavar="TZ",
-                        help="the IANA time zone that local times are in (sar's text reports, collectl): "
-                             "default UTC, e.g. Europe/Berlin")
+                        help="the IANA time zone of times printed without an offset (sar's text reports, collectl, "
+                             "/proc/stat logs and CSVs with zone-less times, and --labels schedules): default UTC, "
+                             "e.g. Europe/Berlin")
 
 
 def _reading_options(args: argparse.Namespace) -> SourceOptions:

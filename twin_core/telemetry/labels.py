@@ -4,8 +4,10 @@ intervals (a CSV a person writes while running the workloads), applied by time.
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -31,21 +33,30 @@ class Schedule:
     labels: tuple[str, ...]
 
     @classmethod
-    def from_csv(cls, text: str, name: str = "schedule") -> Schedule:
-        """Read a `start,end,label` CSV (ISO-8601 times, UTC unless they carry an offset, or epoch seconds)."""
+    def from_csv(cls, text: str, name: str = "schedule", zone: ZoneInfo | None = None) -> Schedule:
+        """Read a `start,end,label` CSV: ISO-8601 times (with an offset, or else local times in `zone`, UTC by
+        default, as the collectors' local times are read) or epoch seconds."""
         try:
-            table = pd.read_csv(io.StringIO(text), dtype=str, nrows=MAX_SCHEDULE_ROWS + 1, skipinitialspace=True)
+            with warnings.catch_warnings():  # pandas only warns when a line has more fields than the header
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                table = pd.read_csv(io.StringIO(text), dtype=str, nrows=MAX_SCHEDULE_ROWS + 1,
+                                    skipinitialspace=True, index_col=False)
+        except pd.errors.ParserWarning:
+            raise ConfigError(f"{name}: a line has more fields than the header; write three per line, "
+                              "start,end,label (quote a label that holds a comma).") from None
         except (ValueError, pd.errors.ParserError) as exc:
             raise ConfigError(f"{name}: cannot be read as CSV ({str(exc).splitlines()[0]}); write a header line "
                               "`start,end,label` and one interval per line.") from None
         table.columns = [str(c).strip().lower() for c in table.columns]
         if missing := [c for c in ("start", "end", "label") if c not in table.columns]:
-            raise ConfigError(f"{name}: no column {', '.join(missing)}; the header must be `start,end,label`.")
+            hint = (" (columns must be separated by commas)" if len(table.columns) == 1
+                    and any(sep in table.columns[0] for sep in ";\t") else "")
+            raise ConfigError(f"{name}: no column {', '.join(missing)}; the header must be `start,end,label`{hint}.")
         if table.empty or len(table) > MAX_SCHEDULE_ROWS:
             raise ConfigError(f"{name}: holds {len(table):,} intervals; give 1 to {MAX_SCHEDULE_ROWS:,}.")
         scratch = ValidationReport()
-        starts = _to_epoch_seconds(name, table["start"], scratch)
-        ends = _to_epoch_seconds(name, table["end"], scratch)
+        starts = _to_epoch_seconds(name, _in_zone(name, table["start"], zone), scratch)
+        ends = _to_epoch_seconds(name, _in_zone(name, table["end"], zone), scratch)
         if starts is None or ends is None:
             problem = scratch.errors[0].message.replace(f"File '{name}', column '{TIMESTAMP}'", "a start or end time")
             raise ConfigError(f"{name}: {problem}")
@@ -68,6 +79,36 @@ class Schedule:
         inside = (index >= 0) & (seconds < self.ends[np.clip(index, 0, None)])
         names = np.array([*self.labels, UNLABELLED], dtype=object)
         return names[np.where(inside, index, len(self.labels))]
+
+
+def _in_zone(name: str, times: pd.Series, zone: ZoneInfo | None) -> pd.Series:
+    """Schedule times without an offset as instants in `zone` (text that is not such a time is left as it is, for
+    the timestamp checks to name); a local time a daylight-saving change repeats or skips is refused."""
+    if zone is None or str(zone) == "UTC":
+        return times
+
+    def one(value: object) -> object:
+        try:
+            stamp = pd.Timestamp(str(value).strip())
+        except (ValueError, TypeError, OverflowError):
+            return value  # a number (epoch seconds, UTC) or no time at all: left to the timestamp checks
+        if stamp.tzinfo is not None or _is_number(value):
+            return stamp.isoformat() if stamp.tzinfo is not None else value
+        try:
+            return stamp.tz_localize(zone, ambiguous="raise", nonexistent="raise").isoformat()
+        except (ValueError, OverflowError):  # pandas' AmbiguousTimeError and NonExistentTimeError
+            raise ConfigError(f"{name}: the local time {value} is repeated or skipped by a daylight-saving change "
+                              f"in {zone}; give it with its UTC offset (e.g. 2026-10-25T02:30:00+01:00).") from None
+
+    return times.map(one)
+
+
+def _is_number(value: object) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def apply_labels(

@@ -57,7 +57,11 @@ class SourceOptions:
                 text = schedule.decode("utf-8-sig")
             except UnicodeDecodeError:
                 raise ConfigError(f"{schedule_name}: not UTF-8 text; write the schedule as a CSV.") from None
-            parsed = Schedule.from_csv(text, schedule_name)
+            try:
+                zone = ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                zone = None  # the unknown zone is refused below, by the options' own check
+            parsed = Schedule.from_csv(text, schedule_name, zone)
         label = workload.strip() if workload is not None and workload.strip() else None
         return cls(workload=label, schedule=parsed, schedule_name=schedule_name, timezone=timezone)
 
