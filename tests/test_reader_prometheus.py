@@ -226,7 +226,7 @@ def test_metrics_scrapes_take_the_last_scrape_time(tmp_path):
 
 @pytest.mark.parametrize("text, error, match", [
     (_scrape({0: 0.5, 1: 0.5}, 0, stamp=False), BadTimestampError, r"line 4: .*no `# scrape_time` line"),
-    ("# scrape_time 1795900000\n" + _scrape({0: 0.5, 1: 0.5}, 0, stamp=False) + 'node_cpu_seconds_total{cpu="0",mo',
+    ("# scrape_time 1795900000\n" + _scrape({0: 0.5, 1: 0.5}, 0, stamp=False) + 'node_cpu_seconds_total{cpu="0",mo\n',
      NotParquetError, r"line 21 is not a valid Prometheus sample"),
     ("# scrape_time 1795900000\n" + 'node_cpu_seconds_total{cpu="0",mode="idle"} many\n', NotParquetError,
      r"line 2 is not a valid Prometheus sample"),
@@ -239,13 +239,23 @@ def test_text_that_cannot_be_timed_or_parsed_is_one_error(tmp_path, text, error,
     assert len(validate_sources(path).errors) == 1
 
 
+def test_a_counter_cut_short_on_the_last_line_is_left_out_not_read(tmp_path):
+    full = "".join(f"# scrape_time {T0 + s}\n" + _scrape({0: 0.99, 1: 0.99}, s, stamp=False) for s in range(3))
+    cut = full[:full.rstrip("\n").rfind(" ") + 4]  # the last value, '302.99'-like, cut to its first 3 digits
+    assert not cut.endswith("\n")
+    telemetry = load_telemetry(_write(tmp_path, "cut.txt", cut))
+    np.testing.assert_allclose(telemetry.frame[["cpu_util_core_0", "cpu_util_core_1"]], 99.0)
+    assert len(telemetry.frame) == 1  # the last scrape lacks cpu 1's user line: its interval is left out
+    assert "cut_short_line" in telemetry.report.codes("info")
+
+
 # --- hand-made long CSV ----------------------------------------------------------------------------------------
 
 def test_long_csv_with_iso_times_and_columns_in_any_order(tmp_path):
     rows = [f"{mode},{cpu},{pd.Timestamp(T0 + s, unit='s').isoformat()}Z,"
             f"{100 + 0.4 * s if mode == 'user' else 500 + 0.6 * s if mode == 'idle' else 3}"
             for s in range(4) for cpu in (0, 1) for mode in MODES]
-    telemetry = load_telemetry(_write(tmp_path, "long.csv", "mode,cpu,timestamp,value\n" + "\n".join(rows)))
+    telemetry = load_telemetry(_write(tmp_path, "long.csv", "mode,cpu,timestamp,value\n" + "\n".join(rows) + "\n"))
     np.testing.assert_allclose(telemetry.frame["timestamp"], T0 + np.arange(1, 4))
     np.testing.assert_allclose(telemetry.frame[["cpu_util_core_0", "cpu_util_core_1"]], 40.0)
 

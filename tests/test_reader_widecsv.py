@@ -62,7 +62,7 @@ def test_without_overall_the_mean_of_the_cores_is_used_and_reported() -> None:
 def test_semicolon_and_tab_headers_are_read(delimiter: str) -> None:
     rows = [["timestamp", "cpu_util_overall", *CORES],
             ["1800000000", "15", "10", "20"], ["1800000001", "25", "20", "30"]]
-    data = "\n".join(delimiter.join(r) for r in rows).encode()
+    data = ("\n".join(delimiter.join(r) for r in rows) + "\n").encode()
     telemetry = load_uploaded([("semi.csv", data)])
     np.testing.assert_array_equal(telemetry.frame[["cpu_util_overall", *CORES]], [[15, 10, 20], [25, 20, 30]])
     assert "csv_delimiter" in telemetry.report.codes("info")
@@ -100,3 +100,20 @@ def test_local_times_a_daylight_saving_change_repeats_are_left_out() -> None:
 def test_bad_csv_content_is_one_message_saying_where(data: bytes, exception: type, match: str) -> None:
     with pytest.raises(exception, match=match):
         load_uploaded([("bad.csv", data)])
+
+
+def test_a_last_row_without_line_end_is_left_out_not_read_cut_short() -> None:
+    data = b"timestamp,cpu_util_overall,cpu_util_core_0,cpu_util_core_1\n1800000000,55,10,100.0\n" \
+           b"1800000001,55,10,100.0\n1800000002,55,10,10"  # the recorder stopped inside '100.0'
+    telemetry = load_uploaded([("cut.csv", data)])
+    np.testing.assert_array_equal(telemetry.frame[CORES], [[10, 100], [10, 100]])
+    assert any(i.code == "cut_short_line" and "line 4" in i.message for i in telemetry.report.issues)
+
+
+def test_json_without_a_final_line_end_is_read_whole(tmp_path: Path) -> None:
+    text = (FIXTURES / "sadf_j.json").read_text().rstrip("\n")
+    path = tmp_path / "sadf.json"
+    path.write_text(text)
+    telemetry = load_telemetry(path)
+    assert len(telemetry.frame) == len(load_telemetry(FIXTURES / "sadf_j.json").frame)
+    assert "cut_short_line" not in telemetry.report.codes()

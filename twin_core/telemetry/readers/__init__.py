@@ -7,7 +7,9 @@ exports to get such a file), `looks_like(head)` (does the first part of the text
 `workload_type` when it has labels); a counter reset (a reboot) ends a frame, so a new session starts there.
 Every problem lands in the report; a reader never raises on bad content.
 
-Readers are asked in order; the first whose `looks_like` says yes reads the file.
+Readers are asked in order; the first whose `looks_like` says yes reads the file. Before that, a text whose last
+line has no line end (a recorder stopped mid-write) loses that line, for every format but JSON (whose end is its
+closing brace, so a cut JSON file fails to parse instead): a number cut short would be read as another number.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ def read_text_source(
                    "no telemetry format we read; export it as parquet, CSV or a collector's own text or JSON.",
                    file=name)
         return []
+    text = _without_cut_line(name, text, report)
     head = text[:HEAD_CHARS]
     for reader in READERS:
         if reader.looks_like(head):
@@ -50,3 +53,17 @@ def read_text_source(
                f"File '{name}' is text in no format we read. We read parquet and: {formats_text()}. "
                "Export the telemetry in one of these, or convert it to parquet with our columns.", file=name)
     return []
+
+
+def _without_cut_line(name: str, text: str, report: ValidationReport) -> str:
+    """The text without a last line that has no line end (an interrupted recorder's half-written line, whose
+    last number may be cut short), with a note; JSON and one-line texts are left as they are."""
+    if text.endswith(("\n", "\r")) or text.lstrip()[:1] in ("{", "["):
+        return text
+    start = text.rfind("\n") + 1
+    if start == 0 or not text[start:].strip():
+        return text
+    report.add("info", "cut_short_line",
+               f"File '{name}': its last line (line {text.count(chr(10), 0, start) + 1}) has no line end, as an "
+               "interrupted recorder leaves it; it is left out.", file=name, example=text[start:][:60])
+    return text[:start]

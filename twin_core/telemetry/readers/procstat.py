@@ -103,8 +103,7 @@ def _samples(name: str, text: str, report: ValidationReport) -> list[_Sample] | 
     first malformed line."""
     samples: list[_Sample] = []
     bad: list[tuple[int, str, str]] = []  # (line number, line, why)
-    lines = text.splitlines()
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(text.splitlines(), start=1):
         cpu_line = _CPU_LINE.match(raw)
         if cpu_line is not None and samples:  # the common case first: a well-formed cpu line in a sample
             cpu = -1 if cpu_line.group(1) == "" else int(cpu_line.group(1))
@@ -125,11 +124,6 @@ def _samples(name: str, text: str, report: ValidationReport) -> list[_Sample] | 
             bad.append((number, raw, "a cpu line needs at least 4 whole numbers of jiffies after its name"))
         else:
             bad.append((number, raw, "it is neither a timestamp nor a /proc/stat line"))
-    if len(bad) == 1 and bad[0][0] == len(lines) and not text.endswith("\n"):
-        report.add("info", "cut_short_line",
-                   f"File '{name}': its last line {bad[0][0]} ({bad[0][1].strip()!r}) was cut short, as when a "
-                   "logging script is stopped mid-write, and was left out.", file=name)
-        bad = []
     if bad:
         number, raw, why = bad[0]
         shown = raw.strip() if len(raw.strip()) <= 60 else raw.strip()[:57] + "..."
