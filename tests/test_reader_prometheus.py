@@ -158,7 +158,8 @@ def test_utilisation_query_reads_fractions_as_percent_and_leaves_nan_out(tmp_pat
     assert list(telemetry.frame["timestamp"] - T0) == [0, 3]
     np.testing.assert_allclose(telemetry.frame["cpu_util_core_0"], [10.0, 40.0])
     np.testing.assert_allclose(telemetry.frame["cpu_util_core_1"], [50.0, 80.0])
-    assert "fractions_to_percent" in telemetry.report.codes("info")
+    warning = next(i.message for i in telemetry.report.warnings if i.code == "fractions_to_percent")
+    assert "read as fractions of a cpu (×100)" in warning and "already gives percent" in warning
     message = next(i.message for i in telemetry.report.issues if i.code == "non_finite_samples")
     assert "2 samples are NaN or infinite (first at 2026-11-28 21:06:41 UTC)" in message
 

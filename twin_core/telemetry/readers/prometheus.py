@@ -5,7 +5,8 @@ repeatedly (`/federate`, or `/metrics` with a `# scrape_time` line before each s
 node_exporter's `node_cpu_seconds_total` holds cumulative seconds per cpu and mode; utilisation over an interval
 is the share of busy time (every mode but idle and iowait, as psutil counts it) in the total, computed by
 `counters.counter_segments`, so resets, missing cpus and pauses become messages and new sessions. A query that
-already computes per-cpu utilisation is read as it is (fractions turned into percent). node_exporter has no
+already computes per-cpu utilisation is read as it is; when every value is at most 1 they are read as fractions
+(×100) with a warning, since a file cannot tell fractions from percent of a nearly idle machine. node_exporter has no
 overall line, so the overall is the mean of the cpus unless a utilisation query carries a series without `cpu`.
 One file holds one host: fleets are read another way.
 """
@@ -290,9 +291,11 @@ def _json_utilisation(name: str, series: list[dict], report: ValidationReport) -
         return []
     if float(table.to_numpy().max()) <= 1.0:
         table = table * 100.0
-        report.add("info", "fractions_to_percent",
-                   f"File '{name}': every value is at most 1, so they are read as fractions and multiplied by 100.",
-                   file=name)
+        report.add("warning", "fractions_to_percent",
+                   f"File '{name}': every value is at most 1, so they are read as fractions of a cpu (×100). If "
+                   "the query already gives percent (a nearly idle machine), they are 100 times too high now: "
+                   "export that query divided by 100, `(...) / 100`, so its values are fractions too (a file "
+                   "cannot tell the two apart).", file=name)
     cores = {int(key): table[key].to_numpy() for key in table.columns if key != OVERALL_KEY}
     overall = table[OVERALL_KEY].to_numpy() if OVERALL_KEY in table.columns else None
     return [(name, utilisation_frame(name, table.index.to_numpy(dtype="float64"), cores, overall, report))]
