@@ -194,6 +194,19 @@ def test_query_answers_that_hold_no_utilisation_are_one_error(tmp_path, answer, 
     assert len(validate_sources(path).errors) == 1
 
 
+@pytest.mark.parametrize("result, match", [
+    ({"a": 1}, r"its data\.result is dict, where a list of series is expected"),
+    (["x"], r'series 1 of data\.result is "x", not an object with metric and values'),
+    ([{"metric": "x", "values": [[T0, "1"]]}], r'series 1 has metric "x", where an object of labels is expected'),
+], ids=["result_object", "entry_string", "metric_string"])
+def test_a_matrix_of_another_shape_is_one_error_saying_what_was_expected(tmp_path, result, match):
+    text = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}})
+    path = _write(tmp_path, "shape.json", text)
+    with pytest.raises(NotParquetError, match=match):
+        load_telemetry(path)
+    assert len(validate_sources(path).errors) == 1
+
+
 # --- hand-made text exposition ---------------------------------------------------------------------------------
 
 def _scrape(cpu_busy: dict[int, float], second: int, *, stamp: bool, labels: str = "") -> str:

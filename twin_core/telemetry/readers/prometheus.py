@@ -184,6 +184,11 @@ def _read_json(
                    "with /api/v1/query_range?query=…&start=…&end=…&step=1s rather than /api/v1/query.", file=name)
         return []
     series = data.get("result") or []
+    if (shape := _result_shape_problem(series)) is not None:
+        report.add("error", "not_parquet",
+                   f"File '{name}' is not a Prometheus matrix as /api/v1/query_range writes it: {shape}; save the "
+                   "whole answer of the query again, unedited.", file=name)
+        return []
     if not series:
         report.add("error", "empty_file",
                    f"File '{name}': the query matched no series in its time range; check the metric name, the "
@@ -202,6 +207,20 @@ def _read_json(
                    f"{UTIL_QUERY}.", file=name)
         return []
     return _json_utilisation(name, series, report)
+
+
+def _result_shape_problem(series: object) -> str | None:
+    """What is wrong with the shape of a matrix's `result` (a list of {"metric": {labels}, "values": [...]}), or
+    None; checked first so that no later step meets a string where it expects an object."""
+    if not isinstance(series, list):
+        return f"its data.result is {type(series).__name__}, where a list of series is expected"
+    for i, entry in enumerate(series):
+        if not isinstance(entry, dict):
+            return f"series {i + 1} of data.result is {json.dumps(entry)[:60]}, not an object with metric and values"
+        if not isinstance(entry.get("metric", {}), dict):
+            return (f"series {i + 1} has metric {json.dumps(entry['metric'])[:60]}, where an object of labels "
+                    "is expected")
+    return None
 
 
 def _json_series(name: str, series: dict, report: ValidationReport) -> tuple[np.ndarray, np.ndarray] | None:
