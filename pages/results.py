@@ -34,26 +34,23 @@ for note in result.notes:
     st.info(note, icon=":material/info:")
 
 st.subheader("Per-layer R²")
-chart_col, pays_col = st.columns([3, 2])
-with chart_col:
-    st.plotly_chart(fmt.titled_by_kind(layer_r2_figure(evaluation, result.split.description, result.cv_description),
-                                       kind), key="layer_r2")
-with pays_col:
-    st.markdown("**Does this layer pay?**")
-    st.caption("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "
-               f"{fmt.REFERENCE_NAMES[reference]} ({BASELINES[reference]}). " + split_caption)
-    st.dataframe(evaluation.layer_gain, hide_index=True,
-                 column_order=["layer", "best_model", "compared_with", "gain_holdout", "gain_oof", "pays"],
-                 column_config={
-                     "best_model": "best model", "compared_with": "compared with",
-                     "gain_holdout": st.column_config.NumberColumn("R² gain, hold-out", format="%+.3f"),
-                     "gain_oof": st.column_config.NumberColumn("R² gain, OOF", format="%+.3f"),
-                     "pays": st.column_config.CheckboxColumn("pays")})
-    with st.expander("Every model and baseline"):
-        st.dataframe(evaluation.models, hide_index=True, column_config={
-            "r2_holdout": R2, "r2_oof": R2, "mae_holdout": MAE, "rmse_holdout": MAE, "mae_oof": MAE, "rmse_oof": MAE})
-        st.dataframe(evaluation.baselines, hide_index=True, column_config={
-            "r2_holdout": R2, "mae_holdout": MAE, "rmse_holdout": MAE})
+st.plotly_chart(fmt.titled_by_kind(layer_r2_figure(evaluation, result.split.description, result.cv_description), kind),
+                key="layer_r2")
+st.markdown("**Does this layer pay?**")
+st.caption("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "
+           f"{fmt.REFERENCE_NAMES[reference]} ({BASELINES[reference]}). " + split_caption)
+st.dataframe(evaluation.layer_gain, hide_index=True,
+             column_order=["layer", "best_model", "compared_with", "gain_holdout", "gain_oof", "pays"],
+             column_config={
+                 "best_model": "best model", "compared_with": "compared with",
+                 "gain_holdout": st.column_config.NumberColumn("R² gain, hold-out", format="%+.3f"),
+                 "gain_oof": st.column_config.NumberColumn("R² gain, OOF", format="%+.3f"),
+                 "pays": st.column_config.CheckboxColumn("pays")})
+with st.expander("Every model and baseline"):
+    st.dataframe(evaluation.models, hide_index=True, column_config={
+        "r2_holdout": R2, "r2_oof": R2, "mae_holdout": MAE, "rmse_holdout": MAE, "mae_oof": MAE, "rmse_oof": MAE})
+    st.dataframe(evaluation.baselines, hide_index=True, column_config={
+        "r2_holdout": R2, "mae_holdout": MAE, "rmse_holdout": MAE})
 
 st.subheader("The stack")
 st.plotly_chart(fmt.titled_by_kind(stack_diagram(result.config, evaluation), kind), key="stack_diagram")

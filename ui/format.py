@@ -15,10 +15,11 @@ KIND_READS = {"reconstruction": "reads cpu_util_overall, from which the identity
                                 "gives the target by arithmetic: good to fill in or check a core.",
               "behavioural": "reads the other cores and the workload, never cpu_util_overall or the target itself: "
                              "it has learned how the target behaves given the rest of the machine."}
-REFERENCE_CARDS = {  # the baseline a twin of each kind must beat, as its metric card names it
-    "identity": ("Identity baseline R²", "N·overall − Σ other cores, clipped to 0–100: what the aggregate alone says."),
-    "linear_others": ("Linear baseline R²", "A ridge on the other cores' current values, fitted on the training "
-                                            "rows only: what a straight line through the rest of the machine says."),
+REFERENCE_CARDS = {  # the baseline a twin of each kind must beat: its metric card's label, the delta's word, help
+    "identity": ("Identity R²", "identity", "The identity baseline N·overall − Σ other cores, clipped to 0–100: what "
+                                            "the aggregate alone says."),
+    "linear_others": ("Linear R²", "linear", "The linear baseline: a ridge on the other cores' current values, "
+                                             "fitted on the training rows only."),
 }
 REFERENCE_NAMES = {"identity": "identity", "linear_others": "linear baseline"}  # beside an R², in a few words
 
@@ -45,25 +46,25 @@ def split_caption(result: TrainResult) -> str:
 
 
 def metric_cards(result: TrainResult) -> None:
-    """Headline numbers: the best model's R² against the baseline its kind must beat, and persistence."""
+    """Headline numbers (four cards, short labels that fit at 1280 px): the best model's R² against the baseline its
+    kind must beat, and persistence; the row counts go in the caption with the split."""
     best = result.evaluation.best
     reference = REFERENCE_BY_KIND[result.config.kind]
     reference_r2 = result.evaluation.baseline_r2(reference)
     persistence = result.evaluation.baseline_r2("persistence")
     counts = result.split.counts()
     gain = best["r2_holdout"] - reference_r2
-    cols = st.columns(5)
+    label, word, about = REFERENCE_CARDS[reference]
+    cols = st.columns(4)
     # no delta arrow when the gain cannot be measured: Streamlit draws any unsigned delta as a green rise
-    cols[0].metric("Best model R² (hold-out)", score_text(best["r2_holdout"]),
-                   delta=f"{gain:+.3f} vs {REFERENCE_NAMES[reference]}" if np.isfinite(gain) else None, border=True,
-                   help=f"{best['key']} of this {kind_title(result.config.kind).lower()}, selected by "
-                        f"{best['selected_by']}.")
-    cols[1].metric("Best model R² (out-of-fold)", score_text(best['r2_oof']), border=True,
-                   help="Each training row predicted by the fold that did not see it.")
-    label, about = REFERENCE_CARDS[reference]
+    cols[0].metric("Best R² (hold-out)", score_text(best["r2_holdout"]),
+                   delta=f"{gain:+.3f} vs {word}" if np.isfinite(gain) else None, border=True,
+                   help=f"The best model, {best['key']}, of this {kind_title(result.config.kind).lower()} on the "
+                        f"held-out rows; selected by {best['selected_by']}.")
+    cols[1].metric("Best R² (OOF)", score_text(best['r2_oof']), border=True,
+                   help="Out-of-fold: each training row predicted by the fold that did not see it.")
     cols[2].metric(label, score_text(reference_r2), border=True, help=about)
-    cols[3].metric("Persistence baseline R²", score_text(persistence), border=True,
-                   help=BASELINES["persistence"].capitalize() + ".")
-    cols[4].metric("Hold-out rows", f"{counts['test']:,}", border=True,
-                   help=f"{counts['train']:,} training rows, {counts['gap']:,} rows dropped as purge gap.")
-    st.caption(split_caption(result))
+    cols[3].metric("Persistence R²", score_text(persistence), border=True,
+                   help="The persistence baseline: " + BASELINES["persistence"].removeprefix("persistence: ") + ".")
+    st.caption(f"{counts['test']:,} hold-out rows ({counts['train']:,} training rows, {counts['gap']:,} dropped as "
+               f"purge gap) · {split_caption(result)}")

@@ -102,9 +102,9 @@ def test_a_behavioural_run_says_its_kind_and_is_measured_against_its_own_baselin
     sentence = next(m.value for m in at.markdown if m.value.startswith("Behavioural twin: "))
     assert sentence == evaluation.kind_sentence
     assert "never cpu_util_overall or cpu_util_core_0 itself" in sentence
-    assert float(metric(at, "Linear baseline R²")) == pytest.approx(evaluation.baseline_r2("linear_others"), abs=5e-4)
-    assert not any(m.label == "Identity baseline R²" for m in at.metric)
-    assert next(m for m in at.metric if m.label == "Best model R² (hold-out)").delta.endswith("vs linear baseline")
+    assert float(metric(at, "Linear R²")) == pytest.approx(evaluation.baseline_r2("linear_others"), abs=5e-4)
+    assert [m.label for m in at.metric] == ["Best R² (hold-out)", "Best R² (OOF)", "Linear R²", "Persistence R²"]
+    assert next(m for m in at.metric if m.label == "Best R² (hold-out)").delta.endswith(" vs linear")
     gain = at.dataframe[0].value
     assert gain["compared_with"].tolist() == ["linear_others baseline", "layer 1"]
     assert gain.loc[0, "gain_holdout"] == pytest.approx(
@@ -129,5 +129,14 @@ def test_compare_marks_runs_of_different_kinds_as_different_questions(app: AppTe
     assert runs["reference_r2"].tolist() == [f"{r2:.3f}" for r2 in baselines]
     assert any("**quick #1** is a reconstruction twin and **behavioural-quick #2** a behavioural twin: they answer "
                "different questions" in w.value for w in at.warning)
-    title = figures(at)["metric_deltas"]["layout"]["title"]["text"]
-    assert title == "Twins of different kinds (different questions) · Hold-out R²: quick #1 → behavioural-quick #2"
+    charts = figures(at)
+    assert "metric_deltas" not in charts  # no change from one kind to the other is drawn
+    assert charts["compare_traces"]["layout"]["title"]["text"].startswith("Different kinds · Best model of each run")
+    side_by_side = next(d.value for d in at.dataframe if "gain over it" in d.value.columns)
+    best = [run.result.evaluation.best["r2_holdout"] for run in at.session_state["runs"]]
+    assert side_by_side.to_dict("list") == {
+        "run": ["quick #1", "behavioural-quick #2"], "kind": ["reconstruction", "behavioural"],
+        "best R² hold-out": [f"{r2:.3f}" for r2 in best],
+        "best R² OOF": [f"{run.result.evaluation.best['r2_oof']:.3f}" for run in at.session_state["runs"]],
+        "baseline of its kind": ["identity", "linear baseline"], "baseline R²": [f"{r2:.3f}" for r2 in baselines],
+        "gain over it": [f"{b - r:+.3f}" for b, r in zip(best, baselines)]}
