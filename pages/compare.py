@@ -22,37 +22,60 @@ def kinds_title(fig: go.Figure, kinds: set[str]) -> go.Figure:
     questions."""
     if len(kinds) == 1:
         return fmt.titled_by_kind(fig, kinds.pop())
-    return fig.update_layout(title_text=f"Twins of different kinds (different questions) · {fig.layout.title.text}")
+    return fig.update_layout(title_text=f"Different kinds · {fig.layout.title.text}")
+
+
+def config_differences(a: ComparedRun, b: ComparedRun) -> None:
+    """The settings in which run A and run B differ, and whether they ran on different data."""
+    st.markdown("**Configuration differences**")
+    diff = config_diff(a.config, b.config).rename(columns={"a": a.label, "b": b.label})
+    if diff.empty:
+        st.success("Same configuration.", icon=":material/check_circle:")
+    else:
+        st.dataframe(diff.style.set_properties(subset=[a.label], **{"background-color": "#fdecea"})
+                     .set_properties(subset=[b.label], **{"background-color": "#e8f5e9"}), hide_index=True)
+    if a.fingerprint != b.fingerprint:
+        st.warning(f"Different data: {a.data} vs {b.data}.", icon=":material/warning:")
 
 
 def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
-    """Configuration differences and hold-out R² deltas of run A against run B, said to answer different questions
-    when their twins are of different kinds."""
+    """Configuration differences and hold-out R² deltas of run A against run B; twins of different kinds answer
+    different questions, so they are each shown against their own kind's baseline instead of a delta."""
     if a.kind != b.kind:
         st.warning(f"**{a.label}** is a {fmt.kind_title(a.kind).lower()} and **{b.label}** a "
                    f"{fmt.kind_title(b.kind).lower()}: they answer different questions (filling in a core from "
                    "overall, or how it behaves given the rest of the machine), so neither improves on the other and "
                    "their R² difference is not a gain or a loss.", icon=":material/call_split:")
+        st.markdown("**Each twin against the baseline of its kind**")
+        st.dataframe(each_against_its_baseline(a, b), hide_index=True)
+        config_differences(a, b)
+        return
     diff_col, delta_col = st.columns(2)
     with diff_col:
-        st.markdown("**Configuration differences**")
-        diff = config_diff(a.config, b.config).rename(columns={"a": a.label, "b": b.label})
-        if diff.empty:
-            st.success("Same configuration.", icon=":material/check_circle:")
-        else:
-            st.dataframe(diff.style.set_properties(subset=[a.label], **{"background-color": "#fdecea"})
-                         .set_properties(subset=[b.label], **{"background-color": "#e8f5e9"}), hide_index=True)
-        if a.fingerprint != b.fingerprint:
-            st.warning(f"Different data: {a.data} vs {b.data}.", icon=":material/warning:")
+        config_differences(a, b)
     with delta_col:
         deltas = metric_deltas_from_metrics(a.metrics, b.metrics)
         split = f"both: {a.split}" if a.split == b.split else f"A: {a.split}<br>B: {b.split}"
-        st.plotly_chart(kinds_title(metrics_delta_figure(deltas, (a.label, b.label), split), {a.kind, b.kind}),
+        st.plotly_chart(fmt.titled_by_kind(metrics_delta_figure(deltas, (a.label, b.label), split), a.kind),
                         key=f"{prefix}metric_deltas")
         with st.expander("Metric deltas as a table"):
             scores = [c for c in deltas.columns if c.startswith(("r2", "delta"))]  # as text: a null R² reads "n/a"
             st.dataframe(deltas.assign(**{c: [score_text(v, "+.3f" if c.startswith("delta") else ".3f") for v in deltas[c]]
                                           for c in scores}), hide_index=True)
+
+
+def each_against_its_baseline(*runs: ComparedRun) -> pd.DataFrame:
+    """Runs of different kinds, one row each, scored against their own kind's baseline: no change from one to the
+    other, since they answer different questions."""
+    rows = []
+    for run in runs:
+        reference = REFERENCE_BY_KIND[run.kind]
+        best, base = run.metrics["best"]["r2_holdout"], run.metrics["baselines"][reference]["r2_holdout"]
+        rows.append({"run": run.label, "kind": run.kind, "best R² hold-out": score_text(best),
+                     "best R² OOF": score_text(run.metrics["best"]["r2_oof"]),
+                     "baseline of its kind": fmt.REFERENCE_NAMES[reference], "baseline R²": score_text(base),
+                     "gain over it": score_text(float("nan") if best is None or base is None else best - base, "+.3f")})
+    return pd.DataFrame(rows)
 
 
 def overlay(runs: list[ComparedRun], prefix: str) -> None:
