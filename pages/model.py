@@ -96,8 +96,9 @@ def feature_set_editor(index: int, spec: FeatureSpec, removable: bool) -> Featur
                                  help="N·overall − Σ other cores: what the aggregate says about the target core.")
             onehot = st.toggle("Workload one-hot", spec.workload_onehot, key=key("fs", index, "wl"),
                                help="One column per workload label.")
-            include = st.toggle("Windows include the current row", spec.windows_include_current,
-                                key=key("fs", index, "inc"), help="The notebook's pandas windows did.")
+            include = st.toggle("Windows include now", spec.windows_include_current,
+                                key=key("fs", index, "inc"),
+                                help="Rolling windows include the current row (the notebook's pandas windows did).")
         built = dataclasses.replace(
             spec, name=name.strip(), current_values=current, current_overall=current_overall,
             overall_windows=overall_w, core_windows=core_w,
@@ -190,7 +191,7 @@ st.title("Model")
 st.caption("Compose the twin: feature windows, layers of models, how rows are held out. Presets and JSON files "
            "load into this editor; Train uses what is here.")
 
-preset_col, load_col, download_col, upload_col = st.columns([2, 1, 1, 3], vertical_alignment="bottom")
+preset_col, load_col, download_col, upload_col = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
 preset_col.selectbox("Preset", list(PRESETS), key="preset_choice",
                      help="default: the best honest twin · seed-v3: the notebook's stack · quick: seconds to train · "
                           "behavioural: how the target behaves given the other cores and the workload, never "
@@ -225,7 +226,7 @@ renamed = {old.name: new.name for old, new in zip(config.feature_sets, feature_s
 feature_names = [spec.name for spec in feature_sets]
 
 with composition:
-    layers_col, diagram_col = st.columns([3, 2])
+    layers_col, diagram_col = st.container(), st.container()  # full width: three models a row fit at 1280 px
     with layers_col:
         old_layers = [dataclasses.replace(layer, models=tuple(
             dataclasses.replace(m, feature_set=renamed.get(m.feature_set, m.feature_set)) for m in layer.models))
@@ -322,4 +323,4 @@ else:
     verdict.success(f"**{edited.name}** is ready to train: {edited.shape()} · look-back {edited.lookback} rows{leaky}.",
                     icon=":material/check_circle:")
     with diagram:
-        st.plotly_chart(stack_diagram(edited), key="stack_preview")
+        st.plotly_chart(fmt.titled_by_kind(stack_diagram(edited), edited.kind), key="stack_preview")

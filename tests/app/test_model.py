@@ -154,7 +154,8 @@ def test_typed_windows_out_of_range_are_messages(editor: AppTest, text: str, mes
 @pytest.mark.parametrize(("widget", "field", "value", "message"), [
     ("number_input", "ol", 3, "feature_sets[0].overall_lags: a behavioural twin reads no feature of cpu_util_overall "
                               "(got 3); set it to 0, or make the twin kind 'reconstruction' (set in: Feature sets "
-                              "tab, set “others-quick”, “Overall lag depth”)."),
+                              f"tab, set “{get_preset('behavioural-quick').feature_sets[0].name}”, “Overall lag "
+                              "depth”)."),
     ("toggle", "id", True, "feature_sets[0].identity: a behavioural twin does not read the identity"),
     ("toggle", "co", True, "feature_sets[0].current_overall: a behavioural twin reads no feature of cpu_util_overall"),
 ])
