@@ -112,9 +112,9 @@ st.caption(f"Asked of {result.twin.name} on every row of {result.data_label} wit
 cards = st.columns(4)
 cards[0].metric("Predicted, as recorded", f"{summary.loc['all', 'baseline_mean']:.2f} %", border=True,
                 help=f"Mean predicted {target} on the telemetry as it was recorded.")
-cards[1].metric("Predicted, with the scenario", f"{summary.loc['all', 'scenario_mean']:.2f} %", border=True,
+cards[1].metric("Predicted, scenario", f"{summary.loc['all', 'scenario_mean']:.2f} %", border=True,
                 help=f"Mean predicted {target} on the telemetry as the scenario changes it.")
-cards[2].metric("Change", f"{answer.mean_change:+.2f} points", border=True,
+cards[2].metric("Change (points)", f"{answer.mean_change:+.2f}", border=True,
                 help="Mean of (scenario − as recorded) over every row.")
 cards[3].metric("Actual (measured)", f"{answer.predictions['actual'].mean():.2f} %", border=True,
                 help=f"For reference: the mean {target} the recorded data shows.")

@@ -37,7 +37,7 @@ def test_the_answer_is_the_twins_on_the_same_inputs(app: AppTest) -> None:
         np.testing.assert_allclose(y[np.isfinite(y)], ordered[column])
     summary = at.dataframe[0].value
     pd.testing.assert_frame_equal(summary, expected.summary.astype({"session": str}), check_exact=False)
-    assert metric(at, "Change") == f"{expected.mean_change:+.2f} points"
+    assert metric(at, "Change (points)") == f"{expected.mean_change:+.2f}"
     assert any("not measurements" in c.value for c in at.caption)
 
 
@@ -67,7 +67,7 @@ def test_a_saved_twin_answers_in_a_new_session_and_refuses_other_cores(app: AppT
     assert any("saved run **kept**" in m.value and "trained on the current data" in m.value for m in at.markdown)
     at = ask_the_twin(at, scale=50.0)
     expected = ask(model, at.session_state["telemetry"], Scenario("what-if", core_scale=0.5))
-    assert metric(at, "Change") == f"{expected.mean_change:+.2f} points"
+    assert metric(at, "Change (points)") == f"{expected.mean_change:+.2f}"
 
     other = make_demo_telemetry(rows=600, cores=4, sessions=2, seed=1)
     at.session_state["telemetry"] = other
