@@ -140,14 +140,32 @@ def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
                 chart.scroll_into_view_if_needed()  # charts far below the fold are drawn when scrolled to
                 expect(chart).to_be_visible()
             expect(page.get_by_text("3 uploaded files").first).to_be_visible()  # the sidebar names the data
+            expect(page.get_by_text("Reconstruction twin: reads cpu_util_overall").first).to_be_visible()
             assert page.locator("[data-testid='stException']").count() == 0
             shoot(page, tmp_path, "results")
 
-            for title, expected in (("What-if", "What-if"), ("Compare", "Compare")):
+            open_page(page, "Train")  # a twin of the other kind, so Compare shows two questions side by side
+            choose_and_train(page, "Preset: behavioural-quick")
+            settle(page)
+            open_page(page, "Results")
+            expect(page.get_by_text("Behavioural twin: reads the other cores and the workload").first).to_be_visible()
+            shoot(page, tmp_path, "results_behavioural")
+
+            open_page(page, "What-if")  # the behavioural twin's answer says it is the learned response
+            page.get_by_role("button", name="Ask the twin").click()
+            settle(page)
+            expect(page.get_by_text("Behavioural twin: the change is the learned response").first).to_be_visible()
+
+            for title, expected in (("Model", "Model"), ("What-if", "What-if"), ("Compare", "Compare")):
                 open_page(page, title)
                 expect(page.get_by_role("heading", name=expected).first).to_be_visible()
                 assert page.locator("[data-testid='stException']").count() == 0
                 shoot(page, tmp_path, title.lower().replace("-", ""))
+
+            open_page(page, "Model")
+            page.get_by_role("tab", name="Feature sets").click()  # tabs switch in the browser, without a rerun
+            expect(page.get_by_text("Current overall").first).to_be_visible()
+            shoot(page, tmp_path, "model_feature_sets")
         finally:
             browser.close()
 
