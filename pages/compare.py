@@ -60,8 +60,8 @@ def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
                         key=f"{prefix}metric_deltas")
         with st.expander("Metric deltas as a table"):
             scores = [c for c in deltas.columns if c.startswith(("r2", "delta"))]  # as text: a null R² reads "n/a"
-            st.dataframe(deltas.assign(**{c: [score_text(v, "+.3f" if c.startswith("delta") else ".3f") for v in deltas[c]]
-                                          for c in scores}), hide_index=True)
+            st.dataframe(deltas.assign(**{c: [score_text(v, "+.3f" if c.startswith("delta") else ".3f")
+                                              for v in deltas[c]] for c in scores}), hide_index=True)
 
 
 def each_against_its_baseline(*runs: ComparedRun) -> pd.DataFrame:

@@ -193,8 +193,8 @@ st.caption("Compose the twin: feature windows, layers of models, how rows are he
 
 preset_col, load_col, download_col, upload_col = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
 preset_col.selectbox("Preset", list(PRESETS), key="preset_choice",
-                     help="default: the best honest twin · seed-v3: the notebook's stack · quick: seconds to train · "
-                          "behavioural: how the target behaves given the other cores and the workload, never "
+                     help="default: the best honest twin · seed-v3: the notebook's stack · quick: seconds to "
+                          "train · behavioural: how the target behaves given the other cores and the workload, never "
                           "reading overall · behavioural-quick: the same in seconds")
 load_col.button("Load preset", icon=":material/download_done:", on_click=editor.load_preset, args=("preset_choice",),
                 width="stretch")

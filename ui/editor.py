@@ -25,7 +25,8 @@ FEATURE_WIDGETS = {  # a feature set's fields by the Model page widget that sets
     "overall_windows": "Overall windows (rows)", "core_windows": "Per-core windows (rows)",
     "identity_windows": "Identity windows (rows)", "window_stats": "Window statistics",
     "overall_lags": "Overall lag depth", "core_lags": "Per-core lag depth", "identity": "Identity feature",
-    "identity_lags": "Identity lag depth", "workload_onehot": "Workload one-hot", "min_history": "Minimum history (rows)",
+    "identity_lags": "Identity lag depth", "workload_onehot": "Workload one-hot",
+    "min_history": "Minimum history (rows)",
 }
 
 

@@ -16,8 +16,9 @@ KIND_READS = {"reconstruction": "reads cpu_util_overall, from which the identity
               "behavioural": "reads the other cores and the workload, never cpu_util_overall or the target itself: "
                              "it has learned how the target behaves given the rest of the machine."}
 REFERENCE_CARDS = {  # the baseline a twin of each kind must beat: its metric card's label, the delta's word, help
-    "identity": ("Identity R²", "identity", "The identity baseline N·overall − Σ other cores, clipped to 0–100: what "
-                                            "the aggregate alone says."),
+    "identity": ("Identity R²", "identity",
+                 "The identity baseline N·overall − Σ other cores, clipped to 0–100: what the aggregate alone "
+                 "says."),
     "linear_others": ("Linear R²", "linear", "The linear baseline: a ridge on the other cores' current values, "
                                              "fitted on the training rows only."),
 }
