@@ -15,9 +15,10 @@ from ui.store import STORE_FAILURES
 SESSION_TWIN, SAVED_TWIN = "session", "saved"
 
 st.title("Live")
-st.caption("Press Start and a trained twin predicts this machine's target core every sample, from the other cores, "
-           "the overall utilisation and its own recent history, beside what the core really does. Sampling happens "
-           "only while this page is open and running: Stop, another page or a closed tab ends it.")
+st.caption("Press Start and a trained twin predicts this machine's target core every sample from what it reads (a "
+           "reconstruction twin: the other cores and the overall utilisation; a behavioural twin: the other cores "
+           "and the workload only), beside what the core really does. Sampling happens only while this page is open "
+           "and running: Stop, another page or a closed tab ends it.")
 
 live.stop_if_the_page_was_left()
 session = live.current()
