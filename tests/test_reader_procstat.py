@@ -2,6 +2,7 @@
 (old kernels, guest time, timestamp forms, counter resets, missing cpus, malformed lines)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +122,20 @@ def test_zone_abbreviation_not_the_given_zone_is_refused(tmp_path: Path) -> None
     with pytest.raises(BadTimestampError, match=r"'stat\.log', line 1 .*zone 'EST' is neither UTC nor the time zone "
                                                 r"given \(UTC\).*--timezone"):
         load_telemetry(write_log(tmp_path, samples))
+
+
+@pytest.mark.parametrize("stamp", ["2026-13-45T06:44:30", "2026-11-29T25:44:30", "Sun Nov 31 06:44:30 UTC 2026",
+                                   "Sun Nov 29 06:44:30 +9900 2026"],
+                         ids=["month_13", "hour_25", "november_31", "offset_99_hours"])
+def test_a_timestamp_of_the_right_form_that_is_no_date_is_one_error_naming_its_line(tmp_path: Path,
+                                                                                    stamp: str) -> None:
+    samples = rising(3)
+    samples[1] = (stamp, samples[1][1])
+    path = write_log(tmp_path, samples)
+    with pytest.raises(BadTimestampError, match=rf"'stat\.log', line 5 \('{re.escape(stamp)}'\): .*is no date or "
+                                                r"time .*fix or delete that sample"):
+        load_telemetry(path)
+    assert len(validate_sources(path).errors) == 1
 
 
 def test_counter_reset_starts_a_second_session(tmp_path: Path) -> None:

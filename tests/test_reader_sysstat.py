@@ -122,6 +122,12 @@ def test_sar_times_past_midnight_move_to_the_next_day() -> None:
     assert frame["cpu_util_core_1"].tolist() == [20, 40, 60, 80]
 
 
+def test_sar_times_past_midnight_of_the_last_day_a_date_holds_are_one_error() -> None:
+    parts, report = _read(_sar("9999-12-31", [("23:59:59", 10, 20), ("00:00:00", 30, 40)]))
+    assert parts == [] and report.codes("error") == ["bad_timestamp"]
+    assert "line 7: the clock runs past midnight of 9999-12-31" in report.errors[0].message
+
+
 def test_sar_linux_restart_starts_a_second_part_and_average_lines_are_skipped() -> None:
     first = _sar("11/29/26", [("10:00:01", 10, 20), ("10:00:02", 30, 40)], start="10:00:00")
     averages = "Average:        all     99.00      0.00      0.00      0.00      0.00      1.00\n"
@@ -241,6 +247,13 @@ def test_sadf_d_restart_line_cuts_parts_and_local_times_are_read_in_the_zone() -
                                                           [_utc("2026-11-29 06:00:05")]]
     assert parts[1][1]["cpu_util_overall"].tolist() == [35]
     assert "local_times" in report.codes("info")
+
+
+@pytest.mark.parametrize("stamp", ["99999999999999999999", "2026-02-30 07:00:01 UTC"], ids=["epoch_overflow", "feb_30"])
+def test_sadf_d_timestamp_that_is_no_time_is_one_error_naming_its_line(stamp: str) -> None:
+    parts, report = _read(SADF_D + _sadf_d_line("vm", stamp, 0, 10), name="x.csv")
+    assert parts == [] and report.codes("error") == ["bad_timestamp"]
+    assert f"line 2: the timestamp '{stamp}' is not one sadf writes" in report.errors[0].message
 
 
 def test_sadf_d_with_two_hosts_is_refused() -> None:

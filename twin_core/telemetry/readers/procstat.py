@@ -194,16 +194,20 @@ def _one_time(line: str, options: SourceOptions) -> tuple[float | None, dt.datet
     kind = _timestamp_kind(line)
     if kind == "epoch":
         return float(line.replace(",", ".")), None, None
-    if kind == "iso":
-        value = dt.datetime.fromisoformat(line.replace(",", "."))
-        return (None, value, None) if value.tzinfo is None else (value.timestamp(), None, None)
-    month, day, clock, zone, year = _DATE.match(line).groups()
-    wall = dt.datetime.strptime(f"{year} {month} {day} {clock}", "%Y %b %d %H:%M:%S")
-    if zone.upper() in _UTC_NAMES:
-        return wall.replace(tzinfo=dt.UTC).timestamp(), None, None
-    if zone[0] in "+-":
-        offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * (1 if zone[0] == "+" else -1)
-        return wall.replace(tzinfo=dt.timezone(offset)).timestamp(), None, None
+    try:  # the patterns match digits, not dates: month 13, hour 25, Nov 31 or an offset of +9900 get here too
+        if kind == "iso":
+            value = dt.datetime.fromisoformat(line.replace(",", "."))
+            return (None, value, None) if value.tzinfo is None else (value.timestamp(), None, None)
+        month, day, clock, zone, year = _DATE.match(line).groups()
+        wall = dt.datetime.strptime(f"{year} {month} {day} {clock}", "%Y %b %d %H:%M:%S")
+        if zone.upper() in _UTC_NAMES:
+            return wall.replace(tzinfo=dt.UTC).timestamp(), None, None
+        if zone[0] in "+-":
+            offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * (1 if zone[0] == "+" else -1)
+            return wall.replace(tzinfo=dt.timezone(offset)).timestamp(), None, None
+    except (ValueError, OverflowError) as exc:
+        return None, None, (f"it has the form of a time but is no date or time ({exc}); fix or delete that sample, "
+                            "or log `date +%s.%N` instead.")
     if zone in {wall.replace(tzinfo=options.zone, fold=f).tzname() for f in (0, 1)}:
         return None, wall, None
     return None, None, (f"its zone '{zone}' is neither UTC nor the time zone given ({options.timezone}), and an "

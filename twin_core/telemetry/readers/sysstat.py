@@ -206,6 +206,9 @@ def _sar_parts(text: str, options: SourceOptions) -> tuple[list[list[_Sample]], 
         seconds = clock.hour * 3600 + clock.minute * 60 + clock.second
         if last is not None and seconds < last and not (
                 in_repeated_hour(day, seconds, options.zone) and in_repeated_hour(day, last, options.zone)):
+            if day == date.max:
+                raise _Bad("bad_timestamp", f"line {no}: the clock runs past midnight of {day}, the last day a "
+                                            "date holds; fix the report's date.")
             day += timedelta(days=1)  # past midnight (a clock going back inside the repeated DST hour is not)
         last, when = seconds, datetime.combine(day, clock)
         if rest[:2] == ["LINUX", "RESTART"]:
@@ -259,12 +262,11 @@ def _read_sar(
 def _sadf_time(text: str, place: str) -> tuple[datetime, bool]:
     """A sadf -d timestamp: 'YYYY-MM-DD HH:MM:SS UTC', local without the suffix (-t/-T), or epoch seconds (-U)."""
     text = text.strip()
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text), UTC).replace(tzinfo=None), False
-    local = not text.endswith(" UTC")
     try:
-        return datetime.strptime(text.removesuffix(" UTC"), "%Y-%m-%d %H:%M:%S"), local
-    except ValueError:
+        if text.isdigit():
+            return datetime.fromtimestamp(int(text), UTC).replace(tzinfo=None), False
+        return datetime.strptime(text.removesuffix(" UTC"), "%Y-%m-%d %H:%M:%S"), not text.endswith(" UTC")
+    except (ValueError, OverflowError, OSError):  # OverflowError, OSError: epoch seconds past what a date holds
         raise _Bad("bad_timestamp", f"{place}: the timestamp '{text}' is not one sadf writes "
                                     "('YYYY-MM-DD HH:MM:SS UTC'); fix or delete the line.") from None
 
