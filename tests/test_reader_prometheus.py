@@ -274,6 +274,19 @@ def test_long_csv_with_iso_times_and_columns_in_any_order(tmp_path):
     np.testing.assert_allclose(telemetry.frame[["cpu_util_core_0", "cpu_util_core_1"]], 40.0)
 
 
+def test_long_csv_row_with_a_fifth_field_is_refused_not_shifted_into_an_index(tmp_path):
+    text = "timestamp,cpu,mode,value\n" + "".join(f"{T0 + s},0,{mode},{s},x\n" for s in range(3)
+                                                   for mode in ("idle", "user"))
+    with pytest.raises(NotParquetError, match=r"'long\.csv', line 2 has 5 fields where the header names 4"):
+        load_telemetry(_write(tmp_path, "long.csv", text))
+
+
+def test_a_sample_line_of_one_long_unreadable_label_is_refused_in_linear_time(tmp_path):
+    text = "# scrape_time 1795900000\nnode_cpu_seconds_total{" + "a" * 100_000 + "} 1\n"
+    with pytest.raises(NotParquetError, match=r"line 2 is not a valid Prometheus sample"):
+        load_telemetry(_write(tmp_path, "labels.txt", text))  # a search for each label took minutes here
+
+
 def test_long_csv_with_a_word_for_a_value_is_one_error(tmp_path):
     text = "timestamp,cpu,mode,value\n1795900000,0,idle,5\n1795900001,0,idle,lots\n"
     with pytest.raises(NonNumericError, match=r"column 'value' .* 'lots' at row 1"):

@@ -1,7 +1,10 @@
 """What every reader shares: per-cpu utilisation arrays turned into one frame in our columns, with the overall
-computed from the cpus when the source has none (and the report saying so, because then the identity is exact).
+computed from the cpus when the source has none (and the report saying so, because then the identity is exact),
+the names of a file's parts, and the CSV readers' check for a line longer than its header.
 """
 from __future__ import annotations
+
+import csv
 
 from dataclasses import dataclass
 from typing import Callable
@@ -61,3 +64,17 @@ def utilisation_frame(
 def part_name(name: str, index: int, parts: int) -> str:
     """The source name of one part of a file split at counter resets ('x.json' or 'x.json (part 2 of 3)')."""
     return name if parts == 1 else f"{name} (part {index + 1} of {parts})"
+
+
+def longer_than_header(text: str, delimiter: str, width: int) -> tuple[int, int] | None:
+    """(line number, fields) of the first line with more fields than the header, or None; checked before pandas,
+    which would otherwise spend minutes on a line of millions of fields (or keep the extra ones as an index).
+    Separators are counted per line, and a line with quotes, where a separator may be inside a field, is split by
+    the csv module: time linear in the text."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.count(delimiter) >= width:
+            fields = len(next(csv.reader([line], delimiter=delimiter), [])) if '"' in line else \
+                line.count(delimiter) + 1
+            if fields > width:
+                return number, fields
+    return None

@@ -21,7 +21,8 @@ import pandas as pd
 
 from twin_core.telemetry.columns import _to_epoch_seconds
 from twin_core.telemetry.options import SourceOptions
-from twin_core.telemetry.readers.common import BUSY_DEFINITION, Reader, part_name, utilisation_frame
+from twin_core.telemetry.readers.common import (BUSY_DEFINITION, Reader, longer_than_header, part_name,
+                                                utilisation_frame)
 from twin_core.telemetry.readers.counters import counter_segments
 from twin_core.telemetry.report import ValidationReport, _n
 
@@ -379,9 +380,8 @@ def _parse_sample(
     labels: dict[str, str] = {}
     if match is not None and match["labels"]:
         body, at = match["labels"], 0
-        for label in _LABEL.finditer(body):
-            if label.start() != at:
-                break
+        while at < len(body) and (label := _LABEL.match(body, at)) is not None:
+            # one label after the other from where the last ended (a search would rescan the rest each time)
             labels[label[1]] = re.sub(r'\\[\\"n]', lambda m: _ESCAPES[m[0]], label[2])
             at = label.end()
         if body[at:].strip():
@@ -403,8 +403,14 @@ def _parse_sample(
 
 def _read_csv(name: str, text: str, options: SourceOptions, report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
     """Read a long CSV of node_cpu_seconds_total counters (timestamp in epoch seconds or ISO-8601)."""
+    if (wide := longer_than_header(text, ",", len(LONG_COLUMNS))) is not None:
+        report.add("error", "malformed_line",
+                   f"File '{name}', line {wide[0]} has {wide[1]:,} fields where the header names "
+                   f"{len(LONG_COLUMNS)}; write one timestamp,cpu,mode,value row per line.", file=name,
+                   example=f"line {wide[0]}")
+        return []
     try:
-        table = pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True)
+        table = pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True, index_col=False)
     except (ValueError, pd.errors.ParserError) as exc:
         report.add("error", "not_parquet",
                    f"File '{name}' cannot be read as CSV ({str(exc).splitlines()[0]}); write one "

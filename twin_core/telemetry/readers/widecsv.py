@@ -18,7 +18,7 @@ import pandas as pd
 from twin_core.telemetry.columns import _plain, _to_epoch_seconds, _to_percent
 from twin_core.telemetry.frame import CORE_PATTERN, OVERALL, TIMESTAMP, WORKLOAD, core_columns_of
 from twin_core.telemetry.options import SourceOptions
-from twin_core.telemetry.readers.common import Reader, utilisation_frame
+from twin_core.telemetry.readers.common import Reader, longer_than_header, utilisation_frame
 from twin_core.telemetry.readers.localtime import local_epochs
 from twin_core.telemetry.report import ValidationReport, _describe, _first_line
 
@@ -61,9 +61,16 @@ def _read(name: str, text: str, options: SourceOptions, report: ValidationReport
         report.add("info", "csv_delimiter",
                    f"File '{name}': columns separated by {'tabs' if delimiter == chr(9) else repr(delimiter)}.",
                    file=name)
-    try:  # the C parser (never the Python one); low_memory off so a column is typed once, not per chunk
+    if (wide := longer_than_header(text, delimiter, len(names))) is not None:
+        report.add("error", "malformed_line",
+                   f"File '{name}', line {wide[0]} has {wide[1]:,} fields where the header names {len(names)}; the "
+                   "line is altered or two lines ran together: give every line as many fields as the header has.",
+                   file=name, example=f"line {wide[0]}")
+        return []
+    try:  # the C parser (never the Python one); low_memory off so a column is typed once, not per chunk;
+        # index_col off so that no first column ever becomes the index
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, engine="c", low_memory=False,
-                            skipinitialspace=True)
+                            skipinitialspace=True, index_col=False)
     except (pd.errors.ParserError, ValueError) as exc:
         report.add("error", "malformed_line",
                    f"File '{name}' is not a regular CSV ({_first_line(exc)}); give every line as many fields as the "
