@@ -1,7 +1,7 @@
 """Results: how the active run's twin performs, layer by layer, against the baselines, with its split named."""
 import streamlit as st
 
-from twin_core.evaluate import BASELINES, BASELINES_BY_KIND, REFERENCE_BY_KIND
+from twin_core.evaluate import BASELINES, BASELINES_BY_KIND, REFERENCE_BY_KIND, score_text
 from twin_core.runs import predictions_frame
 from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, trace_figure
 from ui import format as fmt
@@ -39,12 +39,15 @@ st.plotly_chart(fmt.titled_by_kind(layer_r2_figure(evaluation, result.split.desc
 st.markdown("**Does this layer pay?**")
 st.caption("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "
            f"{fmt.REFERENCE_NAMES[reference]} ({BASELINES[reference]}). " + split_caption)
-st.dataframe(evaluation.layer_gain, hide_index=True,
+gains = evaluation.layer_gain.assign(**{  # a gain that cannot be measured (a baseline has no OOF) reads n/a
+    column: evaluation.layer_gain[column].map(lambda v: score_text(v, "+.3f"))
+    for column in ("gain_holdout", "gain_oof")})
+st.dataframe(gains, hide_index=True,
              column_order=["layer", "best_model", "compared_with", "gain_holdout", "gain_oof", "pays"],
              column_config={
                  "best_model": "best model", "compared_with": "compared with",
-                 "gain_holdout": st.column_config.NumberColumn("R² gain, hold-out", format="%+.3f"),
-                 "gain_oof": st.column_config.NumberColumn("R² gain, OOF", format="%+.3f"),
+                 "gain_holdout": st.column_config.TextColumn("R² gain, hold-out"),
+                 "gain_oof": st.column_config.TextColumn("R² gain, OOF"),
                  "pays": st.column_config.CheckboxColumn("pays")})
 with st.expander("Every model and baseline"):
     st.dataframe(evaluation.models, hide_index=True, column_config={

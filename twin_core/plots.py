@@ -128,9 +128,12 @@ def _line(x: np.ndarray, y: np.ndarray, customdata: np.ndarray, name: str, colou
 
 
 def _titled(fig: go.Figure, title: str, subtitle: str = "", **layout: object) -> go.Figure:
-    layout = {"margin": dict(t=110), **layout}
+    """Title, subtitle, the app's template, and the legend in a row under the x axis (lower under a time axis,
+    whose two-line date ticks and title would otherwise sit under it)."""
+    under_dates = fig.layout.xaxis.type == "date"
+    layout = {"margin": dict(t=110, b=110 if under_dates else None), **layout}
     fig.update_layout(title=dict(text=title, subtitle=dict(text=subtitle)), template="plotly_white",
-                      legend=dict(orientation="h", yanchor="top", y=-0.18), **layout)
+                      legend=dict(orientation="h", yanchor="top", y=-0.32 if under_dates else -0.18), **layout)
     return fig
 
 
