@@ -135,3 +135,22 @@ def test_a_quoted_separator_is_not_counted_as_a_field() -> None:
     data = b'timestamp,workload_type,cpu_util_core_0,cpu_util_core_1\n1800000000,"build, then test",10,30\n'
     telemetry = load_uploaded([("quoted.csv", data)])
     assert telemetry.frame["workload_type"].tolist() == ["build, then test"]
+
+
+@pytest.mark.parametrize("upload", [False, True], ids=["file", "upload"])
+def test_a_utf8_byte_order_mark_is_read_as_text(tmp_path: Path, upload: bool) -> None:
+    data = b"\xef\xbb\xbf" + (FIXTURES / "psutil_wide.csv").read_bytes()
+    path = tmp_path / "bom.csv"
+    path.write_bytes(data)
+    telemetry = load_uploaded([("bom.csv", data)]) if upload else load_telemetry(path)
+    plain = load_telemetry(FIXTURES / "psutil_wide.csv").frame
+    pd.testing.assert_frame_equal(telemetry.frame.drop(columns="source"), plain.drop(columns="source"))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_text_is_one_error_saying_to_save_it_as_utf8(encoding: str) -> None:
+    bom = b"\xff\xfe" if encoding.endswith("le") else b"\xfe\xff"
+    data = bom + (FIXTURES / "psutil_wide.csv").read_text().encode(encoding)
+    with pytest.raises(NotParquetError, match=r"^File 'wide16\.csv' is UTF-16 text; save it as UTF-8") as caught:
+        load_uploaded([("wide16.csv", data)])
+    assert len(caught.value.report.errors) == 1

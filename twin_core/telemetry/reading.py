@@ -22,6 +22,8 @@ from twin_core.telemetry.report import ValidationReport, _first_line
 
 
 PARQUET_MAGIC = b"PAR1"
+UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # little- and big-endian
 PARQUET_HINT = "expected an Apache Parquet file (.parquet) or a collector's export (see `convert --help`)"
 # the files a folder is expanded to: parquet and the collectors' exports (their format is told by content)
 FOLDER_SUFFIXES = (".parquet", ".csv", ".json", ".txt", ".log", ".prom")
@@ -68,6 +70,11 @@ def _read_source(
     """One file or upload in our columns: parquet as it is, a collector's export as its reader gives it (one part
     per stretch between counter resets), each then labelled from the options."""
     head = source[:4] if isinstance(source, (bytes, bytearray)) else _head(source)
+    if head.startswith(UTF16_BOMS):
+        report.add("error", "not_parquet",
+                   f"File '{name}' is UTF-16 text; save it as UTF-8 (in Excel: CSV UTF-8; in a text editor: the "
+                   "UTF-8 encoding) and load it again.", file=name)
+        return [(name, None)]
     if head == PARQUET_MAGIC or not head or not _looks_like_text(head):  # parquet, or what its reader describes
         frame = _read_parquet(name, source, report)
         if frame is None:
@@ -81,6 +88,7 @@ def _read_source(
 
 
 def _head(path: Path) -> bytes:
+    """The first 4 bytes of a file: enough to tell parquet (PAR1), a byte-order mark and binary from text."""
     with path.open("rb") as handle:
         return handle.read(4)
 
@@ -130,4 +138,6 @@ def _sniff_parquet(source: Path | bytes) -> str | None:
 
 
 def _looks_like_text(head: bytes) -> bool:
-    return all(32 <= b < 127 or b in (9, 10, 13) for b in head)
+    """Whether the first bytes are printable ASCII or line ends, after a UTF-8 byte-order mark if there is one
+    (Excel and Windows editors write one)."""
+    return all(32 <= b < 127 or b in (9, 10, 13) for b in head.removeprefix(UTF8_BOM))
