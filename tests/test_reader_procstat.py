@@ -147,6 +147,17 @@ def test_counter_reset_starts_a_second_session(tmp_path: Path) -> None:
     np.testing.assert_allclose(telemetry.frame["cpu_util_core_0"], 25.0)
 
 
+def test_a_cpu_in_one_sample_only_is_left_out_and_every_interval_is_read(tmp_path: Path) -> None:
+    samples = rising(5)
+    samples[2][1]["cpu5"] = [1, 0, 0, 1, 0, 0, 0, 0]  # a stray line
+    telemetry = load_telemetry(write_log(tmp_path, samples))
+    assert len(telemetry.frame) == 4 and "cpu_util_core_5" not in telemetry.frame.columns
+    np.testing.assert_allclose(telemetry.frame["cpu_util_core_1"], 50.0)
+    warning = next(i.message for i in telemetry.report.warnings if i.code == "rare_cpus")
+    assert "cpu 5 (in 1) is in no more than half of its 5 samples (first at line 9)" in warning
+    assert "missing_cpus" not in telemetry.report.codes()
+
+
 def test_sample_without_cpu1_leaves_its_intervals_out_with_a_warning(tmp_path: Path) -> None:
     samples = rising(6)
     del samples[2][1]["cpu1"]

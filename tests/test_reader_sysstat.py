@@ -222,6 +222,18 @@ def test_sar_sample_missing_a_cpu_or_with_a_cpu_offline_is_left_out() -> None:
     assert "2 samples (first at line 7)" in next(i for i in parts[1].issues if i.code == "missing_cpus").message
 
 
+def test_sar_cpu_in_only_one_sample_is_left_out_and_the_other_samples_are_read() -> None:
+    text = _sar("11/29/26", [("10:00:01", 10, 20), ("10:00:02", 30, 40), ("10:00:03", 50, 60)], start="10:00:00")
+    lines = text.splitlines(keepends=True)
+    lines.insert(9, "10:00:02          5     99.00      0.00      0.00      0.00      0.00      1.00\n")  # a stray cpu 5
+    (_, frame), = (parts := _read("".join(lines)))[0]
+    assert frame["cpu_util_core_0"].tolist() == [10, 30, 50]
+    assert "cpu_util_core_5" not in frame.columns
+    warning = next(i.message for i in parts[1].issues if i.code == "rare_cpus")
+    assert "cpu 5 (in 1) is in no more than half of its 3 samples (first at line 7)" in warning
+    assert "missing_cpus" not in parts[1].codes()
+
+
 def test_sar_section_other_than_cpu_utilisation_is_refused() -> None:
     text = HEADER.format(date="11/29/26") + "10:00:00    kbmemfree   kbavail kbmemused  %memused\n"
     text += "10:00:01       100000    200000    300000     30.00\n"

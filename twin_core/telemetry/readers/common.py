@@ -1,6 +1,7 @@
 """What every reader shares: per-cpu utilisation arrays turned into one frame in our columns, with the overall
 computed from the cpus when the source has none (and the report saying so, because then the identity is exact),
-the names of a file's parts, and the CSV readers' check for a line longer than its header.
+the names of a file's parts, the cpus a file's samples usually hold, and the CSV readers' check for a line longer
+than its header.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pandas as pd
 
 from twin_core.telemetry.frame import OVERALL, TIMESTAMP, WORKLOAD
 from twin_core.telemetry.options import SourceOptions
-from twin_core.telemetry.report import ValidationReport
+from twin_core.telemetry.report import ValidationReport, _n
 
 @dataclass(frozen=True)
 class Reader:
@@ -64,6 +65,26 @@ def utilisation_frame(
 def part_name(name: str, index: int, parts: int) -> str:
     """The source name of one part of a file split at counter resets ('x.json' or 'x.json (part 2 of 3)')."""
     return name if parts == 1 else f"{name} (part {index + 1} of {parts})"
+
+
+def usual_cpus(name: str, present: list[set[int]], places: list[str], report: ValidationReport) -> set[int]:
+    """The cpus (-1: the overall line) present in more than half of a file's samples: a cpu in only some samples
+    (hot-plugged, or a stray line) would otherwise make every other sample incomplete. The others are left out
+    with one warning naming them; samples lacking a usual cpu are the caller's to leave out."""
+    counts: dict[int, int] = {}
+    for cpus in present:
+        for cpu in cpus:
+            counts[cpu] = counts.get(cpu, 0) + 1
+    usual = {cpu for cpu, count in counts.items() if 2 * count > len(present)}
+    rare = sorted(set(counts) - usual)
+    if rare:
+        first = places[next(i for i, cpus in enumerate(present) if cpus & set(rare))]
+        named = ", ".join(f"{'the overall line' if cpu < 0 else f'cpu {cpu}'} (in {counts[cpu]})" for cpu in rare)
+        report.add("warning", "rare_cpus",
+                   f"File '{name}': {named} {'is' if len(rare) == 1 else 'are'} in no more than half of its "
+                   f"{_n(len(present), 'sample')} (first at {first}), as after a cpu is hot-plugged or from a stray "
+                   "line; left out, and the other cpus are read.", file=name)
+    return usual
 
 
 def longer_than_header(text: str, delimiter: str, width: int) -> tuple[int, int] | None:

@@ -4,8 +4,9 @@
 The cpu lines hold cumulative jiffies (user nice system idle iowait irq softirq steal guest guest_nice; older
 kernels write only the first 4 or 7): total = user+nice+system+idle+iowait+irq+softirq+steal (guest time is
 already inside user and nice), busy = total − idle − iowait. The per-interval utilisation comes from
-`counters.counter_segments`, with the aggregate `cpu` line as the source's own overall. Other /proc/stat lines
-(intr, ctxt, btime, processes, ...) are skipped.
+`counters.counter_segments`, with the aggregate `cpu` line as the source's own overall. The cpus read are those in
+most samples (`common.usual_cpus`: a cpu in fewer is left out with a warning); a sample lacking one of them leaves
+its intervals out. Other /proc/stat lines (intr, ctxt, btime, processes, ...) are skipped.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pandas as pd
 
 from twin_core.telemetry.columns import EPOCH_MAX_S, EPOCH_MIN_S
 from twin_core.telemetry.options import SourceOptions
-from twin_core.telemetry.readers.common import BUSY_DEFINITION, Reader, part_name, utilisation_frame
+from twin_core.telemetry.readers.common import BUSY_DEFINITION, Reader, part_name, usual_cpus, utilisation_frame
 from twin_core.telemetry.readers.counters import counter_segments
 from twin_core.telemetry.readers.localtime import local_epochs
 from twin_core.telemetry.report import ValidationReport, _n
@@ -76,7 +77,8 @@ def _read(name: str, text: str, options: SourceOptions, report: ValidationReport
         return []
     known = np.isfinite(times)
     samples, times = [s for s, k in zip(samples, known) if k], times[known]
-    numbers = sorted({c for s in samples for c in s.counts if c >= 0})
+    usual = usual_cpus(name, [set(s.counts) for s in samples], [f"line {s.line}" for s in samples], report)
+    numbers = sorted(c for c in usual if c >= 0)
     if not numbers:
         report.add("error", "empty_file",
                    f"File '{name}' has timestamp and aggregate cpu lines but no cpuN lines; log the per-cpu lines too "
@@ -86,7 +88,7 @@ def _read(name: str, text: str, options: SourceOptions, report: ValidationReport
     busy = {c: np.array([s.counts.get(c, absent)[0] for s in samples]) for c in numbers}
     total = {c: np.array([s.counts.get(c, absent)[1] for s in samples]) for c in numbers}
     aggregate = np.array([s.counts.get(-1, absent) for s in samples], dtype="float64")
-    with_overall = not np.isnan(aggregate).all()
+    with_overall = -1 in usual
     report.add("info", "procstat_busy",
                f"File '{name}': utilisation per interval from /proc/stat jiffies ({BUSY_DEFINITION}); "
                + ("cpu_util_overall from its aggregate cpu line." if with_overall else "it has no aggregate cpu line."),

@@ -5,8 +5,9 @@ is 100 − %idle − %iowait (common.BUSY_DEFINITION); the `all` line (sadf: CPU
 prints local times under a header line holding the date (in the order of sar's locale): they are read in the
 zone the user gives, move to the next day when the clock runs past midnight, and a date that could be read
 two ways is refused. sadf prints UTC unless run with -t/-T. A reboot (`LINUX RESTART`, sadf's `restarts`)
-cuts the file into parts, so a new session starts there. A sample that lacks a cpu, or shows one offline
-(every share 0.00, as sysstat prints an offline cpu), is left out rather than guessed.
+cuts the file into parts, so a new session starts there. A part's cpus are those in most of its samples (a cpu in
+fewer is left out with a warning); a sample that lacks one of them, or shows one offline (every share 0.00, as
+sysstat prints an offline cpu), is left out rather than guessed.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from twin_core.telemetry.options import SourceOptions
-from twin_core.telemetry.readers.common import Reader, part_name, utilisation_frame
+from twin_core.telemetry.readers.common import Reader, part_name, usual_cpus, utilisation_frame
 from twin_core.telemetry.readers.localtime import in_repeated_hour, local_epochs
 from twin_core.telemetry.report import ValidationReport, _n
 
@@ -99,9 +100,11 @@ def _frames(
                 sample.epoch = sample.when.replace(tzinfo=UTC).timestamp()
     frames, incomplete = [], []
     for part in parts:
-        cpus = sorted({c for s in part for c, v in s.busy.items() if c != ALL and not math.isnan(v)})
-        wanted = cpus + ([ALL] if any(ALL in s.busy for s in part) else [])
         timed = [s for s in part if not math.isnan(s.epoch)]
+        online = [{c for c, v in s.busy.items() if not math.isnan(v)} for s in timed]  # a cpu never online: none
+        usual = usual_cpus(name, online, [s.place for s in timed], report)
+        cpus = sorted(c for c in usual if c != ALL)
+        wanted = cpus + ([ALL] if ALL in usual else [])
         complete = [all(not math.isnan(s.busy.get(c, math.nan)) for c in wanted) for s in timed]
         whole = [s for s, ok in zip(timed, complete) if ok]
         incomplete += [s for s, ok in zip(timed, complete) if not ok]
