@@ -178,6 +178,7 @@ def test_log_without_aggregate_line_computes_overall_and_says_so(tmp_path: Path)
     ("cpu0 12 ab 3 4", 3, r"at least 4 whole numbers"),
     ("cpu1 12 13", 4, r"at least 4 whole numbers"),
     ("hello world", 3, r"neither a timestamp nor a /proc/stat line"),
+    ("cpu1 12 0 0 34", 4, r"it has 4 counts where the first cpu line of the sample of line 1 has 8, so it is cut"),
 ])
 def test_malformed_line_is_named_by_its_number(tmp_path: Path, bad_line: str, line_number: int, why: str) -> None:
     path = write_log(tmp_path, rising(3))

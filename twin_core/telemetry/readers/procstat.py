@@ -60,11 +60,13 @@ def _timestamp_kind(line: str) -> str | None:
 
 @dataclass
 class _Sample:
-    """One timestamp line and the cpu lines under it: cpu number (-1: the aggregate line) -> (busy, total)."""
+    """One timestamp line and the cpu lines under it: cpu number (-1: the aggregate line) -> (busy, total), and
+    the count of numbers its first cpu line has."""
 
     line: int
     stamp: str
     counts: dict[int, tuple[float, float]] = field(default_factory=dict)
+    width: int = 0  # how many counts its first cpu line has: every cpu line of one read of /proc/stat has as many
 
 
 def _read(name: str, text: str, options: SourceOptions, report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
@@ -109,11 +111,15 @@ def _samples(name: str, text: str, report: ValidationReport) -> list[_Sample] | 
         cpu_line = _CPU_LINE.match(raw)
         if cpu_line is not None and samples:  # the common case first: a well-formed cpu line in a sample
             cpu = -1 if cpu_line.group(1) == "" else int(cpu_line.group(1))
-            if cpu in samples[-1].counts:
+            width, sample = len(cpu_line.group(2).split()), samples[-1]
+            if cpu in sample.counts:
                 what = "the aggregate cpu line" if cpu < 0 else f"cpu{cpu}"
-                bad.append((number, raw, f"{what} appears twice in the sample of line {samples[-1].line}"))
+                bad.append((number, raw, f"{what} appears twice in the sample of line {sample.line}"))
+            elif sample.width and width != sample.width:  # a cut line would read as a reboot (counters falling)
+                bad.append((number, raw, f"it has {width} counts where the first cpu line of the sample of line "
+                                         f"{sample.line} has {sample.width}, so it is cut or altered"))
             else:
-                samples[-1].counts[cpu] = _jiffies(cpu_line.group(2))
+                sample.counts[cpu], sample.width = _jiffies(cpu_line.group(2)), width
             continue
         line = raw.strip()
         if not line or line.startswith("#") or line.split(maxsplit=1)[0] in _OTHER_KEYS:
