@@ -132,6 +132,7 @@ def _drop_non_finite(name: str, samples: pd.DataFrame, report: ValidationReport)
 
 
 def _when(seconds: float) -> str:
+    """Epoch seconds as a UTC time people read in a message ('2026-11-29 06:44:26 UTC')."""
     return pd.Timestamp(float(seconds), unit="s").isoformat(sep=" ") + " UTC"
 
 
@@ -239,6 +240,8 @@ def _json_series(name: str, series: dict, report: ValidationReport) -> tuple[np.
 
 
 def _json_counters(name: str, series: list[dict], report: ValidationReport) -> list[tuple[str, pd.DataFrame]]:
+    """Frames from node_cpu_seconds_total series (one per cpu and mode), with a note when the times are
+    query_range's evaluation steps rather than scrape times; one error when a series lacks a cpu or mode."""
     parts: list[pd.DataFrame] = []
     for s in series:
         labels = s["metric"]
