@@ -136,7 +136,7 @@ class Sampler:
 
     def __init__(self, source: CpuSource, interval: float, *, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, wall: Callable[[], float] = time.time) -> None:
-        check_interval(interval)
+        _check_interval(interval)
         self.source, self.interval = source, float(interval)
         self._monotonic, self._sleep, self._wall = monotonic, sleep, wall
         self._origin: float | None = None
@@ -160,7 +160,8 @@ class Sampler:
             lateness = self._monotonic() - self._tick_time()
             if lateness < 0:
                 self._sleep(-lateness)
-            elif lateness >= self.interval:  # skip to the newest tick already due: a read now measures from there
+            elif lateness >= self.interval:  # skip to the newest tick already due; the next read averages the time
+                # since the previous read, lag included (lag_note says such rows are unevenly spaced)
                 latest = self._tick + math.floor(lateness / self.interval)
                 if latest > end:
                     self.skipped += end - self._tick + 1
@@ -181,16 +182,19 @@ class Sampler:
                 f"interval late (of {self.interval:g} s); rows are missing or unevenly spaced there.")
 
 
-def check_interval(interval: float) -> None:
+def _check_interval(interval: float) -> None:
     """Refuse a sampling interval psutil cannot honour (shorter than MIN_INTERVAL_S) or that is not a number."""
-    if not (math.isfinite(interval) and interval >= MIN_INTERVAL_S):
+    if not math.isfinite(interval):
+        raise ConfigError(f"The sampling interval must be a number of seconds, at least {MIN_INTERVAL_S}, got "
+                          f"{interval:g}.")
+    if interval < MIN_INTERVAL_S:
         raise ConfigError(f"The sampling interval must be at least {MIN_INTERVAL_S} s, got {interval:g} s: shorter "
                           "intervals measure scheduler noise, not utilisation. Sample less often.")
 
 
-def planned_rows(seconds: float, interval: float) -> int:
+def _planned_rows(seconds: float, interval: float) -> int:
     """Rows a recording of `seconds` every `interval` s will hold; refuses plans that are empty or over MAX_ROWS."""
-    check_interval(interval)
+    _check_interval(interval)
     if not math.isfinite(seconds) or seconds < interval:
         raise ConfigError(f"A recording must last at least one interval ({interval:g} s), got {seconds:g} s.")
     rows = math.floor(seconds / interval + 1e-9)
@@ -200,7 +204,7 @@ def planned_rows(seconds: float, interval: float) -> int:
     return rows
 
 
-def check_label(label: str) -> str:
+def _check_label(label: str) -> str:
     """The workload label, trimmed; refuses an empty or overlong one."""
     text = label.strip()
     if not text or len(text) > MAX_LABEL_CHARS:
@@ -219,7 +223,7 @@ def recording_frame(samples: Sequence[Sample], label: str, n_cores: int) -> pd.D
     return frame
 
 
-def check_output(path: Path) -> None:
+def _check_output(path: Path) -> None:
     """Refuse, before recording anything, an output path that could not be written at the end."""
     if path.is_dir():
         raise ConfigError(f"{path} is a folder; give a file name for the recording, e.g. {path / 'recording.parquet'}.")
@@ -249,9 +253,9 @@ def record(path: Path, seconds: float, interval: float, label: str = UNLABELLED,
     Ctrl-C (KeyboardInterrupt) stops the sampling and keeps what was recorded; nothing is written when no row was.
     `sampler` defaults to psutil on this machine.
     """
-    planned = planned_rows(seconds, interval)
-    label = check_label(label)
-    check_output(path)
+    planned = _planned_rows(seconds, interval)
+    label = _check_label(label)
+    _check_output(path)
     sampler = sampler or Sampler(PsutilSource(), interval)
     samples: list[Sample] = []
     stopped_early = False
