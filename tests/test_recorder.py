@@ -198,7 +198,7 @@ def test_the_cli_exits_0_when_ctrl_c_kept_rows_and_3_when_it_kept_none(
 @pytest.mark.parametrize(("seconds", "interval", "label", "message"), [
     (1e9, 0.01, "x", r"would make 100,000,000,000 rows, more than the 10,000,000 one recording may hold"),
     (10, 0.001, "x", r"sampling interval must be at least 0\.01 s, got 0\.001 s"),
-    (10, math.nan, "x", r"sampling interval must be at least 0\.01 s, got nan s"),
+    (10, math.nan, "x", r"sampling interval must be a number of seconds, at least 0\.01, got nan"),
     (0.05, 0.1, "x", r"must last at least one interval \(0\.1 s\), got 0\.05 s"),
     (10, 0.1, "  ", r"workload label must have 1 to 200 characters"),
 ])
