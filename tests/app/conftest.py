@@ -25,7 +25,7 @@ def fresh_streamlit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
 
 @pytest.fixture
 def app() -> AppTest:
-    """The app after its first run (the Data page on demo data)."""
+    """The app after its first run (the Overview page on demo data)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     at.run()
     assert not at.exception
