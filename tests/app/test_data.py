@@ -23,11 +23,12 @@ def missing_column_bytes() -> bytes:
 
 
 def test_first_visit_shows_demo_data_and_chart(app: AppTest) -> None:
+    assert any("Demo telemetry" in m.value for m in app.sidebar.markdown)  # AppTest drops it after switch_page
+    goto(app, "data")
     assert metric(app, "Rows") == f"{DEMO_ROWS:,}"
     assert metric(app, "Sessions") == "6"
     assert metric(app, "Cores") == "8"
     assert metric(app, "Sampling interval") == "0.1 s"
-    assert any("Demo telemetry" in m.value for m in app.sidebar.markdown)
     assert app.success[0].value == "Validation found no problems."
     assert len(app.dataframe[1].value) == 6  # sessions table
     chart = figures(app)["utilisation_chart"]
@@ -39,6 +40,7 @@ def test_first_visit_shows_demo_data_and_chart(app: AppTest) -> None:
 
 
 def test_upload_of_real_parquet_files_replaces_the_data(app: AppTest, tmp_path: Path) -> None:
+    goto(app, "data")
     paths = write_demo_parquet(tmp_path, rows=900, cores=4, sessions=3, seed=5)
     app.file_uploader(key="data_upload").set_value([(p.name, p.read_bytes(), PARQUET) for p in paths]).run()
     assert not app.exception
@@ -80,6 +82,7 @@ def test_refused_upload_shows_why_and_keeps_data_and_runs(app: AppTest, name: st
 
 
 def test_demo_button_brings_the_demo_back(app: AppTest, tmp_path: Path) -> None:
+    goto(app, "data")
     path = write_demo_parquet(tmp_path, rows=500, sessions=2, seed=9)[0]
     app.file_uploader(key="data_upload").set_value((path.name, path.read_bytes(), PARQUET)).run()
     assert app.session_state["data_label"] == path.name
@@ -89,6 +92,7 @@ def test_demo_button_brings_the_demo_back(app: AppTest, tmp_path: Path) -> None:
 
 
 def test_upload_over_the_memory_budget_is_refused_before_reading(app: AppTest, tmp_path: Path, monkeypatch) -> None:
+    goto(app, "data")
     path = write_demo_parquet(tmp_path, rows=600, sessions=1, seed=4)[0]
     monkeypatch.setenv("TWIN_MEMORY_BUDGET", "10kB")
 
@@ -107,6 +111,7 @@ COLLECTORS = Path(__file__).parent.parent / "fixtures" / "collectors"
 
 
 def test_a_collectors_export_uploads_labelled_by_the_schedule_given(app: AppTest) -> None:
+    goto(app, "data")
     procstat = COLLECTORS / "procstat.log"
     schedule = COLLECTORS / "schedule.csv"
     app.file_uploader(key="upload_schedule").set_value([(schedule.name, schedule.read_bytes(), "text/csv")])
@@ -120,6 +125,7 @@ def test_a_collectors_export_uploads_labelled_by_the_schedule_given(app: AppTest
 
 
 def test_a_bad_schedule_refuses_the_upload_naming_the_schedule(app: AppTest) -> None:
+    goto(app, "data")
     procstat = COLLECTORS / "procstat.log"
     app.file_uploader(key="upload_schedule").set_value([("plan.csv", b"begin,end,label\n1,2,x\n", "text/csv")])
     app.file_uploader(key="data_upload").set_value([(procstat.name, procstat.read_bytes(), "text/plain")]).run()

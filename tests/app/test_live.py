@@ -30,6 +30,7 @@ def run(at: AppTest) -> AppTest:
 
 def trained_on_the_recording(at: AppTest) -> AppTest:
     """The recording uploaded as the active data, and a quick twin trained on it."""
+    goto(at, "data")
     at.file_uploader(key="data_upload").set_value((RECORDING.name, RECORDING.read_bytes(), "text/csv")).run()
     assert at.session_state["data_label"] == RECORDING.name
     return train(at, "quick")
