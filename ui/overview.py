@@ -52,7 +52,7 @@ def run_glance(run: Run) -> None:
     reference = REFERENCE_BY_KIND[kind]
     best = result.evaluation.best
     label, _, about = fmt.REFERENCE_CARDS[reference]
-    st.subheader(f"{fmt.kind_title(kind)}: run {run.label}", help=GLOSSARY[kind])
+    st.subheader(f"Active twin: run {run.label}")
     st.markdown(result.metrics["kind_sentence"], help=GLOSSARY[kind])
     cards = st.columns(4)
     cards[0].metric("Best R² (hold-out)", score_text(best["r2_holdout"]), border=True,
