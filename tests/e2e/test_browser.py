@@ -1,5 +1,5 @@
-"""The app in a real browser: upload parquet through the widget, train the quick preset, see the results; a twin
-following this machine live on the Live page (real sampling)."""
+"""The app in a real browser: it opens on the Overview; upload parquet through the widget, train the quick preset,
+see the results and the Overview of the run; a twin following this machine live on the Live page (real sampling)."""
 from __future__ import annotations
 
 import os
@@ -110,6 +110,11 @@ def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
             page.set_default_timeout(ACTION_TIMEOUT_MS)
             page.goto(server)
             page.wait_for_selector(IDLE)
+            expect(page.get_by_role("heading", name="Digital Twin Studio")).to_be_visible()  # the app opens on Overview
+            expect(page.get_by_role("button", name="Train a twin")).to_be_visible()
+            shoot(page, tmp_path, "overview_untrained")
+
+            open_page(page, "Data")
             expect(page.get_by_text("Demo telemetry (1,200 rows, seed 0)").first).to_be_visible()
             shoot(page, tmp_path, "data_demo")
 
@@ -143,6 +148,13 @@ def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
             expect(page.get_by_text("Reconstruction twin: reads cpu_util_overall").first).to_be_visible()
             assert page.locator("[data-testid='stException']").count() == 0
             shoot(page, tmp_path, "results")
+
+            open_page(page, "Overview")
+            expect(page.get_by_role("heading", name="Digital Twin Studio")).to_be_visible()
+            expect(page.get_by_text("Reconstruction twin: reads cpu_util_overall").first).to_be_visible()
+            expect(page.get_by_role("button", name="See the results")).to_be_visible()
+            assert page.locator("[data-testid='stException']").count() == 0
+            shoot(page, tmp_path, "overview_trained")
 
             open_page(page, "Train")  # a twin of the other kind, so Compare shows two questions side by side
             choose_and_train(page, "Preset: behavioural-quick")
@@ -186,6 +198,7 @@ def test_live_twin_follows_this_machine(server: str, tmp_path: Path) -> None:
             page.set_default_timeout(ACTION_TIMEOUT_MS)
             page.goto(server)
             page.wait_for_selector(IDLE)
+            open_page(page, "Data")  # the app opens on Overview
             page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(p) for p in files])
             settle(page)
             open_page(page, "Train")
