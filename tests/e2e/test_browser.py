@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,23 @@ def choose_and_train(page, option: str) -> None:
     page.get_by_role("button", name="Train").click()
 
 
+@contextmanager
+def opened_app(server: str) -> Iterator:
+    """Debian's chromium on the app's first page, at the first screen width, idle; closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": SCREEN_WIDTHS[0], "height": 1200})
+            page.set_default_timeout(ACTION_TIMEOUT_MS)
+            page.goto(server)
+            page.wait_for_selector(IDLE)
+            yield page
+        finally:
+            browser.close()
+
+
 def shoot(page, folder: Path, name: str) -> None:
     """Full-page screenshots at the two widths the views must fit (1280 and 1920 px), for a person to look at."""
     for width in SCREEN_WIDTHS:
@@ -98,133 +116,117 @@ def shoot(page, folder: Path, name: str) -> None:
 def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)
 
     files = write_demo_parquet(tmp_path / "upload", rows=1500, cores=6, sessions=3, seed=11)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": SCREEN_WIDTHS[0], "height": 1200})
-            page.set_default_timeout(ACTION_TIMEOUT_MS)
-            page.goto(server)
-            page.wait_for_selector(IDLE)
-            expect(page.get_by_role("heading", name="Digital Twin Studio")).to_be_visible()  # the app opens on Overview
-            expect(page.get_by_role("button", name="Train a twin")).to_be_visible()
-            shoot(page, tmp_path, "overview_untrained")
+    with opened_app(server) as page:
+        expect(page.get_by_role("heading", name="Digital Twin Studio")).to_be_visible()  # the app opens on Overview
+        expect(page.get_by_role("button", name="Train a twin")).to_be_visible()
+        shoot(page, tmp_path, "overview_untrained")
 
-            open_page(page, "Data")
-            expect(page.get_by_text("Demo telemetry (1,200 rows, seed 0)").first).to_be_visible()
-            shoot(page, tmp_path, "data_demo")
+        open_page(page, "Data")
+        expect(page.get_by_text("Demo telemetry (1,200 rows, seed 0)").first).to_be_visible()
+        shoot(page, tmp_path, "data_demo")
 
-            page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(p) for p in files])
-            settle(page)
-            expect(page.get_by_text("3 uploaded files").first).to_be_visible()
-            expect(page.locator("[data-testid='stMetricValue']", has_text="1,500")).to_be_visible()
-            shoot(page, tmp_path, "data_uploaded")
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(p) for p in files])
+        settle(page)
+        expect(page.get_by_text("3 uploaded files").first).to_be_visible()
+        expect(page.locator("[data-testid='stMetricValue']", has_text="1,500")).to_be_visible()
+        shoot(page, tmp_path, "data_uploaded")
 
-            open_page(page, "Train")
-            choose_and_train(page, "Preset: default")
-            expect(page.get_by_text("Overall:")).to_be_visible()  # live progress of the running fits
-            expect(page.get_by_role("button", name="Train")).to_be_disabled()
-            page.get_by_role("button", name="Cancel").click()
-            settle(page)
-            expect(page.get_by_text("was cancelled after")).to_be_visible()
-            expect(page.get_by_text("No finished run yet")).to_be_visible()
+        open_page(page, "Train")
+        choose_and_train(page, "Preset: default")
+        expect(page.get_by_text("Overall:")).to_be_visible()  # live progress of the running fits
+        expect(page.get_by_role("button", name="Train")).to_be_disabled()
+        page.get_by_role("button", name="Cancel").click()
+        settle(page)
+        expect(page.get_by_text("was cancelled after")).to_be_visible()
+        expect(page.get_by_text("No finished run yet")).to_be_visible()
 
-            choose_and_train(page, "Preset: quick")
-            settle(page)
-            expect(page.get_by_text("trained in")).to_be_visible()
-            shoot(page, tmp_path, "train_done")
+        choose_and_train(page, "Preset: quick")
+        settle(page)
+        expect(page.get_by_text("trained in")).to_be_visible()
+        shoot(page, tmp_path, "train_done")
 
-            open_page(page, "Results")
-            charts = page.locator(".js-plotly-plot")
-            for title in ("R² per model, hold-out and out-of-fold", "actual against predicted, hold-out rows"):
-                chart = charts.filter(has_text=title)
-                chart.scroll_into_view_if_needed()  # charts far below the fold are drawn when scrolled to
-                expect(chart).to_be_visible()
-            expect(page.get_by_text("3 uploaded files").first).to_be_visible()  # the sidebar names the data
-            expect(page.get_by_text("Reconstruction twin: reads cpu_util_overall").first).to_be_visible()
+        open_page(page, "Results")
+        charts = page.locator(".js-plotly-plot")
+        for title in ("R² per model, hold-out and out-of-fold", "actual against predicted, hold-out rows"):
+            chart = charts.filter(has_text=title)
+            chart.scroll_into_view_if_needed()  # charts far below the fold are drawn when scrolled to
+            expect(chart).to_be_visible()
+        expect(page.get_by_text("3 uploaded files").first).to_be_visible()  # the sidebar names the data
+        expect(page.get_by_text("Reconstruction twin: reads cpu_util_overall").first).to_be_visible()
+        assert page.locator("[data-testid='stException']").count() == 0
+        shoot(page, tmp_path, "results")
+
+        open_page(page, "Overview")
+        expect(page.get_by_role("heading", name="Digital Twin Studio")).to_be_visible()
+        expect(page.get_by_text("Reconstruction twin: reads cpu_util_overall").first).to_be_visible()
+        expect(page.get_by_role("button", name="See the results")).to_be_visible()
+        assert page.locator("[data-testid='stException']").count() == 0
+        shoot(page, tmp_path, "overview_trained")
+
+        open_page(page, "Train")  # a twin of the other kind, so Compare shows two questions side by side
+        choose_and_train(page, "Preset: behavioural-quick")
+        settle(page)
+        open_page(page, "Results")
+        expect(page.get_by_text("Behavioural twin: reads the other cores and the workload").first).to_be_visible()
+        shoot(page, tmp_path, "results_behavioural")
+
+        open_page(page, "What-if")  # the behavioural twin's answer says it is the learned response
+        page.get_by_role("button", name="Ask the twin").click()
+        settle(page)
+        expect(page.get_by_text("Behavioural twin: the change is the learned response").first).to_be_visible()
+
+        for title, expected in (("Model", "Model"), ("What-if", "What-if"), ("Compare", "Compare")):
+            open_page(page, title)
+            expect(page.get_by_role("heading", name=expected).first).to_be_visible()
             assert page.locator("[data-testid='stException']").count() == 0
-            shoot(page, tmp_path, "results")
+            shoot(page, tmp_path, title.lower().replace("-", ""))
 
-            open_page(page, "Overview")
-            expect(page.get_by_role("heading", name="Digital Twin Studio")).to_be_visible()
-            expect(page.get_by_text("Reconstruction twin: reads cpu_util_overall").first).to_be_visible()
-            expect(page.get_by_role("button", name="See the results")).to_be_visible()
-            assert page.locator("[data-testid='stException']").count() == 0
-            shoot(page, tmp_path, "overview_trained")
-
-            open_page(page, "Train")  # a twin of the other kind, so Compare shows two questions side by side
-            choose_and_train(page, "Preset: behavioural-quick")
-            settle(page)
-            open_page(page, "Results")
-            expect(page.get_by_text("Behavioural twin: reads the other cores and the workload").first).to_be_visible()
-            shoot(page, tmp_path, "results_behavioural")
-
-            open_page(page, "What-if")  # the behavioural twin's answer says it is the learned response
-            page.get_by_role("button", name="Ask the twin").click()
-            settle(page)
-            expect(page.get_by_text("Behavioural twin: the change is the learned response").first).to_be_visible()
-
-            for title, expected in (("Model", "Model"), ("What-if", "What-if"), ("Compare", "Compare")):
-                open_page(page, title)
-                expect(page.get_by_role("heading", name=expected).first).to_be_visible()
-                assert page.locator("[data-testid='stException']").count() == 0
-                shoot(page, tmp_path, title.lower().replace("-", ""))
-
-            open_page(page, "Model")
-            page.get_by_role("tab", name="Feature sets").click()  # tabs switch in the browser, without a rerun
-            expect(page.get_by_text("Current overall").first).to_be_visible()
-            shoot(page, tmp_path, "model_feature_sets")
-        finally:
-            browser.close()
+        open_page(page, "Model")
+        page.get_by_role("tab", name="Feature sets").click()  # tabs switch in the browser, without a rerun
+        expect(page.get_by_text("Current overall").first).to_be_visible()
+        shoot(page, tmp_path, "model_feature_sets")
 
 
 def test_live_twin_follows_this_machine(server: str, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)
 
     cores = os.cpu_count() or 2  # the twin must have this machine's cores to follow it
     files = write_demo_parquet(tmp_path / "upload", rows=1500, cores=max(cores, 2), sessions=3, seed=5)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": SCREEN_WIDTHS[0], "height": 1200})
-            page.set_default_timeout(ACTION_TIMEOUT_MS)
-            page.goto(server)
-            page.wait_for_selector(IDLE)
-            open_page(page, "Data")  # the app opens on Overview
-            page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(p) for p in files])
-            settle(page)
-            open_page(page, "Train")
-            choose_and_train(page, "Preset: quick")
-            settle(page)
-            expect(page.get_by_text("trained in")).to_be_visible()
+    with opened_app(server) as page:
+        open_page(page, "Data")  # the app opens on Overview
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(p) for p in files])
+        settle(page)
+        open_page(page, "Train")
+        choose_and_train(page, "Preset: quick")
+        settle(page)
+        expect(page.get_by_text("trained in")).to_be_visible()
 
-            open_page(page, "Live")
-            expect(page.get_by_text("Press Start to sample")).to_be_visible()
-            page.get_by_role("button", name="Start").click()
-            newest = page.get_by_text(re.compile(r"Newest sample \d\d:\d\d:\d\d UTC"))
-            expect(newest).to_be_visible()  # REAL sampling: the quick twin's look-back fills in about a second
-            first = newest.inner_text()
-            page.wait_for_timeout(3000)
-            expect(newest).not_to_have_text(first)  # the fragment redrew the chart with newer samples
-            expect(page.locator("[data-testid='stPlotlyChart']")).to_be_visible()
-            expect(page.locator("[data-testid='stMetricLabel']", has_text="R², last minute")).to_be_visible()
-            assert page.locator("[data-testid='stException']").count() == 0
-            shoot(page, tmp_path, "live_running")
+        open_page(page, "Live")
+        expect(page.get_by_text("Press Start to sample")).to_be_visible()
+        page.get_by_role("button", name="Start").click()
+        newest = page.get_by_text(re.compile(r"Newest sample \d\d:\d\d:\d\d UTC"))
+        expect(newest).to_be_visible()  # REAL sampling: the quick twin's look-back fills in about a second
+        first = newest.inner_text()
+        page.wait_for_timeout(3000)
+        expect(newest).not_to_have_text(first)  # the fragment redrew the chart with newer samples
+        expect(page.locator("[data-testid='stPlotlyChart']")).to_be_visible()
+        expect(page.locator("[data-testid='stMetricLabel']", has_text="R², last minute")).to_be_visible()
+        assert page.locator("[data-testid='stException']").count() == 0
+        shoot(page, tmp_path, "live_running")
 
-            page.get_by_role("button", name="Stop").click()
-            settle(page)
-            expect(page.get_by_text("Stopped: you pressed Stop.")).to_be_visible()
-            stopped = newest.inner_text()
-            page.wait_for_timeout(2500)
-            expect(newest).to_have_text(stopped)  # nothing samples once stopped
-            shoot(page, tmp_path, "live_stopped")
-        finally:
-            browser.close()
+        page.get_by_role("button", name="Stop").click()
+        settle(page)
+        expect(page.get_by_text("Stopped: you pressed Stop.")).to_be_visible()
+        stopped = newest.inner_text()
+        page.wait_for_timeout(2500)
+        expect(newest).to_have_text(stopped)  # nothing samples once stopped
+        shoot(page, tmp_path, "live_stopped")
