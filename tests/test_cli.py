@@ -97,7 +97,8 @@ def test_validate_without_a_preset_accepts_data_some_preset_trains_and_names_tho
     assert main(["validate", str(tmp_path / "rec.parquet")]) == EXIT_OK
     out = capsys.readouterr().out
     assert re.search(r"warning +preset_refuses +`train --preset default` would refuse this data: The hold-out .* "
-                     r"Presets that can train it: behavioural-quick, quick \(e\.g\. `train --preset behavioural-quick`\)", out)
+                     r"Presets that can train it: behavioural-quick, quick "
+                     r"\(e\.g\. `train --preset behavioural-quick`\)", out)
     assert "`train --preset seed-v3` would refuse" in out and "OK: the data can be used." in out
     assert main(["validate", str(tmp_path / "rec.parquet"), "--preset", "default"]) == EXIT_INVALID_DATA
     frame.head(5).to_parquet(tmp_path / "rec.parquet")  # too short for every preset: the default's refusal
@@ -211,3 +212,12 @@ def test_a_bad_config_value_in_a_real_process_prints_no_traceback(tmp_path):
     assert done.returncode == EXIT_ERROR
     assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "stack.cv.n_splits" in done.stderr
+
+
+def test_a_run_kept_before_kinds_is_reported_as_a_reconstruction_twin():
+    from twin_core.cli import format_report
+    metrics = {"run": "old", "target": "cpu_util_core_0", "rows": {"train": 10, "gap": 0, "test": 5},
+               "split": {"description": "tail", "cv": {"description": "blocked"}}, "models": [], "baselines": {},
+               "layer_gain": [], "best": {"selected_by": "oof", "layer": 1, "name": "m", "r2_holdout": 0.5},
+               "seconds": {}, "notes": []}
+    assert format_report(metrics).splitlines()[1].startswith("Reconstruction twin (kept before runs recorded")

@@ -402,6 +402,7 @@ def test_a_store_of_schema_2_gains_the_kind_and_keeps_every_run(tmp_path, result
     assert reopened.load_model(run_id).predict_layers(demo_telemetry)[0].shape[0] > 0
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    reopened._upgrade_from_2()  # as a second process that read version 2 before this one upgraded it: nothing to do
     behavioural = replace(result, config=replace(result.config, kind="behavioural"))  # the row keeps what it is given
     new_id = reopened.save(behavioural)
     assert reopened.list().set_index("id")["kind"].to_dict() == {run_id: "reconstruction", new_id: "behavioural"}

@@ -70,7 +70,10 @@ def test_relabelled_workload_unknown_to_the_twin_is_a_warning(model, demo_teleme
 
 
 @pytest.mark.parametrize("scenario, message", [
-    (Scenario(core_scale=-1), "cannot be negative"),
+    (Scenario(core_scale=-1), "must be a finite number of at least 0"),
+    (Scenario(core_scale=float("nan")), "core_scale must be a finite number of at least 0, got nan"),
+    (Scenario(core_scale=float("inf")), "core_scale must be a finite number of at least 0, got inf"),
+    (Scenario(core_scale="2"), "core_scale must be a finite number of at least 0, got '2'"),
     (Scenario(core_offset=150), "within ±100"),
     (Scenario(cores=("cpu_util_core_0",)), "the target cannot be edited"),
 ])
@@ -139,7 +142,9 @@ def test_the_behavioural_twin_recovers_the_known_workload_offsets(responding):
     sessions = answer.summary.set_index("session").drop("all")
     known = RESPONSE_OFFSETS["memory_bound"] - sessions["workload"].map(RESPONSE_OFFSETS)
     assert sorted(known) == [-5.0, 0.0, 5.0, 10.0, 13.0, 15.0]  # one session per workload
-    np.testing.assert_allclose(sessions["change"].to_numpy(float), known.to_numpy(), rtol=0.2, atol=0.5)
+    moved = known.to_numpy() != 0  # within 20 % where the response moves core 0; the unmoved session by < 0.5 points
+    np.testing.assert_allclose(sessions["change"].to_numpy(float)[moved], known.to_numpy()[moved], rtol=0.2)
+    assert abs(sessions["change"].to_numpy(float)[~moved]).max() < 0.5
 
 
 def test_a_reconstruction_answer_says_it_follows_from_the_identity_and_a_behavioural_one_does_not(

@@ -265,11 +265,15 @@ class _ProgressBar:
         sys.stderr.flush()
 
 
+OLD_RUN_KIND = ("Reconstruction twin (kept before runs recorded their kind; every twin then read "
+                "cpu_util_overall).")
+
+
 def format_report(metrics: dict) -> str:
     """The per-layer table printed at the end of `train`."""
     lines = [f"Run '{metrics['run']}' · target {metrics['target']} · rows train {metrics['rows']['train']}, "
              f"gap {metrics['rows']['gap']}, test {metrics['rows']['test']}",
-             *([metrics["kind_sentence"]] if metrics.get("kind_sentence") else []),  # runs kept before kinds have none
+             metrics.get("kind_sentence") or OLD_RUN_KIND,
              f"Hold-out: {metrics['split']['description']}",
              f"Out-of-fold: {metrics['split']['cv']['description']}",
              "", f"{'layer':>5}  {'model':<18} {'kind':<12} {'R² hold-out':>11} {'R² OOF':>8} {'MAE':>7} {'RMSE':>7}"]

@@ -109,7 +109,8 @@ class RunConfig:
 
     `kind` says what the twin may read: a `reconstruction` twin may read cpu_util_overall and the identity
     computed from it (which nearly give the target by arithmetic); a `behavioural` twin reads neither, so it
-    learns how the target behaves given the other cores and the workload. `seed_compatible` reproduces the notebook: windows run across sessions, a random hold-out and shuffled
+    learns how the target behaves given the other cores and the workload. `seed_compatible` reproduces the
+    notebook: windows run across sessions, a random hold-out and shuffled
     K-fold. It is leaky on a time series and labelled so wherever its numbers appear.
     """
 

@@ -75,8 +75,10 @@ def baseline_predictions(telemetry: Telemetry, rows: np.ndarray, train_rows: np.
     return pd.DataFrame(columns, index=rows)
 
 
-def kind_sentence(kind: str, target: str, r2_holdout: float | None, n_cores: int) -> str:
-    """One sentence of what the twin's kind means and how good it is on this data, for every view of a run."""
+def kind_sentence(kind: str, target: str, r2_holdout: float | None, n_cores: int,
+                  identity_r2: float | None = None) -> str:
+    """One sentence of what the twin's kind means and how good it is on this data, for every view of a run; a
+    reconstruction twin's R² is said beside the identity's own, so the arithmetic's share is never credited to it."""
     if kind == "behavioural":
         if r2_holdout is None or not np.isfinite(r2_holdout):
             how = f"here their share of {target}'s variation could not be measured (it does not vary on the hold-out)"
@@ -87,8 +89,8 @@ def kind_sentence(kind: str, target: str, r2_holdout: float | None, n_cores: int
         return (f"Behavioural twin: reads the other cores and the workload, never cpu_util_overall or {target} "
                 f"itself; {how}.")
     return (f"Reconstruction twin: reads cpu_util_overall, from which the identity {n_cores}·overall − Σ other cores "
-            f"nearly gives {target} by arithmetic (hold-out R² {score_text(r2_holdout, '.2f')}); good to fill in or "
-            "check a core, not to say how it behaves.")
+            f"gives {target} by arithmetic (hold-out R²: the identity alone {score_text(identity_r2, '.2f')}, the "
+            f"twin {score_text(r2_holdout, '.2f')}); good to fill in or check a core, not to say how it behaves.")
 
 
 def model_key(layer: int, name: str) -> str:
@@ -170,7 +172,14 @@ def evaluate_run(
                       by_session=grouped_scores(predictions, SESSION, best["key"], reference),
                       by_workload=grouped_scores(predictions, WORKLOAD, best["key"], reference),
                       predictions=predictions, best=best, target=telemetry.target, kind=twin_kind,
-                      kind_sentence=kind_sentence(twin_kind, telemetry.target, best["r2_holdout"], telemetry.n_cores))
+                      kind_sentence=kind_sentence(twin_kind, telemetry.target, best["r2_holdout"], telemetry.n_cores,
+                                                  _baseline_r2(baselines, "identity")))
+
+
+def _baseline_r2(baselines: pd.DataFrame, name: str) -> float | None:
+    """A baseline's hold-out R², or None when the run has no such baseline."""
+    row = baselines.loc[baselines["name"] == name, "r2_holdout"]
+    return float(row.iloc[0]) if len(row) else None
 
 
 def layer_gain(models: pd.DataFrame, baselines: pd.DataFrame, reference: str = "identity") -> pd.DataFrame:

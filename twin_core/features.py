@@ -31,7 +31,8 @@ class FeatureSpec:
     """What one feature set holds; windows and lags are counted in rows (samples).
 
     `current_values` adds the present sample of every non-target core, and of overall when `current_overall` is
-    on (the notebook's features do both; a behavioural twin switches `current_overall` off). Rolling windows exclude the current row unless `windows_include_current` is set.
+    on (the notebook's features do both; a behavioural twin switches `current_overall` off). Rolling windows
+    exclude the current row unless `windows_include_current` is set.
     `min_history` asks for at least that many rows of session history before a row is used, even if no
     feature needs them (the notebook dropped the warm-up rows of windows it then left out of its features).
     """

@@ -25,7 +25,8 @@ LAYER_SHADES = (  # one hue per layer; models of a layer take its shades in orde
     ("#9467bd", "#bcbddc", "#54278f", "#dadaeb"),
     ("#8c564b", "#c49c94", "#5b3a32", "#e7cbc6"),
 )
-BASELINE_STYLE = {"identity": ("#7f7f7f", "dash"), "persistence": ("#bcbd22", "dot"), "mean": ("#17becf", "dashdot")}
+BASELINE_STYLE = {"identity": ("#7f7f7f", "dash"), "persistence": ("#bcbd22", "dot"), "mean": ("#17becf", "dashdot"),
+                  "linear_others": ("#e377c2", "dash")}
 FEATURE_COLOUR = "#8c8c8c"
 BASELINE_COLOUR, SCENARIO_COLOUR = "#1f77b4", "#d62728"  # what-if: predicted as recorded / under the scenario
 TIME_TITLE = "time (UTC; gaps between sessions cut out)"
@@ -207,7 +208,8 @@ def _r2_axis_floor(models: pd.DataFrame, baselines: pd.DataFrame) -> float:
     """Bottom of the R² axis: low enough for every model and the identity/persistence lines, zoomed when all are high
     (differences of a few thousandths matter), never below -1 (worse than that reads the same)."""
     values = np.r_[models["r2_holdout"], models["r2_oof"],
-                   baselines.loc[baselines["name"].isin(["identity", "persistence"]), "r2_holdout"]].astype(float)
+                   baselines.loc[baselines["name"].isin(["identity", "persistence", "linear_others"]),
+                                 "r2_holdout"]].astype(float)
     values = values[np.isfinite(values)]
     lowest = min(float(values.min()), 0.99) if len(values) else 0.0
     return max(-1.0, lowest - 0.25 * (1.0 - lowest)) if lowest > 0.5 else max(-1.0, min(0.0, lowest - 0.05))

@@ -91,8 +91,9 @@ def _behavioural_set(name: str, core_windows: tuple[int, ...], core_lags: int) -
 
 
 def behavioural() -> RunConfig:
-    """The most accurate behavioural twin we found: the other cores and the workload, never overall (chosen by
-    out-of-fold R² on training rows of the seed and demo telemetry; see README)."""
+    """A behavioural twin that also reads the other cores' recent history (for machines whose cores answer each other
+    with a delay): the other cores and the workload, never overall. On the seed and demo telemetry its out-of-fold R²
+    is slightly below `behavioural-quick`'s (see README)."""
     now = _behavioural_set("others-now", (), 0)
     history = _behavioural_set("others-history", (10,), 5)
     return RunConfig(

@@ -175,10 +175,13 @@ class RunStore:
 
     def _upgrade_from_2(self) -> None:
         """Give a version 2 store the twin kind column, its runs 'reconstruction' (the only kind then), in one
-        transaction: every run is kept, and a failure leaves the store as it was."""
+        transaction: every run is kept, and a failure leaves the store as it was. Another process may have
+        upgraded it since the version was read: the version is read again inside the transaction."""
         with self._connect() as db:
             try:
                 db.execute("BEGIN IMMEDIATE")  # sqlite3 runs DDL outside a transaction unless one is begun
+                if db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] != "2":
+                    return
                 db.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'reconstruction'")
                 db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
             except sqlite3.OperationalError as exc:

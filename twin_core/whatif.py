@@ -39,9 +39,10 @@ class Scenario:
 
     def validate(self, telemetry: Telemetry) -> None:
         """Refuse scenarios the telemetry cannot express, naming the problem."""
-        if self.core_scale < 0:
-            raise ConfigError(f"Scenario '{self.name}': core_scale cannot be negative, got {self.core_scale}.")
-        if not -100.0 <= self.core_offset <= 100.0:
+        if not isinstance(self.core_scale, (int, float)) or not 0 <= self.core_scale < float("inf"):
+            raise ConfigError(f"Scenario '{self.name}': core_scale must be a finite number of at least 0, "
+                              f"got {self.core_scale!r}.")
+        if not isinstance(self.core_offset, (int, float)) or not -100.0 <= self.core_offset <= 100.0:
             raise ConfigError(f"Scenario '{self.name}': core_offset must lie within ±100 points.")
         unknown = sorted(set(self.cores) - set(telemetry.other_cores))
         if unknown:
