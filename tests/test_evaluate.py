@@ -36,23 +36,39 @@ def test_baselines_identity_persistence_mean():
     assert (base["mean"] == frame["cpu_util_core_0"].iloc[:20].mean()).all()
 
 
-def test_layer_gain_compares_each_layer_with_the_one_below():
+def _holdout(columns: dict[str, float], rows: int = 400) -> pd.DataFrame:
+    """Hold-out predictions of two sessions: each named column is the actual plus noise of the given spread."""
+    rng = np.random.default_rng(0)
+    actual = rng.normal(50, 10, rows)
+    return pd.DataFrame({"row": np.arange(rows), "session": np.repeat([0, 1], rows // 2), "actual": actual,
+                         **{name: actual + rng.normal(0, sd, rows) for name, sd in columns.items()}})
+
+
+def test_layer_gain_compares_each_layer_with_the_one_below_and_gives_its_verdict():
     models = pd.DataFrame({"layer": [1, 1, 2], "name": ["a", "b", "top"], "r2_holdout": [0.80, 0.85, 0.83],
                            "r2_oof": [0.90, 0.88, 0.91]})
     baselines = pd.DataFrame({"name": ["identity"], "r2_holdout": [0.70]})
-    gain = layer_gain(models, baselines)
+    predictions = _holdout({"identity": 8.0, "L1:a": 3.0, "L1:b": 1.0, "L2:top": 6.0})
+    gain = layer_gain(models, baselines, predictions, seed=0, block=20)
     assert gain["best_model"].tolist() == ["a", "top"]  # chosen by OOF, not by hold-out
     assert gain["gain_holdout"].tolist() == pytest.approx([0.10, 0.03])
     assert gain["compared_with"].tolist() == ["identity baseline", "layer 1"]
-    assert gain["pays"].tolist() == [True, True]
+    assert gain["verdict"].tolist() == ["pays", "costs"]  # L1:a beats the identity; L2:top is worse than L1:a
+    assert gain["pays"].tolist() == [True, False]
+    low, high = gain["gain_ci95"].iloc[0]
+    assert 0 < low < high < 1
 
 
 @pytest.mark.parametrize("unmeasured", [None, float("nan")])
-def test_a_layer_whose_gain_cannot_be_measured_does_not_pay(unmeasured):
+def test_a_layer_whose_gain_cannot_be_measured_has_no_interval_and_does_not_pay(unmeasured):
     models = pd.DataFrame({"layer": [1, 2, 3], "name": ["a", "mid", "top"], "r2_holdout": [0.80, unmeasured, 0.9],
                            "r2_oof": [0.90, unmeasured, 0.95]})
-    gain = layer_gain(models, pd.DataFrame({"name": ["identity"], "r2_holdout": [unmeasured]}))
+    predictions = _holdout({"identity": 8.0, "L1:a": 3.0, "L2:mid": 2.0, "L3:top": 1.0})
+    gain = layer_gain(models, pd.DataFrame({"name": ["identity"], "r2_holdout": [unmeasured]}), predictions,
+                      seed=0, block=20)
     assert np.isnan(gain["gain_holdout"]).tolist() == [True, True, True]  # each compares with an unknown R²
+    assert gain["verdict"].tolist() == ["n/a", "n/a", "n/a"]
+    assert gain["gain_ci95"].tolist() == [None, None, None]
     assert gain["pays"].tolist() == [False, False, False]
     assert gain["best_model"].tolist() == ["a", "mid", "top"]
 
@@ -91,7 +107,8 @@ def test_behavioural_baselines_never_read_overall_and_fit_the_linear_model_on_tr
 def test_layer_one_of_a_behavioural_twin_is_compared_with_the_linear_model_on_the_other_cores():
     models = pd.DataFrame({"layer": [1, 2], "name": ["a", "top"], "r2_holdout": [0.40, 0.45], "r2_oof": [0.5, 0.6]})
     baselines = pd.DataFrame({"name": ["mean", "persistence", "linear_others"], "r2_holdout": [0.0, 0.9, 0.10]})
-    gain = layer_gain(models, baselines, reference="linear_others")
+    predictions = _holdout({"linear_others": 8.0, "L1:a": 6.0, "L2:top": 5.0})
+    gain = layer_gain(models, baselines, predictions, reference="linear_others", seed=0, block=20)
     assert gain["compared_with"].tolist() == ["linear_others baseline", "layer 1"]
     assert gain["gain_holdout"].tolist() == pytest.approx([0.30, 0.05])
 

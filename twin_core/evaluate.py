@@ -15,6 +15,7 @@ from sklearn.linear_model import Ridge
 
 from twin_core.features import identity_estimate
 from twin_core.telemetry import SESSION, TIMESTAMP, WORKLOAD, Telemetry
+from twin_core.verdicts import block_rows, r2_gain_interval, verdict
 
 BASELINES = {  # every baseline's label; which ones a run has depends on its kind (BASELINES_BY_KIND)
     "identity": "identity N·overall − Σ other cores (clipped 0–100)",
@@ -131,10 +132,13 @@ def evaluate_run(
     kinds: list[list[str]],
     *,
     twin_kind: str,
+    seed: int,
+    lookback: int,
 ) -> Evaluation:
     """Score every model (hold-out and OOF) and the baselines of the twin's kind; pick the best model by its OOF R².
 
-    `kinds` are the models' estimator kinds per layer; `twin_kind` is the run's kind (TWIN_KINDS).
+    `kinds` are the models' estimator kinds per layer; `twin_kind` is the run's kind (TWIN_KINDS). The run's `seed`
+    and the features' `lookback` set the layer verdicts' block bootstrap (reproducible, blocks of block_rows(lookback)).
     """
     frame = telemetry.frame
     actual_test = frame[telemetry.target].to_numpy(dtype=float)[test_rows]
@@ -168,7 +172,8 @@ def evaluate_run(
             "r2_holdout": float(best_row["r2_holdout"]), "r2_oof": float(best_row["r2_oof"]),
             "selected_by": "out-of-fold R² on training rows"}
     reference = REFERENCE_BY_KIND[twin_kind]
-    return Evaluation(models=models, baselines=baselines, layer_gain=layer_gain(models, baselines, reference),
+    gains = layer_gain(models, baselines, predictions, reference, seed=seed, block=block_rows(lookback))
+    return Evaluation(models=models, baselines=baselines, layer_gain=gains,
                       by_session=grouped_scores(predictions, SESSION, best["key"], reference),
                       by_workload=grouped_scores(predictions, WORKLOAD, best["key"], reference),
                       predictions=predictions, best=best, target=telemetry.target, kind=twin_kind,
@@ -182,25 +187,35 @@ def _baseline_r2(baselines: pd.DataFrame, name: str) -> float | None:
     return float(row.iloc[0]) if len(row) else None
 
 
-def layer_gain(models: pd.DataFrame, baselines: pd.DataFrame, reference: str = "identity") -> pd.DataFrame:
+def layer_gain(models: pd.DataFrame, baselines: pd.DataFrame, predictions: pd.DataFrame, reference: str = "identity",
+               *, seed: int, block: int) -> pd.DataFrame:
     """Does each layer pay? Its best model (by OOF R²) against the layer below; layer 1 against the `reference`
     baseline (the identity for a reconstruction twin, the linear model on the other cores for a behavioural one).
 
-    An R² that cannot be measured (None or NaN: a constant target) gives a NaN gain, and such a layer does not pay.
+    A layer pays only when the 95 % block-bootstrap interval of its hold-out R² gain (twin_core.verdicts, blocks of
+    `block` rows within sessions of the hold-out `predictions`, seeded by `seed`) lies above 0; it costs when the
+    interval lies below 0, and is within noise otherwise. An R² that cannot be measured (None or NaN: a constant
+    target) gives a NaN gain, no interval and the verdict n/a.
     """
-    rows, below_h, below_o = [], None, None
+    rows, below_h, below_o, below_key = [], None, None, reference
     models = models.assign(r2_holdout=pd.to_numeric(models["r2_holdout"]), r2_oof=pd.to_numeric(models["r2_oof"]))
     first_ref = pd.to_numeric(baselines.set_index("name")["r2_holdout"]).get(reference, np.nan)
+    ordered = predictions.sort_values([SESSION, "row"], kind="stable")  # time order within each session
     for depth, group in models.groupby("layer", sort=True):
         best = group.loc[group["r2_oof"].fillna(-np.inf).idxmax()]
         ref_h = first_ref if below_h is None else below_h
         gain_h = float(best["r2_holdout"]) - ref_h
         gain_o = float("nan") if below_o is None else float(best["r2_oof"]) - below_o
+        key = model_key(int(depth), str(best["name"]))
+        interval = None if not np.isfinite(gain_h) or below_key not in ordered else r2_gain_interval(
+            ordered["actual"], ordered[key], ordered[below_key], ordered[SESSION].to_numpy(), block=block, seed=seed)
         rows.append({"layer": int(depth), "best_model": best["name"], "r2_holdout": float(best["r2_holdout"]),
                      "r2_oof": float(best["r2_oof"]),
                      "compared_with": f"{reference} baseline" if below_h is None else f"layer {int(depth) - 1}",
-                     "gain_holdout": gain_h, "gain_oof": gain_o, "pays": bool(np.isfinite(gain_h) and gain_h > 0)})
-        below_h, below_o = float(best["r2_holdout"]), float(best["r2_oof"])
+                     "gain_holdout": gain_h, "gain_oof": gain_o,
+                     "gain_ci95": None if interval is None else list(interval), "verdict": verdict(interval),
+                     "pays": verdict(interval) == "pays"})
+        below_h, below_o, below_key = float(best["r2_holdout"]), float(best["r2_oof"]), key
     return pd.DataFrame.from_records(rows)
 
 

@@ -248,7 +248,8 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
     holdout_layers = stack.predict_layers(features.X.loc[test])
     kinds = [[m.kind for m in layer.models] for layer in config.stack.layers]
     evaluation = evaluate_run(_as_the_twin_sees_workloads(telemetry, features.workload_categories), test,
-                              split.train, holdout_layers, stack.oof_predictions_, kinds, twin_kind=config.kind)
+                              split.train, holdout_layers, stack.oof_predictions_, kinds, twin_kind=config.kind,
+                              seed=config.seed, lookback=features.lookback)
     seconds["evaluate"] = time.perf_counter() - clock
     seconds["total"] = sum(seconds.values())
 
