@@ -4,6 +4,7 @@ import streamlit as st
 from twin_core.evaluate import BASELINES, BASELINES_BY_KIND, REFERENCE_BY_KIND, score_text
 from twin_core.runs import predictions_frame
 from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, trace_figure
+from twin_core.verdicts import gain_text
 from ui import format as fmt
 from ui import state
 
@@ -38,17 +39,29 @@ st.plotly_chart(fmt.titled_by_kind(layer_r2_figure(evaluation, result.split.desc
                 key="layer_r2")
 st.markdown("**Does this layer pay?**")
 st.caption("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "
-           f"{fmt.REFERENCE_NAMES[reference]} ({BASELINES[reference]}). " + split_caption)
-gains = evaluation.layer_gain.assign(**{  # a gain that cannot be measured (a baseline has no OOF) reads n/a
-    column: evaluation.layer_gain[column].map(lambda v: score_text(v, "+.3f"))
-    for column in ("gain_holdout", "gain_oof")})
-st.dataframe(gains, hide_index=True,
-             column_order=["layer", "best_model", "compared_with", "gain_holdout", "gain_oof", "pays"],
+           f"{fmt.REFERENCE_NAMES[reference]} ({BASELINES[reference]}). The hold-out gain comes with its 95 % interval "
+           "(a bootstrap over time blocks within sessions): a layer **pays** only when the whole interval is above 0, "
+           "**costs** when it is below 0, and is **within noise** otherwise. " + split_caption)
+gains = evaluation.layer_gain.assign(
+    answer=[f"{gain_text(g, ci)} · {v}" for g, ci, v in evaluation.layer_gain[["gain_holdout", "gain_ci95", "verdict"]]
+            .itertuples(index=False)],
+    gain_oof=evaluation.layer_gain["gain_oof"].map(lambda v: score_text(v, "+.3f")))  # n/a: not measurable
+st.dataframe(gains.drop(columns="gain_ci95"), hide_index=True, width="stretch",
+             column_order=["layer", "best_model", "answer", "gain_oof", "compared_with"],
              column_config={
+                 "layer": st.column_config.NumberColumn("layer", width="small"),
                  "best_model": "best model", "compared_with": "compared with",
-                 "gain_holdout": st.column_config.TextColumn("R² gain, hold-out"),
-                 "gain_oof": st.column_config.TextColumn("R² gain, OOF"),
-                 "pays": st.column_config.CheckboxColumn("pays")})
+                 "answer": st.column_config.TextColumn("hold-out R² gain [95 % interval] · verdict", width="large"),
+                 "gain_oof": st.column_config.TextColumn("R² gain, OOF", help="Out-of-fold: on training rows, each "
+                                                         "predicted by a model that did not see it.")})
+top_layer = int(evaluation.layer_gain["layer"].max())
+if evaluation.best["layer"] != top_layer:
+    top = evaluation.layer_gain.set_index("layer").loc[top_layer]
+    st.caption(f"The headline's model, {evaluation.best['key']}, is not in the top layer: models are chosen by their "
+               f"out-of-fold R² on the training rows ({score_text(evaluation.best['r2_oof'])} against "
+               f"{score_text(top['r2_oof'])} for layer {top_layer}'s {top['best_model']}), never by the hold-out, so "
+               f"the top layer's bar (hold-out R² {score_text(top['r2_holdout'])}) can differ from the headline's "
+               "R².")
 with st.expander("Every model and baseline"):
     st.dataframe(evaluation.models, hide_index=True, column_config={
         "r2_holdout": R2, "r2_oof": R2, "mae_holdout": MAE, "rmse_holdout": MAE, "mae_oof": MAE, "rmse_oof": MAE})

@@ -28,6 +28,7 @@ from twin_core.telemetry.labels import UNLABELLED
 from twin_core.telemetry.options import MAX_SCHEDULE_BYTES, SourceOptions
 from twin_core.telemetry.readers import formats_text
 from twin_core.telemetry.writing import write_telemetry
+from twin_core.verdicts import gain_text
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID_DATA, EXIT_CANCELLED = 0, 1, 2, 3
 
@@ -287,11 +288,13 @@ def format_report(metrics: dict) -> str:
         lines.append(f"  {name:<13} R² {score_text(b['r2_holdout'], '.4f')}  MAE {score_text(b['mae_holdout'], '.3f')}  "
                      f"({b['label']})")
     lines.append("")
-    lines.append("Does each layer pay (best model by OOF R², hold-out gain over the layer below)?")
+    lines.append("Does each layer pay (best model by OOF R², hold-out gain over the layer below [95 % block-bootstrap "
+                 "interval]; pays only when the whole interval is above 0)?")
     for g in metrics["layer_gain"]:
-        verdict = "pays" if g["pays"] else "does not pay" if g["gain_holdout"] is not None else "cannot tell (n/a)"
-        lines.append(f"  layer {g['layer']}: {g['best_model']:<18} gain {score_text(g['gain_holdout'], '+.4f')} vs "
-                     f"{g['compared_with']} → {verdict}")
+        verdict = g.get("verdict", "not judged (kept before verdicts)")
+        verdict = "cannot tell (n/a)" if verdict == "n/a" else verdict
+        lines.append(f"  layer {g['layer']}: {g['best_model']:<18} gain "
+                     f"{gain_text(g['gain_holdout'], g.get('gain_ci95'), 4)} vs {g['compared_with']} → {verdict}")
     best = metrics["best"]
     lines.append("")
     lines.append(f"Best (selected by {best['selected_by']}): layer {best['layer']} '{best['name']}' "

@@ -1,11 +1,14 @@
 """Results and Compare pages: every figure is there and carries the run's numbers, not just something drawn."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import figures, goto, metric, train, trace, values
+from twin_core.verdicts import gain_text
 
 
 @pytest.fixture
@@ -20,7 +23,7 @@ def test_results_page_without_a_run_points_to_train(app: AppTest) -> None:
     assert not at.get("plotly_chart")
 
 
-def test_layer_r2_chart_shows_every_model_and_the_baselines(trained: AppTest) -> None:
+def test_layer_r2_chart_and_the_gain_table_show_every_model_baseline_and_verdict(trained: AppTest) -> None:
     at = trained
     result = at.session_state["runs"][0].result
     models, baselines = result.evaluation.models, result.evaluation.baselines.set_index("name")
@@ -33,7 +36,15 @@ def test_layer_r2_chart_shows_every_model_and_the_baselines(trained: AppTest) ->
     assert {round(baselines.loc[b, "r2_holdout"], 9) for b in ("identity", "persistence")} <= lines
     assert result.split.description in chart["layout"]["title"]["subtitle"]["text"]
     gain = at.dataframe[0].value
-    assert list(gain["layer"]) == [1, 2] and "pays" in gain.columns
+    assert list(gain["layer"]) == [1, 2]
+    expected = [f"{gain_text(g, ci)} · {v}" for g, ci, v in
+                result.evaluation.layer_gain[["gain_holdout", "gain_ci95", "verdict"]].itertuples(index=False)]
+    assert list(gain["answer"]) == expected
+    shown = r"[+−]\d\.\d{3}"
+    answer = rf"{shown} \[{shown}, {shown}\] · (pays|within noise|costs)|n/a · n/a"
+    assert all(re.fullmatch(answer, a) for a in expected)
+    explained = any("is not in the top layer" in c.value for c in at.caption)
+    assert explained == (result.evaluation.best["layer"] != 2)  # said only when the headline's model is below the top
     assert float(at.metric[0].value) == pytest.approx(result.evaluation.best["r2_holdout"], abs=5e-4)
 
 
@@ -107,7 +118,8 @@ def test_a_behavioural_run_says_its_kind_and_is_measured_against_its_own_baselin
     assert next(m for m in at.metric if m.label == "Best R² (hold-out)").delta.endswith(" vs linear")
     gain = at.dataframe[0].value
     assert gain["compared_with"].tolist() == ["linear_others baseline", "layer 1"]
-    assert gain.loc[0, "gain_holdout"] == f"{gain.loc[0, 'r2_holdout'] - evaluation.baseline_r2('linear_others'):+.3f}"
+    expected_gain = f"{gain.loc[0, 'r2_holdout'] - evaluation.baseline_r2('linear_others'):+.3f}".replace("-", "−")
+    assert gain.loc[0, "answer"].startswith(expected_gain + " [")
     assert gain.loc[0, "gain_oof"] == "n/a"  # a baseline has no out-of-fold score: never a literal None
     assert at.dataframe[2].value["name"].tolist() == ["mean", "persistence", "linear_others"]
     assert at.pills(key="trace_keys:behavioural-quick #1").options == [
