@@ -3,7 +3,8 @@ import streamlit as st
 
 from ui import sidebar, state, training
 
-st.set_page_config(page_title="Digital Twin Studio", page_icon=":material/memory:", layout="wide")
+# an emoji icon is drawn in the browser (a data: SVG); a ":material/…:" one is fetched from fonts.gstatic.com
+st.set_page_config(page_title="Digital Twin Studio", page_icon="💻", layout="wide")
 state.init()
 training.settle()
 
