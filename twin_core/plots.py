@@ -173,10 +173,13 @@ def layer_r2_figure(evaluation: Evaluation, split_description: str, cv_descripti
     custom = np.column_stack([models["kind"], models["mae_holdout"], models["n_without_oof"]])
     fig = go.Figure()
     bars = (("r2_holdout", "hold-out R²", ""), ("r2_oof", "out-of-fold R² (training rows)", "/"))
+    # hatch "replace": the default template's "overlay" makes Plotly.js derive the hatch colour from the marker
+    # colour, which it cannot do from a list of per-bar colours ("Invalid color specifier" in the console)
     for column, name, pattern in bars:
+        hatch = dict(shape=pattern, fillmode="replace")
         fig.add_trace(go.Bar(
             x=labels, y=models[column], name=name, customdata=custom, text=models[column], texttemplate="%{y:.3f}",
-            textposition="outside", marker=dict(color=colours, pattern=dict(shape=pattern), opacity=1 if not pattern
+            textposition="outside", marker=dict(color=colours, pattern=hatch, opacity=1 if not pattern
                                                 else 0.55, line=dict(color=colours, width=1)),
             hovertemplate=f"%{{x}} (%{{customdata[0]}})<br>{name}: %{{y:.4f}}<br>hold-out MAE %{{customdata[1]:.2f}}"
                           "<extra></extra>"))
