@@ -1,5 +1,6 @@
 """The app in a real browser: it opens on the Overview; upload parquet through the widget, train the quick preset,
-see the results and the Overview of the run; a twin following this machine live on the Live page (real sampling)."""
+see the results and the Overview of the run; a twin following this machine live on the Live page (real sampling).
+Both fail when the page sends anything to a host but the app's, or its console shows an error or a warning."""
 from __future__ import annotations
 
 import os
@@ -12,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -24,6 +26,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 IDLE = "[data-test-script-state='notRunning']"
 STARTUP_TIMEOUT_S = 60
 ACTION_TIMEOUT_MS = 120_000
+# console message types that fail the test; Plotly.js logs its warnings through console.trace("WARN:", ...)
+CONSOLE_PROBLEMS = ("error", "warning", "assert", "trace")
 SCREEN_WIDTHS = (1280, 1920)  # every view must fit both, with nothing cut or overlapping
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +48,8 @@ def server(tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, "TWIN_DEMO_ROWS": "1200", "TWIN_STORE": str(tmp_path / "runs.sqlite")}  # never the repo's
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],  # files edited during the run must not reload twin_core's classes
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -88,9 +93,32 @@ def choose_and_train(page, option: str) -> None:
     page.get_by_role("button", name="Train").click()
 
 
+def leaves_the_machine(url: str, server: str) -> bool:
+    """Whether a request or websocket goes anywhere but the app's own host and port (data:/blob: never leave)."""
+    parts, app = urlsplit(url), urlsplit(server)
+    if parts.scheme in ("data", "blob"):
+        return False
+    return parts.hostname not in ("127.0.0.1", "localhost") or parts.port != app.port
+
+
+def watch(page, server: str) -> tuple[list[str], list[str]]:
+    """Record every request leaving the machine and every console error or warning the page logs."""
+    foreign: list[str] = []
+    console: list[str] = []
+    page.on("request", lambda request: foreign.append(request.url)
+            if leaves_the_machine(request.url, server) else None)
+    page.on("websocket", lambda socket_: foreign.append(socket_.url)
+            if leaves_the_machine(socket_.url, server) else None)
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text} ({message.location})")
+            if message.type in CONSOLE_PROBLEMS else None)
+    page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+    return foreign, console
+
+
 @contextmanager
 def opened_app(server: str) -> Iterator:
-    """Debian's chromium on the app's first page, at the first screen width, idle; closed afterwards."""
+    """Debian's chromium on the app's first page, at the first screen width, idle; closed afterwards. Fails when
+    the page made a request to any host but the app's, or its console had an error or a warning."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -98,9 +126,13 @@ def opened_app(server: str) -> Iterator:
         try:
             page = browser.new_page(viewport={"width": SCREEN_WIDTHS[0], "height": 1200})
             page.set_default_timeout(ACTION_TIMEOUT_MS)
+            foreign, console = watch(page, server)
             page.goto(server)
             page.wait_for_selector(IDLE)
             yield page
+            problems = [f"request left the machine: {url}" for url in sorted(set(foreign))]
+            problems += [f"console {message}" for message in sorted(set(console))]
+            assert problems == [], "\n".join(problems)
         finally:
             browser.close()
 
@@ -218,7 +250,9 @@ def test_live_twin_follows_this_machine(server: str, tmp_path: Path) -> None:
         first = newest.inner_text()
         page.wait_for_timeout(3000)
         expect(newest).not_to_have_text(first)  # the fragment redrew the chart with newer samples
-        expect(page.locator("[data-testid='stPlotlyChart']")).to_be_visible()
+        chart = page.locator("[data-testid='stPlotlyChart']")
+        expect(chart).to_have_count(1)  # a fragment redraw can show the outgoing chart beside the new one a moment
+        expect(chart).to_be_visible()
         expect(page.locator("[data-testid='stMetricLabel']", has_text="R², last minute")).to_be_visible()
         assert page.locator("[data-testid='stException']").count() == 0
         shoot(page, tmp_path, "live_running")
