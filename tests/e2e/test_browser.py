@@ -138,9 +138,12 @@ def opened_app(server: str) -> Iterator:
 
 
 def shoot(page, folder: Path, name: str) -> None:
-    """Full-page screenshots at the two widths the views must fit (1280 and 1920 px), for a person to look at."""
+    """Screenshots of the page's first 2,000 px at the two widths the views must fit (1280 and 1920 px), for a person
+    to look at; the page is scrolled to its top first (Streamlit scrolls inside its main section, which a full-page
+    screenshot does not unroll)."""
     for width in SCREEN_WIDTHS:
         page.set_viewport_size({"width": width, "height": 2000})
+        page.evaluate("document.querySelector(\"[data-testid='stMain']\")?.scrollTo(0, 0)")
         page.wait_for_timeout(400)  # charts and columns re-lay out on resize (no script rerun)
         page.screenshot(path=folder / f"{name}_{width}.png", full_page=True)
 
