@@ -117,3 +117,9 @@ def test_schedule_times_without_an_offset_are_read_in_the_reading_time_zone():
 def test_schedules_a_person_gets_wrong_are_refused_saying_what_to_write(text, zone, problem):
     with pytest.raises(ConfigError, match=problem):
         SourceOptions.from_inputs(schedule=text, schedule_name="plan.csv", timezone=zone)
+
+
+def test_a_schedule_line_of_millions_of_fields_is_refused_before_pandas_reads_it():
+    text = f"start,end,label\n{T0},{T0 + 60},x" + ",y" * 3_000_000 + "\n"  # pandas took four minutes on this
+    with pytest.raises(ConfigError, match=r"^plan\.csv: a line has more fields than the header"):
+        Schedule.from_csv(text, "plan.csv")

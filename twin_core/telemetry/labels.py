@@ -4,7 +4,6 @@ intervals (a CSV a person writes while running the workloads), applied by time.
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ import pandas as pd
 
 from twin_core.errors import ConfigError
 from twin_core.telemetry.columns import _to_epoch_seconds
+from twin_core.telemetry.csvtext import longer_than_header
 from twin_core.telemetry.frame import TIMESTAMP, WORKLOAD
 from twin_core.telemetry.report import ValidationReport, _n
 
@@ -36,14 +36,13 @@ class Schedule:
     def from_csv(cls, text: str, name: str = "schedule", zone: ZoneInfo | None = None) -> Schedule:
         """Read a `start,end,label` CSV: ISO-8601 times (with an offset, or else local times in `zone`, UTC by
         default, as the collectors' local times are read) or epoch seconds."""
-        try:
-            with warnings.catch_warnings():  # pandas only warns when a line has more fields than the header
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                table = pd.read_csv(io.StringIO(text), dtype=str, nrows=MAX_SCHEDULE_ROWS + 1,
-                                    skipinitialspace=True, index_col=False)
-        except pd.errors.ParserWarning:
+        header = text.split("\n", 1)[0]
+        if longer_than_header(text, ",", header.count(",") + 1) is not None:
             raise ConfigError(f"{name}: a line has more fields than the header; write three per line, "
-                              "start,end,label (quote a label that holds a comma).") from None
+                              "start,end,label (quote a label that holds a comma).")
+        try:
+            table = pd.read_csv(io.StringIO(text), dtype=str, nrows=MAX_SCHEDULE_ROWS + 1, skipinitialspace=True,
+                                index_col=False)
         except (ValueError, pd.errors.ParserError) as exc:
             raise ConfigError(f"{name}: cannot be read as CSV ({str(exc).splitlines()[0]}); write a header line "
                               "`start,end,label` and one interval per line.") from None

@@ -5,7 +5,6 @@ than its header.
 """
 from __future__ import annotations
 
-import csv
 
 from dataclasses import dataclass
 from typing import Callable
@@ -85,17 +84,3 @@ def usual_cpus(name: str, present: list[set[int]], places: list[str], report: Va
                    f"{_n(len(present), 'sample')} (first at {first}), as after a cpu is hot-plugged or from a stray "
                    "line; left out, and the other cpus are read.", file=name)
     return usual
-
-
-def longer_than_header(text: str, delimiter: str, width: int) -> tuple[int, int] | None:
-    """(line number, fields) of the first line with more fields than the header, or None; checked before pandas,
-    which would otherwise spend minutes on a line of millions of fields (or keep the extra ones as an index).
-    Separators are counted per line, and a line with quotes, where a separator may be inside a field, is split by
-    the csv module: time linear in the text."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.count(delimiter) >= width:
-            fields = len(next(csv.reader([line], delimiter=delimiter), [])) if '"' in line else \
-                line.count(delimiter) + 1
-            if fields > width:
-                return number, fields
-    return None

@@ -21,7 +21,8 @@ import pandas as pd
 
 from twin_core.telemetry.columns import _to_epoch_seconds
 from twin_core.telemetry.options import SourceOptions
-from twin_core.telemetry.readers.common import (BUSY_DEFINITION, Reader, longer_than_header, part_name,
+from twin_core.telemetry.csvtext import longer_than_header
+from twin_core.telemetry.readers.common import (BUSY_DEFINITION, Reader, part_name,
                                                 utilisation_frame)
 from twin_core.telemetry.readers.counters import counter_segments
 from twin_core.telemetry.report import ValidationReport, _n

@@ -18,7 +18,8 @@ import pandas as pd
 from twin_core.telemetry.columns import _plain, _to_epoch_seconds, _to_percent
 from twin_core.telemetry.frame import CORE_PATTERN, OVERALL, TIMESTAMP, WORKLOAD, core_columns_of
 from twin_core.telemetry.options import SourceOptions
-from twin_core.telemetry.readers.common import Reader, longer_than_header, utilisation_frame
+from twin_core.telemetry.csvtext import longer_than_header
+from twin_core.telemetry.readers.common import Reader, utilisation_frame
 from twin_core.telemetry.readers.localtime import local_epochs
 from twin_core.telemetry.report import ValidationReport, _describe, _first_line
 
