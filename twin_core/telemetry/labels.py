@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from twin_core.errors import ConfigError
-from twin_core.telemetry.columns import _to_epoch_seconds
+from twin_core.telemetry.columns import _real_numbers, _to_epoch_seconds
 from twin_core.telemetry.csvtext import longer_than_header
 from twin_core.telemetry.frame import TIMESTAMP, WORKLOAD
 from twin_core.telemetry.report import ValidationReport, _n
@@ -90,24 +90,17 @@ def _in_zone(name: str, times: pd.Series, zone: ZoneInfo | None) -> pd.Series:
         try:
             stamp = pd.Timestamp(str(value).strip())
         except (ValueError, TypeError, OverflowError):
-            return value  # a number (epoch seconds, UTC) or no time at all: left to the timestamp checks
-        if stamp.tzinfo is not None or _is_number(value):
-            return stamp.isoformat() if stamp.tzinfo is not None else value
+            return value  # no time at all: left to the timestamp checks
+        if stamp.tzinfo is not None:
+            return stamp.isoformat()
         try:
             return stamp.tz_localize(zone, ambiguous="raise", nonexistent="raise").isoformat()
         except (ValueError, OverflowError):  # pandas' AmbiguousTimeError and NonExistentTimeError
             raise ConfigError(f"{name}: the local time {value} is repeated or skipped by a daylight-saving change "
                               f"in {zone}; give it with its UTC offset (e.g. 2026-10-25T02:30:00+01:00).") from None
 
-    return times.map(one)
-
-
-def _is_number(value: object) -> bool:
-    try:
-        float(str(value))
-    except ValueError:
-        return False
-    return True
+    numbers = _real_numbers(times).notna()  # epoch seconds are UTC: never read in the zone
+    return times.mask(~numbers, times[~numbers].map(one))
 
 
 def apply_labels(
