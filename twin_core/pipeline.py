@@ -63,6 +63,8 @@ class TrainResult:
     data_fingerprint: str
     target: str
     core_columns: tuple[str, ...]
+    data_rows: int  # rows and sessions of the telemetry it was trained on, for a report that shows the data
+    data_sessions: int
     features: FeatureMatrix
     split: HoldoutSplit
     stack: HierarchicalStack
@@ -271,6 +273,6 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
         notes.append("LEAKY protocol: random hold-out and/or shuffled folds on an autocorrelated series; "
                      "these scores overstate what the twin does on new data.")
     return TrainResult(config=config, data_fingerprint=telemetry.fingerprint, target=telemetry.target,
-                       core_columns=telemetry.core_columns,
-                       features=features, split=split, stack=stack, evaluation=evaluation, seconds=seconds,
-                       notes=notes)
+                       core_columns=telemetry.core_columns, data_rows=len(telemetry.frame),
+                       data_sessions=telemetry.n_sessions, features=features, split=split, stack=stack,
+                       evaluation=evaluation, seconds=seconds, notes=notes)

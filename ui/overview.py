@@ -1,35 +1,14 @@
-"""The Overview's pieces: a glossary of the terms of art it shows (one tooltip each), the data and the active run
-in one glance, and the session its short trace is drawn on."""
+"""The Overview's pieces: the data and the active run in one glance (a glossary tooltip for each term of art),
+and the session its short trace is drawn on."""
 from __future__ import annotations
 
 import streamlit as st
 
-from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, Evaluation, score_text
+from twin_core.evaluate import REFERENCE_BY_KIND, Evaluation, score_text
 from twin_core.telemetry import Telemetry
+from twin_core.wording import GLOSSARY  # the terms of art in plain words, shared with the HTML report
 from ui import format as fmt
 from ui.state import Run
-
-GLOSSARY = {  # plain words for every term of art the Overview shows, as its tooltips
-    "R²": "R² (coefficient of determination): the share of the target core's variation that the predictions "
-          "explain. 1 is perfect, 0 is no better than always predicting the average, below 0 is worse than that.",
-    "hold-out": "Hold-out: rows kept out of training and used only once, to score the twin on data it never "
-                "trained on. Time-ordered, so the twin never learns from the future it is scored on.",
-    "out-of-fold": "Out-of-fold (OOF): each training row predicted by a model fitted without it, on time-ordered "
-                   "folds. The best model is chosen by its out-of-fold R², so the hold-out stays unseen until the "
-                   "final score.",
-    "baseline": "Baseline: a simple prediction with little or no learning that the twin must beat to be worth "
-                "anything.",
-    "identity": f"Identity baseline: {BASELINES['identity']}, the target core computed from the overall "
-                "utilisation by arithmetic alone.",
-    "linear_others": f"Linear baseline: {BASELINES['linear_others']}, the simplest model of the target given the "
-                     "rest of the machine.",
-    "reconstruction": f"{fmt.kind_title('reconstruction')}: {fmt.KIND_READS['reconstruction']}",
-    "behavioural": f"{fmt.kind_title('behavioural')}: {fmt.KIND_READS['behavioural']}",
-    "stack": "Stack: models in layers. Layer 1 reads the features; each layer above learns from the out-of-fold "
-             "predictions of the layer below. The twin's answer is the best model of any layer.",
-    "layer": "Layer: one level of the stack, a few models side by side; a layer is worth keeping only when its best "
-             "model beats the layer below.",
-}
 
 
 def data_glance(telemetry: Telemetry, label: str) -> None:

@@ -42,11 +42,10 @@ from twin_core.telemetry.frame import (
 from twin_core.telemetry.load import load_telemetry, load_uploaded, telemetry_from_frames, validate_sources
 from twin_core.telemetry.reading import PARQUET_HINT, PARQUET_MAGIC
 from twin_core.telemetry.report import ERROR_CLASSES, ValidationIssue, ValidationReport
-from twin_core.telemetry.sessions import DEFAULT_MIN_GAP_S
+from twin_core.telemetry.sessions import SessionRule
 
 __all__ = [
     "CORE_PATTERN",
-    "DEFAULT_MIN_GAP_S",
     "DEFAULT_TARGET",
     "EPOCH_MAX_S",
     "EPOCH_MIN_S",
@@ -59,6 +58,7 @@ __all__ = [
     "SOURCE",
     "TIMESTAMP",
     "WORKLOAD",
+    "SessionRule",
     "Telemetry",
     "ValidationIssue",
     "ValidationReport",

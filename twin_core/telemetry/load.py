@@ -17,15 +17,15 @@ from twin_core.telemetry.options import SourceOptions
 from twin_core.telemetry.reading import _read_paths, _read_source
 from twin_core.telemetry.report import ERROR_CLASSES, ValidationReport
 from twin_core.telemetry.schema import _align_extras, _check_file, _check_schemas, _check_target_name
-from twin_core.telemetry.sessions import DEFAULT_MIN_GAP_S, _assemble, _Gaps
+from twin_core.telemetry.sessions import SessionRule, _assemble
 
 
 def load_telemetry(
     sources: str | Path | Iterable[str | Path],
     *,
     target: str = DEFAULT_TARGET,
-    gap_factor: float = 10.0,
-    min_gap_s: float = DEFAULT_MIN_GAP_S,
+    gap_factor: float = SessionRule().gap_factor,
+    min_gap_s: float = SessionRule().min_gap_s,
     memory_budget: str | int | None = None,
     options: SourceOptions | None = None,
 ) -> Telemetry:
@@ -40,15 +40,15 @@ def load_telemetry(
     """
     report = ValidationReport()
     raw = _read_paths(sources, report, memory_budget, options)
-    return _finish(_build(raw, target, _Gaps(gap_factor, min_gap_s), report), report)
+    return _finish(_build(raw, target, SessionRule(gap_factor, min_gap_s), report), report)
 
 
 def load_uploaded(
     files: Iterable[tuple[str, bytes]],
     *,
     target: str = DEFAULT_TARGET,
-    gap_factor: float = 10.0,
-    min_gap_s: float = DEFAULT_MIN_GAP_S,
+    gap_factor: float = SessionRule().gap_factor,
+    min_gap_s: float = SessionRule().min_gap_s,
     memory_budget: str | int | None = None,
     options: SourceOptions | None = None,
 ) -> Telemetry:
@@ -60,15 +60,15 @@ def load_uploaded(
                                                                   options or SourceOptions())]
     if not raw:
         report.add("error", "no_sources", "No files were uploaded; upload one or more telemetry files.")
-    return _finish(_build(raw, target, _Gaps(gap_factor, min_gap_s), report), report)
+    return _finish(_build(raw, target, SessionRule(gap_factor, min_gap_s), report), report)
 
 
 def telemetry_from_frames(
     frames: Iterable[tuple[str, pd.DataFrame]],
     *,
     target: str = DEFAULT_TARGET,
-    gap_factor: float = 10.0,
-    min_gap_s: float = DEFAULT_MIN_GAP_S,
+    gap_factor: float = SessionRule().gap_factor,
+    min_gap_s: float = SessionRule().min_gap_s,
 ) -> Telemetry:
     """Validate in-memory frames, each named by its source (a file name or 'demo')."""
     report = ValidationReport()
@@ -78,15 +78,15 @@ def telemetry_from_frames(
     ]
     if not raw:
         report.add("error", "no_sources", "No telemetry frames were given; pass at least one (name, DataFrame) pair.")
-    return _finish(_build(raw, target, _Gaps(gap_factor, min_gap_s), report), report)
+    return _finish(_build(raw, target, SessionRule(gap_factor, min_gap_s), report), report)
 
 
 def validate_sources(
     sources: str | Path | Iterable[str | Path],
     *,
     target: str = DEFAULT_TARGET,
-    gap_factor: float = 10.0,
-    min_gap_s: float = DEFAULT_MIN_GAP_S,
+    gap_factor: float = SessionRule().gap_factor,
+    min_gap_s: float = SessionRule().min_gap_s,
     memory_budget: str | int | None = None,
     can_train: Callable[[Telemetry], Iterable[str]] | None = None,
     options: SourceOptions | None = None,
@@ -100,7 +100,7 @@ def validate_sources(
     """
     report = ValidationReport()
     raw = _read_paths(sources, report, memory_budget, options)
-    telemetry = _build(raw, target, _Gaps(gap_factor, min_gap_s), report)
+    telemetry = _build(raw, target, SessionRule(gap_factor, min_gap_s), report)
     if telemetry is not None and can_train is not None:
         try:
             for note in can_train(telemetry):
@@ -111,7 +111,7 @@ def validate_sources(
 
 
 def _build(
-    raw: list[tuple[str, pd.DataFrame | None]], target: str, gaps: _Gaps, report: ValidationReport
+    raw: list[tuple[str, pd.DataFrame | None]], target: str, gaps: SessionRule, report: ValidationReport
 ) -> Telemetry | None:
     """The one validation/normalisation path shared by files, uploads and frames."""
     readable = [(name, df) for name, df in raw if df is not None]

@@ -18,24 +18,23 @@ from twin_core.telemetry.report import ValidationReport, _n, _num
 from twin_core.telemetry.schema import _FileData
 
 
-DEFAULT_MIN_GAP_S = 10.0
-
-
 @dataclass(frozen=True)
-class _Gaps:
-    """When a pause inside a file starts a new session: longer than both limits."""
+class SessionRule:
+    """When a pause inside a file starts a new session: longer than both `gap_factor` median sampling intervals
+    and `min_gap_s` seconds. Its field defaults are the one definition the loaders, the CLI and the app show."""
 
-    factor: float
-    min_seconds: float
+    gap_factor: float = 10.0
+    min_gap_s: float = 10.0
 
     def __post_init__(self) -> None:
-        for label, value, lowest in (("gap_factor", self.factor, 0.0), ("min_gap_s", self.min_seconds, -1.0)):
+        for label, value, lowest in (("gap_factor", self.gap_factor, 0.0), ("min_gap_s", self.min_gap_s, -1.0)):
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > lowest):
                 raise ConfigError(f"{label} must be a {'positive' if lowest == 0 else 'non-negative'} "
                                   f"finite number, got {value!r}.")
 
     def threshold(self, interval: float) -> float:
-        return max(self.factor * interval, self.min_seconds) if math.isfinite(interval) else math.inf
+        """The longest pause that stays inside a session, for a median sampling `interval` (none when unknown)."""
+        return max(self.gap_factor * interval, self.min_gap_s) if math.isfinite(interval) else math.inf
 
 
 def _sort_file(f: _FileData, report: ValidationReport) -> pd.DataFrame:
@@ -56,7 +55,7 @@ def _sort_file(f: _FileData, report: ValidationReport) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _assemble(files: list[_FileData], target: str, gaps: _Gaps, report: ValidationReport) -> Telemetry:
+def _assemble(files: list[_FileData], target: str, gaps: SessionRule, report: ValidationReport) -> Telemetry:
     """Concatenate sorted files, split sessions at file boundaries and long gaps, sort by time, fingerprint."""
     names = [f.name for f in files]
     if len(set(names)) < len(names):
@@ -99,16 +98,16 @@ def _assemble(files: list[_FileData], target: str, gaps: _Gaps, report: Validati
 
 
 def _long_gaps(
-    steps: np.ndarray, same_file: np.ndarray, interval: float, gaps: _Gaps, report: ValidationReport
+    steps: np.ndarray, same_file: np.ndarray, interval: float, gaps: SessionRule, report: ValidationReport
 ) -> np.ndarray:
     """Which steps inside a file break the session; short stalls are reported but kept inside it."""
     long = same_file & (steps > gaps.threshold(interval))
-    stalls = same_file & ~long & (steps > gaps.factor * interval)
+    stalls = same_file & ~long & (steps > gaps.gap_factor * interval)
     if stalls.any():
         report.add("info", "short_stalls",
                    f"{int(stalls.sum())} pauses inside files ({_num(steps[stalls].min())} to "
-                   f"{_num(steps[stalls].max())} s) exceed {_num(gaps.factor)} sampling intervals but not "
-                   f"{_num(gaps.min_seconds)} s, so they were kept inside their sessions.", column=TIMESTAMP)
+                   f"{_num(steps[stalls].max())} s) exceed {_num(gaps.gap_factor)} sampling intervals but not "
+                   f"{_num(gaps.min_gap_s)} s, so they were kept inside their sessions.", column=TIMESTAMP)
     if long.any():
         report.add("info", "session_gaps",
                    f"{int(long.sum())} pauses inside files longer than {_num(gaps.threshold(interval))} s "

@@ -15,9 +15,7 @@ import numpy as np
 import pandas as pd
 
 from twin_core.telemetry.report import ValidationReport, _n
-from twin_core.telemetry.sessions import DEFAULT_MIN_GAP_S
-
-PAUSE_FACTOR = 10.0  # an interval longer than this many median intervals (and DEFAULT_MIN_GAP_S) is a pause
+from twin_core.telemetry.sessions import SessionRule
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ def counter_segments(
     if aggregate:
         still |= ~missing & ~reset & (dot <= 0)
     median = float(np.median(dt))
-    pause = dt > max(PAUSE_FACTOR * median, DEFAULT_MIN_GAP_S)
+    pause = dt > SessionRule().threshold(median)  # a pause by the loader's default session rule
     usable = ~(reset | missing | still | pause)
 
     _say_left_out(name, t, reset, missing, still, pause, report)

@@ -1,0 +1,80 @@
+"""The product's words for a run, shared by the app's pages and the HTML report so both say the same thing: the
+twin's kind in words and chart titles, the split named beside every R², the headline's gain over the baseline, and
+the glossary of every term of art.
+
+Pure text (no Streamlit): the app's `ui` modules import these, and so does `twin_core.report`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND
+from twin_core.runs import FinishedRun
+
+KIND_READS = {"reconstruction": "reads cpu_util_overall, from which the identity N·overall − Σ other cores nearly "
+                                "gives the target by arithmetic: good to fill in or check a core.",
+              "behavioural": "reads the other cores and the workload, never cpu_util_overall or the target itself: "
+                             "it has learned how the target behaves given the rest of the machine."}
+REFERENCE_CARDS = {  # the baseline a twin of each kind must beat: its metric card's label, the delta's word, help
+    "identity": ("Identity R²", "identity",
+                 "The identity baseline N·overall − Σ other cores, clipped to 0–100: what the aggregate alone "
+                 "says."),
+    "linear_others": ("Linear R²", "linear", "The linear baseline: a ridge on the other cores' current values, "
+                                             "fitted on the training rows only."),
+}
+REFERENCE_NAMES = {"identity": "identity", "linear_others": "linear baseline"}  # beside an R², in a few words
+
+
+def kind_title(kind: str) -> str:
+    """How a twin's kind is named on every page and chart: 'Reconstruction twin' or 'Behavioural twin'."""
+    return f"{kind.capitalize()} twin"
+
+
+GLOSSARY = {  # plain words for every term of art the Overview and the report show, as tooltips or a list
+    "R²": "R² (coefficient of determination): the share of the target core's variation that the predictions "
+          "explain. 1 is perfect, 0 is no better than always predicting the average, below 0 is worse than that.",
+    "hold-out": "Hold-out: rows kept out of training and used only once, to score the twin on data it never "
+                "trained on. Time-ordered, so the twin never learns from the future it is scored on.",
+    "out-of-fold": "Out-of-fold (OOF): each training row predicted by a model fitted without it, on time-ordered "
+                   "folds. The best model is chosen by its out-of-fold R², so the hold-out stays unseen until the "
+                   "final score.",
+    "baseline": "Baseline: a simple prediction with little or no learning that the twin must beat to be worth "
+                "anything.",
+    "identity": f"Identity baseline: {BASELINES['identity']}, the target core computed from the overall "
+                "utilisation by arithmetic alone.",
+    "linear_others": f"Linear baseline: {BASELINES['linear_others']}, the simplest model of the target given the "
+                     "rest of the machine.",
+    "reconstruction": f"{kind_title('reconstruction')}: {KIND_READS['reconstruction']}",
+    "behavioural": f"{kind_title('behavioural')}: {KIND_READS['behavioural']}",
+    "stack": "Stack: models in layers. Layer 1 reads the features; each layer above learns from the out-of-fold "
+             "predictions of the layer below. The twin's answer is the best model of any layer.",
+    "layer": "Layer: one level of the stack, a few models side by side; a layer is worth keeping only when its best "
+             "model beats the layer below.",
+}
+
+
+def titled_by_kind(fig: go.Figure, kind: str) -> go.Figure:
+    """The figure with its title led by the twin's kind, so a chart seen alone still says which twin drew it."""
+    return fig.update_layout(title_text=f"{kind_title(kind)} · {fig.layout.title.text}")
+
+
+def split_caption(result: FinishedRun) -> str:
+    """Hold-out and CV of a run, to sit next to every R² it reports."""
+    text = f"Hold-out: {result.split.description} · OOF: {result.cv_description}"
+    return f"⚠️ LEAKY protocol — {text}" if result.config.leaky else text
+
+
+def rows_caption(result: FinishedRun) -> str:
+    """How many rows the hold-out, training and purge gap hold, with the split named: the headline's caption."""
+    counts = result.split.counts()
+    return (f"{counts['test']:,} hold-out rows ({counts['train']:,} training rows, {counts['gap']:,} dropped as "
+            f"purge gap) · {split_caption(result)}")
+
+
+def gain_over_reference(result: FinishedRun) -> str | None:
+    """The best model's hold-out R² gain over the baseline its kind must beat, e.g. "+0.012 vs identity"; None when
+    it cannot be measured (no arrow is better than a misleading one)."""
+    reference = REFERENCE_BY_KIND[result.config.kind]
+    gain = result.evaluation.best["r2_holdout"] - result.evaluation.baseline_r2(reference)
+    return f"{gain:+.3f} vs {REFERENCE_CARDS[reference][1]}" if np.isfinite(gain) else None
