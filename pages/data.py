@@ -5,7 +5,7 @@ from zoneinfo import available_timezones
 import pandas as pd
 import streamlit as st
 
-from twin_core.telemetry import OVERALL, WORKLOAD, ValidationReport
+from twin_core.telemetry import OVERALL, WORKLOAD, SessionRule, ValidationReport
 from twin_core.telemetry.readers import formats_text
 from ui import state
 
@@ -44,7 +44,7 @@ with demo_col:
         st.caption("Apply to the next upload.")
         st.number_input("New session after a pause of (× median sampling interval)", min_value=2.0,
                         max_value=1000.0, step=1.0, key=state.SESSION_GAP,
-                        help="Pauses shorter than 10 s never split a session.")
+                        help=f"Pauses shorter than {SessionRule().min_gap_s:g} s never split a session.")
         st.text_input("Workload label for every row", key=state.UPLOAD_WORKLOAD, placeholder="e.g. build",
                       help="For exports without labels (every collector's). Leave empty to keep a file's own labels "
                            "or use a schedule; files without either are 'unlabelled'.")

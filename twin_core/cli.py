@@ -23,7 +23,7 @@ from twin_core.runs import save_run_outputs
 from twin_core.schema import MAX_CONFIG_BYTES, MAX_FOLDS, MAX_LOOKBACK_ROWS, MAX_N_JOBS
 from twin_core.splits import CV_KINDS, HOLDOUT_KINDS
 from twin_core.store import RunStore
-from twin_core.telemetry import Telemetry, load_telemetry, validate_sources
+from twin_core.telemetry import SessionRule, Telemetry, load_telemetry, validate_sources
 from twin_core.telemetry.labels import UNLABELLED
 from twin_core.telemetry.options import MAX_SCHEDULE_BYTES, SourceOptions
 from twin_core.telemetry.readers import formats_text
@@ -163,11 +163,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _session_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gap-factor", type=float, default=10.0,
+    rule = SessionRule()
+    parser.add_argument("--gap-factor", type=float, default=rule.gap_factor,
                         help="a pause longer than this many median sampling intervals (and than --min-gap-s) "
-                             "starts a new session")
-    parser.add_argument("--min-gap-s", type=float, default=10.0,
-                        help="pauses shorter than this many seconds never start a new session")
+                             f"starts a new session (default {rule.gap_factor:g})")
+    parser.add_argument("--min-gap-s", type=float, default=rule.min_gap_s,
+                        help=f"pauses shorter than this many seconds never start a new session "
+                             f"(default {rule.min_gap_s:g})")
 
 
 def _source_options(parser: argparse.ArgumentParser) -> None:

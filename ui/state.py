@@ -18,7 +18,7 @@ from twin_core.layercache import LayerCache
 from twin_core.pipeline import TrainResult
 from twin_core.plots import utilisation_figure
 from twin_core.presets import get_preset
-from twin_core.telemetry import ValidationReport, Telemetry, load_uploaded
+from twin_core.telemetry import SessionRule, ValidationReport, Telemetry, load_uploaded
 from twin_core.telemetry.options import SourceOptions
 
 TELEMETRY = "telemetry"
@@ -96,7 +96,7 @@ def init() -> None:
     state.setdefault(UPLOAD_FAILURE, None)
     state.setdefault(EDITOR_REV, 0)
     state.setdefault(CONFIG_MESSAGE, None)
-    state.setdefault(SESSION_GAP, 10.0)
+    state.setdefault(SESSION_GAP, SessionRule().gap_factor)
     state.setdefault(UPLOAD_WORKLOAD, "")
     state.setdefault(UPLOAD_TIMEZONE, "UTC")
     if CONFIG not in state:
