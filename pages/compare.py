@@ -1,19 +1,43 @@
-"""Compare: runs side by side — settings that differ, how the scores moved, the traces overlaid — for the runs of
-this session and for the runs kept in the run store across days."""
+"""Compare: runs side by side — how the scores moved, the settings that differ (named in words), the traces
+overlaid — for the runs of this session and for the runs kept in the run store across days. A run scored on a leaky
+split is kept apart: its inflated R² is never drawn as an improvement."""
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from twin_core.compare import config_diff, metric_deltas_from_metrics, runs_table
-from twin_core.evaluate import REFERENCE_BY_KIND, score_text
+from twin_core.compare import config_diff, leak_causes, leaky_pair_note, metric_deltas_from_metrics, runs_table
+from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, score_text
 from twin_core.plots import compare_predictions_figure, metrics_delta_figure
 from ui import format as fmt
 from ui import state
 from ui import store as run_store
+from ui.editor import FEATURE_WIDGETS
+from ui.overview import GLOSSARY
 from ui.store import STORE_FAILURES, ComparedRun
 
-R2 = st.column_config.NumberColumn(format="%.3f")
 SAVED, SESSION_RUN = "saved:", "session:"
+R2_HELP, OOF_HELP = f"{GLOSSARY['R²']}\n\n{GLOSSARY['hold-out']}", GLOSSARY["out-of-fold"]
+DELTA_COLUMNS = {"name": st.column_config.TextColumn("model or baseline", width="large"),
+                 "what": None, "r2_holdout_a": st.column_config.TextColumn("R² hold-out A", help=R2_HELP),
+                 "r2_holdout_b": st.column_config.TextColumn("R² hold-out B", help=R2_HELP),
+                 "delta_r2_holdout": st.column_config.TextColumn("change (B − A)"),
+                 "r2_oof_a": st.column_config.TextColumn("R² out-of-fold A", help=OOF_HELP),
+                 "r2_oof_b": st.column_config.TextColumn("R² out-of-fold B", help=OOF_HELP),
+                 "delta_r2_oof": st.column_config.TextColumn("change out-of-fold")}
+RUN_COLUMNS = {  # the runs table's headers, with the glossary's words for every term of art
+    "label": "run",
+    "kind": st.column_config.TextColumn("kind", help=f"{GLOSSARY['reconstruction']}\n\n{GLOSSARY['behavioural']}"),
+    "best_model": st.column_config.TextColumn(
+        "best model", help="Layer and name of the model chosen by its out-of-fold R² (L2:top-ridge: layer 2's "
+                           "top-ridge)."),
+    "best_r2_holdout": st.column_config.TextColumn("best R² hold-out", help=R2_HELP),
+    "best_r2_oof": st.column_config.TextColumn("best R² out-of-fold", help=OOF_HELP),
+    "reference_r2": st.column_config.TextColumn(
+        "baseline R²", help=f"{GLOSSARY['baseline']} The identity for a reconstruction twin, the linear model on the "
+                            "other cores for a behavioural one."),
+    "persistence_r2": st.column_config.TextColumn("persistence R²", help=f"Baseline: {BASELINES['persistence']}."),
+    "rows_test": st.column_config.NumberColumn("hold-out rows", help=GLOSSARY["hold-out"]),
+    "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f")}
 DELETE_PENDING, DELETE_MESSAGE = "saved_delete_pending", "saved_delete_message"
 
 
@@ -27,61 +51,71 @@ def kinds_title(fig: go.Figure, kinds: set[str]) -> go.Figure:
 
 def config_differences(a: ComparedRun, b: ComparedRun) -> None:
     """The settings in which run A and run B differ, and whether they ran on different data."""
-    st.markdown("**Configuration differences**")
-    diff = config_diff(a.config, b.config).rename(columns={"a": a.label, "b": b.label})
+    st.markdown("**Settings that differ**")
+    diff = config_diff(a.config, b.config, FEATURE_WIDGETS).rename(columns={"a": a.label, "b": b.label})
     if diff.empty:
         st.success("Same configuration.", icon=":material/check_circle:")
-    else:
-        st.dataframe(diff.style.set_properties(subset=[a.label], **{"background-color": "#fdecea"})
-                     .set_properties(subset=[b.label], **{"background-color": "#e8f5e9"}), hide_index=True)
+    else:  # a static table wraps long names and values instead of cutting them
+        st.table(diff.set_index("setting")[[a.label, b.label]])
     if a.fingerprint != b.fingerprint:
         st.warning(f"Different data: {a.data} vs {b.data}.", icon=":material/warning:")
 
 
 def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
-    """Configuration differences and hold-out R² deltas of run A against run B; twins of different kinds answer
-    different questions, so they are each shown against their own kind's baseline instead of a delta."""
+    """Hold-out R² deltas of run A against run B, then the settings that differ; twins of different kinds answer
+    different questions, and a run scored on a leaky split has an inflated R², so either pair is shown each run
+    against its own kind's baseline instead of a delta."""
     if a.kind != b.kind:
         st.warning(f"**{a.label}** is a {fmt.kind_title(a.kind).lower()} and **{b.label}** a "
                    f"{fmt.kind_title(b.kind).lower()}: they answer different questions (filling in a core from "
                    "overall, or how it behaves given the rest of the machine), so neither improves on the other and "
                    "their R² difference is not a gain or a loss.", icon=":material/call_split:")
         st.markdown("**Each twin against the baseline of its kind**")
-        st.dataframe(each_against_its_baseline(a, b), hide_index=True)
+        st.table(each_against_its_baseline(a, b))
         config_differences(a, b)
         return
-    diff_col, delta_col = st.columns(2)
-    with diff_col:
+    leaky = leaky_pair_note([(a.label, a.metrics), (b.label, b.metrics)])
+    if leaky is not None:
+        st.markdown("**Not comparable: leaky split**")
+        st.warning(leaky, icon=":material/warning:")
+        st.table(each_against_its_baseline(a, b))
         config_differences(a, b)
-    with delta_col:
-        deltas = metric_deltas_from_metrics(a.metrics, b.metrics)
-        split = f"both: {a.split}" if a.split == b.split else f"A: {a.split}<br>B: {b.split}"
-        st.plotly_chart(fmt.titled_by_kind(metrics_delta_figure(deltas, (a.label, b.label), split), a.kind),
-                        key=f"{prefix}metric_deltas")
-        with st.expander("Metric deltas as a table"):
-            scores = [c for c in deltas.columns if c.startswith(("r2", "delta"))]  # as text: a null R² reads "n/a"
-            st.dataframe(deltas.assign(**{c: [score_text(v, "+.3f" if c.startswith("delta") else ".3f")
-                                              for v in deltas[c]] for c in scores}), hide_index=True)
+        return
+    deltas = metric_deltas_from_metrics(a.metrics, b.metrics)
+    split = f"both: {a.split}" if a.split == b.split else f"A: {a.split}<br>B: {b.split}"
+    st.plotly_chart(fmt.titled_by_kind(metrics_delta_figure(deltas, (a.label, b.label), split), a.kind),
+                    key=f"{prefix}metric_deltas")
+    with st.expander("Hold-out and out-of-fold R² as a table"):
+        scores = [c for c in deltas.columns if c.startswith(("r2", "delta"))]  # as text: a null R² reads "n/a"
+        st.dataframe(deltas.drop(columns="key").assign(**{c: [score_text(v, "+.3f" if c.startswith("delta") else ".3f")
+                                                              for v in deltas[c]] for c in scores}),
+                     hide_index=True, column_config=DELTA_COLUMNS)
+    config_differences(a, b)
 
 
 def each_against_its_baseline(*runs: ComparedRun) -> pd.DataFrame:
-    """Runs of different kinds, one row each, scored against their own kind's baseline: no change from one to the
-    other, since they answer different questions."""
+    """Runs of different kinds, or a pair with a run scored on a leaky split, one row each against its own kind's
+    baseline: no change from one to the other, since it would be no gain or loss."""
     rows = []
     for run in runs:
         reference = REFERENCE_BY_KIND[run.kind]
         best, base = run.metrics["best"]["r2_holdout"], run.metrics["baselines"][reference]["r2_holdout"]
-        rows.append({"run": run.label, "kind": run.kind, "best R² hold-out": score_text(best),
-                     "best R² OOF": score_text(run.metrics["best"]["r2_oof"]),
+        causes = leak_causes(run.metrics)
+        rows.append({"run": run.label, "kind": run.kind,
+                     "scored on": f"LEAKY split: {', '.join(causes)}" if causes else "honest split",
+                     "best R² hold-out": score_text(best),
+                     "best R² out-of-fold": score_text(run.metrics["best"]["r2_oof"]),
                      "baseline of its kind": fmt.REFERENCE_NAMES[reference], "baseline R²": score_text(base),
                      "gain over it": score_text(float("nan") if best is None or base is None else best - base, "+.3f")})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index("run")
 
 
 def overlay(runs: list[ComparedRun], prefix: str) -> None:
-    """Each run's best model against the actual on the hold-out rows they share, with a session zoom."""
+    """Each run's best model against the actual on the hold-out rows they share, with a session zoom (a widget of
+    its own per set of runs, so a zoom chosen for one pair never lingers on another)."""
     sessions = sorted({int(s) for run in runs for s in run.predictions["session"].unique()})
-    session = st.selectbox("Zoom to session", [None, *sessions], key=f"{prefix}session",
+    session = st.selectbox("Zoom to session", [None, *sessions],
+                           key=f"{prefix}session:{'|'.join(run.label for run in runs)}",
                            format_func=lambda s: "all sessions" if s is None else f"session {s}")
     try:
         figure = compare_predictions_figure([(run.label, run.predictions, run.best_key) for run in runs],
@@ -110,18 +144,21 @@ def session_runs() -> None:
         st.caption("Runs of different kinds answer different questions: compare each with the baseline of its "
                    "kind (the identity for a reconstruction twin, the linear model on the other cores for a "
                    "behavioural one), not with each other.")
-    st.dataframe(table, hide_index=True, column_config={
-        "kind": st.column_config.TextColumn("kind", help="Reconstruction: may read overall and the identity. "
-                                                         "Behavioural: reads neither."),
-        "best_r2_holdout": st.column_config.TextColumn("best R² hold-out"),
-        "best_r2_oof": st.column_config.TextColumn("best R² OOF"),
-        "reference_r2": st.column_config.TextColumn(
-            "baseline R²", help="The baseline the run's kind must beat: the identity for a reconstruction twin, "
-                                "the linear model on the other cores for a behavioural one."),
-        "persistence_r2": st.column_config.TextColumn("persistence R²"),
-        "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f"),
-        "leaky": st.column_config.CheckboxColumn("LEAKY", help="Random hold-out or shuffled folds: scores "
-                                                               "overstated.")})
+    honest, leaky = table[~table["leaky"]], table[table["leaky"]]
+    if not honest.empty:
+        st.dataframe(honest, hide_index=True, column_config=RUN_COLUMNS, column_order=list(RUN_COLUMNS))
+    if not leaky.empty:
+        st.markdown("**Not comparable: leaky split**")
+        st.caption("These runs held out random rows or folded shuffled rows: neighbours of the rows they are scored "
+                   "on were in training, so their R² is inflated. They are kept apart from the honest runs above and "
+                   "never drawn as an improvement.")
+        causes = [", ".join(leak_causes(run.result.metrics)) for run in runs if run.result.config.leaky]
+        st.dataframe(leaky.assign(why=causes), hide_index=True, column_order=["label", "kind", "why",
+                                                                             "best_r2_holdout", "split"],
+                     column_config={**RUN_COLUMNS, "why": st.column_config.TextColumn("why it is leaky"),
+                                    "best_r2_holdout": st.column_config.TextColumn(
+                                        "best R² hold-out (inflated)", help=R2_HELP),
+                                    "split": st.column_config.TextColumn("hold-out", width="large")})
     if len(runs) < 2:
         st.info("Train a second run to see differences and deltas.", icon=":material/info:")
         return
@@ -136,7 +173,8 @@ def session_runs() -> None:
     same_data = [run.label for run in runs if run.result.data_fingerprint == run_a.fingerprint]
     overlaid = st.multiselect("Runs to overlay (same data as run A)", same_data,
                               default=[label for label in (label_a, label_b) if label in same_data],
-                              key="compare_overlay", help="Each run's best model; rows all chosen runs held out.")
+                              key=f"compare_overlay:{label_a}|{label_b}",  # a new pair starts from its own two runs
+                              help="Each run's best model; rows all chosen runs held out.")
     if overlaid:
         overlay([run_store.from_session(state.run_by_label(label)) for label in overlaid], "compare_")
     else:

@@ -1,4 +1,5 @@
-"""Config flattening and diffs, the runs table and per-model deltas, on real quick-preset runs."""
+"""Config flattening and diffs (setting names in words), leaky runs kept apart, the runs table and per-model
+deltas, on real quick-preset runs."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -7,11 +8,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin_core.compare import ABSENT, BEST, config_diff, flatten_config, metric_deltas_from_metrics, runs_table
+from twin_core.compare import (
+    ABSENT,
+    BEST,
+    BEST_WORDS,
+    config_diff,
+    flatten_config,
+    leak_causes,
+    leaky_pair_note,
+    metric_deltas_from_metrics,
+    runs_table,
+    setting_name,
+)
 from twin_core.config import ModelSpec
 from twin_core.demo import make_demo_telemetry
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
+from ui.editor import FEATURE_WIDGETS
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +48,8 @@ def test_flatten_uses_dotted_paths():
 
 
 def test_identical_configs_have_no_diff():
-    diff = config_diff(get_preset("quick"), get_preset("quick"))
-    assert diff.empty and list(diff.columns) == ["path", "a", "b"]
+    diff = config_diff(get_preset("quick"), get_preset("quick"), FEATURE_WIDGETS)
+    assert diff.empty and list(diff.columns) == ["path", "setting", "a", "b"]
 
 
 def test_diff_finds_exactly_the_changed_fields():
@@ -46,21 +59,24 @@ def test_diff_finds_exactly_the_changed_fields():
     b = replace(a, split=replace(a.split, kind="whole_sessions"),
                 feature_sets=(replace(a.feature_sets[0], overall_windows=(5, 10)),),
                 stack=replace(a.stack, layers=(layer1, replace(a.stack.layers[1], passthrough=True))))
-    diff = config_diff(a, b).set_index("path")
-    assert sorted(diff.index) == sorted(["split.kind", "feature_sets[0].overall_windows",
-                                         "stack.layers[0].models[0].params.n_estimators",
-                                         "stack.layers[1].passthrough"])
-    assert diff.loc["stack.layers[0].models[0].params.n_estimators"].tolist() == ["60", "120"]
-    assert diff.loc["feature_sets[0].overall_windows"].tolist() == ["[5]", "[5, 10]"]
+    diff = config_diff(a, b, FEATURE_WIDGETS).set_index("path")
+    assert diff.to_dict("index") == {
+        "feature_sets[0].overall_windows": {"setting": "Feature set 1 · overall windows (rows)", "a": "5",
+                                            "b": "5, 10"},
+        "stack.layers[0].models[0].params.n_estimators": {
+            "setting": "Layer 1 · model 1 · number of boosting rounds / trees", "a": "60", "b": "120"},
+        "stack.layers[1].passthrough": {"setting": "Layer 2 · also reads the original features", "a": "no",
+                                        "b": "yes"},
+        "split.kind": {"setting": "Hold-out · rows held out", "a": "session_tail", "b": "whole_sessions"}}
 
 
 def test_diff_marks_settings_only_one_side_has(runs):
     quick, wide = runs
-    diff = config_diff(quick.config, wide.config).set_index("path")
+    diff = config_diff(quick.config, wide.config, FEATURE_WIDGETS).set_index("path")
     added = diff.loc[diff.index.str.startswith("stack.layers[0].models[2].")]
     assert sorted(added.index.str.rsplit(".", n=1).str[-1]) == ["feature_set", "kind", "name"]  # empty params: no leaf
     assert (added["a"] == ABSENT).all() and (added["b"] != ABSENT).all()
-    assert diff.loc["name"].tolist() == ["quick", "quick-wide"]
+    assert diff.loc["name", ["a", "b"]].tolist() == ["quick", "quick-wide"]
     assert set(diff.index) == {"name"} | set(added.index)
 
 
@@ -115,3 +131,62 @@ def test_metric_deltas_from_metrics_read_null_scores_as_nan():
     assert deltas.loc["L1:m", "delta_r2_holdout"] == 0.0
     assert np.isnan(deltas.loc["L2:top", "delta_r2_holdout"]) and np.isnan(deltas.loc["L2:top", "r2_oof_a"])
     assert np.isnan(deltas.loc["mean", "r2_holdout_b"]) and deltas.dtypes["r2_holdout_b"] == float
+
+
+@pytest.mark.parametrize("preset", ["default", "seed-v3"])
+def test_every_setting_of_a_preset_is_named_in_words(preset):
+    names = {path: setting_name(path, FEATURE_WIDGETS) for path in flatten_config(get_preset(preset))}
+    raw = {path: name for path, name in names.items() if name == path or "[" in name or "." in name}
+    assert not raw
+    assert names["feature_sets[1].overall_windows"] == "Feature set 2 · overall windows (rows)"  # the editor's label
+    assert names["feature_sets[0].windows_include_current"] == "Feature set 1 · windows include now"
+    assert names["stack.layers[2].models[0].feature_set"] == "Layer 3 · model 1 · feature set read"
+    assert names["stack.cv.gap"] == "Folds · purge gap (rows)"
+
+
+def test_unset_automatic_settings_and_upper_layer_inputs_read_as_words():
+    a = get_preset("quick")
+    b = replace(a, split=replace(a.split, gap=12), stack=replace(a.stack, n_jobs=2))
+    diff = config_diff(a, b, FEATURE_WIDGETS).set_index("setting")
+    assert diff.to_dict("list") == {"path": ["stack.n_jobs", "split.gap"], "a": ["automatic", "automatic"],
+                                    "b": ["2", "12"]}
+    assert config_diff(get_preset("default"), get_preset("seed-v3"), FEATURE_WIDGETS).set_index("path").loc[
+        "stack.layers[0].models[2].kind", ["a", "b"]].tolist() == ["Ridge (CV over alpha)", "LightGBM"]
+
+
+def _metrics(split_leaky: bool = False, cv_leaky: bool = False, notebook: bool = False) -> dict:
+    return {"leaky": split_leaky or cv_leaky or notebook,
+            "split": {"leaky": split_leaky, "cv": {"leaky": cv_leaky}, "seed_compatible": notebook},
+            "models": [{"layer": 1, "name": "m", "r2_holdout": 0.5, "r2_oof": 0.4}],
+            "baselines": {"identity": {"r2_holdout": 0.3}},
+            "best": {"layer": 1, "name": "m", "r2_holdout": 0.5, "r2_oof": 0.4}}
+
+
+def test_leak_causes_say_what_made_a_run_leaky():
+    assert leak_causes(_metrics()) == []
+    assert leak_causes(_metrics(split_leaky=True, cv_leaky=True)) == ["random hold-out rows", "shuffled folds"]
+    assert leak_causes(_metrics(notebook=True)) == ["the notebook's protocol"]
+
+
+def test_a_pair_with_a_leaky_run_is_not_comparable_and_names_only_the_leaky_run():
+    assert leaky_pair_note([("honest", _metrics()), ("also honest", _metrics())]) is None
+    note = leaky_pair_note([("honest", _metrics()), ("notebook", _metrics(split_leaky=True, cv_leaky=True))])
+    assert note.startswith("Not comparable: **notebook** (random hold-out rows, shuffled folds) was scored on a "
+                           "leaky split.")
+    assert "honest" not in note
+    both = leaky_pair_note([("x", _metrics(cv_leaky=True)), ("y", _metrics(split_leaky=True))])
+    assert both.startswith("Not comparable: **x** (shuffled folds) and **y** (random hold-out rows) were scored")
+
+
+def test_metric_deltas_refuse_a_leaky_run():
+    with pytest.raises(ValueError, match="leaky split has an inflated R²"):
+        metric_deltas_from_metrics(_metrics(), _metrics(split_leaky=True))
+    with pytest.raises(ValueError, match="leaky split has an inflated R²"):
+        metric_deltas_from_metrics(_metrics(notebook=True), _metrics())
+
+
+def test_metric_delta_rows_are_named_in_words(runs):
+    quick, wide = runs
+    deltas = metric_deltas_from_metrics(quick.metrics, wide.metrics)
+    assert deltas["name"].tolist() == [BEST_WORDS, "layer 1 · lgbm", "layer 1 · ridge", "layer 2 · top-ridge",
+                                       "baseline · identity", "baseline · persistence", "baseline · training mean"]

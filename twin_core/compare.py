@@ -1,17 +1,36 @@
-"""Side-by-side views of runs: what differs in their configs, and how their scores moved."""
+"""Side-by-side views of runs: what differs in their configs (setting names in words), how their scores moved, and
+which runs cannot be compared at all because a leaky split inflated their scores."""
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
+from collections.abc import Mapping
 
 import pandas as pd
 
 from twin_core.config import RunConfig
 from twin_core.evaluate import model_key
+from twin_core.models import MODEL_KINDS
 from twin_core.runs import FinishedRun
 
 ABSENT = "(absent)"
 BEST = "best model (by OOF R²)"
+BEST_WORDS = "best model (chosen by out-of-fold R²)"
+SETTING_WORDS = {  # every setting outside the feature sets and the models, by its path, in the Model page's words
+    "name": "Run name", "description": "Description", "target": "Target core", "kind": "Twin kind",
+    "seed": "Random seed", "seed_compatible": "Notebook protocol (seed-compatible, leaky)",
+    "split.kind": "Hold-out · rows held out", "split.test_fraction": "Hold-out · share of rows held out",
+    "split.gap": "Hold-out · purge gap (rows)", "split.test_sessions": "Hold-out · sessions held out",
+    "split.seed": "Hold-out · shuffle seed",
+    "stack.cv.kind": "Folds · how rows are folded", "stack.cv.n_splits": "Folds · number of folds",
+    "stack.cv.gap": "Folds · purge gap (rows)", "stack.cv.seed": "Folds · shuffle seed",
+    "stack.refit": "Final models (refit or fold average)", "stack.n_jobs": "Fits in parallel",
+}
+FEATURE_SET_WORDS = {"name": "name", "windows_include_current": "windows include now"}  # fields without a widget label
+MODEL_WORDS = {"name": "name", "kind": "estimator", "feature_set": "feature set read", "file": "model file"}
+BASELINE_WORDS = {"mean": "training mean", "linear_others": "linear on other cores"}  # the rest read as their key
+AUTOMATIC = {"split.gap", "stack.cv.gap", "stack.n_jobs", "split.test_sessions"}  # None means "chosen for you"
 
 
 def _walk(value: object, path: str, out: dict[str, object]) -> None:
@@ -33,21 +52,77 @@ def flatten_config(config: RunConfig) -> dict[str, object]:
     return out
 
 
-def _show(value: object) -> str:
-    """One display form for any setting, so a table column holds a single type (Arrow-friendly)."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(list(value) if isinstance(value, tuple) else value, default=str)
+def _lower_first(words: str) -> str:
+    return words[:1].lower() + words[1:]
 
 
-def config_diff(a: RunConfig, b: RunConfig) -> pd.DataFrame:
-    """The settings that differ (columns path, a, b, as text); a setting only one side has shows `ABSENT`."""
+def _param_words(name: str) -> str:
+    """A model parameter in the words of its help (`n_estimators` → 'number of boosting rounds / trees')."""
+    helps = [kind.params[name].help for kind in MODEL_KINDS.values() if name in kind.params]
+    return f"{helps[0] if helps else MODEL_WORDS.get(name, name.replace('_', ' '))}"
+
+
+def setting_name(path: str, feature_words: Mapping[str, str]) -> str:
+    """A config path in words, e.g. `feature_sets[0].overall_windows` → 'Feature set 1 · overall windows (rows)';
+    `feature_words` names a feature set's fields (the Model page's widget labels), so both pages say the same."""
+    if path in SETTING_WORDS:
+        return SETTING_WORDS[path]
+    found = re.fullmatch(r"feature_sets\[(\d+)\]\.(\w+)", path)
+    if found and (found[2] in feature_words or found[2] in FEATURE_SET_WORDS):
+        words = feature_words.get(found[2]) or FEATURE_SET_WORDS[found[2]]
+        return f"Feature set {int(found[1]) + 1} · {_lower_first(words)}"
+    found = re.fullmatch(r"stack\.layers\[(\d+)\]\.(passthrough|models\[(\d+)\]\.(params\.)?(\w+))", path)
+    if found and found[2] == "passthrough":
+        return f"Layer {int(found[1]) + 1} · also reads the original features"
+    if found and (found[4] or found[5] in MODEL_WORDS):
+        words = _param_words(found[5]) if found[4] else MODEL_WORDS[found[5]]
+        return f"Layer {int(found[1]) + 1} · model {int(found[3]) + 1} · {words}"
+    return path
+
+
+def _show(path: str, value: object) -> str:
+    """One display form for any setting, in words a person reads (a single type per column, Arrow-friendly)."""
+    if value is None:
+        return "automatic" if path in AUTOMATIC else "layer below" if path.endswith(".feature_set") else "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if re.search(r"models\[\d+\]\.kind$", path) and value in MODEL_KINDS:
+        return MODEL_KINDS[value].label
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) if value else "none"
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def config_diff(a: RunConfig, b: RunConfig, feature_words: Mapping[str, str]) -> pd.DataFrame:
+    """The settings that differ (columns path, setting in words by `setting_name`, a, b as text); a setting only
+    one side has shows `ABSENT`."""
     flat_a, flat_b = flatten_config(a), flatten_config(b)
     paths = list(flat_a) + [p for p in flat_b if p not in flat_a]
-    rows = [{"path": p, "a": _show(flat_a[p]) if p in flat_a else ABSENT,
-             "b": _show(flat_b[p]) if p in flat_b else ABSENT}
+    rows = [{"path": p, "setting": setting_name(p, feature_words),
+             "a": _show(p, flat_a[p]) if p in flat_a else ABSENT, "b": _show(p, flat_b[p]) if p in flat_b else ABSENT}
             for p in paths if p not in flat_a or p not in flat_b or flat_a[p] != flat_b[p]]
-    return pd.DataFrame(rows, columns=["path", "a", "b"])
+    return pd.DataFrame(rows, columns=["path", "setting", "a", "b"])
+
+
+def leak_causes(metrics: dict) -> list[str]:
+    """Why a run's scores are inflated, in words (empty for an honest run); `metrics` is a metrics.json dict."""
+    split = metrics.get("split", {})
+    causes = [cause for flag, cause in ((split.get("leaky"), "random hold-out rows"),
+                                        (split.get("cv", {}).get("leaky"), "shuffled folds"),
+                                        (split.get("seed_compatible"), "the notebook's protocol")) if flag]
+    return causes or (["a leaky split"] if metrics.get("leaky") else [])
+
+
+def leaky_pair_note(runs: list[tuple[str, dict]]) -> str | None:
+    """Why the R² change between these (label, metrics) runs is neither a gain nor a loss, naming each run scored
+    on a leaky split; None when every run is honest."""
+    leaky = [f"**{label}** ({', '.join(causes)})" for label, metrics in runs if (causes := leak_causes(metrics))]
+    if not leaky:
+        return None
+    were = "was" if len(leaky) == 1 else "were"
+    return (f"Not comparable: {' and '.join(leaky)} {were} scored on a leaky split. Neighbours of the rows it is "
+            "scored on were in training, so its R² is inflated and a change against it is neither an improvement "
+            "nor a loss. Train it again with the per-session tail hold-out and time-blocked folds to compare it.")
 
 
 def runs_table(results: list[tuple[str, FinishedRun]]) -> pd.DataFrame:
@@ -70,10 +145,24 @@ def _float(value: object) -> float:
     return float("nan") if value is None else float(value)
 
 
+def _row_name(key: str, what: str) -> str:
+    """A row of the deltas table in words: 'best model (chosen by out-of-fold R²)', 'layer 2 · top-ridge',
+    'baseline · identity'."""
+    if what == "best":
+        return BEST_WORDS
+    if what == "baseline":
+        return f"baseline · {BASELINE_WORDS.get(key, key)}"
+    layer, name = key.removeprefix("L").split(":", 1)
+    return f"layer {layer} · {name}"
+
+
 def metric_deltas_from_metrics(a: dict, b: dict) -> pd.DataFrame:
     """R² of each run's best model (`BEST`, whichever it is), of every model both runs have (matched by layer and
-    name) and of the baselines, with delta = b − a; `a`, `b` are metrics.json dicts (`TrainResult.metrics`,
-    `RunStore.metrics`)."""
+    name) and of the baselines, with delta = b − a and each row's name in words; `a`, `b` are metrics.json dicts
+    (`TrainResult.metrics`, `RunStore.metrics`) of honest runs: a leaky run's change is no gain (ValueError)."""
+    if leak_causes(a) or leak_causes(b):
+        raise ValueError("A run scored on a leaky split has an inflated R²: its change is neither a gain nor a loss.")
+
     def models(metrics: dict) -> pd.DataFrame:
         return pd.DataFrame([{"key": model_key(m["layer"], m["name"]), "r2_holdout": _float(m["r2_holdout"]),
                               "r2_oof": _float(m["r2_oof"])} for m in metrics["models"]],
@@ -91,8 +180,8 @@ def metric_deltas_from_metrics(a: dict, b: dict) -> pd.DataFrame:
                        models(a).merge(models(b), on="key", suffixes=("_a", "_b")).assign(what="model"),
                        baselines(a).merge(baselines(b), on="key", suffixes=("_a", "_b")).assign(what="baseline")],
                       ignore_index=True)
+    table["name"] = [_row_name(key, what) for key, what in zip(table["key"], table["what"])]
     table["delta_r2_holdout"] = table["r2_holdout_b"] - table["r2_holdout_a"]
     table["delta_r2_oof"] = table["r2_oof_b"] - table["r2_oof_a"]
-    return table[["key", "what", "r2_holdout_a", "r2_holdout_b", "delta_r2_holdout",
+    return table[["key", "name", "what", "r2_holdout_a", "r2_holdout_b", "delta_r2_holdout",
                   "r2_oof_a", "r2_oof_b", "delta_r2_oof"]]
-

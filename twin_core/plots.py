@@ -218,27 +218,46 @@ def _r2_axis_floor(models: pd.DataFrame, baselines: pd.DataFrame) -> float:
     return max(-1.0, lowest - 0.25 * (1.0 - lowest)) if lowest > 0.5 else max(-1.0, min(0.0, lowest - 0.05))
 
 
+BETTER_COLOUR, WORSE_COLOUR, NEUTRAL_COLOUR = "#2ca02c", "#d62728", "#9e9e9e"
+DELTA_VALUES_WIDTH = 200  # px right of the bars for the 'A → B (change)' column, so no label meets a bar or a name
+
+
+def _delta_colours(delta: np.ndarray, what: pd.Series) -> list[str]:
+    """Green when run B's model scores higher, red when lower; grey for no change and for the baselines, which are
+    references (the same arithmetic on each run's hold-out), not something a run improved."""
+    return [NEUTRAL_COLOUR if kind == "baseline" or not np.isfinite(d) or d == 0
+            else BETTER_COLOUR if d > 0 else WORSE_COLOUR for d, kind in zip(delta, what)]
+
+
 def metrics_delta_figure(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B"),
                          split_description: str = "each run's own hold-out (see the runs table)") -> go.Figure:
-    """Change of hold-out R² from run A to run B per model and baseline (a `compare.metric_deltas_from_metrics` table)."""
+    """Change of hold-out R² from run A to run B per model and baseline (a `compare.metric_deltas_from_metrics`
+    table of two honest runs): horizontal bars named in words on the y axis, the axis zoomed to the largest change,
+    and each row's 'A → B (change)' in a column of its own right of the plot, where it meets no bar and no name."""
     rows = table.iloc[::-1]
     delta = rows["delta_r2_holdout"].to_numpy(dtype=float)
     fig = go.Figure(go.Bar(
-        x=delta, y=rows["key"], orientation="h", name=f"{labels[1]} − {labels[0]}",
-        marker_color=np.where(delta >= 0, "#2ca02c", "#d62728"),
-        customdata=np.column_stack([rows["r2_holdout_a"], rows["r2_holdout_b"], rows["what"]]),
-        text=[f"{score_text(a)} → {score_text(b)} ({score_text(d, '+.4f')})"
-              for a, b, d in zip(rows["r2_holdout_a"], rows["r2_holdout_b"], delta)],
-        textposition="outside", cliponaxis=False,
-        hovertemplate=f"%{{y}} (%{{customdata[2]}})<br>{labels[0]}: %{{customdata[0]:.4f}}<br>"
+        x=delta, y=rows["name"], orientation="h", name=f"{labels[1]} − {labels[0]}",
+        marker_color=_delta_colours(delta, rows["what"]),
+        customdata=np.column_stack([rows["r2_holdout_a"], rows["r2_holdout_b"]]),
+        hovertemplate=f"%{{y}}<br>{labels[0]}: %{{customdata[0]:.4f}}<br>"
                       f"{labels[1]}: %{{customdata[1]:.4f}}<br>change: %{{x:+.4f}}<extra></extra>"))
+    for name, a, b, d in zip(rows["name"], rows["r2_holdout_a"], rows["r2_holdout_b"], delta):
+        fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=12, y=name, yref="y", showarrow=False,
+                           text=f"{score_text(a)} → {score_text(b)} ({score_text(d, '+.3f')})", align="left")
+    fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=12, y=1, yref="paper", yanchor="bottom",
+                       showarrow=False, text="<b>R² A → B (change)</b>")
     fig.add_vline(x=0, line=dict(color="#555555", width=1))
     reach = float(np.nanmax(np.abs(delta))) if np.isfinite(delta).any() else 0.0
-    fig.update_xaxes(title_text=f"change in hold-out R² ({labels[1]} − {labels[0]})",
-                     range=[-2.2 * reach - 1e-3, 2.2 * reach + 1e-3])
-    fig.update_yaxes(title_text="model or baseline")
-    return _titled(fig, f"Hold-out R²: {labels[0]} → {labels[1]}", split_description,
-                   height=max(320, 160 + 36 * len(rows)), showlegend=False)
+    half = max(1.15 * reach, 0.002)  # zoomed to the largest change: 0.001 apart is still a visible bar
+    fig.update_xaxes(title_text=f"change in hold-out R² ({labels[1]} − {labels[0]})", range=[-half, half],
+                     tickformat="+~g", zeroline=False)
+    fig.update_yaxes(automargin=True, ticksuffix=" ")
+    subtitle = (f"{split_description}<br>green: {labels[1]} scores higher · red: lower · grey: no change, "
+                "or a baseline (a reference, not an improvement)")
+    return _titled(fig, f"Hold-out R²: {labels[0]} → {labels[1]}", subtitle,
+                   height=max(340, 170 + 34 * len(rows)), showlegend=False,
+                   margin=dict(t=120, r=DELTA_VALUES_WIDTH, b=60))
 
 
 # -- stack diagram -----------------------------------------------------------------------------------------------

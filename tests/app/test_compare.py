@@ -1,0 +1,104 @@
+"""Compare page: the overlaid traces follow the chosen pair, a leaky run is kept apart and never drawn as an
+improvement, the settings that differ are named in words. Runs are trained once in twin_core and put in the
+session, so no test goes through the Train page."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.helpers import figures, goto, trace, values
+from twin_core.compare import metric_deltas_from_metrics
+from twin_core.config import ModelSpec
+from twin_core.demo import make_demo_telemetry
+from twin_core.pipeline import train_twin
+from twin_core.presets import get_preset
+from twin_core.runs import FinishedRun
+from ui.state import Run
+
+HONEST_A, HONEST_B, LEAKY = "quick #1", "quick-wide #2", "leaky #3"
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, FinishedRun]:
+    """Three quick runs on one small demo: the preset, one with a third base model, one on random hold-out rows."""
+    telemetry = make_demo_telemetry(rows=1200, cores=4, sessions=3, seed=5)
+    quick = get_preset("quick")
+    first = quick.stack.layers[0]
+    wide = replace(first, models=first.models + (ModelSpec("ridge-2", "ridgecv", {}, "quick"),))
+    configs = {HONEST_A: quick,
+               HONEST_B: replace(quick, name="quick-wide",
+                                 stack=replace(quick.stack, layers=(wide, *quick.stack.layers[1:]))),
+               LEAKY: replace(quick, name="leaky", split=replace(quick.split, kind="random"))}
+    return {label: train_twin(telemetry, config) for label, config in configs.items()}
+
+
+@pytest.fixture
+def compare(app: AppTest, results: dict[str, FinishedRun]) -> AppTest:
+    """The Compare page with the three runs of this session (pair preselected: the last two)."""
+    app.session_state["runs"] = [Run(label, result, "demo") for label, result in results.items()]
+    return goto(app, "compare")
+
+
+def choose(at: AppTest, a: str, b: str) -> AppTest:
+    """Pick run A and run B on the session tab."""
+    at.selectbox(key="compare_a").select(a).run()
+    at.selectbox(key="compare_b").select(b).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def overlaid(at: AppTest) -> list[str]:
+    """The runs whose predictions the traces chart draws, by the legend's label."""
+    return [t["name"].split(":")[0] for t in figures(at)["compare_traces"]["data"][1:]]
+
+
+def test_the_traces_follow_a_newly_chosen_pair(compare: AppTest) -> None:
+    assert overlaid(compare) == [HONEST_B, LEAKY]
+    at = choose(compare, HONEST_A, HONEST_B)
+    assert overlaid(at) == [HONEST_A, HONEST_B]
+    assert figures(at)["compare_traces"]["data"][0]["name"] == "actual"
+    at = choose(at, LEAKY, HONEST_A)
+    assert overlaid(at) == [LEAKY, HONEST_A]
+
+
+def test_a_leaky_run_is_kept_apart_and_never_drawn_as_an_improvement(compare: AppTest) -> None:
+    at = compare  # the preselected pair holds the leaky run
+    assert at.dataframe[0].value["label"].tolist() == [HONEST_A, HONEST_B]
+    leaky = at.dataframe[1].value
+    assert leaky["label"].tolist() == [LEAKY] and leaky["why"].tolist() == ["random hold-out rows"]
+    assert any(m.value == "**Not comparable: leaky split**" for m in at.markdown)
+    assert any(w.value.startswith(f"Not comparable: **{LEAKY}** (random hold-out rows) was scored on a leaky split")
+               for w in at.warning)
+    assert "metric_deltas" not in figures(at)
+    each = at.table[0].value
+    assert each["scored on"].tolist() == ["honest split", "LEAKY split: random hold-out rows"]
+
+
+def test_an_honest_pair_is_drawn_as_change_with_better_and_worse_colours(compare: AppTest,
+                                                                         results: dict[str, FinishedRun]) -> None:
+    at = choose(compare, HONEST_A, HONEST_B)
+    assert not any("leaky split" in w.value for w in at.warning)
+    chart = figures(at)["metric_deltas"]
+    assert chart["layout"]["title"]["text"] == f"Reconstruction twin · Hold-out R²: {HONEST_A} → {HONEST_B}"
+    bars = trace(chart, f"{HONEST_B} − {HONEST_A}")
+    deltas = metric_deltas_from_metrics(results[HONEST_A].metrics, results[HONEST_B].metrics).iloc[::-1]
+    assert list(bars["y"]) == deltas["name"].tolist()
+    assert "layer 2 · top-ridge" in bars["y"] and "baseline · identity" in bars["y"]
+    change = values(bars["x"]).astype(float)
+    np.testing.assert_allclose(change, deltas["delta_r2_holdout"].to_numpy())
+    colours = dict(zip(bars["y"], bars["marker"]["color"]))
+    for name, what, delta in zip(deltas["name"], deltas["what"], change):
+        expected = "#9e9e9e" if what == "baseline" or delta == 0 else "#2ca02c" if delta > 0 else "#d62728"
+        assert colours[name] == expected, name
+
+
+def test_the_settings_that_differ_are_named_in_words(compare: AppTest) -> None:
+    at = choose(compare, HONEST_A, HONEST_B)
+    diff = at.table[0].value
+    assert diff.index.tolist() == ["Run name", "Layer 1 · model 3 · name", "Layer 1 · model 3 · estimator",
+                                   "Layer 1 · model 3 · feature set read"]
+    assert diff.to_dict("list") == {HONEST_A: ["quick", "(absent)", "(absent)", "(absent)"],
+                                    HONEST_B: ["quick-wide", "ridge-2", "Ridge (CV over alpha)", "quick"]}
