@@ -31,7 +31,7 @@ def kind_title(kind: str) -> str:
     return f"{kind.capitalize()} twin"
 
 
-GLOSSARY = {  # plain words for every term of art the Overview and the report show, as tooltips or a list
+GLOSSARY = {  # plain words for every term of art the app and the report show, as tooltips or a list
     "R²": "R² (coefficient of determination): the share of the target core's variation that the predictions "
           "explain. 1 is perfect, 0 is no better than always predicting the average, below 0 is worse than that.",
     "hold-out": "Hold-out: rows kept out of training and used only once, to score the twin on data it never "
@@ -52,6 +52,12 @@ GLOSSARY = {  # plain words for every term of art the Overview and the report sh
     "layer": "Layer: one level of the stack, a few models side by side; a layer is worth keeping only when its best "
              "model beats the layer below.",
 }
+    "meta-learner": "Meta-learner: a model of layer 2 or above. It reads the out-of-fold predictions of the layer "
+                    "below and learns how far to trust each of them.",
+    "passthrough": "Passthrough: a layer above the first also reads the original features, not only the "
+                   "predictions of the layer below.",
+    "purge gap": "Purge gap: rows dropped between the training rows and the rows they are scored on, as many as "
+                 "the longest look-back (window or lag), so no scored row's windows or lags reach into training rows.",
 
 
 def titled_by_kind(fig: go.Figure, kind: str) -> go.Figure:

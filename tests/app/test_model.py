@@ -8,8 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import figures, goto, train
-from twin_core.config import RunConfig
+from twin_core.config import LayerSpec, ModelSpec, RunConfig
+from twin_core.features import FeatureSpec
+from twin_core.pipeline import parallel_fits
 from twin_core.presets import get_preset
+from twin_core.wording import GLOSSARY
 
 
 def key(at: AppTest, *parts: object) -> str:
@@ -186,3 +189,30 @@ def test_the_kind_selector_makes_a_reconstruction_twin_behavioural(editor: AppTe
     config = at.session_state["config"]
     assert config.kind == "behavioural" and config.feature_sets[0].overall_fields() == []
     assert "ready to train" in at.success[-1].value
+
+
+def test_new_parts_and_unticked_automatic_numbers_start_from_the_library_defaults(editor: AppTest) -> None:
+    at = editor
+    at.button(key=key(at, "fs", "add")).click().run()
+    at.button(key=key(at, "l", "add")).click().run()
+    depth = len(at.session_state["config"].stack.layers)
+    at.button(key=key(at, "l", depth, "add")).click().run()
+    at.run()  # the widgets read the new parts back
+    config = at.session_state["config"]
+    assert config.feature_sets[-1] == FeatureSpec(name="features-1")
+    new_layer = config.stack.layers[-1]
+    assert new_layer.passthrough is LayerSpec(models=()).passthrough
+    assert new_layer.models == (ModelSpec(f"ridge-l{depth}", "ridgecv"), ModelSpec("ridge-1", "ridgecv"))
+
+    at.checkbox(key=key(at, "split", "gap") + ":auto").uncheck().run()
+    at.checkbox(key=key(at, "cv", "jobs") + ":auto").uncheck().run()
+    config = at.session_state["config"]
+    assert config.split.gap == config.lookback
+    assert config.stack.n_jobs == parallel_fits(None)
+
+
+def test_terms_of_art_in_the_editor_carry_the_glossary(editor: AppTest) -> None:
+    at = editor
+    assert at.toggle(key=key(at, "l", 2, "pt")).help == GLOSSARY["passthrough"]
+    assert GLOSSARY["purge gap"] in at.checkbox(key=key(at, "split", "gap") + ":auto").help
+    assert GLOSSARY["meta-learner"] in at.selectbox(key=key(at, "m", 2, 0, "kind")).help
