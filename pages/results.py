@@ -1,10 +1,11 @@
 """Results: how the active run's twin performs, layer by layer, against the baselines, with its split named."""
 import streamlit as st
 
-from twin_core.evaluate import BASELINES, BASELINES_BY_KIND, REFERENCE_BY_KIND, score_text
+from twin_core.evaluate import BASELINES_BY_KIND, REFERENCE_BY_KIND, score_text
 from twin_core.runs import predictions_frame
 from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, trace_figure
-from twin_core.verdicts import gain_text
+from twin_core.report import build_report
+from twin_core.wording import best_not_top_note, verdict_caption, verdict_text
 from ui import format as fmt
 from ui import state
 
@@ -27,6 +28,11 @@ split_caption = fmt.split_caption(result)
 st.markdown(result.metrics["kind_sentence"])
 st.caption(f"Run **{run.label}** · configuration **{result.config.name}** · {run.data_label} · "
            f"target {result.target} · trained in {result.seconds['total']:.1f} s")
+stem = run.label.replace(" ", "_").replace("#", "")
+st.download_button("Download report (HTML)", lambda: build_report(result, run.label, run.data_label).encode("utf-8"),
+                   file_name=f"{stem}_report.html", mime="text/html", icon=":material/download:", on_click="ignore",
+                   help="This page's headline, stack, per-layer R² and verdicts, traces and residuals in one HTML "
+                        "file that opens offline in any browser: a report to hand out.")
 if result.config.leaky:
     st.warning("This run used a LEAKY protocol (random hold-out and/or shuffled folds on a time series): "
                "its scores overstate what the twin does on new data.", icon=":material/warning:")
@@ -38,12 +44,9 @@ st.subheader("Per-layer R²")
 st.plotly_chart(fmt.titled_by_kind(layer_r2_figure(evaluation, result.split.description, result.cv_description), kind),
                 key="layer_r2")
 st.markdown("**Does this layer pay?**")
-st.caption("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "
-           f"{fmt.REFERENCE_NAMES[reference]} ({BASELINES[reference]}). The hold-out gain comes with its 95 % interval "
-           "(a bootstrap over time blocks within sessions): a layer **pays** only when the whole interval is above 0, "
-           "**costs** when it is below 0, and is **within noise** otherwise. " + split_caption)
+st.caption(verdict_caption(result))
 gains = evaluation.layer_gain.assign(
-    answer=[f"{gain_text(g, ci)} · {v}" for g, ci, v in evaluation.layer_gain[["gain_holdout", "gain_ci95", "verdict"]]
+    answer=[verdict_text(g, ci, v) for g, ci, v in evaluation.layer_gain[["gain_holdout", "gain_ci95", "verdict"]]
             .itertuples(index=False)],
     gain_oof=evaluation.layer_gain["gain_oof"].map(lambda v: score_text(v, "+.3f")))  # n/a: not measurable
 st.dataframe(gains.drop(columns="gain_ci95"), hide_index=True, width="stretch",
@@ -54,14 +57,8 @@ st.dataframe(gains.drop(columns="gain_ci95"), hide_index=True, width="stretch",
                  "answer": st.column_config.TextColumn("hold-out R² gain [95 % interval] · verdict", width="large"),
                  "gain_oof": st.column_config.TextColumn("R² gain, OOF", help="Out-of-fold: on training rows, each "
                                                          "predicted by a model that did not see it.")})
-top_layer = int(evaluation.layer_gain["layer"].max())
-if evaluation.best["layer"] != top_layer:
-    top = evaluation.layer_gain.set_index("layer").loc[top_layer]
-    st.caption(f"The headline's model, {evaluation.best['key']}, is not in the top layer: models are chosen by their "
-               f"out-of-fold R² on the training rows ({score_text(evaluation.best['r2_oof'])} against "
-               f"{score_text(top['r2_oof'])} for layer {top_layer}'s {top['best_model']}), never by the hold-out, so "
-               f"the top layer's bar (hold-out R² {score_text(top['r2_holdout'])}) can differ from the headline's "
-               "R².")
+if (note := best_not_top_note(evaluation)) is not None:
+    st.caption(note)
 with st.expander("Every model and baseline"):
     st.dataframe(evaluation.models, hide_index=True, column_config={
         "r2_holdout": R2, "r2_oof": R2, "mae_holdout": MAE, "rmse_holdout": MAE, "mae_oof": MAE, "rmse_oof": MAE})
@@ -104,7 +101,6 @@ session_col.dataframe(evaluation.by_session, hide_index=True, column_config=grou
 workload_col.dataframe(evaluation.by_workload, hide_index=True, column_config=group_columns)
 
 st.subheader("Downloads")
-stem = run.label.replace(" ", "_").replace("#", "")
 cols = st.columns(3)
 cols[0].download_button("Predictions (parquet)", lambda: predictions_frame(result).to_parquet(index=False),
                         file_name=f"{stem}_predictions.parquet", mime="application/vnd.apache.parquet",

@@ -1,4 +1,5 @@
 """The command line: exit codes, one-line errors without tracebacks, the metrics.json contract."""
+import html
 import json
 import re
 import subprocess
@@ -31,6 +32,9 @@ def test_train_writes_the_metrics_contract(demo_parquet_dir, tmp_path):
     assert {"layer", "name", "r2_holdout"} <= set(metrics["best"])
     assert (tmp_path / "run" / "predictions.parquet").stat().st_size > 0
     assert json.loads((tmp_path / "run" / "config.json").read_text())["name"] == "quick"
+    report = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert report.startswith("<!DOCTYPE html>") and "<h1>Run quick</h1>" in report  # named after the preset
+    assert html.escape(str(demo_parquet_dir)) in report and "report.html" in done.stdout
 
 
 def test_config_file_round_trip_through_the_cli(demo_parquet_dir, tmp_path, capsys):

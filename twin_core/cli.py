@@ -19,6 +19,7 @@ from twin_core.evaluate import score_text
 from twin_core.pipeline import plan_rows, train_twin
 from twin_core.presets import PRESETS, get_preset
 from twin_core.recorder import MIN_INTERVAL_S, record
+from twin_core.report import build_report
 from twin_core.runs import save_run_outputs
 from twin_core.schema import MAX_CONFIG_BYTES, MAX_FOLDS, MAX_LOOKBACK_ROWS, MAX_N_JOBS
 from twin_core.splits import CV_KINDS, HOLDOUT_KINDS
@@ -97,7 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--trusted-models", type=Path,
                        help="directory of pre-trained models the operator trusts, for 'pretrained' members "
                             "(default: $TWIN_TRUSTED_MODELS; none if unset)")
-    train.add_argument("--out", type=Path, help="write metrics.json, config.json and predictions.parquet here")
+    train.add_argument("--out", type=Path, metavar="DIR",
+                       help="write metrics.json, config.json, predictions.parquet and report.html (the run's report "
+                            "to hand out: one HTML file that opens offline in any browser) here")
     train.add_argument("--store", nargs="?", const="", type=str, metavar="DB",
                        help="keep the run in the SQLite run store (default: $TWIN_STORE or runs/studio.sqlite), "
                             "created if missing; the store and its key are checked before training")
@@ -328,7 +331,9 @@ def _train(args: argparse.Namespace) -> int:
     print(format_report(result.metrics))
     if args.out:
         save_run_outputs(result, args.out)
-        print(f"Wrote {args.out / 'metrics.json'}, config.json and predictions.parquet")
+        report = build_report(result, args.label or config.name, ", ".join(str(path) for path in args.data))
+        (args.out / "report.html").write_text(report, encoding="utf-8")
+        print(f"Wrote {args.out / 'metrics.json'}, config.json, predictions.parquet and report.html")
     if store is not None:
         print(f"Kept as run {store.save(result, args.label)} in {store.path}")
     return EXIT_OK

@@ -1,6 +1,6 @@
 """The product's words for a run, shared by the app's pages and the HTML report so both say the same thing: the
-twin's kind in words and chart titles, the split named beside every R², the headline's gain over the baseline, and
-the glossary of every term of art.
+twin's kind in words and chart titles, the split named beside every R², the headline's gain over the baseline, the
+layer verdicts in words, and the glossary of every term of art.
 
 Pure text (no Streamlit): the app's `ui` modules import these, and so does `twin_core.report`.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND
+from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, Evaluation, score_text
 from twin_core.runs import FinishedRun
+from twin_core.verdicts import gain_text
 
 KIND_READS = {"reconstruction": "reads cpu_util_overall, from which the identity N·overall − Σ other cores nearly "
                                 "gives the target by arithmetic: good to fill in or check a core.",
@@ -51,13 +52,13 @@ GLOSSARY = {  # plain words for every term of art the app and the report show, a
              "predictions of the layer below. The twin's answer is the best model of any layer.",
     "layer": "Layer: one level of the stack, a few models side by side; a layer is worth keeping only when its best "
              "model beats the layer below.",
-}
     "meta-learner": "Meta-learner: a model of layer 2 or above. It reads the out-of-fold predictions of the layer "
                     "below and learns how far to trust each of them.",
     "passthrough": "Passthrough: a layer above the first also reads the original features, not only the "
                    "predictions of the layer below.",
     "purge gap": "Purge gap: rows dropped between the training rows and the rows they are scored on, as many as "
                  "the longest look-back (window or lag), so no scored row's windows or lags reach into training rows.",
+}
 
 
 def titled_by_kind(fig: go.Figure, kind: str) -> go.Figure:
@@ -84,3 +85,32 @@ def gain_over_reference(result: FinishedRun) -> str | None:
     reference = REFERENCE_BY_KIND[result.config.kind]
     gain = result.evaluation.best["r2_holdout"] - result.evaluation.baseline_r2(reference)
     return f"{gain:+.3f} vs {REFERENCE_CARDS[reference][1]}" if np.isfinite(gain) else None
+
+
+def verdict_caption(result: FinishedRun) -> str:
+    """What the "Does each layer pay?" table compares and how its verdict is read, with the split named."""
+    reference = REFERENCE_BY_KIND[result.config.kind]
+    return ("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "
+            f"{REFERENCE_NAMES[reference]} ({BASELINES[reference]}). The hold-out gain comes with its 95 % interval "
+            "(a bootstrap over time blocks within sessions): a layer **pays** only when the whole interval is above 0, "
+            "**costs** when it is below 0, and is **within noise** otherwise. " + split_caption(result))
+
+
+def verdict_text(gain: float | None, interval: list[float] | None, verdict: str) -> str:
+    """A layer's hold-out gain, its 95 % interval and its verdict in one cell, e.g. "+0.003 [−0.001, +0.007] · within
+    noise"."""
+    return f"{gain_text(gain, interval)} · {verdict}"
+
+
+def best_not_top_note(evaluation: Evaluation) -> str | None:
+    """Why the headline's model is not the top layer's (models are chosen by out-of-fold R², never by the
+    hold-out), or None when it is the top layer's."""
+    gains = evaluation.layer_gain
+    top_layer = int(gains["layer"].max())
+    if evaluation.best["layer"] == top_layer:
+        return None
+    top = gains.set_index("layer").loc[top_layer]
+    return (f"The headline's model, {evaluation.best['key']}, is not in the top layer: models are chosen by their "
+            f"out-of-fold R² on the training rows ({score_text(evaluation.best['r2_oof'])} against "
+            f"{score_text(top['r2_oof'])} for layer {top_layer}'s {top['best_model']}), never by the hold-out, so "
+            f"the top layer's bar (hold-out R² {score_text(top['r2_holdout'])}) can differ from the headline's R².")
