@@ -222,7 +222,7 @@ CASES: list[BadInput] = [
     BadInput("inf_overall", one_file(edited(set_value("cpu_util_overall", 2, np.inf))),
              NonFiniteError, r"'cpu_util_overall' has 1 infinite value \(first at row 2\)"),
     BadInput("all_nan_core", one_file(edited(lambda f: f.assign(cpu_util_core_2=np.nan))),
-             NonFiniteError, r"'cpu_util_core_2' has 20 missing \(NaN\)"),
+             NonFiniteError, r"'cpu_util_core_2' is all missing \(NaN\), 20 rows: nothing was recorded"),
     BadInput("negative", one_file(edited(set_value("cpu_util_core_1", 4, -5.0))),
              OutOfRangeError, r"outside 0\.\.100 % \(found -5 to .*\), e\.g\. -5 at row 4"),
     BadInput("above_100", one_file(edited(set_value("cpu_util_overall", 6, 150.0))),

@@ -494,3 +494,45 @@ def test_a_frames_index_does_not_matter(index: object, tmp_path: Path) -> None:
     for telemetry in (from_frame, from_file):
         assert_frame_equal(telemetry.frame, expected.frame)
         assert telemetry.fingerprint == expected.fingerprint
+
+
+# ---------------------------------------------------------------------------------------- grouped findings
+
+
+def test_all_nan_cores_are_one_grouped_error_naming_them() -> None:
+    frame = good_frame(cores=8)
+    frame[[f"cpu_util_core_{c}" for c in range(8)]] = np.nan
+    with pytest.raises(TelemetryError) as caught:
+        telemetry_from_frames([("a.parquet", frame)])
+    assert len(caught.value.report.errors) == 8  # the report keeps every finding; grouping is how it is read
+    grouped = caught.value.report.grouped()
+    assert [i.code for i in grouped if i.level == "error"] == ["non_finite"]
+    assert str(caught.value) == grouped[0].message == (
+        "File 'a.parquet', columns cpu_util_core_0…7 are all missing (NaN), 20 rows: nothing was recorded; "
+        "load telemetry that records every core and the overall.")
+
+
+def test_the_same_error_in_seven_files_is_one_message_naming_the_files() -> None:
+    frames = [(f"run_{n}.parquet", good_frame(start=1_700_000_000.0 + 100 * n).drop(columns="cpu_util_overall"))
+              for n in range(7)]
+    with pytest.raises(TelemetryError) as caught:
+        telemetry_from_frames(frames)
+    errors = [i for i in caught.value.report.grouped() if i.level == "error"]
+    assert len(errors) == 1 and "more problem" not in str(caught.value)
+    assert errors[0].message.startswith("Files run_0.parquet, run_1.parquet, run_2.parquet, …, run_6.parquet "
+                                        "(7 files) have no column 'cpu_util_overall'")
+    assert errors[0].file == "run_0.parquet, run_1.parquet, run_2.parquet, …, run_6.parquet (7 files)"
+
+
+def test_warnings_group_and_differing_counts_show_as_a_range() -> None:
+    frames = [(f"{name}.parquet", good_frame(rows=rows, start=1_700_000_000.0 + 100 * n).assign(fan_rpm=1.0))
+              for n, (name, rows) in enumerate([("a", 20), ("b", 30), ("c", 40)])]
+    frames.append(("d.parquet", good_frame(start=1_700_000_500.0)))
+    report = telemetry_from_frames(frames).report
+    assert report.codes("warning").count("extra_columns_differ") == 3
+    assert [i.message for i in report.grouped() if i.code == "extra_columns_differ"] == [
+        "Files a.parquet, b.parquet, c.parquet: extra columns fan_rpm are not in every file and were dropped."]
+    different = ValidationReport()
+    for name, rows in (("x.parquet", 5), ("y.parquet", 12)):
+        different.add("warning", "demo", f"File '{name}' has {rows} odd rows.", file=name)
+    assert [i.message for i in different.grouped()] == ["Files x.parquet, y.parquet have 5 to 12 odd rows."]

@@ -321,8 +321,9 @@ def _train(args: argparse.Namespace) -> int:
                                min_gap_s=args.min_gap_s, memory_budget=args.memory_budget,
                                options=_reading_options(args))
     load_seconds = time.perf_counter() - started
-    for issue in telemetry.report.warnings:
-        print(f"warning: {issue.message}", file=sys.stderr)
+    for issue in telemetry.report.grouped():
+        if issue.level == "warning":
+            print(f"warning: {issue.message}", file=sys.stderr)
     with warnings.catch_warnings():  # the run's notes (printed below) already say which workloads were unseen
         warnings.filterwarnings("ignore", message=".*not seen in training", category=UserWarning)
         result = train_twin(telemetry, config, on_progress=_ProgressBar(not args.quiet),
@@ -369,10 +370,12 @@ def _validate(args: argparse.Namespace) -> int:
             report.add("warning", "preset_refuses",
                        f"`train --preset {name}` would refuse this data: {exc} Presets that can train it: "
                        f"{', '.join(trains)} (e.g. `train --preset {trains[0]}`).")
-    for issue in report.issues:
+    issues = report.grouped()  # the same problem in several files or columns is one line
+    for issue in issues:
         where = ", ".join(p for p in (issue.file, issue.column) if p)
         print(f"{issue.level:<7} {issue.code:<22} {issue.message}" + (f" [{where}]" if where else ""))
-    print("OK: the data can be used." if report.ok else f"{len(report.errors)} error(s): the data cannot be used.")
+    errors = sum(issue.level == "error" for issue in issues)
+    print("OK: the data can be used." if report.ok else f"{errors} error(s): the data cannot be used.")
     return EXIT_OK if report.ok else EXIT_INVALID_DATA
 
 
@@ -380,7 +383,7 @@ def _convert(args: argparse.Namespace) -> int:
 
     telemetry = load_telemetry(args.data, target=args.target, gap_factor=args.gap_factor, min_gap_s=args.min_gap_s,
                                memory_budget=args.memory_budget, options=_reading_options(args))
-    for issue in telemetry.report.issues:  # what was read how, and what was adapted, beside the file written
+    for issue in telemetry.report.grouped():  # what was read how, and what was adapted, beside the file written
         print(f"{'note' if issue.level == 'info' else issue.level}: {issue.message}", file=sys.stderr)
     write_telemetry(telemetry.frame, args.out, telemetry.extra_columns)
     workloads = ", ".join(sorted(telemetry.frame["workload_type"].unique()))

@@ -300,10 +300,13 @@ def _to_percent(name: str, col: str, s: pd.Series, report: ValidationReport) -> 
         first = int(np.flatnonzero(~finite)[0])
         parts = [f"{n_nan} missing (NaN)" if n_nan else "", f"{n_inf} infinite" if n_inf else ""]
         noun = "value" if n_nan + n_inf == 1 else "values"
-        report.add("error", "non_finite",
-                   f"File '{name}', column '{col}' has {' and '.join(p for p in parts if p)} {noun} "
-                   f"(first at row {first}); fill or drop those rows before loading.",
-                   file=name, column=col, example=f"{values[first]} at row {first}")
+        if n_nan == len(values) > 1:  # dropping rows cannot mend a column where nothing was recorded
+            message = (f"File '{name}', column '{col}' is all missing (NaN), {len(values):,} rows: nothing was "
+                       "recorded; load telemetry that records every core and the overall.")
+        else:
+            message = (f"File '{name}', column '{col}' has {' and '.join(p for p in parts if p)} {noun} "
+                       f"(first at row {first}); fill or drop those rows before loading.")
+        report.add("error", "non_finite", message, file=name, column=col, example=f"{values[first]} at row {first}")
         ok = False
     outside = finite & ((values < -ROUNDING_SLACK) | (values > 100 + ROUNDING_SLACK))
     if outside.any():

@@ -135,10 +135,11 @@ def _build(
 
 
 def _finish(telemetry: Telemetry | None, report: ValidationReport) -> Telemetry:
-    """Raise the exception of the first error (with the whole report attached), else return the result."""
-    errors = report.errors
-    if telemetry is not None and not errors:
+    """Raise the exception of the first error (with the whole report attached), else return the result; the
+    message is the first error as grouped (the same problem in several files is one)."""
+    if telemetry is not None and not report.errors:
         return telemetry
+    errors = [issue for issue in report.grouped() if issue.level == "error"]
     first = errors[0]
     message = first.message
     if len(errors) > 1:

@@ -7,6 +7,7 @@ only the finished report decides what the loader raises: the first error's `Tele
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
@@ -106,6 +107,79 @@ class ValidationReport:
     def codes(self, level: str | None = None) -> list[str]:
         """Issue codes in order, optionally of one level only (handy for tests and the CLI)."""
         return [i.code for i in self.issues if level is None or i.level == level]
+
+    def grouped(self) -> list[ValidationIssue]:
+        """The findings as a person should read them: the same finding in several files or columns (the same code
+        and words but for the names and numbers) is one issue naming all of them, at the place of the first."""
+        groups: dict[tuple[str, str, str], list[ValidationIssue]] = {}
+        for issue in self.issues:
+            groups.setdefault((issue.level, issue.code, _skeleton(issue)), []).append(issue)
+        return [_merge(group) for group in groups.values()]
+
+
+# Stand-ins for an issue's own file and column name, so findings that differ only there group together.
+_FILE, _COLUMN = "\x00F", "\x00C"
+# A number standing alone (111, 1,048, 0.25), not the digits inside a name such as cpu_util_core_3.
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)(?![\w])")
+_PLURAL_VERBS = {"has": "have", "is": "are", "was": "were", "holds": "hold"}
+
+
+def _named(text: str, name: str | None, stand_in: str) -> str:
+    """`text` with every whole occurrence of `name` replaced by its stand-in."""
+    if not name:
+        return text
+    return re.sub(rf"(?<![\w.]){re.escape(name)}(?![\w])", stand_in, text)
+
+
+def _skeleton(issue: ValidationIssue) -> str:
+    """What a finding says apart from its file, column and numbers: equal skeletons are the same finding."""
+    text = _named(_named(issue.message, issue.file, _FILE), issue.column, _COLUMN)
+    return _NUMBER.sub("#", text)
+
+
+def _merge(group: list[ValidationIssue]) -> ValidationIssue:
+    """One issue for the same finding in several places: the first one's words, with every file and column named
+    compactly and each number that differs given as its range (111 to 700)."""
+    first = group[0]
+    if len(group) == 1:
+        return first
+    files = list(dict.fromkeys(i.file for i in group if i.file))
+    columns = list(dict.fromkeys(i.column for i in group if i.column))
+    pieces = [_NUMBER.split(_named(_named(i.message, i.file, _FILE), i.column, _COLUMN)) for i in group]
+    words = pieces[0][:]
+    for at in range(1, len(words), 2):  # the odd pieces are the numbers
+        shown = {p[at] for p in pieces}
+        if len(shown) > 1:
+            ordered = sorted(shown, key=lambda n: float(n.replace(",", "")))
+            words[at] = f"{ordered[0]} to {ordered[-1]}"
+    text = "".join(words)
+    if len(files) > 1:
+        text = text.replace(f"File '{_FILE}'", f"Files {_FILE}").replace(f"'{_FILE}'", _FILE)
+    if len(columns) > 1:
+        text = text.replace(f"column '{_COLUMN}'", f"columns {_COLUMN}").replace(f"'{_COLUMN}'", _COLUMN)
+    if len(files) > 1 or len(columns) > 1:
+        subject = re.match(rf"Files? '?{_FILE}'?(?:, columns? '?{_COLUMN}'?)? (\w+)\b[^;:(]*", text)
+        if subject is not None and subject.group(1) in _PLURAL_VERBS:  # its verbs up to the clause's end
+            clause = re.sub(r"\b(has|is|was|holds)\b", lambda verb: _PLURAL_VERBS[verb.group(1)], subject.group(0))
+            text = clause + text[subject.end():]
+    file_text, column_text = _compact(files, "file"), _compact(columns, "column")
+    text = text.replace(_FILE, file_text).replace(_COLUMN, column_text)
+    return ValidationIssue(first.level, first.code, text, file_text or None, column_text or None, first.example)
+
+
+def _compact(names: list[str], noun: str) -> str:
+    """Names in few words: cpu_util_core_0…7 for a numbered run, else the names, or the first three, … the last
+    and how many there are."""
+    if len(names) < 2:
+        return "".join(names)
+    numbered = [re.fullmatch(r"(.*?)(\d+)", name) for name in names]
+    if len(names) >= 3 and all(numbered) and len({m.group(1) for m in numbered}) == 1:
+        numbers = sorted(int(m.group(2)) for m in numbered)
+        if numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+            return f"{numbered[0].group(1)}{numbers[0]}…{numbers[-1]}"
+    if len(names) <= 4:
+        return ", ".join(names)
+    return f"{', '.join(names[:3])}, …, {names[-1]} ({len(names)} {noun}s)"
 
 
 def _describe(columns: Iterable[str], limit: int = 6) -> str:
