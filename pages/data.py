@@ -11,12 +11,16 @@ from ui import state
 
 
 def show_report(report: ValidationReport) -> None:
-    """Errors and warnings in plain words, then the informational notes folded away."""
-    for issue in report.errors:
-        st.error(issue.message, icon=":material/error:")
-    for issue in report.warnings:
-        st.warning(issue.message, icon=":material/warning:")
-    notes = [i for i in report.issues if i.level == "info"]
+    """Errors and warnings in plain words (the same problem in several files or columns once), then the
+    informational notes folded away."""
+    issues = report.grouped()
+    for issue in issues:
+        if issue.level == "error":
+            st.error(issue.message, icon=":material/error:")
+    for issue in issues:
+        if issue.level == "warning":
+            st.warning(issue.message, icon=":material/warning:")
+    notes = [i for i in issues if i.level == "info"]
     if notes:
         with st.expander(f"{len(notes)} note(s) from loading"):
             for issue in notes:
@@ -31,12 +35,17 @@ st.caption("Telemetry to learn from: per-core CPU utilisation, the overall utili
 
 upload_col, demo_col = st.columns([3, 1], vertical_alignment="center")
 with upload_col:
+    uploader = state.uploader_key()
     st.file_uploader("Upload telemetry: parquet, or a collector's own export", accept_multiple_files=True,
-                     key=state.UPLOADER, on_change=state.on_upload,
+                     key=uploader, on_change=state.on_upload, args=(uploader,),
                      help="Parquet with the columns timestamp, workload_type, cpu_util_overall, cpu_util_core_0…N, "
                           f"or any of: {formats_text()}. The format is told by content, not by the file name. "
-                          "Files are validated together; a refused upload keeps the current data. Files whose "
-                          "estimated memory need passes the server's memory budget are refused before reading.")
+                          "Files are validated together and replace the current data (unless *Add to the current "
+                          "data* is on); a refused upload keeps the current data. Files whose estimated memory "
+                          "need passes the server's memory budget are refused before reading.")
+    st.toggle("Add to the current data", key=state.UPLOAD_APPEND, disabled=not state.data_files(),
+              help="On: the next upload's files are validated together with the files of the current data and "
+                   "join them. Off: an upload replaces the current data. Only uploaded data can be added to.")
 with demo_col:
     st.button("Use demo telemetry", icon=":material/science:", on_click=state.load_demo,
               width="stretch", help="Seeded synthetic telemetry: 8 cores, 6 sessions of different workloads.")
@@ -56,7 +65,7 @@ with demo_col:
 
 failure = state.upload_failure()
 if failure is not None:
-    st.error(f"**Upload refused** ({', '.join(failure.files)}): {failure.message}  \n"
+    st.error(f"**Upload refused** ({state.files_label(failure.files)}): {failure.message}  \n"
              f"Still using: {state.data_label()}.", icon=":material/block:")
     if failure.report is not None:
         with st.expander("Full report of the refused upload"):

@@ -1,7 +1,8 @@
 """Per-user session state: the active telemetry, the configuration being edited, the finished runs.
 
 Everything a user owns lives in `st.session_state`; parsing is cached on the file bytes (never on a frame).
-A failed upload records its message and report and leaves the telemetry and the runs as they were.
+An upload replaces the active data (or, asked to, adds its files to those of the active data); a failed upload
+records its message and report and leaves the telemetry and the runs as they were.
 """
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ TELEMETRY = "telemetry"
 DATA_LABEL = "data_label"
 UPLOAD_FAILURE = "upload_failure"
 UPLOADER = "data_upload"
+UPLOAD_REV = "upload_rev"
+UPLOAD_APPEND = "upload_append"
+DATA_FILES = "data_files"
 SESSION_GAP = "session_gap_factor"
 UPLOAD_WORKLOAD = "upload_workload"
 UPLOAD_SCHEDULE = "upload_schedule"
@@ -94,6 +98,8 @@ def init() -> None:
     state.setdefault(LAYER_CACHE, LayerCache())
     state.setdefault(ACTIVE_RUN, None)
     state.setdefault(UPLOAD_FAILURE, None)
+    state.setdefault(UPLOAD_REV, 0)
+    state.setdefault(UPLOAD_APPEND, False)
     state.setdefault(EDITOR_REV, 0)
     state.setdefault(CONFIG_MESSAGE, None)
     state.setdefault(SESSION_GAP, SessionRule().gap_factor)
@@ -115,6 +121,7 @@ def load_demo() -> None:
     rows = demo_rows()
     st.session_state[TELEMETRY] = demo_telemetry(rows)
     st.session_state[DATA_LABEL] = f"Demo telemetry ({rows:,} rows, seed 0)"
+    st.session_state[DATA_FILES] = ()
     st.session_state[UPLOAD_FAILURE] = None
 
 
@@ -122,7 +129,14 @@ def use_telemetry(telemetry: Telemetry, label: str) -> None:
     """Make telemetry validated elsewhere (a recording kept on the Live page) the active data, as an upload does."""
     st.session_state[TELEMETRY] = telemetry
     st.session_state[DATA_LABEL] = label
+    st.session_state[DATA_FILES] = ()
     st.session_state[UPLOAD_FAILURE] = None
+
+
+def files_label(names: tuple[str, ...]) -> str:
+    """Uploaded files in a few words, named after them: `a.parquet`, or `a.parquet + 6 more files`."""
+    more = len(names) - 1
+    return names[0] if more == 0 else f"{names[0]} + {more} more file{'s' if more > 1 else ''}"
 
 
 def load_files(files: list[tuple[str, bytes]]) -> bool:
@@ -138,18 +152,34 @@ def load_files(files: list[tuple[str, bytes]]) -> bool:
         st.session_state[UPLOAD_FAILURE] = UploadFailure(names, str(exc), getattr(exc, "report", None))
         return False
     st.session_state[TELEMETRY] = telemetry
-    st.session_state[DATA_LABEL] = names[0] if len(names) == 1 else f"{len(names)} uploaded files"
+    st.session_state[DATA_LABEL] = files_label(names)
+    st.session_state[DATA_FILES] = tuple(files)
     st.session_state[UPLOAD_FAILURE] = None
     return True
 
 
-def on_upload() -> None:
-    """File-uploader callback: load what is in the widget (an emptied widget only clears the old message)."""
-    uploaded = st.session_state.get(UPLOADER) or []
+def uploader_key() -> str:
+    """The data uploader's key, a new one after every upload: Streamlit's multi-file uploader keeps its files (and
+    would send them again with the next ones) until the widget itself is replaced."""
+    rev = st.session_state[UPLOAD_REV]
+    return UPLOADER if rev == 0 else f"{UPLOADER}_{rev}"
+
+
+def data_files() -> tuple[tuple[str, bytes], ...]:
+    """The (name, bytes) of the uploaded files the active data was read from; empty for demo data or a recording."""
+    return st.session_state[DATA_FILES]
+
+
+def on_upload(key: str) -> None:
+    """File-uploader callback: the files in the widget replace the active data, or join its files when "Add to the
+    current data" is on; the widget is then replaced by an empty one, so the next upload starts afresh."""
+    uploaded = st.session_state.get(key) or []
     if not uploaded:
         st.session_state[UPLOAD_FAILURE] = None
         return
-    load_files([(f.name, f.getvalue()) for f in uploaded])
+    files = [(f.name, f.getvalue()) for f in uploaded]
+    load_files([*data_files(), *files] if st.session_state[UPLOAD_APPEND] else files)
+    st.session_state[UPLOAD_REV] += 1
 
 
 def upload_failure() -> UploadFailure | None:
