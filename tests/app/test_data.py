@@ -1,4 +1,5 @@
-"""Data page: opens on demo data, real parquet uploads through the widget, refused uploads keep what was there."""
+"""Data page: opens on demo data, real parquet uploads through the widget replace the data (or join it when asked),
+refused uploads keep what was there."""
 from __future__ import annotations
 
 import io
@@ -12,6 +13,23 @@ from tests.app.helpers import DEMO_ROWS, figures, goto, metric, train, trace, va
 from twin_core.demo import make_demo_frames, write_demo_parquet
 
 PARQUET = "application/vnd.apache.parquet"
+
+
+def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
+    """Put files into the data uploader (its key changes after every upload) and run."""
+    uploader = next(u for u in at.file_uploader if u.key.startswith("data_upload"))
+    return uploader.set_value([(name, content, PARQUET) for name, content in files]).run()
+
+
+def demo_files(prefix: str, rows: int, sessions: int, seed: int) -> list[tuple[str, bytes]]:
+    """Demo parquet files, one per session, named `<prefix><workload>_<index>.parquet`, as (name, bytes); each seed
+    records a day later than the one before, so files of two seeds share no timestamp."""
+    files = []
+    for name, frame in make_demo_frames(rows=rows, cores=4, sessions=sessions, seed=seed):
+        buffer = io.BytesIO()
+        frame.assign(timestamp=frame["timestamp"] + 86_400 * seed).to_parquet(buffer, index=False)
+        files.append((prefix + name, buffer.getvalue()))
+    return files
 
 
 def missing_column_bytes() -> bytes:
@@ -48,8 +66,48 @@ def test_upload_of_real_parquet_files_replaces_the_data(app: AppTest, tmp_path: 
     assert metric(app, "Rows") == "900"
     assert metric(app, "Sessions") == "3"
     assert metric(app, "Cores") == "4"
-    assert app.session_state["data_label"] == "3 uploaded files"
+    assert app.session_state["data_label"] == "cpu_bound_00.parquet + 2 more files"
     assert len(values(trace(figures(app)["utilisation_chart"], "core 0 (target)")["y"])) >= 900
+
+
+def test_a_second_upload_replaces_the_first_and_empties_the_uploader(app: AppTest) -> None:
+    goto(app, "data")
+    upload(app, demo_files("a_", rows=700, sessions=7, seed=1))
+    assert app.session_state["data_label"] == "a_cpu_bound_00.parquet + 6 more files"
+    assert [u.value for u in app.file_uploader if u.key.startswith("data_upload")] == [[]]
+    upload(app, demo_files("b_", rows=500, sessions=2, seed=2))
+    assert not app.exception and not app.error
+    assert app.session_state["data_label"] == "b_cpu_bound_00.parquet + 1 more file"
+    assert metric(app, "Rows") == "500"
+    assert metric(app, "Sessions") == "2"
+    assert set(app.session_state["telemetry"].frame["source"]) == {"b_cpu_bound_00.parquet", "b_io_bound_01.parquet"}
+
+
+def test_add_files_joins_the_upload_to_the_current_files(app: AppTest) -> None:
+    goto(app, "data")
+    assert app.toggle(key="upload_append").disabled  # demo data has no files to add to
+    upload(app, demo_files("a_", rows=600, sessions=3, seed=1))
+    app.toggle(key="upload_append").set_value(True).run()
+    upload(app, demo_files("b_", rows=400, sessions=2, seed=2))
+    assert not app.exception and not app.error
+    assert metric(app, "Rows") == "1,000"
+    assert metric(app, "Sessions") == "5"
+    assert app.session_state["data_label"] == "a_cpu_bound_00.parquet + 4 more files"
+    assert len(set(app.session_state["telemetry"].frame["source"])) == 5
+
+
+def test_a_refused_upload_after_an_upload_keeps_that_data_and_its_label(app: AppTest) -> None:
+    goto(app, "data")
+    upload(app, demo_files("a_", rows=600, sessions=3, seed=1))
+    before = app.session_state["telemetry"].fingerprint
+    upload(app, [("no_overall.parquet", missing_column_bytes()), ("bad.parquet", b"not a table")])
+    assert not app.exception
+    refusal = next(e.value for e in app.error if "Upload refused" in e.value)
+    assert "(no_overall.parquet + 1 more file)" in refusal
+    assert "Still using: a_cpu_bound_00.parquet + 2 more files." in refusal
+    assert app.session_state["telemetry"].fingerprint == before
+    assert app.session_state["data_label"] == "a_cpu_bound_00.parquet + 2 more files"
+    assert metric(app, "Rows") == "600"
 
 
 def nested_column_bytes() -> bytes:

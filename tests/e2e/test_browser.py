@@ -167,7 +167,7 @@ def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
 
         page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(p) for p in files])
         settle(page)
-        expect(page.get_by_text("3 uploaded files").first).to_be_visible()
+        expect(page.get_by_text("cpu_bound_00.parquet + 2 more files").first).to_be_visible()
         expect(page.locator("[data-testid='stMetricValue']", has_text="1,500")).to_be_visible()
         shoot(page, tmp_path, "data_uploaded")
 
@@ -191,7 +191,7 @@ def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
             chart = charts.filter(has_text=title)
             chart.scroll_into_view_if_needed()  # charts far below the fold are drawn when scrolled to
             expect(chart).to_be_visible()
-        expect(page.get_by_text("3 uploaded files").first).to_be_visible()  # the sidebar names the data
+        expect(page.get_by_text("cpu_bound_00.parquet + 2 more files").first).to_be_visible()  # the sidebar
         expect(page.get_by_text("Reconstruction twin: reads cpu_util_overall").first).to_be_visible()
         assert page.locator("[data-testid='stException']").count() == 0
         shoot(page, tmp_path, "results")
