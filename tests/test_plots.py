@@ -180,7 +180,7 @@ def test_metrics_delta_figure(result, other):
     table = metric_deltas_from_metrics(result.metrics, other.metrics)
     fig = plots.metrics_delta_figure(table, labels=("quick", "quick-30"))
     bars = fig.data[0]
-    assert list(bars.y) == table["key"].tolist()[::-1]
+    assert list(bars.y) == table["name"].tolist()[::-1]
     np.testing.assert_allclose(bars.x, table["delta_r2_holdout"].to_numpy()[::-1])
     assert "quick-30" in fig.layout.title.text
 

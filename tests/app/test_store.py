@@ -57,8 +57,8 @@ def test_saved_runs_are_compared_in_a_new_session_and_deleted_after_confirming(a
     table = at.dataframe[0].value
     assert table["label"].tolist() == ["tuesday", "monday"] and table["current_data"].all()
     assert table["kind"].tolist() == ["reconstruction", "reconstruction"]
-    diff = at.dataframe[1].value
-    assert "stack.cv.n_splits" in set(diff["path"]) and list(diff.columns) == ["path", "A · monday", "B · tuesday"]
+    diff = at.table[0].value
+    assert "Folds · number of folds" in diff.index and list(diff.columns) == ["A · monday", "B · tuesday"]
 
     saved = store().list().set_index("label")
     monday, tuesday = store().metrics(saved.loc["monday", "id"]), store().metrics(saved.loc["tuesday", "id"])
@@ -67,7 +67,7 @@ def test_saved_runs_are_compared_in_a_new_session_and_deleted_after_confirming(a
         "Reconstruction twin · Hold-out R²: A · monday → B · tuesday")
     bars = trace(charts["saved_metric_deltas"], "B · tuesday − A · monday")
     deltas = metric_deltas_from_metrics(monday, tuesday)
-    assert list(bars["y"]) == deltas["key"].tolist()[::-1]
+    assert list(bars["y"]) == deltas["name"].tolist()[::-1]
     np.testing.assert_allclose(values(bars["x"]).astype(float), deltas["delta_r2_holdout"].to_numpy()[::-1])
     top = f"L{monday['best']['layer']}:{monday['best']['name']}"
     overlay = charts["saved_traces"]
