@@ -43,7 +43,8 @@ h1 { font-size: 1.9em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; border-bo
 .card { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 16px; min-width: 200px; flex: 1 1 200px; }
 .card .label { color: #57606a; font-size: 0.9em; } .card .value { font-size: 1.8em; font-weight: 600; }
 .card .delta { font-size: 0.92em; }
-table { border-collapse: collapse; margin: 10px 0 14px; font-size: 0.94em; }
+table { border-collapse: collapse; margin: 10px 0 14px; font-size: 0.94em; max-width: 100%; }
+td { overflow-wrap: anywhere; }  /* a fingerprint or a long name wraps instead of widening the page */
 th, td { border-bottom: 1px solid #d0d7de; padding: 5px 10px; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; } td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .figure { margin: 8px 0 20px; overflow-x: auto; }
