@@ -173,11 +173,7 @@ def data_files() -> tuple[tuple[str, bytes], ...]:
 def on_upload(key: str) -> None:
     """File-uploader callback: the files in the widget replace the active data, or join its files when "Add to the
     current data" is on; the widget is then replaced by an empty one, so the next upload starts afresh."""
-    uploaded = st.session_state.get(key) or []
-    if not uploaded:
-        st.session_state[UPLOAD_FAILURE] = None
-        return
-    files = [(f.name, f.getvalue()) for f in uploaded]
+    files = [(f.name, f.getvalue()) for f in st.session_state.get(key) or []]  # a new widget only changes by getting files
     load_files([*data_files(), *files] if st.session_state[UPLOAD_APPEND] else files)
     st.session_state[UPLOAD_REV] += 1
 
