@@ -1,8 +1,8 @@
 """The report to hand out opens with no network: Chromium with every request aborted draws all its charts, sends
-no request but the file itself, and logs no error or warning."""
+no request but the file itself, and logs no error or warning. Full-page screenshots at 1280 and 1920 px wide land
+in the test's temporary folder (`--basetemp=<folder>` keeps them)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,6 @@ from twin_core.report import build_report
 CHROMIUM = Path("/usr/bin/chromium")
 CONSOLE_PROBLEMS = ("error", "warning", "assert", "trace")  # Plotly.js warns through console.trace("WARN:", ...)
 FIGURES = 8  # stack, per-layer R², trace, five residual views
-SHOTS = os.environ.get("TWIN_REPORT_SHOTS")  # a folder to keep full-page screenshots at 1280 and 1920 px in
 
 pytestmark = pytest.mark.e2e
 
@@ -43,8 +42,7 @@ def test_report_draws_every_chart_with_the_network_cut(tmp_path):
                 page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {FIGURES}",
                                        timeout=20_000)
                 assert page.locator(".js-plotly-plot").count() == FIGURES
-                if SHOTS:
-                    page.screenshot(path=str(Path(SHOTS) / f"report_{width}.png"), full_page=True)
+                page.screenshot(path=str(tmp_path / f"report_{width}.png"), full_page=True)  # kept with --basetemp
                 page.close()
         finally:
             browser.close()
