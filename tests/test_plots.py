@@ -13,7 +13,7 @@ from twin_core.compare import metric_deltas_from_metrics
 from twin_core.demo import make_demo_telemetry
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
-from twin_core.telemetry import SESSION, TIMESTAMP
+from twin_core.telemetry import SESSION, TIMESTAMP, telemetry_from_frames
 from twin_core.whatif import Scenario, ask
 
 
@@ -74,20 +74,44 @@ def test_utilisation_selected_columns(telemetry):
         plots.utilisation_figure(telemetry, columns=["cpu_util_core_9"])
 
 
-def test_layer_r2_bars_and_baseline_lines(result):
+def test_layer_r2_bars_are_horizontal_named_in_full_beside_baseline_bars(result):
     ev = result.evaluation
     fig = plots.layer_r2_figure(ev, result.split.description, "blocked 3 folds, 5-row gap")
-    holdout, oof = fig.data
-    labels = [f"L{layer} · {name}" for layer, name in zip(ev.models["layer"], ev.models["name"])]
-    assert list(holdout.x) == labels and list(oof.x) == labels
-    np.testing.assert_allclose(holdout.y, ev.models["r2_holdout"])
-    np.testing.assert_allclose(oof.y, ev.models["r2_oof"])
-    lines = {round(s.y0, 9) for s in fig.layout.shapes if s.type == "line"}
-    assert lines == {round(v, 9) for v in ev.baselines["r2_holdout"]}
-    texts = " ".join(a.text for a in fig.layout.annotations)
-    assert all(name in texts for name in ("identity", "persistence", "mean"))
+    holdout, oof, baselines = fig.data
+    assert {t.orientation for t in fig.data} == {"h"}
+    assert list(holdout.y) == ["layer 1 · lgbm", "layer 1 · ridge", "layer 2 · top-ridge ★"]  # ★: the best by OOF
+    assert list(oof.y) == list(holdout.y) and holdout.offsetgroup != oof.offsetgroup  # side by side
+    np.testing.assert_allclose(holdout.x, ev.models["r2_holdout"])
+    np.testing.assert_allclose(oof.x, ev.models["r2_oof"])
+    assert list(baselines.y) == ["baseline · identity", "baseline · persistence", "baseline · mean"]
+    np.testing.assert_allclose(baselines.x, ev.baselines["r2_holdout"])
+    assert fig.layout.yaxis.automargin is True and fig.layout.yaxis.autorange == "reversed"
+    low, high = fig.layout.xaxis.range
+    assert low <= min(ev.models["r2_oof"].min(), ev.baseline_r2("identity")) and high > ev.models["r2_holdout"].max()
     subtitle = fig.layout.title.subtitle.text
-    assert result.split.description in subtitle and "5-row gap" in subtitle
+    assert result.split.description.split(",")[0] in subtitle and "5-row gap" in subtitle
+
+
+def test_layer_r2_axis_zooms_in_on_close_models_and_says_where_it_starts(result):
+    close = result.evaluation.models.assign(r2_holdout=[0.921, 0.925, 0.93], r2_oof=[0.92, 0.922, 0.928])
+    baselines = result.evaluation.baselines.assign(r2_holdout=[0.5, 0.45, -0.0004])  # identity, persistence, mean
+    ev = replace(result.evaluation, models=close, baselines=baselines)
+    fig = plots.layer_r2_figure(ev, "tail", "folds")
+    low, high = fig.layout.xaxis.range
+    assert 0.9 <= low <= 0.92 and high > 0.93  # 0.92 and 0.93 a visible step apart, every model on the axis
+    assert f"the axis starts at {low:g}, not 0" in fig.layout.xaxis.title.text
+    off = {a.y: a.text for a in fig.layout.annotations if "below the axis start" in a.text}
+    assert off == {"baseline · identity": "◂ 0.500 (below the axis start)",
+                   "baseline · persistence": "◂ 0.450 (below the axis start)",
+                   "baseline · mean": "◂ 0.000 (below the axis start)"}  # a tiny negative never reads -0.000
+    assert list(fig.data[2].text) == ["", "", ""]  # no value printed over the y axis names
+
+
+def test_layer_r2_axis_holds_the_baselines_when_models_differ(result):
+    spread = result.evaluation.models.assign(r2_holdout=[0.6, 0.8, 0.9], r2_oof=[0.55, 0.8, 0.85])
+    fig = plots.layer_r2_figure(replace(result.evaluation, models=spread), "tail", "folds")
+    low, _ = fig.layout.xaxis.range
+    assert low <= min(0.55, result.evaluation.baseline_r2("identity"))
 
 
 def test_stack_diagram_nodes_and_arrows(result):
@@ -160,6 +184,84 @@ def test_trace_figure_zooms_to_one_session(result):
     assert not fig.layout.xaxis.rangebreaks
     with pytest.raises(ValueError, match="no hold-out rows"):
         plots.trace_figure(ev, ["L1:lgbm"], session=99)
+
+
+def _paused(predictions: pd.DataFrame, session: int, intervals: float) -> tuple[pd.DataFrame, float, float]:
+    """The hold-out rows with a pause of `intervals` median steps in the middle of `session`: frame, last time
+    before the pause and first after it."""
+    frame = predictions.sort_values(TIMESTAMP).reset_index(drop=True)
+    rows = np.flatnonzero(frame[SESSION].to_numpy() == session)
+    cut = rows[len(rows) // 2]
+    step = float(np.median(np.diff(frame[TIMESTAMP].to_numpy()[rows])))
+    seconds = frame[TIMESTAMP].to_numpy().copy()
+    seconds[cut:] += intervals * step
+    return frame.assign(timestamp=seconds), seconds[cut - 1], seconds[cut]
+
+
+def test_trace_line_breaks_at_a_pause_inside_a_session_not_at_a_short_stall(result):
+    ev = result.evaluation
+    frame, before, after = _paused(ev.predictions, 1, 30)
+    fig = plots.trace_figure(replace(ev, predictions=frame), ["L1:lgbm"], session=1)
+    for trace in fig.data:
+        y = np.asarray(trace.y, dtype=float)
+        assert np.isnan(y).sum() == 1  # one session shown, one pause inside it
+        gap = int(np.flatnonzero(np.isnan(y))[0])
+        x = np.asarray(trace.x).astype("datetime64[ms]").astype(np.int64) / 1000
+        assert (x[gap - 1], x[gap + 1]) == pytest.approx((before, after))
+    stalled, _, _ = _paused(ev.predictions, 1, plots.PAUSE_FACTOR / 2)
+    fig = plots.trace_figure(replace(ev, predictions=stalled), ["L1:lgbm"], session=1)
+    assert np.isfinite(np.asarray(fig.data[1].y, dtype=float)).all()
+
+
+def test_utilisation_line_breaks_at_a_pause_the_loader_kept_inside_a_session(telemetry):
+    frame, _, _ = _paused(telemetry.frame.drop(columns="source"), 0, 30)
+    paused = telemetry_from_frames([("f", frame.drop(columns=SESSION))])
+    assert paused.n_sessions == telemetry.n_sessions  # 30 sampling intervals (3 s) start no new session
+    y = np.asarray(plots.utilisation_figure(paused, columns=["cpu_util_overall"], max_points=300).data[0].y,
+                   dtype=float)
+    assert np.isnan(y).sum() == paused.n_sessions - 1 + 1
+
+
+def test_trace_axis_keeps_predictions_beyond_0_and_100_in_view(result):
+    ev = result.evaluation
+    low, high = plots.trace_figure(ev, ["L1:lgbm"]).layout.yaxis.range
+    assert low <= 0 and high >= 100
+    wild = ev.predictions.copy()
+    wild.loc[wild.index[3], "L1:lgbm"], wild.loc[wild.index[-4], "L1:lgbm"] = 131.0, -22.0
+    fig = plots.trace_figure(replace(ev, predictions=wild), ["L1:lgbm"], max_points=100)
+    y = np.asarray(fig.data[1].y, dtype=float)
+    assert np.nanmax(y) == 131.0 and np.nanmin(y) == -22.0
+    low, high = fig.layout.yaxis.range
+    assert low < -22.0 and high > 131.0
+
+
+def test_time_axis_ticks_at_round_times_dated_once(result):
+    fig = plots.trace_figure(result.evaluation, ["L1:lgbm"])
+    ticks = np.asarray(fig.layout.xaxis.tickvals, dtype="datetime64[ms]").astype(np.int64) / 1000
+    texts = list(fig.layout.xaxis.ticktext)
+    assert 3 <= len(ticks) <= plots.MAX_TIME_TICKS + 1 and np.all(np.diff(ticks) > 0)
+    step = np.diff(ticks).min()
+    assert np.all(ticks % step == 0)  # round times, on the step chosen
+    seconds = result.evaluation.predictions[TIMESTAMP]
+    assert seconds.min() <= ticks[0] and ticks[-1] <= seconds.max()
+    assert "<br>" in texts[0] and not any("<br>" in t for t in texts[1:])  # the demo spans one day
+
+
+def test_stack_diagram_boxes_fit_their_names():
+    config = get_preset("seed-v3")
+    long_name = "v2.1-tuned-with-a-much-longer-name"
+    first = config.stack.layers[0]
+    models = (first.models[0], replace(first.models[1], name=long_name), first.models[2])
+    config = replace(config, stack=replace(config.stack, layers=(replace(first, models=models),
+                                                                 *config.stack.layers[1:])))
+    fig = plots.stack_diagram(config)
+    boxes = sorted((s.x0, s.x1) for s in fig.layout.shapes if s.type == "rect")
+    columns = sorted(set(boxes))
+    assert len(columns) == 1 + len(config.stack.layers)  # one width per column
+    assert all(a[1] < b[0] for a, b in zip(columns, columns[1:]))  # columns never overlap
+    x0, x1 = columns[1]
+    assert x1 - x0 >= len(long_name) * 7  # about 7 px a bold 12 px character
+    assert fig.layout.width >= columns[-1][1]
 
 
 def test_compare_traces_on_shared_rows(result, other):

@@ -6,6 +6,8 @@ is min-max downsampled first, so a figure never carries more than `max_points` p
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 import plotly.colors
@@ -14,7 +16,7 @@ import plotly.graph_objects as go
 from twin_core.config import RunConfig
 from twin_core.downsample import downsample_frame
 from twin_core.evaluate import BASELINES, Evaluation, model_key, residual_autocorrelation, score_text
-from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, Telemetry
+from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, SessionRule, Telemetry
 from twin_core.whatif import WhatIfAnswer
 
 ACTUAL_COLOUR = "#222222"
@@ -33,6 +35,16 @@ TIME_TITLE = "time (UTC; gaps between sessions cut out)"
 UTIL_TITLE = "utilisation (%)"
 RESIDUAL_TITLE = "residual: actual − predicted (percentage points)"
 MAX_SESSION_LABELS = 20
+PAUSE_FACTOR = SessionRule().gap_factor  # a step longer than this many median steps is a pause: lines break
+SEGMENT = "_segment"  # the stretch id a thinned frame carries (see _segments)
+SUBTITLE_CHARS = 84  # a subtitle line this long (about 4.7 px a character) fits a half-width chart at 1280 px
+PAUSE_NOTE = f"lines break where sampling pauses for over {PAUSE_FACTOR:g} intervals"
+NARROWEST_PLOT_PX = 560  # plot width a time chart gets in a full-width column at 1280 px: session labels fit it
+LABEL_CHAR_PX = 6.2  # width of a character of a session label (10 px font)
+SESSION_LABEL_ROW = 14  # px between the two staggered rows of session labels
+MAX_TIME_TICKS = 6  # ticks on a time axis: two-line date ticks of 6 never touch on a half-width chart
+TICK_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800,
+                604800)
 
 
 # -- colours -----------------------------------------------------------------------------------------------------
@@ -73,17 +85,33 @@ def _utc(seconds: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(seconds, dtype=float) * 1000.0).astype("datetime64[ms]")
 
 
+def _segments(frame: pd.DataFrame) -> np.ndarray:
+    """A stretch id per row (rows in time order): a new stretch at every session change and at every pause inside a
+    session longer than the loader's `gap_factor` times that session's median step (the rule that tells a stall
+    from sampling; longer pauses already started a new session), so no line is drawn across a pause."""
+    sessions = frame[SESSION].to_numpy()
+    steps = np.diff(frame[TIMESTAMP].to_numpy(dtype=float))
+    same = sessions[1:] == sessions[:-1]
+    median = pd.Series(steps[same]).groupby(sessions[1:][same]).median()
+    limit = PAUSE_FACTOR * pd.Series(sessions[1:]).map(median).to_numpy(dtype=float)
+    return np.cumsum(np.r_[False, ~same | (steps > limit)])
+
+
 def _thin(frame: pd.DataFrame, columns: list[str], max_points: int) -> pd.DataFrame:
-    """Downsample `frame` so the traces of `columns`, with one break point per session change, fit `max_points`."""
-    breaks = int(frame[SESSION].nunique()) - 1
+    """Downsample `frame` (in time order) so the traces of `columns`, with one break point per session change or
+    pause, fit `max_points`; each kept row carries its stretch id (`_segments`, worked out before thinning)."""
+    segmented = frame.assign(**{SEGMENT: _segments(frame)})
+    breaks = int(segmented[SEGMENT].iloc[-1]) if len(frame) else 0
     budget = max(max_points - breaks, 2 * len(columns) + 2)
-    return downsample_frame(frame, TIMESTAMP, columns, budget)
+    return downsample_frame(segmented, TIMESTAMP, columns, budget)
 
 
 def _broken(frame: pd.DataFrame, columns: list[str]) -> dict[str, np.ndarray]:
-    """x, customdata (session, workload) and each column, with a blank point between sessions so lines break."""
+    """x, customdata (session, workload) and each column, with a blank point between sessions and at every pause
+    inside one (`_segments`) so lines break."""
     sessions = frame[SESSION].to_numpy()
-    cut = np.flatnonzero(sessions[1:] != sessions[:-1]) + 1
+    segments = frame[SEGMENT].to_numpy() if SEGMENT in frame.columns else _segments(frame)
+    cut = np.flatnonzero(segments[1:] != segments[:-1]) + 1
     seconds = frame[TIMESTAMP].to_numpy(dtype=float)
     out = {"x": _utc(np.insert(seconds, cut, seconds[cut - 1]))}
     info = np.column_stack([sessions.astype(object), frame[WORKLOAD].to_numpy(dtype=object)])
@@ -102,22 +130,71 @@ def _session_spans(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mark_sessions(fig: go.Figure, frame: pd.DataFrame) -> None:
-    """Cut the idle time between sessions out of the time axis, shade every other session and label them."""
+    """Cut the idle time between sessions out of the time axis, tick it at round times that never crowd, shade
+    every other session and label each in the room it has (two staggered rows; shortened or left to the hover
+    when even that is too narrow)."""
     spans = _session_spans(frame)
     ends, starts = spans["end"].to_numpy()[:-1], spans["start"].to_numpy()[1:]
-    fig.update_xaxes(type="date", title_text=TIME_TITLE, rangebreaks=[
-        dict(bounds=[str(a), str(b)]) for a, b in zip(_utc(ends), _utc(starts)) if b > a])
-    label = len(spans) <= MAX_SESSION_LABELS
-    for i, (session, span) in enumerate(spans.iterrows()):
+    values, texts = _time_ticks(spans)
+    fig.update_xaxes(type="date", title_text=TIME_TITLE, tickmode="array", tickvals=values, ticktext=texts,
+                     tickangle=0, rangebreaks=[dict(bounds=[str(a), str(b)])
+                                               for a, b in zip(_utc(ends), _utc(starts)) if b > a])
+    share = _visible_shares(spans)
+    labels = _session_labels(spans, share) if len(spans) <= MAX_SESSION_LABELS else [""] * len(spans)
+    for i, ((session, span), text) in enumerate(zip(spans.iterrows(), labels)):
         x0, x1 = _utc(np.array([span["start"], span["end"]]))
         fig.add_vrect(x0=str(x0), x1=str(x1), fillcolor="#000000" if i % 2 else "#ffffff", opacity=0.05,
                       layer="below", line_width=0)
-        if label:
+        if text:
             fig.add_annotation(x=str(x0), y=1.0, xref="x", yref="paper", xanchor="left", yanchor="bottom",
-                               text=f"S{session} · {span['workload']}", showarrow=False,
-                               font=dict(size=10, color="#555555"))
+                               yshift=SESSION_LABEL_ROW * (i % 2), text=text, showarrow=False,
+                               font=dict(size=10, color="#444444"), hovertext=f"session {session} · "
+                                                                          f"{span['workload']}")
         if i:
             fig.add_vline(x=str(x0), line=dict(color="#999999", width=1, dash="dot"))
+
+
+def _visible_shares(spans: pd.DataFrame) -> np.ndarray:
+    """Each session's share of the time axis once the idle time between sessions is cut out."""
+    durations = np.maximum((spans["end"] - spans["start"]).to_numpy(dtype=float), 0.0)
+    total = durations.sum()
+    return durations / total if total > 0 else np.full(len(spans), 1.0 / max(len(spans), 1))
+
+
+def _session_labels(spans: pd.DataFrame, share: np.ndarray) -> list[str]:
+    """'S<n> · workload' where it fits before the next label of its row (rows alternate, so the room is the session
+    and the next one), 'S<n>' where only that fits, nothing where even that does not, on the narrowest plot."""
+    room = (share + np.r_[share[1:], 0.0]) * NARROWEST_PLOT_PX
+    labels = []
+    for (session, span), px in zip(spans.iterrows(), room):
+        full, short = f"S{session} · {span['workload']}", f"S{session}"
+        labels.append(full if len(full) * LABEL_CHAR_PX <= px else short if len(short) * LABEL_CHAR_PX <= px else "")
+    return labels
+
+
+def _time_ticks(spans: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Tick positions (UTC datetimes) and texts at round times: about MAX_TIME_TICKS over the visible time, none
+    closer than half a step to the one before on the cut axis (so ticks on both sides of a cut never crowd), the date
+    written under the first tick and wherever it changes."""
+    share = _visible_shares(spans)
+    visible = float((spans["end"] - spans["start"]).clip(lower=0).sum())
+    step = next((s for s in TICK_STEPS_S if s >= visible / MAX_TIME_TICKS), TICK_STEPS_S[-1])
+    positions, values = [], []
+    offset = 0.0
+    for (start, end), part in zip(spans[["start", "end"]].to_numpy(dtype=float), share):
+        for value in np.arange(np.ceil(start / step) * step, end + 1e-9, step):
+            where = offset + (value - start) / max(end - start, 1e-9) * part
+            if not positions or where - positions[-1] >= 0.5 / MAX_TIME_TICKS:
+                positions.append(where)
+                values.append(value)
+        offset += part
+    stamps = pd.to_datetime(np.asarray(values, dtype=float), unit="s")
+    clock = "%H:%M:%S" if step < 60 else "%H:%M"
+    texts, day = [], None
+    for stamp in stamps:
+        texts.append(stamp.strftime(clock) + ("" if stamp.date() == day else stamp.strftime("<br>%d %b %Y")))
+        day = stamp.date()
+    return [str(v) for v in _utc(np.asarray(values, dtype=float))], texts
 
 
 def _line(x: np.ndarray, y: np.ndarray, customdata: np.ndarray, name: str, colour: str, width: float = 1.2,
@@ -129,12 +206,16 @@ def _line(x: np.ndarray, y: np.ndarray, customdata: np.ndarray, name: str, colou
 
 
 def _titled(fig: go.Figure, title: str, subtitle: str = "", **layout: object) -> go.Figure:
-    """Title, subtitle, the app's template, and the legend in a row under the x axis (lower under a time axis,
-    whose two-line date ticks and title would otherwise sit under it)."""
-    under_dates = fig.layout.xaxis.type == "date"
-    layout = {"margin": dict(t=110, b=110 if under_dates else None), **layout}
-    fig.update_layout(title=dict(text=title, subtitle=dict(text=subtitle)), template="plotly_white",
-                      legend=dict(orientation="h", yanchor="top", y=-0.32 if under_dates else -0.18), **layout)
+    """Title at the top, the subtitle wrapped to fit a half-width chart at 1280 px, a top margin tall enough for both
+    plus a band for the session labels (or a legend row) above the plot, the app's template, and the legend in a
+    column right of the plot, top-aligned, where it never covers an axis title or tick labels (`layout` may place it
+    elsewhere)."""
+    lines = [line for part in subtitle.split("<br>") for line in textwrap.wrap(part, SUBTITLE_CHARS) or [""]]
+    margin = {"t": 50 + 15 * len(lines) + 36, **dict(layout.pop("margin", None) or {})}
+    layout = {"legend": dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top"), **layout}
+    fig.update_layout(title=dict(text=title, subtitle=dict(text="<br>".join(lines)), yref="container", y=1.0,
+                                 yanchor="top", pad=dict(t=14), font=dict(size=16)),
+                      template="plotly_white", margin=margin, **layout)
     return fig
 
 
@@ -161,61 +242,97 @@ def utilisation_figure(telemetry: Telemetry, columns: list[str] | None = None, m
     fig.update_yaxes(title_text=UTIL_TITLE, rangemode="tozero")
     return _titled(fig, "CPU utilisation over time",
                    f"{len(frame):,} samples in {telemetry.n_sessions} session(s); lines thinned to ≤ {max_points:,} "
-                   "points each (min-max, spikes kept)", hovermode="x unified")
+                   f"points each (min-max, spikes kept)<br>{PAUSE_NOTE}", hovermode="x unified")
 
 
 # -- scores ------------------------------------------------------------------------------------------------------
 def layer_r2_figure(evaluation: Evaluation, split_description: str, cv_description: str) -> go.Figure:
-    """Hold-out and out-of-fold R² of every model, beside the baselines' hold-out R² as reference lines."""
-    models = evaluation.models
-    labels = [f"L{layer} · {name}" for layer, name in zip(models["layer"], models["name"])]
+    """Hold-out and out-of-fold R² of every model as horizontal bars named in full on the y axis, each baseline's
+    hold-out R² as a bar of its own below them, on an axis zoomed when the values are close (its start said)."""
+    models, baselines = evaluation.models, evaluation.baselines
+    best = evaluation.best["key"]
+    labels = [f"layer {layer} · {name}" + (" ★" if key == best else "")
+              for layer, name, key in zip(models["layer"], models["name"], models["key"])]
+    base_labels = [f"baseline · {name}" for name in baselines["name"]]
+    low, high = _r2_axis_range(models, baselines)
     colours = [key_colour(evaluation, key) for key in models["key"]]
-    custom = np.column_stack([models["kind"], models["mae_holdout"], models["n_without_oof"]])
+    model_info = np.column_stack([models["key"], models["kind"], models["mae_holdout"]])
     fig = go.Figure()
-    bars = (("r2_holdout", "hold-out R²", ""), ("r2_oof", "out-of-fold R² (training rows)", "/"))
     # hatch "replace": the default template's "overlay" makes Plotly.js derive the hatch colour from the marker
     # colour, which it cannot do from a list of per-bar colours ("Invalid color specifier" in the console)
-    for column, name, pattern in bars:
-        hatch = dict(shape=pattern, fillmode="replace")
-        fig.add_trace(go.Bar(
-            x=labels, y=models[column], name=name, customdata=custom, text=models[column], texttemplate="%{y:.3f}",
-            textposition="outside", marker=dict(color=colours, pattern=hatch, opacity=1 if not pattern
-                                                else 0.55, line=dict(color=colours, width=1)),
-            hovertemplate=f"%{{x}} (%{{customdata[0]}})<br>{name}: %{{y:.4f}}<br>hold-out MAE %{{customdata[1]:.2f}}"
-                          "<extra></extra>"))
-    low = _r2_axis_floor(models, evaluation.baselines)
-    below = []
-    for _, base in evaluation.baselines.iterrows():
-        colour, dash = BASELINE_STYLE.get(base["name"], ("#7f7f7f", "dash"))
-        if np.isfinite(base["r2_holdout"]):
-            fig.add_hline(y=float(base["r2_holdout"]), line=dict(color=colour, dash=dash, width=1.5),
-                          annotation_text=f"{base['name']} {base['r2_holdout']:.3f}",
-                          annotation_position="right", annotation_font=dict(color=colour, size=11))
-            if base["r2_holdout"] < low:
-                below.append(f"{base['name']} {base['r2_holdout']:.3f}")
-    if below:
-        fig.add_annotation(x=1.0, y=0.0, xref="paper", yref="paper", xanchor="left", yanchor="top", showarrow=False,
-                           text="below axis:<br>" + "<br>".join(below), font=dict(size=11, color="#7f7f7f"))
-    fig.update_yaxes(range=[low, 1.0 + 0.08 * (1.0 - low)])
-    best = labels[models["key"].tolist().index(evaluation.best["key"])]
-    fig.add_annotation(x=best, y=1.0, yref="paper", text="★ best (by OOF R²)", showarrow=False,
-                       font=dict(size=11, color="#333333"), yanchor="bottom")
-    fig.update_yaxes(title_text="R² (1 = perfect, 0 = training mean)")
-    fig.update_xaxes(title_text="model (layer · name)")
-    return _titled(fig, "R² per model, hold-out and out-of-fold, against the baselines",
-                   f"hold-out: {split_description}<br>out-of-fold: {cv_description}", barmode="group",
-                   margin=dict(t=110, r=150))
+    for column, name, pattern, group in (("r2_holdout", "hold-out", "", "holdout"),
+                                         ("r2_oof", "out-of-fold (training rows)", "/", "oof")):
+        fig.add_trace(_r2_bars(labels, models[column], low, name, group, model_info,
+                               "%{customdata[0]} (%{customdata[1]})<br>" + name + " R² %{x:.4f}<br>"
+                               "hold-out MAE %{customdata[2]:.2f} percentage points",
+                               marker=dict(color=colours, opacity=0.55 if pattern else 1.0,
+                                           pattern=dict(shape=pattern, fillmode="replace"),
+                                           line=dict(color=colours, width=1))))
+    base_colours = [BASELINE_STYLE.get(name, ("#7f7f7f", "dash"))[0] for name in baselines["name"]]
+    fig.add_trace(_r2_bars(base_labels, baselines["r2_holdout"], low, "baseline (hold-out)", "holdout",
+                           np.array([[BASELINES.get(name, name)] for name in baselines["name"]], dtype=object),
+                           "%{customdata[0]}<br>hold-out R² %{x:.4f}", marker=dict(color=base_colours)))
+    _mark_off_axis(fig, [*labels, *labels, *base_labels],
+                   np.r_[models["r2_holdout"], models["r2_oof"], baselines["r2_holdout"]].astype(float), low)
+    starts = f"; the axis starts at {round(low, 2):g}, not 0" if low > 0 else ""
+    fig.update_xaxes(range=[low, high], title_text=f"R² (1 = perfect, 0 = no better than the training mean){starts}",
+                     zeroline=low < 0)
+    fig.update_yaxes(autorange="reversed", automargin=True, ticksuffix="  ", title_text=None)
+    rows = len(labels) + len(base_labels)
+    return _titled(fig, "R² per model against the baselines",
+                   f"hold-out: {split_description}<br>out-of-fold: {cv_description}<br>"
+                   "★ the model the twin answers with (best out-of-fold R²)", barmode="group", bargap=0.25,
+                   height=260 + 44 * rows,
+                   legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom"))
 
 
-def _r2_axis_floor(models: pd.DataFrame, baselines: pd.DataFrame) -> float:
-    """Bottom of the R² axis: low enough for every model and the identity/persistence lines, zoomed when all are high
-    (differences of a few thousandths matter), never below -1 (worse than that reads the same)."""
-    values = np.r_[models["r2_holdout"], models["r2_oof"],
-                   baselines.loc[baselines["name"].isin(["identity", "persistence", "linear_others"]),
-                                 "r2_holdout"]].astype(float)
+def _r2_bars(labels: list[str], values: pd.Series, low: float, name: str, group: str, customdata: np.ndarray,
+             hover: str, marker: dict) -> go.Bar:
+    """One trace of horizontal R² bars; the value printed right of each bar that reaches the axis."""
+    values = values.to_numpy(dtype=float)
+    return go.Bar(y=labels, x=values, orientation="h", name=name, offsetgroup=group, customdata=customdata,
+                  text=[_number(v) if v >= low else "" for v in values], textposition="outside", cliponaxis=False,
+                  textfont=dict(size=11), marker=marker, hovertemplate=hover + "<extra></extra>")
+
+
+def _mark_off_axis(fig: go.Figure, labels: list[str], values: np.ndarray, low: float) -> None:
+    """Say, at the start of their row, the values too low to reach the axis (their bars are not drawn)."""
+    below: dict[str, list[str]] = {}
+    for label, value in zip(labels, values):
+        if np.isfinite(value) and value < low:
+            below.setdefault(label, []).append(_number(value))
+    for label, texts in below.items():
+        fig.add_annotation(x=low, y=label, xref="x", yref="y", xanchor="left", showarrow=False,
+                           text=f"◂ {' / '.join(texts)} (below the axis start)", font=dict(size=11, color="#555555"))
+
+
+def _number(value: float, digits: int = 3, sign: str = "") -> str:
+    """A number to `digits` decimals that never reads -0.000 (a tiny negative rounds to 0.000); n/a when not
+    measured."""
+    return score_text(round(float(value), digits) + 0.0, f"{sign}.{digits}f")
+
+
+def _r2_axis_range(models: pd.DataFrame, baselines: pd.DataFrame) -> tuple[float, float]:
+    """Ends of the R² axis. It holds every model's bars and the identity/persistence/linear baselines', zoomed in to
+    the models alone when they lie within 0.05 of each other and would otherwise share a sliver of the axis; it
+    starts at a round number, never below -1 (worse than that reads the same), and leaves room for the labels."""
+    scores = np.r_[models["r2_holdout"], models["r2_oof"]].astype(float)
+    scores = scores[np.isfinite(scores)]
+    references = baselines.loc[baselines["name"].isin(["identity", "persistence", "linear_others"]), "r2_holdout"]
+    values = np.r_[scores, references.to_numpy(dtype=float)]
     values = values[np.isfinite(values)]
-    lowest = min(float(values.min()), 0.99) if len(values) else 0.0
-    return max(-1.0, lowest - 0.25 * (1.0 - lowest)) if lowest > 0.5 else max(-1.0, min(0.0, lowest - 0.05))
+    if not len(values):
+        return 0.0, 1.1
+    lowest = min(float(values.min()), 0.99)
+    low = lowest - 0.25 * (1.0 - lowest) if lowest > 0.5 else min(0.0, lowest - 0.05)
+    spread = float(np.ptp(scores)) if len(scores) else 1.0
+    if spread <= 0.05 and spread < 0.15 * (float(values.max()) - low):
+        low = float(scores.min()) - max(spread, 0.01)
+    span = float(values.max()) - low
+    step = 0.01 if span < 0.1 else 0.05 if span < 0.5 else 0.1
+    low = max(-1.0, float(np.floor(round(low / step, 6))) * step)
+    shown = values[values >= low]
+    return low, float(shown.max()) + 0.2 * (float(shown.max()) - low)
 
 
 BETTER_COLOUR, WORSE_COLOUR, NEUTRAL_COLOUR = "#2ca02c", "#d62728", "#9e9e9e"
@@ -261,62 +378,91 @@ def metrics_delta_figure(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B
 
 
 # -- stack diagram -----------------------------------------------------------------------------------------------
-def _column_y(n: int) -> np.ndarray:
-    return (n - 1) / 2.0 - np.arange(n)
+# Drawn in pixels: each column is as wide as its longest line of text, so no text leaves its box.
+BOLD_CHAR_PX, CHAR_PX, LINE_PX = 7.8, 6.6, 17  # a character of a node's name (bold 12 px), of its other lines (11 px)
+BOX_PAD_PX, MIN_BOX_PX, COLUMN_GAP_PX, ROW_GAP_PX = 28, 116, 70, 22
+NODE_TEXT_COLOUR = "#111827"
 
 
-def _box(fig: go.Figure, x: float, y: float, colour: str, dashed: bool = False, bold: bool = False) -> None:
-    fig.add_shape(type="rect", x0=x - 0.36, x1=x + 0.36, y0=y - 0.38, y1=y + 0.38, fillcolor=colour, opacity=0.18,
-                  line=dict(color=colour, width=3 if bold else 1.5, dash="dash" if dashed else "solid"),
-                  layer="below")
+def _node_width(lines: list[str]) -> float:
+    """Pixels a node's box needs for its text: the bold first line and the others, plus padding."""
+    widest = max([len(lines[0]) * BOLD_CHAR_PX] + [len(line) * CHAR_PX for line in lines[1:]])
+    return max(MIN_BOX_PX, widest + BOX_PAD_PX)
+
+
+def _node_text(lines: list[str]) -> str:
+    return "<br>".join([f"<b>{lines[0]}</b>", *lines[1:]])
+
+
+def _column_y(n: int, pitch: float) -> np.ndarray:
+    return ((n - 1) / 2.0 - np.arange(n)) * pitch
+
+
+def _box(fig: go.Figure, x: float, y: float, width: float, height: float, colour: str, dashed: bool = False,
+         bold: bool = False) -> None:
+    fig.add_shape(type="rect", x0=x - width / 2, x1=x + width / 2, y0=y - height / 2, y1=y + height / 2,
+                  fillcolor=colour, opacity=0.25, layer="below",
+                  line=dict(color=colour, width=3.5 if bold else 2, dash="dash" if dashed else "solid"))
 
 
 def _arrow(fig: go.Figure, start: tuple[float, float], end: tuple[float, float], kind: str) -> None:
-    fig.add_annotation(x=end[0] - 0.37, y=end[1], ax=start[0] + 0.37, ay=start[1], xref="x", yref="y", axref="x",
-                       ayref="y", showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1, text="",
-                       arrowcolor="#9a9a9a", name=kind)
+    """An arrow from the right edge of a box at `start` to the left edge of one at `end` (edge points, in px)."""
+    fig.add_annotation(x=end[0] - 2, y=end[1], ax=start[0] + 2, ay=start[1], xref="x", yref="y", axref="x",
+                       ayref="y", showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1.2, text="",
+                       arrowcolor="#6b7280", name=kind)
 
 
 def stack_diagram(config: RunConfig, evaluation: Evaluation | None = None) -> go.Figure:
-    """Feature sets, then one column per layer; every model of a layer feeds every model of the next."""
-    fig = go.Figure()
+    """Feature sets, then one column per layer; every model of a layer feeds every model of the next. Boxes are
+    sized to their text (the full names, never cut) and the figure to its boxes."""
     scores = {} if evaluation is None else dict(zip(evaluation.models["key"], evaluation.models["r2_holdout"]))
     best = None if evaluation is None else evaluation.best["key"]
     used = {m.feature_set for m in config.stack.layers[0].models} if config.stack.layers else set()
-    feature_y = dict(zip([s.name for s in config.feature_sets], _column_y(len(config.feature_sets))))
-    for spec in config.feature_sets:
-        _box(fig, 0, feature_y[spec.name], FEATURE_COLOUR, dashed=spec.name not in used)
-    fig.add_trace(go.Scatter(
-        x=[0] * len(feature_y), y=list(feature_y.values()), mode="text", name="feature sets", showlegend=False,
-        text=[f"<b>{s.name}</b><br>look-back {s.lookback} rows" + ("" if s.name in used else "<br>(unused)")
-              for s in config.feature_sets], hoverinfo="text", textfont=dict(size=11)))
-    previous: list[tuple[float, float]] = []
+    columns = [[[s.name, f"look-back {s.lookback} rows"] + ([] if s.name in used else ["(unused)"])
+                for s in config.feature_sets]]
     for depth, layer in enumerate(config.stack.layers, start=1):
-        ys = _column_y(len(layer.models))
-        texts = []
-        for i, (model, y) in enumerate(zip(layer.models, ys)):
-            key = model_key(depth, model.name)
-            _box(fig, depth, y, layer_colour(depth, i), bold=key == best)
-            r2 = scores.get(key)
-            texts.append(f"<b>{model.name}</b><br>{model.kind}"
-                         + ("" if r2 is None else f"<br>R² {score_text(r2)}" + (" ★" if key == best else "")))
-            if depth == 1:
-                _arrow(fig, (0, feature_y[model.feature_set]), (1, y), "feature")
-            for source in previous:
-                _arrow(fig, source, (depth, y), "model")
-        fig.add_trace(go.Scatter(x=[depth] * len(ys), y=ys, mode="text", text=texts, name=f"layer {depth}",
-                                 showlegend=False, hoverinfo="text", textfont=dict(size=11)))
-        header = f"<b>Layer {depth}</b>" + ("<br>+ passthrough features" if layer.passthrough else "")
-        fig.add_annotation(x=depth, y=1.0, yref="paper", text=header, showarrow=False, yanchor="bottom")
-        previous = [(depth, y) for y in ys]
-    fig.add_annotation(x=0, y=1.0, yref="paper", text="<b>Feature sets</b>", showarrow=False, yanchor="bottom")
-    tallest = max([len(config.feature_sets)] + [len(layer.models) for layer in config.stack.layers])
-    fig.update_xaxes(visible=False, range=[-0.5, len(config.stack.layers) + 0.5])
-    fig.update_yaxes(visible=False, range=[-tallest / 2.0, tallest / 2.0])
-    subtitle = ("hold-out R² in each node; ★ best by OOF R²" if evaluation is not None else "untrained") \
-        + "; dashed feature set: not read by any model"
-    return _titled(fig, f"Stack of run '{config.name}'", subtitle, height=220 + 110 * tallest,
-                   width=260 * (len(config.stack.layers) + 1) + 80)
+        columns.append([])
+        for model in layer.models:
+            r2 = scores.get(model_key(depth, model.name))
+            columns[-1].append([model.name, model.kind] + ([] if r2 is None else [
+                f"R² {score_text(r2)}" + (" ★" if model_key(depth, model.name) == best else "")]))
+    widths = [max(_node_width(lines) for lines in column) if column else MIN_BOX_PX for column in columns]
+    height = LINE_PX * max(len(lines) for column in columns for lines in column) + 20
+    pitch = height + ROW_GAP_PX
+    centres = np.cumsum([0.0] + [(a + b) / 2 + COLUMN_GAP_PX for a, b in zip(widths[:-1], widths[1:])]) \
+        + widths[0] / 2
+    fig = go.Figure()
+    previous: list[tuple[float, float]] = []
+    for depth, (column, x, width) in enumerate(zip(columns, centres, widths)):
+        ys = _column_y(len(column), pitch)
+        if depth == 0:
+            names = [s.name for s in config.feature_sets]
+            for spec, y in zip(config.feature_sets, ys):
+                _box(fig, x, y, width, height, FEATURE_COLOUR, dashed=spec.name not in used)
+            feature_edge = dict(zip(names, ((x + width / 2, y) for y in ys)))
+        else:
+            layer = config.stack.layers[depth - 1]
+            for i, (model, y) in enumerate(zip(layer.models, ys)):
+                _box(fig, x, y, width, height, layer_colour(depth, i), bold=model_key(depth, model.name) == best)
+                sources = [feature_edge[model.feature_set]] if depth == 1 else previous
+                for source in sources:
+                    _arrow(fig, source, (x - width / 2, y), "feature" if depth == 1 else "model")
+            previous = [(x + width / 2, y) for y in ys]
+        name = "feature sets" if depth == 0 else f"layer {depth}"
+        fig.add_trace(go.Scatter(x=[x] * len(ys), y=ys, mode="text", name=name, showlegend=False,
+                                 text=[_node_text(lines) for lines in column], hoverinfo="text",
+                                 textfont=dict(size=11, color=NODE_TEXT_COLOUR)))
+        header = "<b>Feature sets</b>" if depth == 0 else f"<b>Layer {depth}</b>" + (
+            "<br>+ passthrough features" if config.stack.layers[depth - 1].passthrough else "")
+        fig.add_annotation(x=x, y=1.0, yref="paper", text=header, showarrow=False, yanchor="bottom")
+    tallest = max(len(column) for column in columns)
+    span = float(centres[-1] + widths[-1] / 2)
+    fig.update_xaxes(visible=False, range=[0, span], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-tallest * pitch / 2, tallest * pitch / 2], fixedrange=True)
+    subtitle = ("hold-out R² in each box; ★ the model the twin answers with (best out-of-fold R²)"
+                if evaluation is not None else "untrained") + "; dashed feature set: not read by any model"
+    return _titled(fig, f"Stack of run '{config.name}'", subtitle, height=tallest * pitch + 200,
+                   width=int(span) + 40, margin=dict(l=20, r=20, b=20))
 
 
 # -- residuals ---------------------------------------------------------------------------------------------------
@@ -373,7 +519,7 @@ def residual_figures(evaluation: Evaluation, key: str, max_points: int = 4000) -
                             hovertemplate="%{customdata[0]:.1f} to %{customdata[1]:.1f}: %{y} rows<extra></extra>"))
     hist.add_vline(x=0, line=dict(color="#555555", width=1))
     hist.add_vline(x=float(residuals.mean()), line=dict(color=colour, dash="dash"),
-                   annotation_text=f"mean {residuals.mean():+.2f}")
+                   annotation_text=f"mean {_number(residuals.mean(), 2, '+')}")
     hist.update_xaxes(title_text=RESIDUAL_TITLE)
     hist.update_yaxes(title_text="rows")
     figures["histogram"] = _titled(hist, "Distribution of residuals", note, bargap=0.02)
@@ -412,15 +558,25 @@ def _select_session(frame: pd.DataFrame, session: int | None) -> pd.DataFrame:
 
 
 def _trace_lines(frame: pd.DataFrame, series: list[tuple[str, str, str]], max_points: int) -> go.Figure:
-    """Actual plus (column, name, colour) lines over time, thinned together and broken between sessions."""
+    """Actual plus (column, name, colour) lines over time, thinned together and broken between sessions and at
+    pauses, on a 0–100 % axis widened to every value (a prediction past either end is drawn, not clipped)."""
     columns = ["actual"] + [column for column, _, _ in series]
     arrays = _broken(_thin(frame.sort_values(TIMESTAMP, kind="stable"), columns, max_points), columns)
     fig = go.Figure(_line(arrays["x"], arrays["actual"], arrays["customdata"], "actual", ACTUAL_COLOUR, width=1.8))
     for column, name, colour in series:
         fig.add_trace(_line(arrays["x"], arrays[column], arrays["customdata"], name, colour))
     _mark_sessions(fig, frame)
-    fig.update_yaxes(title_text=UTIL_TITLE)
+    fig.update_yaxes(title_text=UTIL_TITLE, range=_percent_range(np.concatenate([arrays[c] for c in columns])))
     return fig
+
+
+def _percent_range(values: np.ndarray) -> list[float]:
+    """0–100 % widened to hold every finite value, with a little room at both ends."""
+    finite = values[np.isfinite(values)]
+    low = min(0.0, float(finite.min())) if finite.size else 0.0
+    high = max(100.0, float(finite.max())) if finite.size else 100.0
+    pad = 0.04 * (high - low)
+    return [low - pad, high + pad]
 
 
 def trace_figure(evaluation: Evaluation, keys: list[str], session: int | None = None,
@@ -433,7 +589,7 @@ def trace_figure(evaluation: Evaluation, keys: list[str], session: int | None = 
     fig = _trace_lines(frame, [(k, k, key_colour(evaluation, k)) for k in keys], max_points)
     where = "all sessions" if session is None else f"session {session}"
     return _titled(fig, f"{evaluation.target}: actual against predicted, hold-out rows",
-                   f"{where}; {len(frame):,} rows, thinned to ≤ {max_points:,} points per line",
+                   f"{where}; {len(frame):,} rows, thinned to ≤ {max_points:,} points per line; {PAUSE_NOTE}",
                    hovermode="x unified")
 
 
