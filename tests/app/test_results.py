@@ -87,7 +87,7 @@ def test_residual_figures_and_group_tables(trained: AppTest) -> None:
     by_session, by_workload = at.dataframe[-2].value, at.dataframe[-1].value
     assert len(by_session) == 6 and len(by_workload) == 6
     assert [b.label for b in at.get("download_button")] == [
-        "Predictions (parquet)", "Predictions (CSV)", "Run configuration (JSON)"]
+        "Download report (HTML)", "Predictions (parquet)", "Predictions (CSV)", "Run configuration (JSON)"]
 
 
 def test_compare_two_runs(app: AppTest) -> None:
