@@ -11,11 +11,13 @@ from twin_core.plots import compare_predictions_figure, metrics_delta_figure
 from ui import format as fmt
 from ui import state
 from ui import store as run_store
-from ui.editor import FEATURE_WIDGETS
+from ui.editor import CV_LABELS, FEATURE_WIDGETS, HOLDOUT_LABELS, REFIT_LABELS
 from ui.overview import GLOSSARY
 from ui.store import STORE_FAILURES, ComparedRun
 
 SAVED, SESSION_RUN = "saved:", "session:"
+CHOICE_WORDS = {"split.kind": HOLDOUT_LABELS, "stack.cv.kind": CV_LABELS, "stack.refit": REFIT_LABELS}
+SHORT_DIFF = 12  # settings that differ shown open; more wait in a closed expander so the traces stay near
 R2_HELP, OOF_HELP = f"{GLOSSARY['R²']}\n\n{GLOSSARY['hold-out']}", GLOSSARY["out-of-fold"]
 DELTA_COLUMNS = {"name": st.column_config.TextColumn("model or baseline", width="large"),
                  "what": None, "r2_holdout_a": st.column_config.TextColumn("R² hold-out A", help=R2_HELP),
@@ -36,7 +38,6 @@ RUN_COLUMNS = {  # the runs table's headers, with the glossary's words for every
         "baseline R²", help=f"{GLOSSARY['baseline']} The identity for a reconstruction twin, the linear model on the "
                             "other cores for a behavioural one."),
     "persistence_r2": st.column_config.TextColumn("persistence R²", help=f"Baseline: {BASELINES['persistence']}."),
-    "rows_test": st.column_config.NumberColumn("hold-out rows", help=GLOSSARY["hold-out"]),
     "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f")}
 DELETE_PENDING, DELETE_MESSAGE = "saved_delete_pending", "saved_delete_message"
 
@@ -51,12 +52,13 @@ def kinds_title(fig: go.Figure, kinds: set[str]) -> go.Figure:
 
 def config_differences(a: ComparedRun, b: ComparedRun) -> None:
     """The settings in which run A and run B differ, and whether they ran on different data."""
-    st.markdown("**Settings that differ**")
-    diff = config_diff(a.config, b.config, FEATURE_WIDGETS).rename(columns={"a": a.label, "b": b.label})
+    diff = config_diff(a.config, b.config, FEATURE_WIDGETS, CHOICE_WORDS).rename(columns={"a": a.label, "b": b.label})
     if diff.empty:
         st.success("Same configuration.", icon=":material/check_circle:")
-    else:  # a static table wraps long names and values instead of cutting them
-        st.table(diff.set_index("setting")[[a.label, b.label]])
+    else:  # a static table wraps long names and values instead of cutting them; a long one waits in an expander
+        with st.expander(f"Settings that differ: {len(diff)}", expanded=len(diff) <= SHORT_DIFF,
+                         icon=":material/tune:"):
+            st.table(diff.set_index("setting")[[a.label, b.label]])
     if a.fingerprint != b.fingerprint:
         st.warning(f"Different data: {a.data} vs {b.data}.", icon=":material/warning:")
 
@@ -76,7 +78,6 @@ def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
         return
     leaky = leaky_pair_note([(a.label, a.metrics), (b.label, b.metrics)])
     if leaky is not None:
-        st.markdown("**Not comparable: leaky split**")
         st.warning(leaky, icon=":material/warning:")
         st.table(each_against_its_baseline(a, b))
         config_differences(a, b)
@@ -153,12 +154,11 @@ def session_runs() -> None:
                    "on were in training, so their R² is inflated. They are kept apart from the honest runs above and "
                    "never drawn as an improvement.")
         causes = [", ".join(leak_causes(run.result.metrics)) for run in runs if run.result.config.leaky]
-        st.dataframe(leaky.assign(why=causes), hide_index=True, column_order=["label", "kind", "why",
-                                                                             "best_r2_holdout", "split"],
+        st.dataframe(leaky.assign(why=causes), hide_index=True,
+                     column_order=["label", "kind", "why", "best_r2_holdout", "train_seconds"],
                      column_config={**RUN_COLUMNS, "why": st.column_config.TextColumn("why it is leaky"),
                                     "best_r2_holdout": st.column_config.TextColumn(
-                                        "best R² hold-out (inflated)", help=R2_HELP),
-                                    "split": st.column_config.TextColumn("hold-out", width="large")})
+                                        "best R² hold-out (inflated)", help=R2_HELP)})
     if len(runs) < 2:
         st.info("Train a second run to see differences and deltas.", icon=":material/info:")
         return

@@ -24,7 +24,7 @@ from twin_core.config import ModelSpec
 from twin_core.demo import make_demo_telemetry
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
-from ui.editor import FEATURE_WIDGETS
+from ui.editor import CV_LABELS, FEATURE_WIDGETS, HOLDOUT_LABELS
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +152,15 @@ def test_unset_automatic_settings_and_upper_layer_inputs_read_as_words():
                                     "b": ["2", "12"]}
     assert config_diff(get_preset("default"), get_preset("seed-v3"), FEATURE_WIDGETS).set_index("path").loc[
         "stack.layers[0].models[2].kind", ["a", "b"]].tolist() == ["Ridge (CV over alpha)", "LightGBM"]
+
+
+def test_choices_read_in_the_words_given_for_their_setting():
+    a = get_preset("quick")
+    b = replace(a, split=replace(a.split, kind="random"), stack=replace(a.stack, cv=replace(a.stack.cv, kind="kfold")))
+    diff = config_diff(a, b, FEATURE_WIDGETS, {"split.kind": HOLDOUT_LABELS, "stack.cv.kind": CV_LABELS})
+    assert diff.set_index("path").loc[["split.kind", "stack.cv.kind"], ["a", "b"]].to_numpy().tolist() == [
+        [HOLDOUT_LABELS["session_tail"], "Random rows — LEAKY (the notebook's)"],
+        [CV_LABELS["blocked"], "Shuffled K-fold — LEAKY (the notebook's)"]]
 
 
 def _metrics(split_leaky: bool = False, cv_leaky: bool = False, notebook: bool = False) -> dict:

@@ -80,8 +80,10 @@ def setting_name(path: str, feature_words: Mapping[str, str]) -> str:
     return path
 
 
-def _show(path: str, value: object) -> str:
+def _show(path: str, value: object, value_words: Mapping[str, Mapping[str, str]]) -> str:
     """One display form for any setting, in words a person reads (a single type per column, Arrow-friendly)."""
+    if value in value_words.get(path, {}):
+        return value_words[path][value]
     if value is None:
         return "automatic" if path in AUTOMATIC else "layer below" if path.endswith(".feature_set") else "none"
     if isinstance(value, bool):
@@ -93,13 +95,17 @@ def _show(path: str, value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
-def config_diff(a: RunConfig, b: RunConfig, feature_words: Mapping[str, str]) -> pd.DataFrame:
-    """The settings that differ (columns path, setting in words by `setting_name`, a, b as text); a setting only
-    one side has shows `ABSENT`."""
+def config_diff(a: RunConfig, b: RunConfig, feature_words: Mapping[str, str],
+                value_words: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
+    """The settings that differ (columns path, setting in words by `setting_name`, a, b as text); `value_words`
+    names the choices of a setting by its path (the Model page's option labels); a setting only one side has shows
+    `ABSENT`."""
     flat_a, flat_b = flatten_config(a), flatten_config(b)
+    words = value_words or {}
     paths = list(flat_a) + [p for p in flat_b if p not in flat_a]
     rows = [{"path": p, "setting": setting_name(p, feature_words),
-             "a": _show(p, flat_a[p]) if p in flat_a else ABSENT, "b": _show(p, flat_b[p]) if p in flat_b else ABSENT}
+             "a": _show(p, flat_a[p], words) if p in flat_a else ABSENT,
+             "b": _show(p, flat_b[p], words) if p in flat_b else ABSENT}
             for p in paths if p not in flat_a or p not in flat_b or flat_a[p] != flat_b[p]]
     return pd.DataFrame(rows, columns=["path", "setting", "a", "b"])
 

@@ -370,11 +370,10 @@ def metrics_delta_figure(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B
     fig.update_xaxes(title_text=f"change in hold-out R² ({labels[1]} − {labels[0]})", range=[-half, half],
                      tickformat="+~g", zeroline=False)
     fig.update_yaxes(automargin=True, ticksuffix=" ")
-    subtitle = (f"{split_description}<br>green: {labels[1]} scores higher · red: lower · grey: no change, "
-                "or a baseline (a reference, not an improvement)")
+    subtitle = (f"{split_description}<br>green: {labels[1]} higher · red: lower · grey: no change, or a baseline "
+                "(a reference, not an improvement)")
     return _titled(fig, f"Hold-out R²: {labels[0]} → {labels[1]}", subtitle,
-                   height=max(340, 170 + 34 * len(rows)), showlegend=False,
-                   margin=dict(t=120, r=DELTA_VALUES_WIDTH, b=60))
+                   height=max(340, 200 + 34 * len(rows)), showlegend=False, margin=dict(r=DELTA_VALUES_WIDTH, b=60))
 
 
 # -- stack diagram -----------------------------------------------------------------------------------------------
