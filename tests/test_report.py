@@ -13,7 +13,7 @@ from twin_core.evaluate import score_text
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
 from twin_core.report import build_report
-from twin_core.wording import gain_over_reference, rows_caption, verdict_text
+from twin_core.wording import best_not_top_note, gain_over_reference, rows_caption, verdict_text
 
 RUN_NAME = "<script>alert(1)</script>"
 DATA_LABEL = "<img src=x onerror=alert(1)> a.parquet"
@@ -56,6 +56,8 @@ def test_headline_shows_the_results_page_numbers(reported):
              score_text(evaluation.baseline_r2(reference)), score_text(evaluation.baseline_r2("persistence"))]
     for value in cards:
         assert f'<div class="value">{value}</div>' in report
+    label = "Identity R²" if reference == "identity" else "Linear R²"  # the baseline its kind must beat
+    assert f'<div class="label">{label}</div>' in report
     assert gain_over_reference(result).endswith(("vs identity", "vs linear"))
     assert html.escape(gain_over_reference(result)) in report
     assert html.escape(evaluation.kind_sentence) in report
@@ -63,7 +65,7 @@ def test_headline_shows_the_results_page_numbers(reported):
     assert f"Best model <b>{html.escape(evaluation.best['key'])}</b>" in report
 
 
-def test_every_layer_verdict_is_shown_with_its_interval(reported):
+def test_every_layer_verdict_is_shown_with_its_interval_and_why_the_best_is_not_the_top(reported):
     result, report = reported
     gains = result.evaluation.layer_gain
     assert len(gains) == len(result.config.stack.layers)
@@ -71,6 +73,9 @@ def test_every_layer_verdict_is_shown_with_its_interval(reported):
         cell = verdict_text(g["gain_holdout"], g["gain_ci95"], g["verdict"])
         assert g["verdict"] in ("pays", "within noise", "costs", "n/a") and cell.endswith(g["verdict"])
         assert f"<td>{html.escape(cell)}</td>" in report
+    note = best_not_top_note(result.evaluation)  # said only when the headline's model is below the top layer
+    assert (note is None) == (result.evaluation.best["layer"] == len(gains))
+    assert note is None or f"<p>{html.escape(note)}</p>" in report
 
 
 def test_plotly_js_is_inlined_once_and_draws_every_figure(reported):
