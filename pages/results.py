@@ -8,9 +8,11 @@ from twin_core.report import build_report
 from twin_core.wording import best_not_top_note, verdict_caption, verdict_text
 from ui import format as fmt
 from ui import state
+from ui.overview import GLOSSARY
 
 R2 = st.column_config.NumberColumn(format="%.3f")
 MAE = st.column_config.NumberColumn(format="%.2f")
+MAE_HELP = "Mean absolute error: the average distance between prediction and actual, in percentage points."
 
 st.title("Results")
 run = state.active_run()
@@ -40,7 +42,8 @@ fmt.metric_cards(result)
 for note in result.notes:
     st.info(note, icon=":material/info:")
 
-st.subheader("Per-layer R²")
+st.subheader("Per-layer R²", help="\n\n".join(GLOSSARY[t] for t in ("R²", "hold-out", "out-of-fold", "baseline",
+                                                                      reference)))
 st.plotly_chart(fmt.titled_by_kind(layer_r2_figure(evaluation, result.split.description, result.cv_description), kind),
                 key="layer_r2")
 st.markdown("**Does this layer pay?**")
@@ -65,15 +68,18 @@ with st.expander("Every model and baseline"):
     st.dataframe(evaluation.baselines, hide_index=True, column_config={
         "r2_holdout": R2, "mae_holdout": MAE, "rmse_holdout": MAE})
 
-st.subheader("The stack")
-st.plotly_chart(fmt.titled_by_kind(stack_diagram(result.config, evaluation), kind), key="stack_diagram")
+st.subheader("The stack", help=f"{GLOSSARY['stack']}\n\n{GLOSSARY['layer']}")
+# drawn at its own width, each box as wide as its text: stretched or squeezed, text and boxes would part
+st.plotly_chart(fmt.titled_by_kind(stack_diagram(result.config, evaluation), kind), key="stack_diagram",
+                width="content")
 
-st.subheader("Predicted against actual over time")
+st.subheader("Predicted against actual over time", help=GLOSSARY["hold-out"])
 keys = evaluation.models["key"].tolist()
 toggle_col, session_col = st.columns([4, 1])
 chosen = toggle_col.pills("Lines", [*keys, *baselines], selection_mode="multi",
                           default=[evaluation.best["key"], reference], key=f"trace_keys:{run.label}",
-                          help="Toggle any model (L<layer>:<name>) or baseline on the chart.")
+                          help="Toggle any model or baseline on the chart. A model is named by its layer and name: "
+                               "L2:top-ridge is the model top-ridge of layer 2.")
 sessions = sorted(int(s) for s in evaluation.predictions["session"].unique())
 session = session_col.selectbox("Zoom to session", [None, *sessions], key=f"trace_session:{run.label}",
                                 format_func=lambda s: "all sessions" if s is None else f"session {s}")
@@ -96,7 +102,12 @@ st.subheader("R² per session and per workload")
 st.caption(f"Best model {evaluation.best['key']} against the {fmt.REFERENCE_NAMES[reference]} on the hold-out rows of "
            "each group. " + split_caption)
 session_col, workload_col = st.columns(2)
-group_columns = {"r2_model": R2, f"r2_{reference}": R2, "mae_model": MAE, f"mae_{reference}": MAE}
+reference_name = fmt.REFERENCE_NAMES[reference]
+group_columns = {
+    "r2_model": st.column_config.NumberColumn("R², best model", format="%.3f", help=GLOSSARY["R²"]),
+    f"r2_{reference}": st.column_config.NumberColumn(f"R², {reference_name}", format="%.3f", help=GLOSSARY[reference]),
+    "mae_model": st.column_config.NumberColumn("MAE, best model", format="%.2f", help=MAE_HELP),
+    f"mae_{reference}": st.column_config.NumberColumn(f"MAE, {reference_name}", format="%.2f", help=MAE_HELP)}
 session_col.dataframe(evaluation.by_session, hide_index=True, column_config=group_columns)
 workload_col.dataframe(evaluation.by_workload, hide_index=True, column_config=group_columns)
 
