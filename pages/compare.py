@@ -8,11 +8,11 @@ import streamlit as st
 from twin_core.compare import config_diff, leak_causes, leaky_pair_note, metric_deltas_from_metrics, runs_table
 from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, score_text
 from twin_core.plots import compare_predictions_figure, metrics_delta_figure
+from twin_core.wording import GLOSSARY
 from ui import format as fmt
 from ui import state
 from ui import store as run_store
 from ui.editor import CV_LABELS, FEATURE_WIDGETS, HOLDOUT_LABELS, REFIT_LABELS
-from ui.overview import GLOSSARY
 from ui.store import STORE_FAILURES, ComparedRun
 
 SAVED, SESSION_RUN = "saved:", "session:"
@@ -112,14 +112,15 @@ def each_against_its_baseline(*runs: ComparedRun) -> pd.DataFrame:
 
 
 def overlay(runs: list[ComparedRun], prefix: str) -> None:
-    """Each run's best model against the actual on the hold-out rows they share, with a session zoom (a widget of
-    its own per set of runs, so a zoom chosen for one pair never lingers on another)."""
+    """Each run's best model against the actual on the hold-out rows they share (a leaky run's line says so), with a
+    session zoom (a widget of its own per set of runs, so a zoom chosen for one pair never lingers on another)."""
     sessions = sorted({int(s) for run in runs for s in run.predictions["session"].unique()})
     session = st.selectbox("Zoom to session", [None, *sessions],
                            key=f"{prefix}session:{'|'.join(run.label for run in runs)}",
                            format_func=lambda s: "all sessions" if s is None else f"session {s}")
     try:
-        figure = compare_predictions_figure([(run.label, run.predictions, run.best_key) for run in runs],
+        figure = compare_predictions_figure([(run.label + (" (leaky split)" if leak_causes(run.metrics) else ""),
+                                              run.predictions, run.best_key) for run in runs],
                                             session=session)
         st.plotly_chart(kinds_title(figure, {run.kind for run in runs}), key=f"{prefix}traces")
     except ValueError as exc:

@@ -17,6 +17,7 @@ from twin_core.compare import (
     leak_causes,
     leaky_pair_note,
     metric_deltas_from_metrics,
+    model_words,
     runs_table,
     setting_name,
 )
@@ -199,3 +200,9 @@ def test_metric_delta_rows_are_named_in_words(runs):
     deltas = metric_deltas_from_metrics(quick.metrics, wide.metrics)
     assert deltas["name"].tolist() == [BEST_WORDS, "layer 1 · lgbm", "layer 1 · ridge", "layer 2 · top-ridge",
                                        "baseline · identity", "baseline · persistence", "baseline · training mean"]
+
+
+def test_model_keys_read_as_layer_and_name():
+    assert model_words("L2:top-ridge") == "layer 2 · top-ridge"
+    assert model_words("L10:a:b") == "layer 10 · a:b"
+    assert model_words("identity") == "identity"

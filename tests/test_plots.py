@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import pytest
 
 from twin_core import plots
-from twin_core.compare import metric_deltas_from_metrics
+from twin_core.compare import metric_deltas_from_metrics, model_words
 from twin_core.demo import make_demo_telemetry
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
@@ -269,8 +269,8 @@ def test_compare_traces_on_shared_rows(result, other):
                                             for label, run in (("A", result), ("B", other))])
     shared = set(result.evaluation.predictions["row"]) & set(other.evaluation.predictions["row"])
     assert len(shared) < len(other.evaluation.predictions)
-    assert [t.name for t in fig.data] == ["actual", f"A: {result.evaluation.best['key']}",
-                                          f"B: {other.evaluation.best['key']}"]
+    assert [t.name for t in fig.data] == ["actual", f"A: {model_words(result.evaluation.best['key'])}",
+                                          f"B: {model_words(other.evaluation.best['key'])}"]
     b = other.evaluation.predictions.set_index("row").loc[sorted(shared), other.evaluation.best["key"]]
     y = np.asarray(fig.data[2].y, dtype=float)
     np.testing.assert_allclose(y[np.isfinite(y)], b.to_numpy())
@@ -290,7 +290,7 @@ def test_metrics_delta_figure(result, other):
 def test_compare_predictions_of_chosen_models_in_one_session(result, other):
     frames = [("A", result.evaluation.predictions, "L1:ridge"), ("B", other.evaluation.predictions, "L1:lgbm")]
     fig = plots.compare_predictions_figure(frames, session=2, max_points=200)
-    assert [t.name for t in fig.data] == ["actual", "A: L1:ridge", "B: L1:lgbm"]
+    assert [t.name for t in fig.data] == ["actual", "A: layer 1 · ridge", "B: layer 1 · lgbm"]
     shared = sorted(set(result.evaluation.predictions["row"]) & set(other.evaluation.predictions["row"]))
     rows = result.evaluation.predictions.set_index("row").loc[shared]
     np.testing.assert_allclose(fig.data[1].y, rows.loc[rows[SESSION] == 2, "L1:ridge"])

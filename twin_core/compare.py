@@ -151,6 +151,13 @@ def _float(value: object) -> float:
     return float("nan") if value is None else float(value)
 
 
+def model_words(key: str) -> str:
+    """A model key in words, `L2:top-ridge` → 'layer 2 · top-ridge', for legends and tables a person reads; any
+    other column name (a baseline's) as it is."""
+    found = re.fullmatch(r"L(\d+):(.+)", key)
+    return key if found is None else f"layer {found[1]} · {found[2]}"
+
+
 def _row_name(key: str, what: str) -> str:
     """A row of the deltas table in words: 'best model (chosen by out-of-fold R²)', 'layer 2 · top-ridge',
     'baseline · identity'."""
@@ -158,8 +165,7 @@ def _row_name(key: str, what: str) -> str:
         return BEST_WORDS
     if what == "baseline":
         return f"baseline · {BASELINE_WORDS.get(key, key)}"
-    layer, name = key.removeprefix("L").split(":", 1)
-    return f"layer {layer} · {name}"
+    return model_words(key)
 
 
 def metric_deltas_from_metrics(a: dict, b: dict) -> pd.DataFrame:

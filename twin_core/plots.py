@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
+from twin_core.compare import model_words
 from twin_core.config import RunConfig
 from twin_core.downsample import downsample_frame
 from twin_core.evaluate import BASELINES, Evaluation, model_key, residual_autocorrelation, score_text
@@ -594,7 +595,8 @@ def trace_figure(evaluation: Evaluation, keys: list[str], session: int | None = 
 
 def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], session: int | None = None,
                                max_points: int = 4000) -> go.Figure:
-    """Each run's chosen model against the actual, on the hold-out rows every run shares (matched by row id).
+    """Each run's chosen model against the actual, on the hold-out rows every run shares (matched by row id), each
+    line named '<label>: layer 2 · top-ridge'.
 
     `runs` holds (label, hold-out predictions frame, model key) triples; the frames are `Evaluation.predictions`
     or `RunStore.predictions` (columns row, timestamp, session, workload_type, actual and one per model key)."""
@@ -608,7 +610,7 @@ def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], sessio
     series = []
     palette = plotly.colors.qualitative.D3
     for i, (label, predictions, key) in enumerate(runs):
-        column = f"{label}: {key}"
+        column = f"{label}: {model_words(key)}"
         frame = frame.merge(predictions[["row", key]].rename(columns={key: column}), on="row")
         series.append((column, column, palette[i % len(palette)]))
     frame = _select_session(frame, session)

@@ -55,13 +55,15 @@ def overlaid(at: AppTest) -> list[str]:
     return [t["name"].split(":")[0] for t in figures(at)["compare_traces"]["data"][1:]]
 
 
-def test_the_traces_follow_a_newly_chosen_pair(compare: AppTest) -> None:
-    assert overlaid(compare) == [HONEST_B, LEAKY]
+def test_the_traces_follow_a_newly_chosen_pair(compare: AppTest, results: dict[str, FinishedRun]) -> None:
+    assert overlaid(compare) == [HONEST_B, f"{LEAKY} (leaky split)"]
     at = choose(compare, HONEST_A, HONEST_B)
     assert overlaid(at) == [HONEST_A, HONEST_B]
-    assert figures(at)["compare_traces"]["data"][0]["name"] == "actual"
+    best = results[HONEST_A].metrics["best"]
+    assert [t["name"] for t in figures(at)["compare_traces"]["data"]][:2] == [
+        "actual", f"{HONEST_A}: layer {best['layer']} · {best['name']}"]
     at = choose(at, LEAKY, HONEST_A)
-    assert overlaid(at) == [LEAKY, HONEST_A]
+    assert overlaid(at) == [f"{LEAKY} (leaky split)", HONEST_A]
 
 
 def test_a_leaky_run_is_kept_apart_and_never_drawn_as_an_improvement(compare: AppTest) -> None:

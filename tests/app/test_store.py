@@ -72,8 +72,10 @@ def test_saved_runs_are_compared_in_a_new_session_and_deleted_after_confirming(a
     top = f"L{monday['best']['layer']}:{monday['best']['name']}"
     overlay = charts["saved_traces"]
     assert [t["name"] for t in overlay["data"]] == [
-        "actual", f"A · monday: {top}", f"B · tuesday: L{tuesday['best']['layer']}:{tuesday['best']['name']}"]
-    predicted = values(trace(overlay, f"A · monday: {top}")["y"]).astype(float)
+        "actual", f"A · monday: layer {monday['best']['layer']} · {monday['best']['name']}",
+        f"B · tuesday: layer {tuesday['best']['layer']} · {tuesday['best']['name']}"]
+    predicted = values(trace(overlay, f"A · monday: layer {monday['best']['layer']} · {monday['best']['name']}")["y"]
+                       ).astype(float)
     shared = store().predictions(saved.loc["tuesday", "id"])["row"]
     stored = store().predictions(saved.loc["monday", "id"]).sort_values("timestamp")
     stored = stored.loc[stored["row"].isin(shared), top]
