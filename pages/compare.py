@@ -5,7 +5,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from twin_core.compare import config_diff, leak_causes, leaky_pair_note, metric_deltas_from_metrics, runs_table
+from twin_core.compare import (
+    config_diff,
+    leak_causes,
+    leaky_pair_note,
+    metric_deltas_from_metrics,
+    model_words,
+    runs_table,
+)
 from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, score_text
 from twin_core.plots import compare_predictions_figure, metrics_delta_figure
 from twin_core.wording import GLOSSARY
@@ -30,8 +37,7 @@ RUN_COLUMNS = {  # the runs table's headers, with the glossary's words for every
     "label": "run",
     "kind": st.column_config.TextColumn("kind", help=f"{GLOSSARY['reconstruction']}\n\n{GLOSSARY['behavioural']}"),
     "best_model": st.column_config.TextColumn(
-        "best model", help="Layer and name of the model chosen by its out-of-fold R² (L2:top-ridge: layer 2's "
-                           "top-ridge)."),
+        "best model", help=f"The model the twin answers with: chosen by its out-of-fold R². {GLOSSARY['layer']}"),
     "best_r2_holdout": st.column_config.TextColumn("best R² hold-out", help=R2_HELP),
     "best_r2_oof": st.column_config.TextColumn("best R² out-of-fold", help=OOF_HELP),
     "reference_r2": st.column_config.TextColumn(
@@ -141,7 +147,8 @@ def session_runs() -> None:
     table.insert(table.columns.get_loc("identity_r2"), "reference_r2",
                  [run.result.evaluation.baseline_r2(REFERENCE_BY_KIND[kind]) for run, kind in zip(runs, kinds)])
     r2_columns = ("best_r2_holdout", "best_r2_oof", "reference_r2", "persistence_r2")  # as text: null R² is "n/a"
-    table = table.drop(columns="identity_r2").assign(**{c: table[c].map(score_text) for c in r2_columns})
+    table = table.drop(columns="identity_r2").assign(best_model=table["best_model"].map(model_words),
+                                                     **{c: table[c].map(score_text) for c in r2_columns})
     if len(set(kinds)) > 1:
         st.caption("Runs of different kinds answer different questions: compare each with the baseline of its "
                    "kind (the identity for a reconstruction twin, the linear model on the other cores for a "

@@ -10,7 +10,6 @@ from ui import store as run_store
 from ui import whatif
 from ui.store import STORE_FAILURES
 
-ANSWER = "whatif_answer"
 SESSION_TWIN, SAVED_TWIN = "session", "saved"
 AS_RECORDED, OTHER_LABEL = "(as recorded)", "another label…"
 
@@ -29,11 +28,7 @@ try:
             st.info("No finished run in this session: train one, or pick a saved run.", icon=":material/info:")
             st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
             st.stop()
-        labels = [run.label for run in runs]
-        active = state.active_run()
-        label = st.selectbox("Run", labels, index=labels.index(active.label) if active else len(labels) - 1,
-                             key="whatif_session_run")
-        twin = whatif.session_twin(state.run_by_label(label))
+        twin = whatif.session_twin(whatif.pick_session_run())
     else:
         if not run_store.exists():
             st.info(f"There is no run store yet (`{run_store.path()}`): tick “Keep in the run store” when "
@@ -86,13 +81,13 @@ with st.container(border=True):
     if not chosen:
         st.warning("Choose at least one input core to change.", icon=":material/warning:")
 
+scenario = Scenario(name.strip() or "what-if", core_scale=scale / 100.0, core_offset=offset,
+                    cores=() if chosen == cores else tuple(chosen), workload=workload)
 if asked:
-    scenario = Scenario(name.strip() or "what-if", core_scale=scale / 100.0, core_offset=offset,
-                        cores=() if chosen == cores else tuple(chosen), workload=workload)
     with st.spinner("Asking the twin…"):
-        st.session_state[ANSWER] = whatif.ask_twin(twin, telemetry, state.data_label(), scenario)
+        whatif.ask_twin(twin, telemetry, state.data_label(), scenario)
 
-result = st.session_state.get(ANSWER)
+result = whatif.answer_for(twin, telemetry, scenario)
 if result is None:
     st.stop()
 if result.error:
@@ -115,7 +110,7 @@ cards[0].metric("Predicted, as recorded", f"{summary.loc['all', 'baseline_mean']
 cards[1].metric("Predicted, scenario", f"{summary.loc['all', 'scenario_mean']:.2f} %", border=True,
                 help=f"Mean predicted {target} on the telemetry as the scenario changes it.")
 cards[2].metric("Change (points)", f"{answer.mean_change:+.2f}", border=True,
-                help="Mean of (scenario − as recorded) over every row.")
+                help="Mean of (scenario − as recorded) over every row, in percentage points of utilisation.")
 cards[3].metric("Actual (measured)", f"{answer.predictions['actual'].mean():.2f} %", border=True,
                 help=f"For reference: the mean {target} the recorded data shows.")
 

@@ -1,7 +1,9 @@
-"""What-if glue: which twin is asked (a run of this session or a saved one), whether it fits the current data,
-and the question itself with the library's warnings and refusals kept as messages."""
+"""What-if glue: which twin is asked (a run of this session, picked as the app's active run, or a saved one),
+whether it fits the current data, and the question itself with the library's warnings and refusals kept as messages.
+An answer is kept with the twin, data and scenario that produced it and shown only for those (never stale)."""
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
@@ -11,10 +13,13 @@ from twin_core.errors import TwinError
 from twin_core.runs import TwinModel
 from twin_core.telemetry import Telemetry
 from twin_core.whatif import Scenario, WhatIfAnswer, ask
+from ui import state
 from ui import store as run_store
 from ui.state import Run
 
 LOADED = "whatif_loaded_twins"
+PICKER = "whatif_session_run"
+ANSWER = "whatif_answer"
 
 
 @dataclass(frozen=True)
@@ -30,13 +35,31 @@ class Twin:
 
 @dataclass(frozen=True)
 class Asked:
-    """One question put to a twin: the answer, or why there is none, and the library's warnings."""
+    """One question put to a twin on some data (its fingerprint): the answer, or why there is none, and the
+    library's warnings."""
 
     twin: Twin
     data_label: str
+    fingerprint: str
+    scenario: Scenario
     answer: WhatIfAnswer | None = None
     warnings: tuple[str, ...] = ()
     error: str | None = None
+
+
+def _make_active() -> None:
+    """Run picker callback: the run chosen on What-if becomes the app's active run (the sidebar follows)."""
+    st.session_state[state.ACTIVE_RUN] = st.session_state[PICKER]
+
+
+def pick_session_run() -> Run:
+    """A picker of this session's runs that always shows the active run (the sidebar's), and makes the run chosen
+    in it the active one, so What-if, the sidebar and Results speak of the same run."""
+    runs = state.runs()
+    st.session_state[PICKER] = (state.active_run() or runs[-1]).label
+    label = st.selectbox("Run", [run.label for run in runs], key=PICKER, on_change=_make_active,
+                         help="The active run, as in the sidebar: choosing another one here makes it the active run.")
+    return state.run_by_label(label)
 
 
 def session_twin(run: Run) -> Twin:
@@ -66,12 +89,23 @@ def input_cores(model: TwinModel, telemetry: Telemetry) -> list[str]:
     return [core for core in telemetry.core_columns if core != model.target]
 
 
-def ask_twin(twin: Twin, telemetry: Telemetry, data_label: str, scenario: Scenario) -> Asked:
-    """Ask the twin about the scenario on the current data; a refused scenario becomes a message."""
+def ask_twin(twin: Twin, telemetry: Telemetry, data_label: str, scenario: Scenario) -> None:
+    """Ask the twin about the scenario on the current data and keep the answer (a refused scenario becomes a
+    message), replacing any earlier one."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            answer = ask(twin.model, telemetry, scenario)
+            asked = Asked(twin, data_label, telemetry.fingerprint, scenario, ask(twin.model, telemetry, scenario))
         except TwinError as exc:
-            return Asked(twin, data_label, error=str(exc))
-    return Asked(twin, data_label, answer, tuple(dict.fromkeys(str(w.message) for w in caught)))
+            asked = Asked(twin, data_label, telemetry.fingerprint, scenario, error=str(exc))
+    st.session_state[ANSWER] = dataclasses.replace(asked, warnings=tuple(dict.fromkeys(str(w.message) for w in caught)))
+
+
+def answer_for(twin: Twin, telemetry: Telemetry, scenario: Scenario) -> Asked | None:
+    """The kept answer if this twin gave it on this data for this scenario; None after the run, the data or a
+    setting of the scenario changed, so no answer is ever shown under another twin or other settings."""
+    asked = st.session_state.get(ANSWER)
+    if asked is None or (asked.twin.key, asked.fingerprint, asked.scenario) != (twin.key, telemetry.fingerprint,
+                                                                               scenario):
+        return None
+    return asked

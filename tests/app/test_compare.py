@@ -66,9 +66,13 @@ def test_the_traces_follow_a_newly_chosen_pair(compare: AppTest, results: dict[s
     assert overlaid(at) == [f"{LEAKY} (leaky split)", HONEST_A]
 
 
-def test_a_leaky_run_is_kept_apart_and_never_drawn_as_an_improvement(compare: AppTest) -> None:
+def test_a_leaky_run_is_kept_apart_and_never_drawn_as_an_improvement(compare: AppTest,
+                                                                      results: dict[str, FinishedRun]) -> None:
     at = compare  # the preselected pair holds the leaky run
-    assert at.dataframe[0].value["label"].tolist() == [HONEST_A, HONEST_B]
+    honest = at.dataframe[0].value
+    assert honest["label"].tolist() == [HONEST_A, HONEST_B]
+    assert honest["best_model"].tolist() == [f"layer {results[label].metrics['best']['layer']} · "
+                                             f"{results[label].metrics['best']['name']}" for label in (HONEST_A, HONEST_B)]
     leaky = at.dataframe[1].value
     assert leaky["label"].tolist() == [LEAKY] and leaky["why"].tolist() == ["random hold-out rows"]
     assert any(m.value == "**Not comparable: leaky split**" for m in at.markdown)

@@ -41,6 +41,35 @@ def test_the_answer_is_the_twins_on_the_same_inputs(app: AppTest) -> None:
     assert any("not measurements" in c.value for c in at.caption)
 
 
+def test_the_picker_follows_the_sidebar_and_an_answer_shows_only_for_its_run_and_scenario(app: AppTest) -> None:
+    trained = goto(train(train(app, "quick", "one"), "quick", "two"), "whatif")
+    assert trained.selectbox(key="whatif_session_run").value == "two"  # the active run: the last one trained
+    trained.selectbox(key="whatif_session_run").select("one").run()
+    assert trained.session_state["active_run"] == "one"  # picked here, it is the app's active run
+    asked = ask_the_twin(trained, scale=150.0)
+    assert any(s.value == "Answer to “what-if”" for s in asked.subheader)
+
+    # AppTest (1.67) drops the entry script's sidebar after switch_page; a fresh first run with this state shows it
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    for name in ("telemetry", "data_label", "runs", "active_run", "whatif_answer"):
+        at.session_state[name] = asked.session_state[name]
+    at.run()
+    assert at.sidebar.selectbox[0].value == "one"
+    at.sidebar.selectbox[0].select("two").run()
+    at = goto(at, "whatif")
+    assert at.selectbox(key="whatif_session_run").value == "two"
+    assert any("run **two** of this session" in m.value for m in at.markdown)
+    assert not any(s.value.startswith("Answer to") for s in at.subheader)
+    assert "whatif_traces" not in figures(at) and not at.metric
+
+    at.selectbox(key="whatif_session_run").select("one").run()
+    assert at.session_state["active_run"] == "one" and "whatif_traces" not in figures(at)  # scale 100 %: not asked
+    at.number_input(key="whatif_scale").set_value(150.0).run()  # the run and scenario that were asked
+    assert metric(at, "Change (points)") == f"{asked.session_state['whatif_answer'].answer.mean_change:+.2f}"
+    at.number_input(key="whatif_scale").set_value(120.0).run()
+    assert "whatif_traces" not in figures(at) and not at.metric
+
+
 def test_an_invalid_scenario_is_a_message_not_a_traceback(app: AppTest) -> None:
     at = ask_the_twin(goto(train(app, "quick"), "whatif"), scale=-50.0)
     assert any("The scenario cannot be asked" in e.value and "must be a finite number of at least 0" in e.value
