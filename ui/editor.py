@@ -261,7 +261,7 @@ def model_editor(depth: int, index: int, model: ModelSpec, feature_names: list[s
 def layer_editor(depth: int, layer: LayerSpec, feature_names: list[str], removable: bool) -> LayerSpec:
     """Widgets of one layer: passthrough, its models side by side, add/remove."""
     with st.container(border=True):
-        head, passthrough_col, remove = st.columns([4, 3, 2], vertical_alignment="center")
+        head, passthrough_col, remove = st.columns([5, 3, 2], vertical_alignment="center")
         if depth == 1:
             head.markdown("#### Layer 1 · base models", help=GLOSSARY["layer"])
         else:
@@ -299,11 +299,12 @@ def stack_editor(config: RunConfig, feature_sets: tuple[FeatureSpec, ...]) -> tu
 
 def auto_or_number(label: str, auto_label: str, value: int | None, fallback: int, low: int, high: int,
                    widget_key: str, help: str) -> int | None:
-    """None when 'automatic' is ticked (twin_core then decides), else a fixed whole number starting from
-    `fallback`, the number 'automatic' stands for."""
-    auto = st.checkbox(f"{label}: {auto_label}", value is None, key=widget_key + ":auto", help=help)
+    """None when 'Automatic' (the box under the number) is ticked and twin_core decides, else a fixed whole number
+    starting from `fallback`, the number 'automatic' stands for."""
+    number_box = st.container()
+    auto = st.checkbox(f"Automatic: {auto_label}", value is None, key=widget_key + ":auto")
     start = min(max(fallback, low), high) if value is None else value  # a look-back past the cap is refused elsewhere
-    number = st.number_input(label, low, high, start, key=widget_key, disabled=auto)
+    number = number_box.number_input(label, low, high, start, key=widget_key, disabled=auto, help=help)
     return None if auto else int(number)
 
 
@@ -320,7 +321,7 @@ def split_editor(split: SplitSpec, lookback: int, telemetry: Telemetry) -> Split
                          float(split.test_fraction), 0.05, key=key("split", "fraction"))
     gap, test_sessions, seed = split.gap, split.test_sessions, split.seed
     if kind == "session_tail":
-        gap = auto_or_number("Purge gap (rows)", f"automatic ({lookback} rows, the longest look-back)", split.gap,
+        gap = auto_or_number("Purge gap (rows)", f"{lookback} rows, the longest look-back", split.gap,
                              lookback, 0, MAX_LOOKBACK_ROWS, key("split", "gap"),
                              "Rows dropped between each session's training part and its held-out tail.\n\n"
                              f"{GLOSSARY['purge gap']}")
@@ -349,7 +350,7 @@ def cv_editor(stack: StackConfig, lookback: int) -> StackConfig:
     n_splits = st.slider("Number of folds", 2, max(10, cv.n_splits), cv.n_splits, key=key("cv", "n"))
     gap, seed = cv.gap, cv.seed
     if kind == "blocked":
-        gap = auto_or_number("Fold purge gap (rows)", f"automatic ({lookback} rows, the longest look-back)", cv.gap,
+        gap = auto_or_number("Fold purge gap (rows)", f"{lookback} rows, the longest look-back", cv.gap,
                              lookback, 0, MAX_LOOKBACK_ROWS, key("cv", "gap"),
                              f"Rows dropped on both sides of every validation block.\n\n{GLOSSARY['purge gap']}")
     else:
@@ -357,7 +358,7 @@ def cv_editor(stack: StackConfig, lookback: int) -> StackConfig:
     refit = st.radio("Final models", list(REFIT_LABELS), format_func=REFIT_LABELS.get,
                      index=list(REFIT_LABELS).index(stack.refit), key=key("cv", "refit"))
     automatic = parallel_fits(None)
-    n_jobs = auto_or_number("Fits in parallel", f"automatic ({automatic}, one per physical core)", stack.n_jobs,
+    n_jobs = auto_or_number("Fits in parallel", f"{automatic}, one per physical core", stack.n_jobs,
                             automatic, 1, MAX_N_JOBS, key("cv", "jobs"),
                             "Fits run side by side, each model on one thread; 1 runs one fit at a time with each "
                             "model on every core.")

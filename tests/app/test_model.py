@@ -214,5 +214,5 @@ def test_new_parts_and_unticked_automatic_numbers_start_from_the_library_default
 def test_terms_of_art_in_the_editor_carry_the_glossary(editor: AppTest) -> None:
     at = editor
     assert at.toggle(key=key(at, "l", 2, "pt")).help == GLOSSARY["passthrough"]
-    assert GLOSSARY["purge gap"] in at.checkbox(key=key(at, "split", "gap") + ":auto").help
+    assert GLOSSARY["purge gap"] in at.number_input(key=key(at, "split", "gap")).help
     assert GLOSSARY["meta-learner"] in at.selectbox(key=key(at, "m", 2, 0, "kind")).help
