@@ -302,7 +302,8 @@ def test_compare_predictions_of_chosen_models_in_one_session(result, other):
 def test_whatif_figure_two_predicted_traces_thinned_and_broken(result, telemetry):
     answer = ask(result.model, telemetry, Scenario("busier", core_scale=1.5))
     fig = plots.whatif_figure(answer, max_points=120)
-    assert [t.name for t in fig.data] == ["actual", "predicted, as recorded", "predicted, busier"]
+    assert [t.name for t in fig.data] == ["actual", "predicted, as recorded", "predicted, busier",
+                                          plots.WHATIF_DIFFERENCE, "session mean of the difference"]
     for trace in fig.data:
         assert len(trace.y) <= 120
         _assert_no_line_joins_sessions(trace)

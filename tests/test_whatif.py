@@ -11,6 +11,8 @@ from twin_core.errors import ConfigError, SchemaMismatchError
 from twin_core.features import FeatureSpec
 from twin_core.pipeline import train_twin, with_target
 from twin_core.presets import get_preset
+from twin_core.plots import WHATIF_DIFFERENCE, whatif_figure
+from twin_core.telemetry import TIMESTAMP
 from twin_core.whatif import Scenario, apply_scenario, ask
 
 
@@ -60,6 +62,26 @@ def test_the_twin_answers_in_the_direction_and_size_of_the_change(follower, scen
     summary = answer.summary.set_index("session")
     assert summary.loc["all", "rows"] == len(answer.predictions)
     assert summary.loc["all", "change"] == pytest.approx(answer.mean_change)
+
+
+def test_the_figure_draws_the_difference_itself_with_each_sessions_mean_and_the_mean_in_words(follower):
+    model, telemetry = follower
+    answer = ask(model, telemetry, Scenario("half as busy", core_scale=0.5))
+    ordered = answer.predictions.sort_values(TIMESTAMP, kind="stable")
+    fig = whatif_figure(answer)
+    lines = {trace.name: np.asarray(trace.y, dtype=float) for trace in fig.data}
+    difference = lines[WHATIF_DIFFERENCE]
+    kept = np.isfinite(difference)
+    np.testing.assert_allclose(difference[kept], (ordered["scenario"] - ordered["baseline"]).to_numpy())
+    np.testing.assert_allclose(difference, lines["predicted, half as busy"] - lines["predicted, as recorded"])
+    assert next(t for t in fig.data if t.name == WHATIF_DIFFERENCE).yaxis == "y2"  # its own panel, under the lines
+    changes = answer.summary.set_index("session").drop("all")["change"]
+    np.testing.assert_allclose(lines["session mean of the difference"][::3], changes.to_numpy(float))
+    assert all(changes < -10)  # half as busy: the twin's core 0 follows the other cores down
+    words = [a.text for a in fig.layout.annotations if "Mean difference" in a.text]
+    assert words == [f"<b>Mean difference {answer.mean_change:+.2f} percentage points</b><br>under 'half as busy' "
+                     f"the twin predicts cpu_util_core_0 {abs(answer.mean_change):.2f} points lower than as recorded"]
+    assert "percentage points" in fig.layout.yaxis2.title.text
 
 
 def test_relabelled_workload_unknown_to_the_twin_is_a_warning(model, demo_telemetry):

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from twin_core.compare import model_words
 from twin_core.config import RunConfig
@@ -32,6 +33,8 @@ BASELINE_STYLE = {"identity": ("#7f7f7f", "dash"), "persistence": ("#bcbd22", "d
                   "linear_others": ("#e377c2", "dash")}
 FEATURE_COLOUR = "#8c8c8c"
 BASELINE_COLOUR, SCENARIO_COLOUR = "#1f77b4", "#d62728"  # what-if: predicted as recorded / under the scenario
+DIFFERENCE_COLOUR, SESSION_MEAN_COLOUR = "#6a3d9a", "#b35806"  # what-if: scenario − as recorded, its session means
+WHATIF_DIFFERENCE = "difference (scenario − as recorded)"
 TIME_TITLE = "time (UTC; gaps between sessions cut out)"
 UTIL_TITLE = "utilisation (%)"
 RESIDUAL_TITLE = "residual: actual − predicted (percentage points)"
@@ -620,16 +623,79 @@ def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], sessio
                    hovermode="x unified")
 
 
+def _whatif_session_means(frame: pd.DataFrame) -> tuple[list, list[float], list]:
+    """x, y and hover data of one flat segment per session at its mean difference (None between sessions)."""
+    x: list = []
+    y: list[float] = []
+    info: list = []
+    for session, group in frame.groupby(SESSION, sort=False):
+        ends = _utc(group[TIMESTAMP].to_numpy()[[0, -1]])
+        mean = float(group["difference"].mean())
+        x += [ends[0], ends[1], None]
+        y += [mean, mean, float("nan")]
+        info += [(session, group[WORKLOAD].iloc[0])] * 2 + [(None, None)]
+    return x, y, info
+
+
+def _whatif_shade_below(fig: go.Figure) -> None:
+    """Repeat the session shading and separators the top panel got in the bottom one (shared time axis)."""
+    for shape in list(fig.layout.shapes):
+        if shape.yref == "y domain":
+            fig.add_shape(shape.to_plotly_json() | {"xref": "x2", "yref": "y2 domain"})
+
+
+def _whatif_mean_words(mean: float, name: str, target: str) -> str:
+    """The mean difference said in words, on two lines: the number, then what it means for the target."""
+    shown = round(mean, 2)
+    if shown == 0:
+        return f"<b>Mean difference 0.00 percentage points</b><br>'{name}' does not move the twin's {target}"
+    return (f"<b>Mean difference {shown:+.2f} percentage points</b><br>under '{name}' the twin predicts {target} "
+            f"{abs(shown):.2f} points {'higher' if shown > 0 else 'lower'} than as recorded")
+
+
 def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: int = 4000) -> go.Figure:
-    """The twin's predicted target as recorded and under the scenario, with the actual for reference."""
-    frame = _select_session(answer.predictions, session)
+    """Top: the actual target and the twin's prediction as recorded and under the scenario (thin, see-through
+    lines); bottom: the difference itself (scenario − as recorded, in percentage points) with each session's
+    mean and the overall mean in words, so the answer reads even where the two predictions overlap."""
+    frame = _select_session(answer.predictions, session).sort_values(TIMESTAMP, kind="stable")
+    frame = frame.assign(difference=frame["scenario"] - frame["baseline"])
     name = answer.scenario.name
-    fig = _trace_lines(frame, [("baseline", "predicted, as recorded", BASELINE_COLOUR),
-                               ("scenario", f"predicted, {name}", SCENARIO_COLOUR)], max_points)
+    columns = ["actual", "baseline", "scenario", "difference"]
+    arrays = _broken(_thin(frame, columns, max_points), columns)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.56, 0.44], vertical_spacing=0.11)
+    for column, label, colour, opacity in (("actual", "actual", ACTUAL_COLOUR, 0.9),
+                                           ("baseline", "predicted, as recorded", BASELINE_COLOUR, 0.75),
+                                           ("scenario", f"predicted, {name}", SCENARIO_COLOUR, 0.6)):
+        fig.add_trace(_line(arrays["x"], arrays[column], arrays["customdata"], label, colour, width=1.0)
+                      .update(opacity=opacity), row=1, col=1)
+    fig.add_trace(_line(arrays["x"], arrays["difference"], arrays["customdata"], WHATIF_DIFFERENCE,
+                        DIFFERENCE_COLOUR, width=0.8).update(fill="tozeroy", fillcolor="rgba(106, 61, 154, 0.2)"),
+                  row=2, col=1)
+    x, y, info = _whatif_session_means(frame)
+    fig.add_trace(go.Scatter(x=x, y=y, customdata=info, name="session mean of the difference", mode="lines",
+                             connectgaps=False, line=dict(color=SESSION_MEAN_COLOUR, width=2.5),
+                             hovertemplate="session %{customdata[0]} · %{customdata[1]}: mean difference "
+                                           "%{y:+.2f} points<extra></extra>"), row=2, col=1)
+    if len(y) <= 3 * MAX_SESSION_LABELS:
+        for start, mean in zip(x[::3], y[::3]):
+            fig.add_annotation(x=str(start), y=0.02, xref="x2", yref="y2 domain", xanchor="left", yanchor="bottom",
+                               text=f"mean {mean:+.2f}", showarrow=False,
+                               font=dict(size=11, color=SESSION_MEAN_COLOUR))
+    _mark_sessions(fig, frame)
+    _whatif_shade_below(fig)
+    fig.add_hline(y=0, line=dict(color="#555555", width=1), row=2, col=1)
+    fig.add_annotation(x=0, y=1, xref="x2 domain", yref="y2 domain", xanchor="left", yanchor="bottom",
+                       showarrow=False, align="left", font=dict(size=12, color="#222222"),
+                       text=_whatif_mean_words(float(frame["difference"].mean()), name, answer.target))
+    fig.update_xaxes(title_text=None, row=1, col=1)
+    fig.update_yaxes(title_text=UTIL_TITLE, row=1, col=1)
+    fig.update_yaxes(title_text="scenario − as recorded<br>(percentage points)", row=2, col=1)
     where = "all sessions" if session is None else f"session {session}"
-    return _titled(fig, f"What-if '{name}': the twin's prediction before and after",
+    return _titled(fig, f"What-if '{name}': the twin's prediction before and after, and the difference",
                    f"{where}; {len(frame):,} rows, thinned to ≤ {max_points:,} points per line; "
-                   "predictions are the model's extrapolation, not measurements", hovermode="x unified")
+                   f"predictions are the model's extrapolation, not measurements; {PAUSE_NOTE}",
+                   hovermode="x unified", height=760, margin=dict(b=140),
+                   legend=dict(orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom"))
 
 
 # -- live ----------------------------------------------------------------------------------------------------------

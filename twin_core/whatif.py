@@ -77,14 +77,15 @@ def apply_scenario(telemetry: Telemetry, scenario: Scenario) -> Telemetry:
 
 @dataclass
 class WhatIfAnswer:
-    """Baseline and scenario predictions of the twin's final layer, row by row and summarised, with the twin's
-    kind and a note of what an answer of that kind means."""
+    """Baseline and scenario predictions of the twin's final layer, row by row and summarised, with the core the
+    twin predicts, its kind and a note of what an answer of that kind means."""
 
     scenario: Scenario
     predictions: pd.DataFrame
     summary: pd.DataFrame
     kind: TwinKind
     note: str
+    target: str
 
     @property
     def mean_change(self) -> float:
@@ -115,7 +116,7 @@ def ask(model: TwinModel, telemetry: Telemetry, scenario: Scenario) -> WhatIfAns
     total["change"] = total["scenario_mean"] - total["baseline_mean"]
     kind = model.config.kind
     return WhatIfAnswer(scenario, predictions, pd.concat([grouped, total]).reset_index(), kind,
-                        _kind_note(kind, model.target))
+                        _kind_note(kind, model.target), model.target)
 
 
 def _kind_note(kind: TwinKind, target: str) -> str:

@@ -30,11 +30,15 @@ def test_the_answer_is_the_twins_on_the_same_inputs(app: AppTest) -> None:
                    Scenario("what-if", core_scale=1.5, core_offset=-5.0))
 
     chart = figures(at)["whatif_traces"]
-    assert [t["name"] for t in chart["data"]] == ["actual", "predicted, as recorded", "predicted, what-if"]
+    assert [t["name"] for t in chart["data"]] == ["actual", "predicted, as recorded", "predicted, what-if",
+                                                  "difference (scenario − as recorded)",
+                                                  "session mean of the difference"]
     ordered = expected.predictions.sort_values("timestamp", kind="stable")
-    for name, column in (("predicted, as recorded", "baseline"), ("predicted, what-if", "scenario")):
+    ordered["difference (scenario − as recorded)"] = ordered["scenario"] - ordered["baseline"]
+    for name, column in (("predicted, as recorded", "baseline"), ("predicted, what-if", "scenario"),
+                         ("difference (scenario − as recorded)", "difference (scenario − as recorded)")):
         y = values(trace(chart, name)["y"]).astype(float)
-        np.testing.assert_allclose(y[np.isfinite(y)], ordered[column])
+        np.testing.assert_allclose(y[np.isfinite(y)], ordered[column], atol=1e-9)
     summary = at.dataframe[0].value
     pd.testing.assert_frame_equal(summary, expected.summary.astype({"session": str}), check_exact=False)
     assert metric(at, "Change (points)") == f"{expected.mean_change:+.2f}"
