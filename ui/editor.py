@@ -18,7 +18,7 @@ from twin_core.config import TWIN_KINDS, LayerSpec, ModelSpec, RunConfig, StackC
 from twin_core.features import WINDOW_STATS, FeatureSpec
 from twin_core.models import MODEL_KINDS, PRETRAINED, ParamInfo, make_estimator
 from twin_core.pipeline import parallel_fits
-from twin_core.presets import PRESETS
+from twin_core.presets import PRESETS, get_preset
 from twin_core.schema import MAX_LAG_DEPTH, MAX_LOOKBACK_ROWS, MAX_N_JOBS, MAX_SEED
 from twin_core.splits import SplitSpec
 from twin_core.telemetry import Telemetry
@@ -123,9 +123,7 @@ def presets_and_files(config: RunConfig) -> None:
     control of the row is squeezed at 1280 px)."""
     preset_col, load_col, download_col, upload_col = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
     preset_col.selectbox("Preset", list(PRESETS), key=PRESET_CHOICE,
-                         help="default: the best honest twin · seed-v3: the notebook's stack · quick: seconds to "
-                              "train · behavioural: how the target behaves given the other cores and the workload, "
-                              "never reading overall · behavioural-quick: the same in seconds")
+                         help="\n".join(f"- **{name}**: {get_preset(name).description}" for name in PRESETS))
     load_col.button("Load preset", icon=":material/download_done:", on_click=editing.load_preset,
                     args=(PRESET_CHOICE,), width="stretch")
     download_col.download_button("Download JSON", config.to_json(), file_name=f"{config.name}.json",

@@ -211,8 +211,9 @@ def test_new_parts_and_unticked_automatic_numbers_start_from_the_library_default
     assert config.stack.n_jobs == parallel_fits(None)
 
 
-def test_terms_of_art_in_the_editor_carry_the_glossary(editor: AppTest) -> None:
+def test_terms_of_art_carry_the_glossary_and_presets_their_descriptions(editor: AppTest) -> None:
     at = editor
+    assert f"- **seed-v3**: {get_preset('seed-v3').description}" in at.selectbox(key="preset_choice").help
     assert at.toggle(key=key(at, "l", 2, "pt")).help == GLOSSARY["passthrough"]
     assert GLOSSARY["purge gap"] in at.number_input(key=key(at, "split", "gap")).help
     assert GLOSSARY["meta-learner"] in at.selectbox(key=key(at, "m", 2, 0, "kind")).help
