@@ -79,7 +79,7 @@ def test_layer_r2_bars_are_horizontal_named_in_full_beside_baseline_bars(result)
     fig = plots.layer_r2_figure(ev, result.split.description, "blocked 3 folds, 5-row gap")
     holdout, oof, baselines = fig.data
     assert {t.orientation for t in fig.data} == {"h"}
-    assert list(holdout.y) == ["layer 1 · lgbm", "layer 1 · ridge", "layer 2 · top-ridge ★"]  # ★: the best by OOF
+    assert list(holdout.y) == ["layer 1 · lgbm", "layer 1 · ridge", "layer 2 · top-ridge ★"]  # ★: best by OOF
     assert list(oof.y) == list(holdout.y) and holdout.offsetgroup != oof.offsetgroup  # side by side
     np.testing.assert_allclose(holdout.x, ev.models["r2_holdout"])
     np.testing.assert_allclose(oof.x, ev.models["r2_oof"])
@@ -87,9 +87,10 @@ def test_layer_r2_bars_are_horizontal_named_in_full_beside_baseline_bars(result)
     np.testing.assert_allclose(baselines.x, ev.baselines["r2_holdout"])
     assert fig.layout.yaxis.automargin is True and fig.layout.yaxis.autorange == "reversed"
     low, high = fig.layout.xaxis.range
-    assert low <= min(ev.models["r2_oof"].min(), ev.baseline_r2("identity")) and high > ev.models["r2_holdout"].max()
+    assert low <= min(ev.models["r2_oof"].min(), ev.baseline_r2("identity"))
+    assert high > ev.models["r2_holdout"].max()
     subtitle = fig.layout.title.subtitle.text
-    assert result.split.description.split(",")[0] in subtitle and "5-row gap" in subtitle
+    assert result.split.description.split(":")[0] in subtitle and "5-row gap" in subtitle
 
 
 def test_layer_r2_axis_zooms_in_on_close_models_and_says_where_it_starts(result):

@@ -1,8 +1,10 @@
 """Plotly figure builders: data in, `go.Figure` out (no Streamlit, no I/O).
 
-Time axes show UTC datetimes; the idle time between recording sessions is cut out of the axis (range
-breaks), sessions are shaded alternately and labelled, and lines never join two sessions. Every long trace
-is min-max downsampled first, so a figure never carries more than `max_points` points per trace.
+Time axes show UTC datetimes at round ticks; the idle time between recording sessions is cut out of the axis (range
+breaks), sessions are shaded alternately and labelled, and lines break between sessions and at every pause inside
+one (the loader's gap factor times the session's median step). Every long trace is min-max downsampled first, so a
+figure never carries more than `max_points` points per trace. Figures are laid out to read at 1280 px and 1920 px:
+names in full, legends beside the plot, subtitles wrapped, axes zoomed where the differences are small.
 """
 from __future__ import annotations
 
@@ -265,7 +267,7 @@ def layer_r2_figure(evaluation: Evaluation, split_description: str, cv_descripti
     # hatch "replace": the default template's "overlay" makes Plotly.js derive the hatch colour from the marker
     # colour, which it cannot do from a list of per-bar colours ("Invalid color specifier" in the console)
     for column, name, pattern, group in (("r2_holdout", "hold-out", "", "holdout"),
-                                         ("r2_oof", "out-of-fold (training rows)", "/", "oof")):
+                                         ("r2_oof", "out-of-fold", "/", "oof")):
         fig.add_trace(_r2_bars(labels, models[column], low, name, group, model_info,
                                "%{customdata[0]} (%{customdata[1]})<br>" + name + " R² %{x:.4f}<br>"
                                "hold-out MAE %{customdata[2]:.2f} percentage points",
@@ -273,18 +275,19 @@ def layer_r2_figure(evaluation: Evaluation, split_description: str, cv_descripti
                                            pattern=dict(shape=pattern, fillmode="replace"),
                                            line=dict(color=colours, width=1))))
     base_colours = [BASELINE_STYLE.get(name, ("#7f7f7f", "dash"))[0] for name in baselines["name"]]
-    fig.add_trace(_r2_bars(base_labels, baselines["r2_holdout"], low, "baseline (hold-out)", "holdout",
+    fig.add_trace(_r2_bars(base_labels, baselines["r2_holdout"], low, "baseline", "holdout",
                            np.array([[BASELINES.get(name, name)] for name in baselines["name"]], dtype=object),
                            "%{customdata[0]}<br>hold-out R² %{x:.4f}", marker=dict(color=base_colours)))
     _mark_off_axis(fig, [*labels, *labels, *base_labels],
                    np.r_[models["r2_holdout"], models["r2_oof"], baselines["r2_holdout"]].astype(float), low)
-    starts = f"; the axis starts at {round(low, 2):g}, not 0" if low > 0 else ""
-    fig.update_xaxes(range=[low, high], title_text=f"R² (1 = perfect, 0 = no better than the training mean){starts}",
+    starts = f"<br>the axis starts at {round(low, 2):g}, not 0" if low > 0 else ""
+    fig.update_xaxes(range=[low, high], title_text=f"R² (1 = perfect; 0 = the training mean){starts}",
                      zeroline=low < 0)
     fig.update_yaxes(autorange="reversed", automargin=True, ticksuffix="  ", title_text=None)
     rows = len(labels) + len(base_labels)
     return _titled(fig, "R² per model against the baselines",
-                   f"hold-out: {split_description}<br>out-of-fold: {cv_description}<br>"
+                   f"hold-out (rows kept out of training): {split_description}<br>out-of-fold (training rows, "
+                   f"each predicted by a model fitted without it): {cv_description}<br>"
                    "★ the model the twin answers with (best out-of-fold R²)", barmode="group", bargap=0.25,
                    height=260 + 44 * rows,
                    legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom"))
@@ -691,7 +694,7 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
     fig.update_yaxes(title_text=UTIL_TITLE, row=1, col=1)
     fig.update_yaxes(title_text="scenario − as recorded<br>(percentage points)", row=2, col=1)
     where = "all sessions" if session is None else f"session {session}"
-    return _titled(fig, f"What-if '{name}': the twin's prediction before and after, and the difference",
+    return _titled(fig, f"What-if '{name}': predictions and their difference",
                    f"{where}; {len(frame):,} rows, thinned to ≤ {max_points:,} points per line; "
                    f"predictions are the model's extrapolation, not measurements; {PAUSE_NOTE}",
                    hovermode="x unified", height=760, margin=dict(b=140),

@@ -28,16 +28,16 @@ def test_layer_r2_chart_and_the_gain_table_show_every_model_baseline_and_verdict
     result = at.session_state["runs"][0].result
     models, baselines = result.evaluation.models, result.evaluation.baselines.set_index("name")
     chart = figures(at)["layer_r2"]
-    holdout, oof = trace(chart, "hold-out"), trace(chart, "out-of-fold (training rows)")
+    holdout, oof = trace(chart, "hold-out"), trace(chart, "out-of-fold")
     best = result.evaluation.best["key"]
     assert list(holdout["y"]) == [f"layer {key[1]} · {key[3:]}" + (" ★" if key == best else "")
                                   for key in ("L1:lgbm", "L1:ridge", "L2:top-ridge")]
     np.testing.assert_allclose(values(holdout["x"]).astype(float), models["r2_holdout"])
     np.testing.assert_allclose(values(oof["x"]).astype(float), models["r2_oof"])
-    base = trace(chart, "baseline (hold-out)")
+    base = trace(chart, "baseline")
     assert base["orientation"] == "h" and list(base["y"]) == [f"baseline · {b}" for b in baselines.index]
     np.testing.assert_allclose(values(base["x"]).astype(float), baselines["r2_holdout"])
-    assert result.split.description.split(",")[0] in chart["layout"]["title"]["subtitle"]["text"]  # (wrapped)
+    assert result.split.description.split(":")[0] in chart["layout"]["title"]["subtitle"]["text"]  # (wrapped)
     gain = at.dataframe[0].value
     assert list(gain["layer"]) == [1, 2]
     expected = [f"{gain_text(g, ci)} · {v}" for g, ci, v in
