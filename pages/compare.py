@@ -13,7 +13,7 @@ from twin_core.compare import (
     model_words,
     runs_table,
 )
-from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, score_text
+from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, model_key, score_text
 from twin_core.plots import compare_predictions_figure, metrics_delta_figure
 from twin_core.wording import GLOSSARY
 from ui import format as fmt
@@ -254,19 +254,26 @@ def saved_runs() -> None:
     saved_at = pd.to_datetime(table["created_at"])
     current = table["data_fingerprint"] == telemetry.fingerprint
     r2_columns = {c: table[c].map(score_text) for c in ("best_r2_holdout", "identity_r2_holdout")}
-    st.dataframe(table.assign(created_at=saved_at, current_data=current, **r2_columns), hide_index=True,
-                 column_order=["created_at", "label", "kind", "preset", "target", "best_layer", "best_name",
-                               "best_r2_holdout",
-                               "identity_r2_holdout", "train_seconds", "leaky", "current_data", "split", "id"],
-                 column_config={
-                     "created_at": st.column_config.DatetimeColumn("saved (UTC)", format="YYYY-MM-DD HH:mm"),
-                     "best_layer": "best layer", "best_name": "best model",
-                     "best_r2_holdout": st.column_config.TextColumn("best R² hold-out"),  # "n/a" when null
-                     "identity_r2_holdout": st.column_config.TextColumn(
-                         "identity R²", help="A behavioural twin is never compared with the identity: n/a."),
-                     "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f"),
-                     "leaky": st.column_config.CheckboxColumn("LEAKY"),
-                     "current_data": st.column_config.CheckboxColumn("current data")})
+    shown = table.assign(created_at=saved_at, current_data=current, **r2_columns,
+                         best_model=[model_words(model_key(layer, name))
+                                     for layer, name in zip(table["best_layer"], table["best_name"])])
+    columns = {  # the data column only when runs on other data are listed too, so the table fits at 1280 px
+        "created_at": st.column_config.DatetimeColumn("saved (UTC)", format="YYYY-MM-DD HH:mm"),
+        "label": "run", "kind": RUN_COLUMNS["kind"], "best_model": RUN_COLUMNS["best_model"],
+        "best_r2_holdout": RUN_COLUMNS["best_r2_holdout"],  # text: "n/a" when null
+        "identity_r2_holdout": st.column_config.TextColumn(
+            "identity R²", help=f"{GLOSSARY['identity']} A behavioural twin is never compared with it: n/a."),
+        "train_seconds": RUN_COLUMNS["train_seconds"],
+        **({} if only_current else {"current_data": st.column_config.CheckboxColumn("current data")})}
+    honest, leaky = shown[~shown["leaky"]], shown[shown["leaky"]]
+    if not honest.empty:
+        st.dataframe(honest, hide_index=True, column_order=list(columns), column_config=columns)
+    if not leaky.empty:
+        st.markdown("**Not comparable: leaky split**")
+        st.caption("These saved runs held out random rows or folded shuffled rows, so their R² is inflated: kept "
+                   "apart from the honest runs above and never drawn as an improvement.")
+        st.dataframe(leaky, hide_index=True, column_order=list(columns), column_config={
+            **columns, "best_r2_holdout": st.column_config.TextColumn("best R² hold-out (inflated)", help=R2_HELP)})
 
     labels = {SAVED + i: label for i, label in zip(table["id"], table["label"])}
     names = {choice: f"{label} · {kind} · saved {created:%Y-%m-%d %H:%M} UTC" for choice, label, kind, created in

@@ -3,6 +3,7 @@ improvement, the settings that differ are named in words. Runs are trained once 
 session, so no test goes through the Train page."""
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -16,6 +17,7 @@ from twin_core.demo import make_demo_telemetry
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
 from twin_core.runs import FinishedRun
+from twin_core.store import RunStore
 from ui.state import Run
 
 HONEST_A, HONEST_B, LEAKY = "quick #1", "quick-wide #2", "leaky #3"
@@ -108,3 +110,19 @@ def test_the_settings_that_differ_are_named_in_words(compare: AppTest) -> None:
                                    "Layer 1 · model 3 · feature set read"]
     assert diff.to_dict("list") == {HONEST_A: ["quick", "(absent)", "(absent)", "(absent)"],
                                     HONEST_B: ["quick-wide", "ridge-2", "Ridge (CV over alpha)", "quick"]}
+
+
+def test_saved_leaky_runs_are_listed_apart_and_a_pair_with_one_draws_no_change(app: AppTest,
+                                                                               results: dict[str, FinishedRun]) -> None:
+    store = RunStore(os.environ["TWIN_STORE"], create=True)
+    for label, result in results.items():
+        store.save(result, label)
+    at = goto(app, "compare")
+    at.toggle(key="saved_only_current").set_value(False).run()  # the runs were trained on data of their own
+    # newest first: Run A is the second newest (HONEST_B), Run B the newest (LEAKY)
+    honest, leaky = at.dataframe[0].value, at.dataframe[1].value
+    assert honest["label"].tolist() == [HONEST_B, HONEST_A] and leaky["label"].tolist() == [LEAKY]
+    assert honest["best_model"].tolist() == [f"layer {results[label].metrics['best']['layer']} · "
+                                             f"{results[label].metrics['best']['name']}" for label in (HONEST_B, HONEST_A)]
+    assert any(w.value.startswith(f"Not comparable: **B · {LEAKY}** (random hold-out rows)") for w in at.warning)
+    assert "saved_metric_deltas" not in figures(at)
