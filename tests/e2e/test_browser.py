@@ -1,6 +1,8 @@
 """The app in a real browser: it opens on the Overview; upload parquet through the widget, train the quick preset,
-see the results and the Overview of the run; a twin following this machine live on the Live page (real sampling).
-Both fail when the page sends anything to a host but the app's, or its console shows an error or a warning."""
+see the results and the Overview of the run, then every page (Model's tabs, What-if's answer, Compare's tabs); a
+twin following this machine live on the Live page (real sampling). Every view is checked and shot at 1280×800 and
+1920×1080. Both fail when the page sends anything to a host but the app's, its console shows an error or a warning,
+or a view cuts a text: a metric card, a button, a tab or a table header that does not fit its box."""
 from __future__ import annotations
 
 import os
@@ -28,7 +30,110 @@ STARTUP_TIMEOUT_S = 60
 ACTION_TIMEOUT_MS = 120_000
 # console message types that fail the test; Plotly.js logs its warnings through console.trace("WARN:", ...)
 CONSOLE_PROBLEMS = ("error", "warning", "assert", "trace")
-SCREEN_WIDTHS = (1280, 1920)  # every view must fit both, with nothing cut or overlapping
+SCREENS = ((1280, 800), (1920, 1080))  # (width, height): every view must fit both, with nothing cut or overlapping
+SCREENSHOT_HEIGHT_CAP = 8000  # px: a screenshot unrolls the whole page up to this height
+# One pass over the page, returning every visible text that does not fit its box, as {element, text, why}:
+# - metric cards, buttons (download and popover ones included), tabs and st.table headers: the element or any box in
+#   it whose content is wider than the box (scrollWidth > clientWidth + 1 px: CSS's ellipsis, clipped or spilling
+#   text), an element that sticks out of a clipping container (a tab behind the tab bar's scroll), or a literal "…"
+#   (no label of ours ends in one, so it is a shortened text);
+# - st.dataframe, which draws its grid on a canvas (the DOM holds only an accessible copy of the cells, with no
+#   layout): its column widths are read from the grid component's props (React internals; when they cannot be found
+#   the check says so instead of passing), a header is cut when its text, measured in the grid's header font, plus
+#   the cell padding is wider than its column, and a column is hidden when it lies beyond the grid's visible width
+#   (a horizontal scroll). Grids not drawn yet are scrolled into view first.
+CUT_TEXT_JS = """async () => {
+  const cuts = [];
+  const shown = (el) => el.checkVisibility({visibilityProperty: true}) && el.getClientRects().length > 0;
+  const words = (el) => {  // the text a person reads: icons (aria-hidden ligatures like "play_arrow") left out
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    let text = '';
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!node.parentElement.closest("[aria-hidden='true']")) text += node.textContent;
+    }
+    return text.replace(/\\s+/g, ' ').trim();
+  };
+  const kind = (el) => el.closest('[data-testid]')?.dataset.testid ?? el.tagName.toLowerCase();
+  const add = (el, text, why) => cuts.push({element: kind(el), text, why});
+  const clips = (style) => style.overflowX !== 'visible';
+  const TEXTS = ["[data-testid='stMetricLabel']", "[data-testid='stMetricValue']", "[data-testid='stMetricDelta']",
+                 'button', "[role='tab']", "[data-testid='stTable'] th"].join(', ');
+  for (const root of document.querySelectorAll(TEXTS)) {
+    const text = words(root);
+    if (!text || !shown(root)) continue;
+    if (text.includes('…')) { add(root, text, 'shows a literal "…"'); continue; }
+    const boxes = [root, ...root.querySelectorAll('*')].filter(
+      (el) => !(el instanceof SVGElement) && !el.closest("[aria-hidden='true']") && el.clientWidth > 0);
+    const over = boxes.find((el) => el.scrollWidth > el.clientWidth + 1);
+    if (over) {
+      const style = getComputedStyle(over);
+      const how = style.textOverflow === 'ellipsis' && clips(style) ? 'ellipsis' : clips(style) ? 'clipped' : 'spills';
+      add(root, text, `${how}: ${over.scrollWidth} px of content in a ${over.clientWidth} px box`);
+      continue;
+    }
+    const rect = root.getBoundingClientRect();
+    for (let box = root.parentElement; box && box !== document.body; box = box.parentElement) {
+      const edge = box.getBoundingClientRect();
+      if (clips(getComputedStyle(box)) && (rect.right > edge.right + 1 || rect.left < edge.left - 1)) {
+        add(root, text, `sticks out of its ${kind(box)} (${Math.round(rect.left)}-${Math.round(rect.right)} px `
+                        + `in ${Math.round(edge.left)}-${Math.round(edge.right)} px)`);
+        break;
+      }
+    }
+  }
+  await document.fonts.ready;
+  // a resize re-lays the grids out a moment later: wait until their widths stop changing (3 s at most)
+  const gridWidths = () => [...document.querySelectorAll("[data-testid='stDataFrame'], .dvn-scroller")].map(
+    (el) => el.clientWidth).join();
+  for (let before = gridWidths(), tries = 0; tries < 15; tries++) {
+    await new Promise((done) => setTimeout(done, 200));
+    const now = gridWidths();
+    if (now === before) break;
+    before = now;
+  }
+  const ruler = document.createElement('canvas').getContext('2d');
+  for (const grid of document.querySelectorAll("[data-testid='stDataFrame']")) {
+    if (!shown(grid)) continue;
+    if (!grid.querySelector('canvas')) {
+      grid.scrollIntoView();
+      await new Promise((done) => setTimeout(done, 300));
+    }
+    const canvas = grid.querySelector("canvas[data-testid='data-grid-canvas']");
+    const scroller = grid.querySelector('.dvn-scroller');
+    const editor = grid.querySelector('.stDataFrameGlideDataEditor');
+    const fiberKey = canvas && Object.keys(canvas).find((key) => key.startsWith('__reactFiber$'));
+    let columns = null;
+    for (let fiber = fiberKey && canvas[fiberKey]; fiber && !columns; fiber = fiber.return) {
+      const props = fiber.memoizedProps?.columns;
+      if (Array.isArray(props) && props.length && props.every((c) => typeof c.width === 'number')) columns = props;
+    }
+    if (!columns || !scroller || !editor) {
+      add(grid, words(grid).slice(0, 60), 'its column widths could not be read: update the check for this Streamlit');
+      continue;
+    }
+    const style = getComputedStyle(editor);
+    const padding = parseFloat(style.getPropertyValue('--gdg-cell-horizontal-padding')) || 0;
+    ruler.font = `${style.getPropertyValue('--gdg-header-font-style')} ${style.getPropertyValue('--gdg-font-family')}`;
+    const shows = Math.min(scroller.clientWidth, grid.clientWidth);
+    const hidden = [];
+    let left = 0;
+    for (const column of columns) {
+      const title = column.title ?? '';
+      const needed = Math.ceil(ruler.measureText(title).width + 2 * padding);
+      if (title && needed > column.width + 1) {
+        add(grid, title, `column header cut: needs ${needed} px, its column is ${column.width} px`);
+      }
+      left += column.width;
+      if (left > shows + 1) hidden.push(title);
+    }
+    if (hidden.length) {
+      add(grid, hidden.join(' | '), `columns behind a horizontal scroll: ${left} px of columns, the grid shows `
+                                    + `${shows} px`);
+    }
+  }
+  document.querySelector("[data-testid='stMain']")?.scrollTo(0, 0);
+  return cuts;
+}"""
 
 pytestmark = pytest.mark.e2e
 
@@ -38,6 +143,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """The folder CI keeps the screenshots in: $TWIN_SCREENSHOTS, else <repo>/artifacts/screenshots; the previous
+    session's screenshots are removed from it first (only *.png: the folder may be one the user named)."""
+    folder = Path(os.environ.get("TWIN_SCREENSHOTS") or ROOT / "artifacts" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    return folder
 
 
 @pytest.fixture
@@ -115,40 +231,58 @@ def watch(page, server: str) -> tuple[list[str], list[str]]:
     return foreign, console
 
 
+class Views:
+    """One browser page's views, each checked for cut text at both screens and shot for a person to look at."""
+
+    def __init__(self, page, folder: Path) -> None:
+        self.page = page
+        self.folder = folder
+        self.cuts: list[str] = []
+
+    def shoot(self, name: str) -> None:
+        """At each screen: note every cut text of the view (see CUT_TEXT_JS), then save `<name>_<width>.png` with the
+        page unrolled from its top (Streamlit scrolls inside its main section, which a full-page screenshot does not
+        unroll, so the viewport grows to the content's height for the shot)."""
+        for width, height in SCREENS:
+            self.page.set_viewport_size({"width": width, "height": height})
+            self.page.wait_for_timeout(400)  # charts and columns re-lay out on resize (no script rerun)
+            for cut in self.page.evaluate(CUT_TEXT_JS):
+                self.cuts.append(f"{name} at {width}×{height}: {cut['element']} '{cut['text']}' {cut['why']}")
+            content = self.page.evaluate("document.querySelector(\"[data-testid='stMain']\")?.scrollHeight ?? 0")
+            self.page.set_viewport_size({"width": width, "height": min(max(content, height), SCREENSHOT_HEIGHT_CAP)})
+            self.page.wait_for_timeout(400)
+            self.page.screenshot(path=self.folder / f"{name}_{width}.png", full_page=True)
+        width, height = SCREENS[0]
+        self.page.set_viewport_size({"width": width, "height": height})  # the next actions at the first screen
+
+
 @contextmanager
-def opened_app(server: str) -> Iterator:
-    """Debian's chromium on the app's first page, at the first screen width, idle; closed afterwards. Fails when
-    the page made a request to any host but the app's, or its console had an error or a warning."""
+def opened_app(server: str, folder: Path) -> Iterator[Views]:
+    """Debian's chromium on the app's first page, at the first screen, idle; closed afterwards. Fails when the page
+    made a request to any host but the app's, its console had an error or a warning, or a view shot cut a text
+    (all of them listed: view, screen, element, text, why)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": SCREEN_WIDTHS[0], "height": 1200})
+            width, height = SCREENS[0]
+            page = browser.new_page(viewport={"width": width, "height": height})
             page.set_default_timeout(ACTION_TIMEOUT_MS)
             foreign, console = watch(page, server)
             page.goto(server)
             page.wait_for_selector(IDLE)
-            yield page
+            views = Views(page, folder)
+            yield views
             problems = [f"request left the machine: {url}" for url in sorted(set(foreign))]
             problems += [f"console {message}" for message in sorted(set(console))]
+            problems += [f"cut text: {cut}" for cut in views.cuts]
             assert problems == [], "\n".join(problems)
         finally:
             browser.close()
 
 
-def shoot(page, folder: Path, name: str) -> None:
-    """Screenshots of the page's first 2,000 px at the two widths the views must fit (1280 and 1920 px), for a person
-    to look at; the page is scrolled to its top first (Streamlit scrolls inside its main section, which a full-page
-    screenshot does not unroll)."""
-    for width in SCREEN_WIDTHS:
-        page.set_viewport_size({"width": width, "height": 2000})
-        page.evaluate("document.querySelector(\"[data-testid='stMain']\")?.scrollTo(0, 0)")
-        page.wait_for_timeout(400)  # charts and columns re-lay out on resize (no script rerun)
-        page.screenshot(path=folder / f"{name}_{width}.png", full_page=True)
-
-
-def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
+def test_upload_train_and_see_every_page(server: str, screenshots: Path, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed")
     from playwright.sync_api import expect
@@ -156,20 +290,21 @@ def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
     expect.set_options(timeout=30_000)
 
     files = write_demo_parquet(tmp_path / "upload", rows=1500, cores=6, sessions=3, seed=11)
-    with opened_app(server) as page:
+    with opened_app(server, screenshots) as views:
+        page = views.page
         expect(page.get_by_role("heading", name="Digital Twin Studio")).to_be_visible()  # the app opens on Overview
         expect(page.get_by_role("button", name="Train a twin")).to_be_visible()
-        shoot(page, tmp_path, "overview_untrained")
+        views.shoot("overview_untrained")
 
         open_page(page, "Data")
         expect(page.get_by_text("Demo telemetry (1,200 rows, seed 0)").first).to_be_visible()
-        shoot(page, tmp_path, "data_demo")
+        views.shoot("data_demo")
 
         page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(p) for p in files])
         settle(page)
         expect(page.get_by_text("cpu_bound_00.parquet + 2 more files").first).to_be_visible()
         expect(page.locator("[data-testid='stMetricValue']", has_text="1,500")).to_be_visible()
-        shoot(page, tmp_path, "data_uploaded")
+        views.shoot("data_uploaded")
 
         open_page(page, "Train")
         choose_and_train(page, "Preset: default")
@@ -183,51 +318,63 @@ def test_upload_train_and_see_results(server: str, tmp_path: Path) -> None:
         choose_and_train(page, "Preset: quick")
         settle(page)
         expect(page.get_by_text("trained in")).to_be_visible()
-        shoot(page, tmp_path, "train_done")
+        views.shoot("train_done")
 
         open_page(page, "Results")
         charts = page.locator(".js-plotly-plot")
-        for title in ("R² per model, hold-out and out-of-fold", "actual against predicted, hold-out rows"):
+        for title in ("R² per model", "actual against predicted, hold-out rows"):
             chart = charts.filter(has_text=title)
             chart.scroll_into_view_if_needed()  # charts far below the fold are drawn when scrolled to
             expect(chart).to_be_visible()
         expect(page.get_by_text("cpu_bound_00.parquet + 2 more files").first).to_be_visible()  # the sidebar
         expect(page.get_by_text("Reconstruction twin: reads cpu_util_overall").first).to_be_visible()
         assert page.locator("[data-testid='stException']").count() == 0
-        shoot(page, tmp_path, "results")
+        views.shoot("results")
 
         open_page(page, "Overview")
         expect(page.get_by_role("heading", name="Digital Twin Studio")).to_be_visible()
         expect(page.get_by_text("Reconstruction twin: reads cpu_util_overall").first).to_be_visible()
         expect(page.get_by_role("button", name="See the results")).to_be_visible()
         assert page.locator("[data-testid='stException']").count() == 0
-        shoot(page, tmp_path, "overview_trained")
+        views.shoot("overview_trained")
 
         open_page(page, "Train")  # a twin of the other kind, so Compare shows two questions side by side
         choose_and_train(page, "Preset: behavioural-quick")
         settle(page)
         open_page(page, "Results")
         expect(page.get_by_text("Behavioural twin: reads the other cores and the workload").first).to_be_visible()
-        shoot(page, tmp_path, "results_behavioural")
+        views.shoot("results_behavioural")
 
         open_page(page, "What-if")  # the behavioural twin's answer says it is the learned response
         page.get_by_role("button", name="Ask the twin").click()
         settle(page)
         expect(page.get_by_text("Behavioural twin: the change is the learned response").first).to_be_visible()
-
-        for title, expected in (("Model", "Model"), ("What-if", "What-if"), ("Compare", "Compare")):
-            open_page(page, title)
-            expect(page.get_by_role("heading", name=expected).first).to_be_visible()
-            assert page.locator("[data-testid='stException']").count() == 0
-            shoot(page, tmp_path, title.lower().replace("-", ""))
+        assert page.locator("[data-testid='stException']").count() == 0
+        views.shoot("whatif")
 
         open_page(page, "Model")
+        expect(page.get_by_role("heading", name="Model").first).to_be_visible()
+        assert page.locator("[data-testid='stException']").count() == 0
+        views.shoot("model")
         page.get_by_role("tab", name="Feature sets").click()  # tabs switch in the browser, without a rerun
         expect(page.get_by_text("Current overall").first).to_be_visible()
-        shoot(page, tmp_path, "model_feature_sets")
+        views.shoot("model_feature_sets")
+        for tab, name in (("Hold-out & CV", "model_holdout_cv"), ("Run", "model_run")):
+            page.get_by_role("tab", name=tab, exact=True).click()
+            expect(page.get_by_role("tab", name=tab, exact=True)).to_have_attribute("aria-selected", "true")
+            views.shoot(name)
+
+        open_page(page, "Compare")
+        expect(page.get_by_role("heading", name="Compare").first).to_be_visible()
+        assert page.locator("[data-testid='stException']").count() == 0
+        views.shoot("compare")
+        saved = page.get_by_role("tab", name="Saved runs (across days)")
+        saved.click()
+        expect(saved).to_have_attribute("aria-selected", "true")
+        views.shoot("compare_saved")
 
 
-def test_live_twin_follows_this_machine(server: str, tmp_path: Path) -> None:
+def test_live_twin_follows_this_machine(server: str, screenshots: Path, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed")
     from playwright.sync_api import expect
@@ -236,7 +383,8 @@ def test_live_twin_follows_this_machine(server: str, tmp_path: Path) -> None:
 
     cores = os.cpu_count() or 2  # the twin must have this machine's cores to follow it
     files = write_demo_parquet(tmp_path / "upload", rows=1500, cores=max(cores, 2), sessions=3, seed=5)
-    with opened_app(server) as page:
+    with opened_app(server, screenshots) as views:
+        page = views.page
         open_page(page, "Data")  # the app opens on Overview
         page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(p) for p in files])
         settle(page)
@@ -258,7 +406,7 @@ def test_live_twin_follows_this_machine(server: str, tmp_path: Path) -> None:
         expect(chart).to_be_visible()
         expect(page.locator("[data-testid='stMetricLabel']", has_text="R², last minute")).to_be_visible()
         assert page.locator("[data-testid='stException']").count() == 0
-        shoot(page, tmp_path, "live_running")
+        views.shoot("live_running")
 
         page.get_by_role("button", name="Stop").click()
         settle(page)
@@ -266,4 +414,4 @@ def test_live_twin_follows_this_machine(server: str, tmp_path: Path) -> None:
         stopped = newest.inner_text()
         page.wait_for_timeout(2500)
         expect(newest).to_have_text(stopped)  # nothing samples once stopped
-        shoot(page, tmp_path, "live_stopped")
+        views.shoot("live_stopped")
