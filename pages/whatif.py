@@ -4,6 +4,7 @@ import streamlit as st
 from twin_core.evaluate import score_text
 from twin_core.plots import whatif_figure
 from twin_core.whatif import Scenario
+from twin_core.wording import GLOSSARY
 from ui import format as fmt
 from ui import state
 from ui import store as run_store
@@ -52,8 +53,8 @@ except STORE_FAILURES as exc:
 
 same_data = "the current data" if twin.fingerprint == telemetry.fingerprint else "other data than the current"
 st.markdown(f"**The twin:** {twin.name} · configuration **{twin.model.config.name}** · predicts "
-            f"**{twin.model.target}** · trained on {same_data} ({twin.trained_on}).")
-st.caption(fmt.kind_caption(twin.model.config.kind))
+            f"**{twin.model.target}** · trained on {same_data} ({twin.trained_on}).", help=GLOSSARY["hold-out"])
+st.caption(fmt.kind_caption(twin.model.config.kind), help=GLOSSARY[twin.model.config.kind])
 problem = twin.model.incompatibility(telemetry)
 if problem:
     st.error(problem, icon=":material/block:")
