@@ -116,7 +116,7 @@ cards[3].metric("Actual (measured)", f"{answer.predictions['actual'].mean():.2f}
                 help=f"For reference: the mean {target} the recorded data shows.")
 
 sessions = sorted(int(s) for s in answer.predictions["session"].unique())
-session = st.selectbox("Zoom to session", [None, *sessions], key="whatif_session",
+session = st.selectbox("Zoom to session", [None, *sessions], key=f"whatif_session:{telemetry.fingerprint}",
                        format_func=lambda s: "all sessions" if s is None else f"session {s}")
 st.plotly_chart(fmt.titled_by_kind(whatif_figure(answer, session=session), answer.kind), key="whatif_traces")
 st.markdown("**Per session**")
