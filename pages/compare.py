@@ -26,13 +26,13 @@ SAVED, SESSION_RUN = "saved:", "session:"
 CHOICE_WORDS = {"split.kind": HOLDOUT_LABELS, "stack.cv.kind": CV_LABELS, "stack.refit": REFIT_LABELS}
 SHORT_DIFF = 12  # settings that differ shown open; more wait in a closed expander so the traces stay near
 R2_HELP, OOF_HELP = f"{GLOSSARY['R²']}\n\n{GLOSSARY['hold-out']}", GLOSSARY["out-of-fold"]
-DELTA_COLUMNS = {"name": st.column_config.TextColumn("model or baseline", width="large"),
-                 "what": None, "r2_holdout_a": st.column_config.TextColumn("R² hold-out A", help=R2_HELP),
-                 "r2_holdout_b": st.column_config.TextColumn("R² hold-out B", help=R2_HELP),
-                 "delta_r2_holdout": st.column_config.TextColumn("change (B − A)"),
-                 "r2_oof_a": st.column_config.TextColumn("R² out-of-fold A", help=OOF_HELP),
-                 "r2_oof_b": st.column_config.TextColumn("R² out-of-fold B", help=OOF_HELP),
-                 "delta_r2_oof": st.column_config.TextColumn("change out-of-fold")}
+DELTA_COLUMNS = {"name": "model or baseline", "what": None,  # short headers: seven columns fit at 1280 px
+                 "r2_holdout_a": st.column_config.TextColumn("A hold-out", help=R2_HELP),
+                 "r2_holdout_b": st.column_config.TextColumn("B hold-out", help=R2_HELP),
+                 "delta_r2_holdout": st.column_config.TextColumn("change", help="B − A, hold-out R²"),
+                 "r2_oof_a": st.column_config.TextColumn("A out-of-fold", help=OOF_HELP),
+                 "r2_oof_b": st.column_config.TextColumn("B out-of-fold", help=OOF_HELP),
+                 "delta_r2_oof": st.column_config.TextColumn("change OOF", help=f"B − A. {OOF_HELP}")}
 RUN_COLUMNS = {  # the runs table's headers, with the glossary's words for every term of art
     "label": "run",
     "kind": st.column_config.TextColumn("kind", help=f"{GLOSSARY['reconstruction']}\n\n{GLOSSARY['behavioural']}"),
