@@ -10,9 +10,16 @@ from ui import format as fmt
 from ui import state
 from ui.overview import GLOSSARY
 
-R2 = st.column_config.NumberColumn(format="%.3f")
-MAE = st.column_config.NumberColumn(format="%.2f")
 MAE_HELP = "Mean absolute error: the average distance between prediction and actual, in percentage points."
+RMSE_HELP = "Root mean squared error: like MAE, in percentage points, but large misses weigh more."
+SCORE_COLUMNS = {  # the score columns of the model and baseline tables, named in words
+    "r2_holdout": st.column_config.NumberColumn("R² hold-out", format="%.3f", help=GLOSSARY["hold-out"]),
+    "r2_oof": st.column_config.NumberColumn("R² out-of-fold", format="%.3f", help=GLOSSARY["out-of-fold"]),
+    "mae_holdout": st.column_config.NumberColumn("MAE hold-out", format="%.2f", help=MAE_HELP),
+    "rmse_holdout": st.column_config.NumberColumn("RMSE hold-out", format="%.2f", help=RMSE_HELP),
+    "mae_oof": st.column_config.NumberColumn("MAE out-of-fold", format="%.2f", help=MAE_HELP),
+    "rmse_oof": st.column_config.NumberColumn("RMSE out-of-fold", format="%.2f", help=RMSE_HELP),
+    "n_oof": "rows with an out-of-fold prediction", "n_without_oof": "rows without one", "n": "rows"}
 
 st.title("Results")
 run = state.active_run()
@@ -63,10 +70,8 @@ st.dataframe(gains.drop(columns="gain_ci95"), hide_index=True, width="stretch",
 if (note := best_not_top_note(evaluation)) is not None:
     st.caption(note)
 with st.expander("Every model and baseline"):
-    st.dataframe(evaluation.models, hide_index=True, column_config={
-        "r2_holdout": R2, "r2_oof": R2, "mae_holdout": MAE, "rmse_holdout": MAE, "mae_oof": MAE, "rmse_oof": MAE})
-    st.dataframe(evaluation.baselines, hide_index=True, column_config={
-        "r2_holdout": R2, "mae_holdout": MAE, "rmse_holdout": MAE})
+    st.dataframe(evaluation.models, hide_index=True, column_config=SCORE_COLUMNS)
+    st.dataframe(evaluation.baselines, hide_index=True, column_config=SCORE_COLUMNS)
 
 st.subheader("The stack", help=f"{GLOSSARY['stack']}\n\n{GLOSSARY['layer']}")
 # drawn at its own width, each box as wide as its text: stretched or squeezed, text and boxes would part

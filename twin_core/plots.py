@@ -217,7 +217,7 @@ def _titled(fig: go.Figure, title: str, subtitle: str = "", **layout: object) ->
     column right of the plot, top-aligned, where it never covers an axis title or tick labels (`layout` may place it
     elsewhere)."""
     lines = [line for part in subtitle.split("<br>") for line in textwrap.wrap(part, SUBTITLE_CHARS) or [""]]
-    margin = {"t": 50 + 15 * len(lines) + 36, **dict(layout.pop("margin", None) or {})}
+    margin = {"t": 50 + 15 * len(lines) + 36, "l": 12, **dict(layout.pop("margin", None) or {})}  # l: clear of the edge
     layout = {"legend": dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top"), **layout}
     fig.update_layout(title=dict(text=title, subtitle=dict(text="<br>".join(lines)), yref="container", y=1.0,
                                  yanchor="top", pad=dict(t=14), font=dict(size=16)),
