@@ -142,9 +142,9 @@ def _mark_sessions(fig: go.Figure, frame: pd.DataFrame) -> None:
     spans = _session_spans(frame)
     ends, starts = spans["end"].to_numpy()[:-1], spans["start"].to_numpy()[1:]
     values, texts = _time_ticks(spans)
-    fig.update_xaxes(type="date", title_text=TIME_TITLE, tickmode="array", tickvals=values, ticktext=texts,
-                     tickangle=0, rangebreaks=[dict(bounds=[str(a), str(b)])
-                                               for a, b in zip(_utc(ends), _utc(starts)) if b > a])
+    ticks = dict(tickmode="array", tickvals=values, ticktext=texts) if values else {}  # none: one instant shown
+    fig.update_xaxes(type="date", title_text=TIME_TITLE, tickangle=0, **ticks, rangebreaks=[
+        dict(bounds=[str(a), str(b)]) for a, b in zip(_utc(ends), _utc(starts)) if b > a])
     share = _visible_shares(spans)
     labels = _session_labels(spans, share) if len(spans) <= MAX_SESSION_LABELS else [""] * len(spans)
     for i, ((session, span), text) in enumerate(zip(spans.iterrows(), labels)):
