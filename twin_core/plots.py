@@ -31,8 +31,7 @@ LAYER_SHADES = (  # one hue per layer; models of a layer take its shades in orde
     ("#9467bd", "#bcbddc", "#54278f", "#dadaeb"),
     ("#8c564b", "#c49c94", "#5b3a32", "#e7cbc6"),
 )
-BASELINE_STYLE = {"identity": ("#7f7f7f", "dash"), "persistence": ("#bcbd22", "dot"), "mean": ("#17becf", "dashdot"),
-                  "linear_others": ("#e377c2", "dash")}
+BASELINE_COLOURS = {"identity": "#7f7f7f", "persistence": "#bcbd22", "mean": "#17becf", "linear_others": "#e377c2"}
 FEATURE_COLOUR = "#8c8c8c"
 BASELINE_COLOUR, SCENARIO_COLOUR = "#1f77b4", "#d62728"  # what-if: predicted as recorded / under the scenario
 DIFFERENCE_COLOUR, SESSION_MEAN_COLOUR = "#6a3d9a", "#b35806"  # what-if: scenario − as recorded, its session means
@@ -70,8 +69,8 @@ def _parse_key(key: str) -> tuple[int, str] | None:
 
 def key_colour(evaluation: Evaluation, key: str) -> str:
     """Consistent colour for a model key (its layer's hue) or a baseline."""
-    if key in BASELINE_STYLE:
-        return BASELINE_STYLE[key][0]
+    if key in BASELINE_COLOURS:
+        return BASELINE_COLOURS[key]
     parsed = _parse_key(key)
     if parsed is None:
         return ACTUAL_COLOUR
@@ -274,7 +273,7 @@ def layer_r2_figure(evaluation: Evaluation, split_description: str, cv_descripti
                                marker=dict(color=colours, opacity=0.55 if pattern else 1.0,
                                            pattern=dict(shape=pattern, fillmode="replace"),
                                            line=dict(color=colours, width=1))))
-    base_colours = [BASELINE_STYLE.get(name, ("#7f7f7f", "dash"))[0] for name in baselines["name"]]
+    base_colours = [BASELINE_COLOURS.get(name, "#7f7f7f") for name in baselines["name"]]
     fig.add_trace(_r2_bars(base_labels, baselines["r2_holdout"], low, "baseline", "holdout",
                            np.array([[BASELINES.get(name, name)] for name in baselines["name"]], dtype=object),
                            "%{customdata[0]}<br>hold-out R² %{x:.4f}", marker=dict(color=base_colours)))
