@@ -5,10 +5,9 @@ from twin_core.evaluate import BASELINES_BY_KIND, REFERENCE_BY_KIND, score_text
 from twin_core.runs import predictions_frame
 from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, trace_figure
 from twin_core.report import build_report
-from twin_core.wording import best_not_top_note, verdict_caption, verdict_text
+from twin_core.wording import GLOSSARY, best_not_top_note, verdict_caption, verdict_text
 from ui import format as fmt
 from ui import state
-from ui.overview import GLOSSARY
 
 MAE_HELP = "Mean absolute error: the average distance between prediction and actual, in percentage points."
 RMSE_HELP = "Root mean squared error: like MAE, in percentage points, but large misses weigh more."
