@@ -44,6 +44,17 @@ SCREENSHOT_HEIGHT_CAP = 8000  # px: a screenshot unrolls the whole page up to th
 #   (a horizontal scroll). Grids not drawn yet are scrolled into view first.
 CUT_TEXT_JS = """async () => {
   const cuts = [];
+  await document.fonts.ready;
+  // a resize re-lays the page and its grids out a moment later: wait until their widths stop changing (3 s at most)
+  const layoutWidths = () => [...document.querySelectorAll(
+    "[data-testid='stMain'], [data-testid='stDataFrame'], .dvn-scroller")].map(
+    (el) => el.clientWidth).join();
+  for (let before = layoutWidths(), tries = 0; tries < 15; tries++) {
+    await new Promise((done) => setTimeout(done, 200));
+    const now = layoutWidths();
+    if (now === before) break;
+    before = now;
+  }
   const shown = (el) => el.checkVisibility({visibilityProperty: true}) && el.getClientRects().length > 0;
   const words = (el) => {  // the text a person reads: icons (aria-hidden ligatures like "play_arrow") left out
     const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
@@ -81,16 +92,6 @@ CUT_TEXT_JS = """async () => {
       }
     }
   }
-  await document.fonts.ready;
-  // a resize re-lays the grids out a moment later: wait until their widths stop changing (3 s at most)
-  const gridWidths = () => [...document.querySelectorAll("[data-testid='stDataFrame'], .dvn-scroller")].map(
-    (el) => el.clientWidth).join();
-  for (let before = gridWidths(), tries = 0; tries < 15; tries++) {
-    await new Promise((done) => setTimeout(done, 200));
-    const now = gridWidths();
-    if (now === before) break;
-    before = now;
-  }
   const ruler = document.createElement('canvas').getContext('2d');
   for (const grid of document.querySelectorAll("[data-testid='stDataFrame']")) {
     if (!shown(grid)) continue;
@@ -127,8 +128,8 @@ CUT_TEXT_JS = """async () => {
       if (left > shows + 1) hidden.push(title);
     }
     if (hidden.length) {
-      add(grid, hidden.join(' | '), `columns behind a horizontal scroll: ${left} px of columns, the grid shows `
-                                    + `${shows} px`);
+      add(grid, hidden.join(' | '), `columns behind a horizontal scroll in the table whose first column is `
+                                    + `'${columns[0].title}': ${left} px of columns, the grid shows ${shows} px`);
     }
   }
   document.querySelector("[data-testid='stMain']")?.scrollTo(0, 0);
@@ -244,13 +245,12 @@ class Views:
         page unrolled from its top (Streamlit scrolls inside its main section, which a full-page screenshot does not
         unroll, so the viewport grows to the content's height for the shot)."""
         for width, height in SCREENS:
-            self.page.set_viewport_size({"width": width, "height": height})
-            self.page.wait_for_timeout(400)  # charts and columns re-lay out on resize (no script rerun)
+            self.page.set_viewport_size({"width": width, "height": height})  # CUT_TEXT_JS waits for the re-layout
             for cut in self.page.evaluate(CUT_TEXT_JS):
                 self.cuts.append(f"{name} at {width}×{height}: {cut['element']} '{cut['text']}' {cut['why']}")
             content = self.page.evaluate("document.querySelector(\"[data-testid='stMain']\")?.scrollHeight ?? 0")
             self.page.set_viewport_size({"width": width, "height": min(max(content, height), SCREENSHOT_HEIGHT_CAP)})
-            self.page.wait_for_timeout(400)
+            self.page.wait_for_timeout(400)  # charts re-lay out on resize (no script rerun)
             self.page.screenshot(path=self.folder / f"{name}_{width}.png", full_page=True)
         width, height = SCREENS[0]
         self.page.set_viewport_size({"width": width, "height": height})  # the next actions at the first screen
