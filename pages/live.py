@@ -40,11 +40,7 @@ try:
                     "run.", icon=":material/info:")
             st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
             st.stop()
-        labels = [run.label for run in runs]
-        active = state.active_run()
-        label = st.selectbox("Run", labels, index=labels.index(active.label) if active else len(labels) - 1,
-                             key="live_session_run", disabled=running)
-        twin = whatif.session_twin(state.run_by_label(label))
+        twin = whatif.session_twin(whatif.pick_session_run("live_session_run", disabled=running))
     else:
         saved = run_store.open_store().list() if run_store.exists() else None
         if saved is None or saved.empty:

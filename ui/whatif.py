@@ -47,17 +47,18 @@ class Asked:
     error: str | None = None
 
 
-def _make_active() -> None:
-    """Run picker callback: the run chosen on What-if becomes the app's active run (the sidebar follows)."""
-    st.session_state[state.ACTIVE_RUN] = st.session_state[PICKER]
+def _make_active(key: str) -> None:
+    """Run picker callback: the run chosen in the picker `key` becomes the app's active run (the sidebar follows)."""
+    st.session_state[state.ACTIVE_RUN] = st.session_state[key]
 
 
-def pick_session_run() -> Run:
+def pick_session_run(key: str = PICKER, disabled: bool = False) -> Run:
     """A picker of this session's runs that always shows the active run (the sidebar's), and makes the run chosen
-    in it the active one, so What-if, the sidebar and Results speak of the same run."""
+    in it the active one, so What-if, Live, the sidebar and Results speak of the same run."""
     runs = state.runs()
-    st.session_state[PICKER] = (state.active_run() or runs[-1]).label
-    label = st.selectbox("Run", [run.label for run in runs], key=PICKER, on_change=_make_active,
+    st.session_state[key] = (state.active_run() or runs[-1]).label
+    label = st.selectbox("Run", [run.label for run in runs], key=key, on_change=_make_active, args=(key,),
+                         disabled=disabled,
                          help="The active run, as in the sidebar: choosing another one here makes it the active run.")
     return state.run_by_label(label)
 

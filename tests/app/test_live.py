@@ -153,3 +153,13 @@ def test_samples_the_twin_cannot_read_stop_it_with_one_message(app: AppTest, mon
     assert (session.running, session.stopped, len(session.kept)) == (False, "the twin could not read the samples", 6)
     assert [e.value for e in at.error] == ["The twin could not read the samples: the samples have no cpu_util_core_0"]
     assert not button(at, "Start").disabled
+
+
+def test_the_run_picker_shows_the_active_run_and_choosing_one_makes_it_active(app: AppTest) -> None:
+    at = goto(train(train(app, "quick", "one"), "quick", "two"), "live")
+    assert at.selectbox(key="live_session_run").value == "two"  # the active run: the last one trained
+    at.session_state["active_run"] = "one"  # as the sidebar's picker sets it, which reruns this page
+    at.run()
+    assert at.selectbox(key="live_session_run").value == "one"
+    at.selectbox(key="live_session_run").select("two").run()
+    assert at.session_state["active_run"] == "two"
