@@ -40,7 +40,8 @@ result = run.result
 evaluation = result.evaluation
 kind = result.config.kind
 st.subheader("The stack", help=f"{GLOSSARY['stack']}\n\n{GLOSSARY['layer']}")
-st.plotly_chart(fmt.titled_by_kind(stack_diagram(result.config, evaluation), kind), key="overview_stack")
+st.plotly_chart(fmt.titled_by_kind(stack_diagram(result.config, evaluation), kind), key="overview_stack",
+                width="content")  # each box as wide as its text: stretched, text and boxes would part
 
 session = overview.trace_session(evaluation)
 st.subheader("Predicted against actual", help=GLOSSARY["hold-out"])

@@ -105,15 +105,15 @@ right.plotly_chart(figures["autocorrelation"], key="residual_autocorrelation")
 st.subheader("R² per session and per workload")
 st.caption(f"Best model {evaluation.best['key']} against the {fmt.REFERENCE_NAMES[reference]} on the hold-out rows of "
            "each group. " + split_caption)
-session_col, workload_col = st.columns(2)
+session_tab, workload_tab = st.tabs(["By session", "By workload"])
 reference_name = fmt.REFERENCE_NAMES[reference]
 group_columns = {
     "r2_model": st.column_config.NumberColumn("R², best model", format="%.3f", help=GLOSSARY["R²"]),
     f"r2_{reference}": st.column_config.NumberColumn(f"R², {reference_name}", format="%.3f", help=GLOSSARY[reference]),
     "mae_model": st.column_config.NumberColumn("MAE, best model", format="%.2f", help=MAE_HELP),
     f"mae_{reference}": st.column_config.NumberColumn(f"MAE, {reference_name}", format="%.2f", help=MAE_HELP)}
-session_col.dataframe(evaluation.by_session, hide_index=True, column_config=group_columns)
-workload_col.dataframe(evaluation.by_workload, hide_index=True, column_config=group_columns)
+session_tab.dataframe(evaluation.by_session, hide_index=True, column_config=group_columns)
+workload_tab.dataframe(evaluation.by_workload, hide_index=True, column_config=group_columns)
 
 st.subheader("Downloads")
 cols = st.columns(3)
