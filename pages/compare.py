@@ -10,10 +10,9 @@ from twin_core.compare import (
     leak_causes,
     leaky_pair_note,
     metric_deltas_from_metrics,
-    model_words,
     runs_table,
 )
-from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, model_key, score_text
+from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, model_key, model_words, score_text
 from twin_core.plots import compare_predictions_figure, metrics_delta_figure
 from twin_core.wording import GLOSSARY
 from ui import format as fmt
@@ -112,7 +111,7 @@ def each_against_its_baseline(*runs: ComparedRun) -> pd.DataFrame:
                      "scored on": f"LEAKY split: {', '.join(causes)}" if causes else "honest split",
                      "best R² hold-out": score_text(best),
                      "best R² out-of-fold": score_text(run.metrics["best"]["r2_oof"]),
-                     "baseline of its kind": fmt.REFERENCE_NAMES[reference], "baseline R²": score_text(base),
+                     "baseline of its kind": model_words(reference), "baseline R²": score_text(base),
                      "gain over it": score_text(float("nan") if best is None or base is None else best - base, "+.3f")})
     return pd.DataFrame(rows).set_index("run")
 

@@ -92,7 +92,8 @@ with workloads_col:
     st.dataframe(workloads.rename_axis("workload").reset_index(name="rows"), hide_index=True)
 
 st.markdown("**Sessions found**")
-table = sessions.assign(start=pd.to_datetime(sessions["start"], unit="s"), end=pd.to_datetime(sessions["end"], unit="s"))
+table = sessions.assign(start=pd.to_datetime(sessions["start"], unit="s"),
+                        end=pd.to_datetime(sessions["end"], unit="s"))
 st.dataframe(table, hide_index=True, column_config={
     "start": st.column_config.DatetimeColumn("start (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     "end": st.column_config.DatetimeColumn("end (UTC)", format="YYYY-MM-DD HH:mm:ss"),

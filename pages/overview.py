@@ -2,7 +2,7 @@
 and the next step as a button (for engineers and for demos)."""
 import streamlit as st
 
-from twin_core.evaluate import REFERENCE_BY_KIND
+from twin_core.evaluate import REFERENCE_BY_KIND, model_words
 from twin_core.plots import stack_diagram, trace_figure
 from ui import format as fmt
 from ui import overview, state
@@ -47,5 +47,5 @@ session = overview.trace_session(evaluation)
 st.subheader("Predicted against actual", help=GLOSSARY["hold-out"])
 st.plotly_chart(fmt.titled_by_kind(trace_figure(evaluation, [evaluation.best["key"], REFERENCE_BY_KIND[kind]],
                                                 session=session, max_points=1500), kind), key="overview_trace")
-st.caption(f"The best model {evaluation.best['key']} and the {fmt.REFERENCE_NAMES[REFERENCE_BY_KIND[kind]]} on the "
-           f"hold-out rows of session {session}; every session on the Results page.")
+st.caption(f"The best model, {model_words(evaluation.best['key'])}, and the {model_words(REFERENCE_BY_KIND[kind])} "
+           f"on the hold-out rows of session {session}; every session on the Results page.")

@@ -1,7 +1,7 @@
 """Results: how the active run's twin performs, layer by layer, against the baselines, with its split named."""
 import streamlit as st
 
-from twin_core.evaluate import BASELINES_BY_KIND, REFERENCE_BY_KIND, score_text
+from twin_core.evaluate import BASELINES_BY_KIND, REFERENCE_BY_KIND, model_words, score_text
 from twin_core.runs import predictions_frame
 from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, trace_figure
 from twin_core.report import build_report
@@ -80,10 +80,10 @@ st.plotly_chart(fmt.titled_by_kind(stack_diagram(result.config, evaluation), kin
 st.subheader("Predicted against actual over time", help=GLOSSARY["hold-out"])
 keys = evaluation.models["key"].tolist()
 toggle_col, session_col = st.columns([4, 1])
-chosen = toggle_col.pills("Lines", [*keys, *baselines], selection_mode="multi",
+chosen = toggle_col.pills("Lines", [*keys, *baselines], selection_mode="multi", format_func=model_words,
                           default=[evaluation.best["key"], reference], key=f"trace_keys:{run.label}",
                           help="Toggle any model or baseline on the chart. A model is named by its layer and name: "
-                               "L2:top-ridge is the model top-ridge of layer 2.")
+                               "'layer 2 · top-ridge' is the model top-ridge of layer 2.")
 sessions = sorted(int(s) for s in evaluation.predictions["session"].unique())
 session = session_col.selectbox("Zoom to session", [None, *sessions], key=f"trace_session:{run.label}",
                                 format_func=lambda s: "all sessions" if s is None else f"session {s}")
@@ -92,6 +92,7 @@ st.caption(split_caption)
 
 st.subheader("Residuals")
 residual_key = st.selectbox("Model", [*keys, *baselines], index=keys.index(evaluation.best["key"]),
+                            format_func=model_words,
                             key=f"residual_key:{run.label}", help="Whose hold-out residuals to inspect.")
 figures = {name: fmt.titled_by_kind(fig, kind) for name, fig in residual_figures(evaluation, residual_key).items()}
 left, right = st.columns(2)
@@ -103,10 +104,10 @@ left.plotly_chart(figures["by_workload"], key="residual_by_workload")
 right.plotly_chart(figures["autocorrelation"], key="residual_autocorrelation")
 
 st.subheader("R² per session and per workload")
-st.caption(f"Best model {evaluation.best['key']} against the {fmt.REFERENCE_NAMES[reference]} on the hold-out rows of "
-           "each group. " + split_caption)
+st.caption(f"Best model {model_words(evaluation.best['key'])} against the {model_words(reference)} on the hold-out "
+           "rows of each group. " + split_caption)
 session_tab, workload_tab = st.tabs(["By session", "By workload"])
-reference_name = fmt.REFERENCE_NAMES[reference]
+reference_name = model_words(reference)
 group_columns = {
     "r2_model": st.column_config.NumberColumn("R², best model", format="%.3f", help=GLOSSARY["R²"]),
     f"r2_{reference}": st.column_config.NumberColumn(f"R², {reference_name}", format="%.3f", help=GLOSSARY[reference]),

@@ -96,7 +96,7 @@ def test_behavioural_baselines_have_no_identity_and_score_the_same_hold_out_rows
     metrics = json.loads((cli_run["out"] / "metrics.json").read_text())
     assert list(metrics["baselines"]) == ["mean", "persistence", "linear_others"]
     assert metrics["baselines"]["linear_others"]["label"] == "linear model on the other cores, fit on training rows"
-    assert metrics["layer_gain"][0]["compared_with"] == "linear_others baseline"
+    assert metrics["layer_gain"][0]["compared_with"] == "linear baseline"
     predictions = pd.read_parquet(cli_run["out"] / "predictions.parquet")
     assert len(predictions) == metrics["rows"]["test"] and "identity" not in predictions
     assert predictions[["mean", "linear_others"]].notna().all().all()  # on every hold-out row

@@ -17,12 +17,12 @@ from twin_core.compare import (
     leak_causes,
     leaky_pair_note,
     metric_deltas_from_metrics,
-    model_words,
     runs_table,
     setting_name,
 )
 from twin_core.config import ModelSpec
 from twin_core.demo import make_demo_telemetry
+from twin_core.evaluate import model_words
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
 from ui.editor import CV_LABELS, FEATURE_WIDGETS, HOLDOUT_LABELS
@@ -199,10 +199,12 @@ def test_metric_delta_rows_are_named_in_words(runs):
     quick, wide = runs
     deltas = metric_deltas_from_metrics(quick.metrics, wide.metrics)
     assert deltas["name"].tolist() == [BEST_WORDS, "layer 1 · lgbm", "layer 1 · ridge", "layer 2 · top-ridge",
-                                       "baseline · identity", "baseline · persistence", "baseline · training mean"]
+                                       "identity baseline", "persistence baseline", "training-mean baseline"]
 
 
-def test_model_keys_read_as_layer_and_name():
+def test_model_keys_read_as_layer_and_name_and_baselines_in_words():
     assert model_words("L2:top-ridge") == "layer 2 · top-ridge"
     assert model_words("L10:a:b") == "layer 10 · a:b"
-    assert model_words("identity") == "identity"
+    assert model_words("identity") == "identity baseline"
+    assert model_words("linear_others") == "linear baseline"
+    assert model_words("mean") == "training-mean baseline"

@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 import pytest
 
 from twin_core import plots
-from twin_core.compare import metric_deltas_from_metrics, model_words
+from twin_core.compare import metric_deltas_from_metrics
+from twin_core.evaluate import model_words
 from twin_core.demo import make_demo_telemetry
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
@@ -83,7 +84,7 @@ def test_layer_r2_bars_are_horizontal_named_in_full_beside_baseline_bars(result)
     assert list(oof.y) == list(holdout.y) and holdout.offsetgroup != oof.offsetgroup  # side by side
     np.testing.assert_allclose(holdout.x, ev.models["r2_holdout"])
     np.testing.assert_allclose(oof.x, ev.models["r2_oof"])
-    assert list(baselines.y) == ["baseline · identity", "baseline · persistence", "baseline · mean"]
+    assert list(baselines.y) == ["identity baseline", "persistence baseline", "training-mean baseline"]
     np.testing.assert_allclose(baselines.x, ev.baselines["r2_holdout"])
     assert fig.layout.yaxis.automargin is True and fig.layout.yaxis.autorange == "reversed"
     low, high = fig.layout.xaxis.range
@@ -102,9 +103,9 @@ def test_layer_r2_axis_zooms_in_on_close_models_and_says_where_it_starts(result)
     assert 0.9 <= low <= 0.92 and high > 0.93  # 0.92 and 0.93 a visible step apart, every model on the axis
     assert f"the axis starts at {low:g}, not 0" in fig.layout.xaxis.title.text
     off = {a.y: a.text for a in fig.layout.annotations if "below the axis start" in a.text}
-    assert off == {"baseline · identity": "◂ 0.500 (below the axis start)",
-                   "baseline · persistence": "◂ 0.450 (below the axis start)",
-                   "baseline · mean": "◂ 0.000 (below the axis start)"}  # a tiny negative never reads -0.000
+    assert off == {"identity baseline": "◂ 0.500 (below the axis start)",
+                   "persistence baseline": "◂ 0.450 (below the axis start)",
+                   "training-mean baseline": "◂ 0.000 (below the axis start)"}  # a tiny negative never reads -0.000
     assert list(fig.data[2].text) == ["", "", ""]  # no value printed over the y axis names
 
 
@@ -166,7 +167,7 @@ def test_residual_unknown_key(result):
 def test_trace_figure_thinned_and_broken_between_sessions(result):
     ev = result.evaluation
     fig = plots.trace_figure(ev, ["L2:top-ridge", "identity"], max_points=100)
-    assert [t.name for t in fig.data] == ["actual", "L2:top-ridge", "identity"]
+    assert [t.name for t in fig.data] == ["actual", "layer 2 · top-ridge", "identity baseline"]
     for trace in fig.data:
         assert len(trace.y) <= 100
         _assert_no_line_joins_sessions(trace)

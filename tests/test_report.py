@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from plotly.offline import get_plotlyjs
 
-from twin_core.evaluate import score_text
+from twin_core.evaluate import model_words, score_text
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
 from twin_core.report import build_report
@@ -62,7 +62,7 @@ def test_headline_shows_the_results_page_numbers(reported):
     assert html.escape(gain_over_reference(result)) in report
     assert html.escape(evaluation.kind_sentence) in report
     assert html.escape(rows_caption(result)) in report  # rows, split and purge gap in words
-    assert f"Best model <b>{html.escape(evaluation.best['key'])}</b>" in report
+    assert f"Best model <b>{html.escape(model_words(evaluation.best['key']))}</b>" in report
 
 
 def test_every_layer_verdict_is_shown_with_its_interval_and_why_the_best_is_not_the_top(reported):

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from twin_core.config import RunConfig
-from twin_core.evaluate import model_key
+from twin_core.evaluate import model_key, model_words
 from twin_core.models import MODEL_KINDS
 from twin_core.runs import FinishedRun
 
@@ -29,7 +29,6 @@ SETTING_WORDS = {  # every setting outside the feature sets and the models, by i
 }
 FEATURE_SET_WORDS = {"name": "name", "windows_include_current": "windows include now"}  # fields without a widget label
 MODEL_WORDS = {"name": "name", "kind": "estimator", "feature_set": "feature set read", "file": "model file"}
-BASELINE_WORDS = {"mean": "training mean", "linear_others": "linear on other cores"}  # the rest read as their key
 AUTOMATIC = {"split.gap", "stack.cv.gap", "stack.n_jobs", "split.test_sessions"}  # None means "chosen for you"
 
 
@@ -151,21 +150,10 @@ def _float(value: object) -> float:
     return float("nan") if value is None else float(value)
 
 
-def model_words(key: str) -> str:
-    """A model key in words, `L2:top-ridge` → 'layer 2 · top-ridge', for legends and tables a person reads; any
-    other column name (a baseline's) as it is."""
-    found = re.fullmatch(r"L(\d+):(.+)", key)
-    return key if found is None else f"layer {found[1]} · {found[2]}"
-
-
 def _row_name(key: str, what: str) -> str:
     """A row of the deltas table in words: 'best model (chosen by out-of-fold R²)', 'layer 2 · top-ridge',
-    'baseline · identity'."""
-    if what == "best":
-        return BEST_WORDS
-    if what == "baseline":
-        return f"baseline · {BASELINE_WORDS.get(key, key)}"
-    return model_words(key)
+    'identity baseline'."""
+    return BEST_WORDS if what == "best" else model_words(key)
 
 
 def metric_deltas_from_metrics(a: dict, b: dict) -> pd.DataFrame:

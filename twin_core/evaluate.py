@@ -7,6 +7,7 @@ must beat a linear model on the other cores (fitted on the training rows), and i
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,6 +98,17 @@ def kind_sentence(kind: str, target: str, r2_holdout: float | None, n_cores: int
 def model_key(layer: int, name: str) -> str:
     """Column name of a model's predictions in the predictions frame."""
     return f"L{layer}:{name}"
+
+
+BASELINE_WORDS = {"identity": "identity baseline", "persistence": "persistence baseline",
+                  "mean": "training-mean baseline", "linear_others": "linear baseline"}  # beside an R², in words
+
+
+def model_words(key: str) -> str:
+    """A model or baseline key in words, `L2:top-ridge` → 'layer 2 · top-ridge', `linear_others` → 'linear
+    baseline', for legends, captions and tables a person reads."""
+    found = re.fullmatch(r"L(\d+):(.+)", key)
+    return BASELINE_WORDS.get(key, key) if found is None else f"layer {found[1]} · {found[2]}"
 
 
 @dataclass
@@ -211,7 +223,7 @@ def layer_gain(models: pd.DataFrame, baselines: pd.DataFrame, predictions: pd.Da
             ordered["actual"], ordered[key], ordered[below_key], ordered[SESSION].to_numpy(), block=block, seed=seed)
         rows.append({"layer": int(depth), "best_model": best["name"], "r2_holdout": float(best["r2_holdout"]),
                      "r2_oof": float(best["r2_oof"]),
-                     "compared_with": f"{reference} baseline" if below_h is None else f"layer {int(depth) - 1}",
+                     "compared_with": model_words(reference) if below_h is None else f"layer {int(depth) - 1}",
                      "gain_holdout": gain_h, "gain_oof": gain_o,
                      "gain_ci95": None if interval is None else list(interval), "verdict": verdict(interval),
                      "pays": verdict(interval) == "pays"})

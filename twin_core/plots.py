@@ -16,10 +16,9 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from twin_core.compare import model_words
 from twin_core.config import RunConfig
 from twin_core.downsample import downsample_frame
-from twin_core.evaluate import BASELINES, Evaluation, model_key, residual_autocorrelation, score_text
+from twin_core.evaluate import BASELINES, Evaluation, model_key, model_words, residual_autocorrelation, score_text
 from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, SessionRule, Telemetry
 from twin_core.whatif import WhatIfAnswer
 
@@ -258,7 +257,7 @@ def layer_r2_figure(evaluation: Evaluation, split_description: str, cv_descripti
     best = evaluation.best["key"]
     labels = [f"layer {layer} · {name}" + (" ★" if key == best else "")
               for layer, name, key in zip(models["layer"], models["name"], models["key"])]
-    base_labels = [f"baseline · {name}" for name in baselines["name"]]
+    base_labels = [model_words(name) for name in baselines["name"]]
     low, high = _r2_axis_range(models, baselines)
     colours = [key_colour(evaluation, key) for key in models["key"]]
     model_info = np.column_stack([models["key"], models["kind"], models["mae_holdout"]])
@@ -495,7 +494,7 @@ def residual_figures(evaluation: Evaluation, key: str, max_points: int = 4000) -
     frame = _residual_frame(evaluation, key)
     colour = key_colour(evaluation, key)
     residuals = frame["residual"].to_numpy()
-    note = f"{key} on {len(frame):,} hold-out rows"
+    note = f"{model_words(key)} on {len(frame):,} hold-out rows"
     figures = {}
 
     by_predicted = downsample_frame(frame.sort_values("predicted", kind="stable"), "predicted", ["residual"],
@@ -591,7 +590,7 @@ def trace_figure(evaluation: Evaluation, keys: list[str], session: int | None = 
     if unknown:
         raise KeyError(f"{unknown} are not models or baselines of this run.")
     frame = _select_session(evaluation.predictions, session)
-    fig = _trace_lines(frame, [(k, k, key_colour(evaluation, k)) for k in keys], max_points)
+    fig = _trace_lines(frame, [(k, model_words(k), key_colour(evaluation, k)) for k in keys], max_points)
     where = "all sessions" if session is None else f"session {session}"
     return _titled(fig, f"{evaluation.target}: actual against predicted, hold-out rows",
                    f"{where}; {len(frame):,} rows, thinned to ≤ {max_points:,} points per line; {PAUSE_NOTE}",

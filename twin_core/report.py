@@ -24,7 +24,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 import twin_core
-from twin_core.evaluate import BASELINES, BASELINES_BY_KIND, REFERENCE_BY_KIND, score_text
+from twin_core.evaluate import BASELINES, BASELINES_BY_KIND, REFERENCE_BY_KIND, model_words, score_text
 from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, trace_figure
 from twin_core.runs import FinishedRun
 from twin_core.wording import (GLOSSARY, REFERENCE_CARDS, best_not_top_note, gain_over_reference, kind_title,
@@ -120,8 +120,8 @@ def _headline(result: ReportedRun, run_name: str) -> str:
                  + _card("Best R² (OOF)", score_text(best["r2_oof"]))
                  + _card(label, score_text(evaluation.baseline_r2(reference)))
                  + _card("Persistence R²", score_text(evaluation.baseline_r2("persistence"))) + "</div>")
-    parts.append(f"<p>Best model <b>{_text(best['key'])}</b>, chosen by {_text(best['selected_by'])}, scored on the "
-                 f"hold-out rows it never saw.</p>")
+    parts.append(f"<p>Best model <b>{_text(model_words(best['key']))}</b>, chosen by {_text(best['selected_by'])}, "
+                 "scored on the hold-out rows it never saw.</p>")
     parts.append(f'<p class="muted">{_text(rows_caption(result))}</p>')
     parts.extend(f'<p class="muted">Note: {_text(note)}</p>' for note in result.notes)
     return "\n".join(parts)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, Evaluation, score_text
+from twin_core.evaluate import BASELINE_WORDS, BASELINES, REFERENCE_BY_KIND, Evaluation, model_words, score_text
 from twin_core.runs import FinishedRun
 from twin_core.verdicts import gain_text
 
@@ -24,9 +24,6 @@ REFERENCE_CARDS = {  # the baseline a twin of each kind must beat: its metric ca
     "linear_others": ("Linear R²", "linear", "The linear baseline: a ridge on the other cores' current values, "
                                              "fitted on the training rows only."),
 }
-REFERENCE_NAMES = {"identity": "identity", "linear_others": "linear baseline"}  # beside an R², in a few words
-
-
 def kind_title(kind: str) -> str:
     """How a twin's kind is named on every page and chart: 'Reconstruction twin' or 'Behavioural twin'."""
     return f"{kind.capitalize()} twin"
@@ -91,7 +88,7 @@ def verdict_caption(result: FinishedRun) -> str:
     """What the "Does each layer pay?" table compares and how its verdict is read, with the split named."""
     reference = REFERENCE_BY_KIND[result.config.kind]
     return ("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "
-            f"{REFERENCE_NAMES[reference]} ({BASELINES[reference]}). The hold-out gain comes with its 95 % interval "
+            f"{BASELINE_WORDS[reference]} ({BASELINES[reference]}). The hold-out gain comes with its 95 % interval "
             "(a bootstrap over time blocks within sessions): a layer **pays** only when the whole interval is above 0, "
             "**costs** when it is below 0, and is **within noise** otherwise. " + split_caption(result))
 
@@ -110,7 +107,7 @@ def best_not_top_note(evaluation: Evaluation) -> str | None:
     if evaluation.best["layer"] == top_layer:
         return None
     top = gains.set_index("layer").loc[top_layer]
-    return (f"The headline's model, {evaluation.best['key']}, is not in the top layer: models are chosen by their "
-            f"out-of-fold R² on the training rows ({score_text(evaluation.best['r2_oof'])} against "
+    return (f"The headline's model, {model_words(evaluation.best['key'])}, is not in the top layer: models are "
+            f"chosen by their out-of-fold R² on the training rows ({score_text(evaluation.best['r2_oof'])} against "
             f"{score_text(top['r2_oof'])} for layer {top_layer}'s {top['best_model']}), never by the hold-out, so "
             f"the top layer's bar (hold-out R² {score_text(top['r2_holdout'])}) can differ from the headline's R².")

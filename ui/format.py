@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, score_text
+from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, model_words, score_text
 from twin_core.pipeline import TrainResult
-from twin_core.wording import (KIND_READS, REFERENCE_CARDS, REFERENCE_NAMES, gain_over_reference, kind_title,
-                               rows_caption, split_caption, titled_by_kind)
+from twin_core.wording import (KIND_READS, REFERENCE_CARDS, gain_over_reference, kind_title, rows_caption,
+                               split_caption, titled_by_kind)
 
 KIND_CHOICES = {"reconstruction": "Reconstruction: may read overall and the identity",
                 "behavioural": "Behavioural: reads neither overall nor the identity"}
-__all__ = ["KIND_CHOICES", "KIND_READS", "REFERENCE_CARDS", "REFERENCE_NAMES", "kind_caption", "kind_title",
+__all__ = ["KIND_CHOICES", "KIND_READS", "REFERENCE_CARDS", "kind_caption", "kind_title",
            "metric_cards", "split_caption", "titled_by_kind"]  # the words live in twin_core.wording (the report's too)
 
 
@@ -32,7 +32,8 @@ def metric_cards(result: TrainResult) -> None:
     # no delta arrow when the gain cannot be measured: Streamlit draws any unsigned delta as a green rise
     cols[0].metric("Best R² (hold-out)", score_text(best["r2_holdout"]),
                    delta=gain_over_reference(result), border=True,
-                   help=f"The best model, {best['key']}, of this {kind_title(result.config.kind).lower()} on the "
+                   help=f"The best model, {model_words(best['key'])}, of this {kind_title(result.config.kind).lower()} "
+                        "on the "
                         f"held-out rows; selected by {best['selected_by']}.")
     cols[1].metric("Best R² (OOF)", score_text(best['r2_oof']), border=True,
                    help="Out-of-fold: each training row predicted by the fold that did not see it.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from twin_core.evaluate import REFERENCE_BY_KIND, Evaluation, score_text
+from twin_core.evaluate import REFERENCE_BY_KIND, Evaluation, model_words, score_text
 from twin_core.telemetry import Telemetry
 from twin_core.wording import GLOSSARY  # the terms of art in plain words, shared with the HTML report
 from ui import format as fmt
@@ -36,11 +36,11 @@ def run_glance(run: Run) -> None:
     cards = st.columns(4)
     cards[0].metric("Best R² (hold-out)", score_text(best["r2_holdout"]), border=True,
                     help=f"{GLOSSARY['R²']}\n\n{GLOSSARY['hold-out']}\n\n{GLOSSARY['out-of-fold']}\n\n"
-                         f"Best model: {best['key']}.")
+                         f"Best model: {model_words(best['key'])}.")
     cards[1].metric(label, score_text(result.evaluation.baseline_r2(reference)), border=True,
                     help=f"{GLOSSARY['baseline']}\n\n{GLOSSARY[reference]}\n\n{about}")
-    st.caption(f"Best model **{best['key']}**, chosen by out-of-fold R², scored on the hold-out · trained on "
-               f"{run.data_label} · {fmt.split_caption(result)}",
+    st.caption(f"Best model **{model_words(best['key'])}**, chosen by out-of-fold R², scored on the hold-out · "
+               f"trained on {run.data_label} · {fmt.split_caption(result)}",
                help=f"{GLOSSARY['hold-out']}\n\n{GLOSSARY['out-of-fold']}")
 
 

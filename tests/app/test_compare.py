@@ -94,7 +94,7 @@ def test_an_honest_pair_is_drawn_as_change_with_better_and_worse_colours(compare
     bars = trace(chart, f"{HONEST_B} − {HONEST_A}")
     deltas = metric_deltas_from_metrics(results[HONEST_A].metrics, results[HONEST_B].metrics).iloc[::-1]
     assert list(bars["y"]) == deltas["name"].tolist()
-    assert "layer 2 · top-ridge" in bars["y"] and "baseline · identity" in bars["y"]
+    assert "layer 2 · top-ridge" in bars["y"] and "identity baseline" in bars["y"]
     change = values(bars["x"]).astype(float)
     np.testing.assert_allclose(change, deltas["delta_r2_holdout"].to_numpy())
     colours = dict(zip(bars["y"], bars["marker"]["color"]))

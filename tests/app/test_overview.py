@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import DEMO_ROWS, figures, goto, metric, train, trace, values
-from twin_core.evaluate import score_text
+from twin_core.evaluate import model_words, score_text
 from ui.overview import GLOSSARY
 
 
@@ -51,9 +51,9 @@ def test_after_a_quick_training_the_kind_sentence_best_r2_beside_the_identity_an
                            "Follow this machine live": "secondary"}
     charts = figures(at)
     assert charts["overview_stack"]["layout"]["title"]["text"].startswith("Reconstruction twin · ")
-    best = evaluation.best["key"]
+    best = model_words(evaluation.best["key"])
     drawn = {t.get("name") for t in charts["overview_trace"]["data"]}
-    assert {"actual", best, "identity"} <= drawn
+    assert {"actual", best, "identity baseline"} <= drawn
     counts = evaluation.predictions["session"].value_counts()
     shown = counts.idxmax()  # the session with the most hold-out rows, drawn whole
     assert len(values(trace(charts["overview_trace"], best)["y"])) == counts[shown] < counts.sum()
@@ -76,5 +76,5 @@ def test_a_behavioural_run_shows_its_sentence_and_the_linear_baseline_never_the_
     assert metric(at, "Linear R²") == score_text(result.evaluation.baseline_r2("linear_others"))
     assert "Identity R²" not in [m.label for m in at.metric]
     drawn = {t.get("name") for t in figures(at)["overview_trace"]["data"]}
-    assert "linear_others" in drawn and "identity" not in drawn
+    assert "linear baseline" in drawn and "identity baseline" not in drawn
     assert not any("identity" in c.value for c in at.caption)

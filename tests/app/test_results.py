@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import figures, goto, metric, train, trace, values
+from twin_core.evaluate import model_words
 from twin_core.verdicts import gain_text
 
 
@@ -35,7 +36,7 @@ def test_layer_r2_chart_and_the_gain_table_show_every_model_baseline_and_verdict
     np.testing.assert_allclose(values(holdout["x"]).astype(float), models["r2_holdout"])
     np.testing.assert_allclose(values(oof["x"]).astype(float), models["r2_oof"])
     base = trace(chart, "baseline")
-    assert base["orientation"] == "h" and list(base["y"]) == [f"baseline · {b}" for b in baselines.index]
+    assert base["orientation"] == "h" and list(base["y"]) == [model_words(b) for b in baselines.index]
     np.testing.assert_allclose(values(base["x"]).astype(float), baselines["r2_holdout"])
     assert result.split.description.split(":")[0] in chart["layout"]["title"]["subtitle"]["text"]  # (wrapped)
     gain = at.dataframe[0].value
@@ -64,16 +65,16 @@ def test_trace_chart_follows_the_toggles_and_the_session_zoom(trained: AppTest) 
     at = trained
     predictions = at.session_state["runs"][0].result.evaluation.predictions
     chart = figures(at)["trace"]
-    assert [t["name"] for t in chart["data"]] == ["actual", "L2:top-ridge", "identity"]
+    assert [t["name"] for t in chart["data"]] == ["actual", "layer 2 · top-ridge", "identity baseline"]
     actual = values(trace(chart, "actual")["y"]).astype(float)
     np.testing.assert_allclose(actual[np.isfinite(actual)], predictions.sort_values("timestamp")["actual"])
 
     at.pills(key="trace_keys:quick #1").set_value(["L1:lgbm", "persistence"]).run()
     at.selectbox(key="trace_session:quick #1").select(2).run()
     chart = figures(at)["trace"]
-    assert [t["name"] for t in chart["data"]] == ["actual", "L1:lgbm", "persistence"]
+    assert [t["name"] for t in chart["data"]] == ["actual", "layer 1 · lgbm", "persistence baseline"]
     session = predictions[predictions["session"] == 2]
-    np.testing.assert_allclose(values(trace(chart, "L1:lgbm")["y"]).astype(float), session["L1:lgbm"])
+    np.testing.assert_allclose(values(trace(chart, "layer 1 · lgbm")["y"]).astype(float), session["L1:lgbm"])
 
 
 def test_residual_figures_and_group_tables(trained: AppTest) -> None:
@@ -120,13 +121,13 @@ def test_a_behavioural_run_says_its_kind_and_is_measured_against_its_own_baselin
     assert [m.label for m in at.metric] == ["Best R² (hold-out)", "Best R² (OOF)", "Linear R²", "Persistence R²"]
     assert next(m for m in at.metric if m.label == "Best R² (hold-out)").delta.endswith(" vs linear")
     gain = at.dataframe[0].value
-    assert gain["compared_with"].tolist() == ["linear_others baseline", "layer 1"]
+    assert gain["compared_with"].tolist() == ["linear baseline", "layer 1"]
     expected_gain = f"{gain.loc[0, 'r2_holdout'] - evaluation.baseline_r2('linear_others'):+.3f}".replace("-", "−")
     assert gain.loc[0, "answer"].startswith(expected_gain + " [")
     assert gain.loc[0, "gain_oof"] == "n/a"  # a baseline has no out-of-fold score: never a literal None
     assert at.dataframe[2].value["name"].tolist() == ["mean", "persistence", "linear_others"]
     assert at.pills(key="trace_keys:behavioural-quick #1").options == [
-        "L1:lgbm", "L1:ridge", "L2:top-ridge", "mean", "persistence", "linear_others"]
+        "L1:lgbm", "L1:ridge", "L2:top-ridge", "mean", "persistence", "linear_others"]  # shown in words
     charts = figures(at)
     assert charts["trace"]["layout"]["title"]["text"] == (
         "Behavioural twin · cpu_util_core_0: actual against predicted, hold-out rows")

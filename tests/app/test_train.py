@@ -44,7 +44,7 @@ def test_sidebar_names_the_active_data_and_run(app: AppTest) -> None:
     assert at.sidebar.selectbox[0].value == "first look"
     texts = [m.value for m in at.sidebar.markdown] + [c.value for c in at.sidebar.caption]
     assert "Demo telemetry (1,200 rows, seed 0)" in texts
-    assert any(t.startswith("**Reconstruction twin** · best **L") and "(identity " in t for t in texts)
+    assert any(t.startswith("**Reconstruction twin** · best **layer ") and "(identity baseline " in t for t in texts)
     assert any("Hold-out: per-session tail" in t for t in texts)
 
 
