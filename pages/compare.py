@@ -6,16 +6,17 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from twin_core.compare import (
+    against_own_baseline,
     config_diff,
     leak_causes,
     leaky_pair_note,
     metric_deltas_from_metrics,
     runs_table,
+    saved_scores,
 )
-from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, model_key, model_words, score_text
+from twin_core.evaluate import BASELINES, model_key, model_words, score_text
 from twin_core.plots import compare_predictions_figure, metrics_delta_figure
-from twin_core.wording import GLOSSARY
-from ui import format as fmt
+from twin_core.wording import GLOSSARY, kind_title, titled_by_kind
 from ui import state
 from ui import store as run_store
 from ui.editor import CV_LABELS, FEATURE_WIDGETS, HOLDOUT_LABELS, REFIT_LABELS
@@ -51,7 +52,7 @@ def kinds_title(fig: go.Figure, kinds: set[str]) -> go.Figure:
     """A comparison chart titled by its runs' kind, or marked as twins of different kinds answering different
     questions."""
     if len(kinds) == 1:
-        return fmt.titled_by_kind(fig, kinds.pop())
+        return titled_by_kind(fig, kinds.pop())
     return fig.update_layout(title_text=f"Different kinds · {fig.layout.title.text}")
 
 
@@ -73,23 +74,23 @@ def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
     different questions, and a run scored on a leaky split has an inflated R², so either pair is shown each run
     against its own kind's baseline instead of a delta."""
     if a.kind != b.kind:
-        st.warning(f"**{a.label}** is a {fmt.kind_title(a.kind).lower()} and **{b.label}** a "
-                   f"{fmt.kind_title(b.kind).lower()}: they answer different questions (filling in a core from "
+        st.warning(f"**{a.label}** is a {kind_title(a.kind).lower()} and **{b.label}** a "
+                   f"{kind_title(b.kind).lower()}: they answer different questions (filling in a core from "
                    "overall, or how it behaves given the rest of the machine), so neither improves on the other and "
                    "their R² difference is not a gain or a loss.", icon=":material/call_split:")
         st.markdown("**Each twin against the baseline of its kind**")
-        st.table(each_against_its_baseline(a, b))
+        each_against_its_baseline(a, b)
         config_differences(a, b)
         return
     leaky = leaky_pair_note([(a.label, a.metrics), (b.label, b.metrics)])
     if leaky is not None:
         st.warning(leaky, icon=":material/warning:")
-        st.table(each_against_its_baseline(a, b))
+        each_against_its_baseline(a, b)
         config_differences(a, b)
         return
     deltas = metric_deltas_from_metrics(a.metrics, b.metrics)
     split = f"both: {a.split}" if a.split == b.split else f"A: {a.split}<br>B: {b.split}"
-    st.plotly_chart(fmt.titled_by_kind(metrics_delta_figure(deltas, (a.label, b.label), split), a.kind),
+    st.plotly_chart(titled_by_kind(metrics_delta_figure(deltas, (a.label, b.label), split), a.kind),
                     key=f"{prefix}metric_deltas")
     with st.expander("Hold-out and out-of-fold R² as a table"):
         scores = [c for c in deltas.columns if c.startswith(("r2", "delta"))]  # as text: a null R² reads "n/a"
@@ -99,21 +100,14 @@ def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
     config_differences(a, b)
 
 
-def each_against_its_baseline(*runs: ComparedRun) -> pd.DataFrame:
+def each_against_its_baseline(*runs: ComparedRun) -> None:
     """Runs of different kinds, or a pair with a run scored on a leaky split, one row each against its own kind's
-    baseline: no change from one to the other, since it would be no gain or loss."""
-    rows = []
-    for run in runs:
-        reference = REFERENCE_BY_KIND[run.kind]
-        best, base = run.metrics["best"]["r2_holdout"], run.metrics["baselines"][reference]["r2_holdout"]
-        causes = leak_causes(run.metrics)
-        rows.append({"run": run.label, "kind": run.kind,
-                     "scored on": f"LEAKY split: {', '.join(causes)}" if causes else "honest split",
-                     "best R² hold-out": score_text(best),
-                     "best R² out-of-fold": score_text(run.metrics["best"]["r2_oof"]),
-                     "baseline of its kind": model_words(reference), "baseline R²": score_text(base),
-                     "gain over it": score_text(float("nan") if best is None or base is None else best - base, "+.3f")})
-    return pd.DataFrame(rows).set_index("run")
+    baseline (a static table: short cells on one line at 1280 px, its terms said in the caption under it)."""
+    st.table(against_own_baseline([(run.label, run.metrics) for run in runs]))
+    st.caption("R² on each run's hold-out; OOF: out-of-fold, the score the best model is chosen by. Baseline: the "
+               "identity for a reconstruction twin, the linear model on the other cores for a behavioural one; gain: "
+               "best R² − baseline R². A leaky split held out random rows or folded shuffled rows, so its R² is "
+               "inflated.")
 
 
 def overlay(runs: list[ComparedRun], prefix: str) -> None:
@@ -141,14 +135,10 @@ def session_runs() -> None:
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     table = runs_table([(run.label, run.result) for run in runs])
-    kinds = [run.result.config.kind for run in runs]
-    table.insert(1, "kind", kinds)
-    table.insert(table.columns.get_loc("identity_r2"), "reference_r2",
-                 [run.result.evaluation.baseline_r2(REFERENCE_BY_KIND[kind]) for run, kind in zip(runs, kinds)])
     r2_columns = ("best_r2_holdout", "best_r2_oof", "reference_r2", "persistence_r2")  # as text: null R² is "n/a"
-    table = table.drop(columns="identity_r2").assign(best_model=table["best_model"].map(model_words),
-                                                     **{c: table[c].map(score_text) for c in r2_columns})
-    if len(set(kinds)) > 1:
+    table = table.assign(best_model=table["best_model"].map(model_words),
+                         **{c: table[c].map(score_text) for c in r2_columns})
+    if table["kind"].nunique() > 1:
         st.caption("Runs of different kinds answer different questions: compare each with the baseline of its "
                    "kind (the identity for a reconstruction twin, the linear model on the other cores for a "
                    "behavioural one), not with each other.")
@@ -242,6 +232,7 @@ def saved_runs() -> None:
         only_current = st.toggle("Only runs on the current data", value=True, key="saved_only_current",
                                  help=f"Runs trained on exactly this telemetry ({state.data_label()}).")
         table = store.list(telemetry.fingerprint if only_current else None)
+        scores = saved_scores([store.metrics(run_id) for run_id in table["id"]])
     except STORE_FAILURES as exc:
         st.error(f"The run store `{run_store.path()}` cannot be read: {exc}", icon=":material/error:")
         return
@@ -252,16 +243,15 @@ def saved_runs() -> None:
         return
     saved_at = pd.to_datetime(table["created_at"])
     current = table["data_fingerprint"] == telemetry.fingerprint
-    r2_columns = {c: table[c].map(score_text) for c in ("best_r2_holdout", "identity_r2_holdout")}
-    shown = table.assign(created_at=saved_at, current_data=current, **r2_columns,
+    shown = table.assign(created_at=saved_at, current_data=current, train_seconds=scores["train_seconds"].to_numpy(),
+                         best_r2_holdout=table["best_r2_holdout"].map(score_text),  # text: "n/a" when null
+                         reference_r2=scores["reference_r2"].map(score_text).to_numpy(),
                          best_model=[model_words(model_key(layer, name))
                                      for layer, name in zip(table["best_layer"], table["best_name"])])
     columns = {  # the data column only when runs on other data are listed too, so the table fits at 1280 px
         "created_at": st.column_config.DatetimeColumn("saved (UTC)", format="YYYY-MM-DD HH:mm"),
         "label": "run", "kind": RUN_COLUMNS["kind"], "best_model": RUN_COLUMNS["best_model"],
-        "best_r2_holdout": RUN_COLUMNS["best_r2_holdout"],  # text: "n/a" when null
-        "identity_r2_holdout": st.column_config.TextColumn(
-            "identity R²", help=f"{GLOSSARY['identity']} A behavioural twin is never compared with it: n/a."),
+        "best_r2_holdout": RUN_COLUMNS["best_r2_holdout"], "reference_r2": RUN_COLUMNS["reference_r2"],
         "train_seconds": RUN_COLUMNS["train_seconds"],
         **({} if only_current else {"current_data": st.column_config.CheckboxColumn("current data")})}
     honest, leaky = shown[~shown["leaky"]], shown[shown["leaky"]]
@@ -275,12 +265,12 @@ def saved_runs() -> None:
             **columns, "best_r2_holdout": st.column_config.TextColumn("best R² hold-out (inflated)", help=R2_HELP)})
 
     labels = {SAVED + i: label for i, label in zip(table["id"], table["label"])}
-    names = {choice: f"{label} · {kind} · saved {created:%Y-%m-%d %H:%M} UTC" for choice, label, kind, created in
-             zip(labels, table["label"], table["kind"], saved_at)}
+    names = {choice: f"{label} · {created:%d %b %H:%M}" for choice, label, created in  # short: fits at 1280 px;
+             zip(labels, table["label"], saved_at)}  # its kind and the full time are in the table above
     for run in state.runs():
         if run.stored_as is None:  # a kept run is already offered as saved
             labels[SESSION_RUN + run.label] = run.label
-            names[SESSION_RUN + run.label] = f"{run.label} · {run.result.config.kind} · this session (not saved)"
+            names[SESSION_RUN + run.label] = f"{run.label} · this session, not saved"
     choices = list(labels)
     if len(choices) < 2:
         st.info("Keep a second run (or train one in this session) to compare.", icon=":material/info:")

@@ -12,12 +12,14 @@ from twin_core.compare import (
     ABSENT,
     BEST,
     BEST_WORDS,
+    against_own_baseline,
     config_diff,
     flatten_config,
     leak_causes,
     leaky_pair_note,
     metric_deltas_from_metrics,
     runs_table,
+    saved_scores,
     setting_name,
 )
 from twin_core.config import ModelSpec
@@ -91,11 +93,48 @@ def test_runs_table_one_row_per_run_with_the_runs_numbers(runs):
     assert row["best_model"] == quick.evaluation.best["key"]
     assert row["best_r2_holdout"] == pytest.approx(quick.evaluation.best["r2_holdout"])
     baselines = quick.evaluation.baselines.set_index("name")["r2_holdout"]
-    assert row["identity_r2"] == pytest.approx(baselines["identity"])
+    assert row["kind"] == "reconstruction" and row["reference_r2"] == pytest.approx(baselines["identity"])
     assert row["persistence_r2"] == pytest.approx(baselines["persistence"])
-    assert row["train_seconds"] == pytest.approx(quick.seconds["train"])
+    assert row["train_seconds"] == pytest.approx(quick.seconds["total"])  # the time Train and Results show
     assert not table["leaky"].any()
     assert "purge gap" in row["cv"]
+
+
+@pytest.fixture(scope="module")
+def behavioural():
+    """A behavioural-quick run on the same small demo: its kind's baseline is the linear model, not the identity."""
+    return train_twin(make_demo_telemetry(rows=1800, cores=4, sessions=3, seed=3), get_preset("behavioural-quick"))
+
+
+def test_each_run_is_set_against_the_baseline_of_its_own_kind(runs, behavioural):
+    quick = runs[0]
+    table = against_own_baseline([("A", quick.metrics), ("B", behavioural.metrics)])
+    assert table.index.tolist() == ["A", "B"]
+    assert table["kind"].tolist() == ["reconstruction", "behavioural"]
+    assert table["baseline"].tolist() == ["identity", "linear"]
+    assert table["split"].tolist() == ["honest", "honest"]
+    linear = behavioural.evaluation.baseline_r2("linear_others")
+    best = behavioural.evaluation.best["r2_holdout"]
+    assert table.loc["B", "baseline R²"] == f"{linear:.3f}" and table.loc["B", "best R²"] == f"{best:.3f}"
+    assert table.loc["B", "gain"] == f"{best - linear:+.3f}"
+    assert table.loc["A", "best R² OOF"] == f"{quick.evaluation.best['r2_oof']:.3f}"
+
+
+def test_a_leaky_run_against_its_baseline_says_leaky_and_a_null_score_reads_na(runs):
+    metrics = runs[0].metrics
+    leaky = {**metrics, "leaky": True, "split": {**metrics["split"], "leaky": True},
+             "baselines": {**metrics["baselines"], "identity": {**metrics["baselines"]["identity"], "r2_holdout": None}}}
+    row = against_own_baseline([("L", leaky)]).loc["L"]
+    assert (row["split"], row["baseline R²"], row["gain"]) == ("leaky", "n/a", "n/a")
+
+
+def test_saved_scores_give_each_runs_own_kind_baseline_and_its_total_seconds(runs, behavioural):
+    quick = runs[0]
+    scores = saved_scores([quick.metrics, behavioural.metrics])
+    assert scores["reference_r2"].tolist() == pytest.approx(
+        [quick.evaluation.baseline_r2("identity"), behavioural.evaluation.baseline_r2("linear_others")], abs=1e-6)
+    assert scores["train_seconds"].tolist() == pytest.approx(
+        [quick.seconds["total"], behavioural.seconds["total"]], abs=1e-3)
 
 
 def test_metric_deltas_cover_shared_models_and_baselines(runs):

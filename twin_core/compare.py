@@ -10,9 +10,10 @@ from collections.abc import Mapping
 import pandas as pd
 
 from twin_core.config import RunConfig
-from twin_core.evaluate import model_key, model_words
+from twin_core.evaluate import REFERENCE_BY_KIND, model_key, model_words, score_text
 from twin_core.models import MODEL_KINDS
 from twin_core.runs import FinishedRun
+from twin_core.wording import REFERENCE_CARDS, reference_gain
 
 ABSENT = "(absent)"
 BEST = "best model (by OOF R²)"
@@ -130,8 +131,38 @@ def leaky_pair_note(runs: list[tuple[str, dict]]) -> str | None:
             "nor a loss. Train it again with the per-session tail hold-out and time-blocked folds to compare it.")
 
 
+def _own_baseline_r2(metrics: dict) -> float | None:
+    """Hold-out R² of the baseline a run's kind must beat, from its metrics.json dict (None when null or absent)."""
+    return metrics["baselines"].get(REFERENCE_BY_KIND[metrics["kind"]], {}).get("r2_holdout")
+
+
+def saved_scores(metrics: list[dict]) -> pd.DataFrame:
+    """Beside the run store's summary of saved runs (one metrics.json dict each, in its order): the hold-out R² of
+    the baseline of each run's own kind (`reference_r2`, as the runs of this session show it) and the seconds its
+    training took (`train_seconds`: features, fits and scoring, the figure every page shows for a run)."""
+    return pd.DataFrame({"reference_r2": [_own_baseline_r2(m) for m in metrics],
+                         "train_seconds": [m["seconds"].get("total") for m in metrics]})
+
+
+def against_own_baseline(runs: list[tuple[str, dict]]) -> pd.DataFrame:
+    """(label, metrics.json dict) runs of different kinds, or a pair with a run scored on a leaky split, one row each
+    against the baseline of its own kind (all as text, short enough to read on one line at 1280 px): no change from
+    one run to the other, since it would be no gain or loss."""
+    rows = []
+    for label, metrics in runs:
+        reference, gain = reference_gain(metrics)
+        rows.append({"run": label, "kind": metrics["kind"], "split": "leaky" if leak_causes(metrics) else "honest",
+                     "best R²": score_text(metrics["best"]["r2_holdout"]),
+                     "best R² OOF": score_text(metrics["best"]["r2_oof"]),
+                     "baseline": REFERENCE_CARDS[reference][1],
+                     "baseline R²": score_text(_own_baseline_r2(metrics)),
+                     "gain": score_text(gain, "+.3f")})
+    return pd.DataFrame(rows).set_index("run")
+
+
 def runs_table(results: list[tuple[str, FinishedRun]]) -> pd.DataFrame:
-    """One row per run: what it was, how it was split, its best model against the baselines, and its cost."""
+    """One row per run: what it was, how it was split, its best model against the baseline of its kind (identity or
+    linear, `reference_r2`) and persistence, and its cost (`train_seconds`: features, fits and scoring)."""
     rows = []
     for label, result in results:
         counts, best = result.split.counts(), result.evaluation.best
@@ -139,9 +170,10 @@ def runs_table(results: list[tuple[str, FinishedRun]]) -> pd.DataFrame:
             "label": label, "name": result.config.name, "split": result.split.description,
             "cv": result.cv_description, "rows_train": counts["train"], "rows_gap": counts["gap"],
             "rows_test": counts["test"], "best_model": best["key"], "best_r2_holdout": best["r2_holdout"],
-            "best_r2_oof": best["r2_oof"], "identity_r2": result.evaluation.baseline_r2("identity"),
+            "best_r2_oof": best["r2_oof"], "kind": result.config.kind,
+            "reference_r2": result.evaluation.baseline_r2(REFERENCE_BY_KIND[result.config.kind]),
             "persistence_r2": result.evaluation.baseline_r2("persistence"),
-            "train_seconds": result.seconds.get("train", float("nan")), "leaky": result.config.leaky})
+            "train_seconds": result.seconds["total"], "leaky": result.config.leaky})
     return pd.DataFrame(rows)
 
 

@@ -76,11 +76,18 @@ def rows_caption(result: FinishedRun) -> str:
             f"purge gap) · {split_caption(result)}")
 
 
+def reference_gain(metrics: dict) -> tuple[str, float]:
+    """The baseline a run's kind must beat and the best model's hold-out R² gain over it (NaN when either score is
+    null), from a metrics.json dict: one computation for a run of this session and a run read back from the store."""
+    reference = REFERENCE_BY_KIND[metrics["kind"]]
+    best, base = metrics["best"]["r2_holdout"], metrics["baselines"].get(reference, {}).get("r2_holdout")
+    return reference, float("nan") if best is None or base is None else best - base
+
+
 def gain_over_reference(result: FinishedRun) -> str | None:
     """The best model's hold-out R² gain over the baseline its kind must beat, e.g. "+0.012 vs identity"; None when
     it cannot be measured (no arrow is better than a misleading one)."""
-    reference = REFERENCE_BY_KIND[result.config.kind]
-    gain = result.evaluation.best["r2_holdout"] - result.evaluation.baseline_r2(reference)
+    reference, gain = reference_gain(result.metrics)
     return f"{gain:+.3f} vs {REFERENCE_CARDS[reference][1]}" if np.isfinite(gain) else None
 
 

@@ -165,8 +165,7 @@ class ProgressPanel:
         """Collapse the panel with the outcome in its label."""
         job = self.job
         if job.status == "done":
-            self.box.update(label=f"Trained **{job.label}** in {job.elapsed:.1f} s", state="complete",
-                            expanded=False)
+            self.box.update(label=f"Trained **{job.label}**", state="complete", expanded=False)
         else:
             self.box.update(label=f"Training **{job.label}** {job.status}", state="error", expanded=False)
 

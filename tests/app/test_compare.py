@@ -82,7 +82,8 @@ def test_a_leaky_run_is_kept_apart_and_never_drawn_as_an_improvement(compare: Ap
                for w in at.warning)
     assert "metric_deltas" not in figures(at)
     each = at.table[0].value
-    assert each["scored on"].tolist() == ["honest split", "LEAKY split: random hold-out rows"]
+    assert each["split"].tolist() == ["honest", "leaky"]
+    assert each["baseline"].tolist() == ["identity", "identity"]
 
 
 def test_an_honest_pair_is_drawn_as_change_with_better_and_worse_colours(compare: AppTest,
@@ -126,3 +127,8 @@ def test_saved_leaky_runs_are_listed_apart_and_a_pair_with_one_draws_no_change(a
                                              f"{results[label].metrics['best']['name']}" for label in (HONEST_B, HONEST_A)]
     assert any(w.value.startswith(f"Not comparable: **B · {LEAKY}** (random hold-out rows)") for w in at.warning)
     assert "saved_metric_deltas" not in figures(at)
+    saved = {label: results[label].metrics for label in (HONEST_B, HONEST_A)}
+    assert honest["reference_r2"].tolist() == [f"{m['baselines']['identity']['r2_holdout']:.3f}" for m in saved.values()]
+    assert honest["train_seconds"].tolist() == [m["seconds"]["total"] for m in saved.values()]  # as Results says
+    picker = at.selectbox(key="saved_b")
+    assert picker.options[0].startswith(f"{LEAKY} · ") and len(picker.options[0]) == len(f"{LEAKY} · 29 Nov 10:13")
