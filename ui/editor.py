@@ -32,7 +32,7 @@ HOLDOUT_LABELS = {"session_tail": "Per-session tail, after a purge gap (recommen
 CV_LABELS = {"blocked": "Time-blocked folds per session, purged (recommended)",
              "sessions": "Whole sessions per fold (for short recordings)",
              "kfold": "Shuffled K-fold — LEAKY (the notebook's)"}
-PRETRAINED_LABEL = "Pre-trained (server's trusted folder)"
+_PRETRAINED_LABEL = "Pre-trained (server's trusted folder)"
 REFIT_LABELS = {"full": "Refit each model on all its training rows", "average": "Average the fold models"}
 FEATURE_WIDGETS = {  # a feature set's fields by the label of the widget that sets them
     "current_values": "Current values", "current_overall": "Current overall",
@@ -43,7 +43,7 @@ FEATURE_WIDGETS = {  # a feature set's fields by the label of the widget that se
     "min_history": "Minimum history (rows)",
 }
 MODELS_PER_ROW = 2  # a model's parameter chips stay readable at 1280 px
-PRESET_CHOICE = "preset_choice"
+_PRESET_CHOICE = "preset_choice"
 
 
 def key(*parts: object) -> str:
@@ -97,7 +97,7 @@ def _show_numbers(values: tuple) -> str:
     return ", ".join(f"{v:g}" for v in values)
 
 
-def numbers_input(label: str, values: tuple, kind: type, widget_key: str, help: str) -> tuple:
+def _numbers_input(label: str, values: tuple, kind: type, widget_key: str, help: str) -> tuple:
     """A comma-separated list of numbers; a typo keeps the previous values and says what is wrong."""
     text = st.text_input(label, _show_numbers(values), key=widget_key, help=help)
     try:
@@ -107,10 +107,10 @@ def numbers_input(label: str, values: tuple, kind: type, widget_key: str, help: 
         return values
 
 
-def param_input(name: str, info: ParamInfo, value: object, widget_key: str) -> object:
+def _param_input(name: str, info: ParamInfo, value: object, widget_key: str) -> object:
     """The widget for one model parameter, bounded by the range twin_core allows."""
     if info.kind is tuple:
-        return numbers_input(name, tuple(value), float, widget_key, info.help)
+        return _numbers_input(name, tuple(value), float, widget_key, info.help)
     if info.kind is int:
         return st.number_input(name, min_value=int(info.low), max_value=int(info.high), value=int(value), step=1,
                                key=widget_key, help=info.help)
@@ -122,10 +122,10 @@ def presets_and_files(config: RunConfig) -> None:
     """The row that loads a preset, downloads the configuration as JSON or uploads one (into a popover, so no
     control of the row is squeezed at 1280 px)."""
     preset_col, load_col, download_col, upload_col = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
-    preset_col.selectbox("Preset", list(PRESETS), key=PRESET_CHOICE,
+    preset_col.selectbox("Preset", list(PRESETS), key=_PRESET_CHOICE,
                          help="\n".join(f"- **{name}**: {get_preset(name).description}" for name in PRESETS))
     load_col.button("Load preset", icon=":material/download_done:", on_click=editing.load_preset,
-                    args=(PRESET_CHOICE,), width="stretch")
+                    args=(_PRESET_CHOICE,), width="stretch")
     download_col.download_button("Download JSON", config.to_json(), file_name=f"{config.name}.json",
                                  mime="application/json", icon=":material/file_download:", width="stretch",
                                  on_click="ignore")
@@ -154,11 +154,11 @@ def feature_set_editor(index: int, spec: FeatureSpec, removable: bool) -> Featur
                       on_click=editing.remove_feature_set, args=(index,), width="stretch")
         windows, lags, switches = st.columns(3)
         with windows:
-            overall_w = numbers_input(label["overall_windows"], spec.overall_windows, int, key("fs", index, "ow"),
+            overall_w = _numbers_input(label["overall_windows"], spec.overall_windows, int, key("fs", index, "ow"),
                                       "Rolling windows over cpu_util_overall, e.g. 5, 10, 30.")
-            core_w = numbers_input(label["core_windows"], spec.core_windows, int, key("fs", index, "cw"),
+            core_w = _numbers_input(label["core_windows"], spec.core_windows, int, key("fs", index, "cw"),
                                    "Rolling windows over every non-target core.")
-            identity_w = numbers_input(label["identity_windows"], spec.identity_windows, int, key("fs", index, "iw"),
+            identity_w = _numbers_input(label["identity_windows"], spec.identity_windows, int, key("fs", index, "iw"),
                                        "Rolling windows over the aggregate identity (needs the identity feature).")
             stats = st.multiselect(label["window_stats"], WINDOW_STATS, default=list(spec.window_stats),
                                    key=key("fs", index, "stats"))
@@ -209,12 +209,12 @@ def feature_sets_editor(config: RunConfig) -> tuple[FeatureSpec, ...]:
     return feature_sets
 
 
-def model_params(depth: int, index: int, kind: str, own: dict) -> dict:
+def _model_params(depth: int, index: int, kind: str, own: dict) -> dict:
     """Widgets of a model's key parameters, plus the optional ones the user picks; only non-defaults are kept."""
     spec = MODEL_KINDS[kind]
     params = {}
     for param, default in spec.defaults.items():
-        value = param_input(param, spec.params[param], own.get(param, default), key("m", depth, index, kind, param))
+        value = _param_input(param, spec.params[param], own.get(param, default), key("m", depth, index, kind, param))
         if param in own or value != default:
             params[param] = value
     optional = [p for p in spec.params if p not in spec.defaults]
@@ -222,7 +222,7 @@ def model_params(depth: int, index: int, kind: str, own: dict) -> dict:
                             key=key("m", depth, index, kind, "extras"),
                             help="Set parameters beyond the key ones.") if optional else []
     for param in extras:
-        params[param] = param_input(param, spec.params[param], own.get(param, _starting_value(kind, param)),
+        params[param] = _param_input(param, spec.params[param], own.get(param, _starting_value(kind, param)),
                                     key("m", depth, index, kind, param))
     return params
 
@@ -233,7 +233,7 @@ def model_editor(depth: int, index: int, model: ModelSpec, feature_names: list[s
         name = st.text_input("Name", model.name, key=key("m", depth, index, "name"))
         kinds = [*MODEL_KINDS, *([PRETRAINED] if depth == 1 else [])]
         kind = st.selectbox("Kind", kinds, index=kinds.index(model.kind) if model.kind in kinds else 0,
-                            format_func=lambda k: MODEL_KINDS[k].label if k in MODEL_KINDS else PRETRAINED_LABEL,
+                            format_func=lambda k: MODEL_KINDS[k].label if k in MODEL_KINDS else _PRETRAINED_LABEL,
                             key=key("m", depth, index, "kind"),
                             help=None if depth == 1 else GLOSSARY["meta-learner"])
         feature_set = None
@@ -250,7 +250,7 @@ def model_editor(depth: int, index: int, model: ModelSpec, feature_names: list[s
                                       "Uploaded model files are never loaded.")
             params = {"file": file.strip()}
         else:
-            params = model_params(depth, index, kind, own)
+            params = _model_params(depth, index, kind, own)
         st.button("Remove model", key=key("m", depth, index, "remove"), icon=":material/delete:",
                   disabled=not removable, on_click=editing.remove_model, args=(depth, index), width="stretch")
     return dataclasses.replace(model, name=name.strip(), kind=kind, params=params, feature_set=feature_set)
@@ -263,7 +263,7 @@ def layer_editor(depth: int, layer: LayerSpec, feature_names: list[str], removab
         if depth == 1:
             head.markdown("#### Layer 1 · base models", help=GLOSSARY["layer"])
         else:
-            head.markdown(f"#### Layer {depth} · learns from the layer below",
+            head.markdown(f"#### Layer {depth} · reads layer {depth - 1}",  # short: its help icon stays on the line
                           help=f"{GLOSSARY['meta-learner']}\n\n{GLOSSARY['out-of-fold']}")
         passthrough = False
         if depth > 1:
@@ -295,7 +295,7 @@ def stack_editor(config: RunConfig, feature_sets: tuple[FeatureSpec, ...]) -> tu
     return layers
 
 
-def auto_or_number(label: str, auto_label: str, value: int | None, fallback: int, low: int, high: int,
+def _auto_or_number(label: str, auto_label: str, value: int | None, fallback: int, low: int, high: int,
                    widget_key: str, help: str) -> int | None:
     """None when 'Automatic' (the box under the number) is ticked and twin_core decides, else a fixed whole number
     starting from `fallback`, the number 'automatic' stands for."""
@@ -308,7 +308,7 @@ def auto_or_number(label: str, auto_label: str, value: int | None, fallback: int
 
 def split_editor(split: SplitSpec, lookback: int, telemetry: Telemetry) -> SplitSpec:
     """The hold-out: which rows give the final, read-once score."""
-    st.markdown("#### Hold-out (the final, read-once score)", help=GLOSSARY["hold-out"])
+    st.markdown("#### Hold-out: the final score", help=GLOSSARY["hold-out"])  # one line with its help at 1280 px
     kind = st.radio("Rows held out", list(HOLDOUT_LABELS), format_func=HOLDOUT_LABELS.get,
                     index=list(HOLDOUT_LABELS).index(split.kind), key=key("split", "kind"))
     if kind == "random":
@@ -319,7 +319,7 @@ def split_editor(split: SplitSpec, lookback: int, telemetry: Telemetry) -> Split
                          float(split.test_fraction), 0.05, key=key("split", "fraction"))
     gap, test_sessions, seed = split.gap, split.test_sessions, split.seed
     if kind == "session_tail":
-        gap = auto_or_number("Purge gap (rows)", f"{lookback} rows, the longest look-back", split.gap,
+        gap = _auto_or_number("Purge gap (rows)", f"{lookback} rows, the longest look-back", split.gap,
                              lookback, 0, MAX_LOOKBACK_ROWS, key("split", "gap"),
                              "Rows dropped between each session's training part and its held-out tail.\n\n"
                              f"{GLOSSARY['purge gap']}")
@@ -338,7 +338,7 @@ def split_editor(split: SplitSpec, lookback: int, telemetry: Telemetry) -> Split
 
 def cv_editor(stack: StackConfig, lookback: int) -> StackConfig:
     """The out-of-fold scheme that trains each next layer, the final models and how many fits run at once."""
-    st.markdown("#### Out-of-fold scheme (trains the next layer)", help=GLOSSARY["out-of-fold"])
+    st.markdown("#### Out-of-fold: trains the next layer", help=GLOSSARY["out-of-fold"])
     cv = stack.cv
     kind = st.radio("Folds", list(CV_LABELS), format_func=CV_LABELS.get, index=list(CV_LABELS).index(cv.kind),
                     key=key("cv", "kind"))
@@ -348,7 +348,7 @@ def cv_editor(stack: StackConfig, lookback: int) -> StackConfig:
     n_splits = st.slider("Number of folds", 2, max(10, cv.n_splits), cv.n_splits, key=key("cv", "n"))
     gap, seed = cv.gap, cv.seed
     if kind == "blocked":
-        gap = auto_or_number("Fold purge gap (rows)", f"{lookback} rows, the longest look-back", cv.gap,
+        gap = _auto_or_number("Fold purge gap (rows)", f"{lookback} rows, the longest look-back", cv.gap,
                              lookback, 0, MAX_LOOKBACK_ROWS, key("cv", "gap"),
                              f"Rows dropped on both sides of every validation block.\n\n{GLOSSARY['purge gap']}")
     else:
@@ -356,7 +356,7 @@ def cv_editor(stack: StackConfig, lookback: int) -> StackConfig:
     refit = st.radio("Final models", list(REFIT_LABELS), format_func=REFIT_LABELS.get,
                      index=list(REFIT_LABELS).index(stack.refit), key=key("cv", "refit"))
     automatic = parallel_fits(None)
-    n_jobs = auto_or_number("Fits in parallel", f"{automatic}, one per physical core", stack.n_jobs,
+    n_jobs = _auto_or_number("Fits in parallel", f"{automatic}, one per physical core", stack.n_jobs,
                             automatic, 1, MAX_N_JOBS, key("cv", "jobs"),
                             "Fits run side by side, each model on one thread; 1 runs one fit at a time with each "
                             "model on every core.")

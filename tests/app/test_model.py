@@ -217,3 +217,11 @@ def test_terms_of_art_carry_the_glossary_and_presets_their_descriptions(editor: 
     assert at.toggle(key=key(at, "l", 2, "pt")).help == GLOSSARY["passthrough"]
     assert GLOSSARY["purge gap"] in at.number_input(key=key(at, "split", "gap")).help
     assert GLOSSARY["meta-learner"] in at.selectbox(key=key(at, "m", 2, 0, "kind")).help
+
+
+def test_section_headings_are_short_enough_to_keep_their_help_on_the_line(editor: AppTest) -> None:
+    headings = {m.value: m.help for m in editor.markdown if m.value.startswith("#### ")}
+    assert headings["#### Layer 2 · reads layer 1"] == f"{GLOSSARY['meta-learner']}\n\n{GLOSSARY['out-of-fold']}"
+    assert headings["#### Hold-out: the final score"] == GLOSSARY["hold-out"]
+    assert headings["#### Out-of-fold: trains the next layer"] == GLOSSARY["out-of-fold"]
+    assert max(map(len, headings)) <= len("#### Out-of-fold: trains the next layer")  # ~360 px at 1280: one line
