@@ -80,7 +80,7 @@ def test_validate_sources_collects_every_file_without_raising(tmp_path: Path) ->
 def test_first_error_raised_and_others_counted(tmp_path: Path) -> None:
     frame = good_frame()
     frame.loc[1, "cpu_util_core_0"] = 120.0
-    frame.loc[2, "cpu_util_core_1"] = -1.0
+    frame.loc[2, "cpu_util_core_1"] = np.nan  # another kind of problem: the same kind would be one message
     with pytest.raises(OutOfRangeError, match=r"cpu_util_core_0.*\(and 1 more problem in the report\)\.$") as info:
         load_telemetry(write(tmp_path, "f.parquet", frame))
     assert len(info.value.report.errors) == 2
@@ -535,4 +535,56 @@ def test_warnings_group_and_differing_counts_show_as_a_range() -> None:
     different = ValidationReport()
     for name, rows in (("x.parquet", 5), ("y.parquet", 12)):
         different.add("warning", "demo", f"File '{name}' has {rows} odd rows.", file=name)
-    assert [i.message for i in different.grouped()] == ["Files x.parquet, y.parquet have 5 to 12 odd rows."]
+    assert [i.message for i in different.grouped()] == [
+        "Files x.parquet, y.parquet each have between 5 and 12 odd rows."]
+
+
+def test_files_missing_different_columns_are_named_file_by_file() -> None:
+    frames = [("g.parquet", good_frame().drop(columns=["cpu_util_overall"])),
+              ("h.parquet", good_frame(start=1_700_000_100.0).drop(columns=["cpu_util_overall", "workload_type"]))]
+    with pytest.raises(TelemetryError) as caught:
+        telemetry_from_frames(frames)
+    assert [i.message for i in caught.value.report.grouped() if i.level == "error"] == [
+        "File 'g.parquet' has no column 'cpu_util_overall'; add it or rename the column that holds it. "
+        "The same problem in h.parquet (workload_type, cpu_util_overall)."]
+
+
+def test_one_column_missing_in_each_file_is_not_said_of_every_file() -> None:
+    frames = [(name, good_frame(start=1_700_000_000.0 + 100 * n).assign(**{f"cpu_util_core_{core}": np.nan}))
+              for n, (name, core) in enumerate([("a.parquet", 2), ("b.parquet", 3)])]
+    with pytest.raises(TelemetryError) as caught:
+        telemetry_from_frames(frames)
+    assert str(caught.value) == (
+        "File 'a.parquet', column 'cpu_util_core_2' is all missing (NaN), 20 rows: nothing was recorded; load "
+        "telemetry that records every core and the overall. The same problem in b.parquet (cpu_util_core_3).")
+
+
+def test_one_file_missing_two_columns_says_them_in_the_plural() -> None:
+    with pytest.raises(TelemetryError) as caught:
+        telemetry_from_frames([("h.parquet", good_frame().drop(columns=["cpu_util_overall", "workload_type"]))])
+    assert str(caught.value) == ("File 'h.parquet' has no columns workload_type, cpu_util_overall; add them or "
+                                 "rename the columns that hold them.")
+
+
+def test_negative_values_and_examples_keep_their_signs_and_never_become_ranges() -> None:
+    first, second = good_frame(), good_frame(start=1_700_000_100.0)
+    first.loc[4, "cpu_util_core_1"], second.loc[2, "cpu_util_core_1"] = -5.0, -20.0
+    with pytest.raises(TelemetryError) as caught:
+        telemetry_from_frames([("n1.parquet", first), ("n2.parquet", second)])
+    message = str(caught.value)
+    low, high = first["cpu_util_core_1"].min(), first["cpu_util_core_1"].max()
+    assert message == (f"File 'n1.parquet', column 'cpu_util_core_1' has 1 value outside 0..100 % (found {low:g} "
+                       f"to {high:g}), e.g. -5 at row 4; utilisation must be a percentage, so fix the recording or "
+                       "rescale the column. The same problem, with other values, in n2.parquet (cpu_util_core_1).")
+
+
+def test_positions_that_differ_keep_findings_apart_and_equal_ones_group() -> None:
+    report = ValidationReport()
+    for name, row in (("x.parquet", 2), ("y.parquet", 7), ("z.parquet", 7)):
+        report.add("warning", "demo", f"File '{name}' has a gap (first at row {row}).", file=name)
+    assert [i.message for i in report.grouped()] == [
+        "File 'x.parquet' has a gap (first at row 2). The same problem, with other values, in y.parquet, z.parquet."]
+    same = ValidationReport()
+    for name in ("x.parquet", "y.parquet"):
+        same.add("warning", "demo", f"File '{name}' has a gap (first at row 7).", file=name)
+    assert [i.message for i in same.grouped()] == ["Files x.parquet, y.parquet have a gap (first at row 7)."]
