@@ -58,7 +58,8 @@ except STORE_FAILURES as exc:
 
 model = twin.model
 st.markdown(f"**The twin:** {twin.name} · configuration **{model.config.name}** · predicts **{model.target}** from "
-            f"{live.WINDOW_S:.0f} s of recent samples · **Source:** {source_machine.name}.")
+            f"each sample and the {model.config.lookback} before it (its look-back) · **Source:** "
+            f"{source_machine.name}.")
 st.caption(fmt.kind_caption(model.config.kind))
 problem = live.mismatch(model, source_machine)
 if problem:
@@ -95,7 +96,8 @@ with st.container(border=True):
 
 @st.fragment(run_every=live.RUN_EVERY_S if running else None)
 def follow() -> None:
-    """Take the next samples (only while running), predict the new rows, and draw the last minute."""
+    """Collect the samples taken since the last run (only while running), predict the new rows, and draw the last
+    WINDOW_S seconds; every count shown is `session.taken`, read once after the collection."""
     session = live.current()
     if session is None:
         st.info("Press Start to sample and let the twin follow.", icon=":material/info:")
@@ -104,8 +106,9 @@ def follow() -> None:
         session.step()
         if not session.running:  # it stopped itself (a full recording, unreadable samples): redraw the buttons
             st.rerun(scope="app")
-    elif session.stopped:
-        st.caption(f"Stopped: {session.stopped}. {len(session.kept):,} samples taken.")
+    taken = session.taken
+    if session.stopped:
+        st.caption(f"Stopped: {session.stopped}. {taken:,} samples taken.")
     if session.problem:
         st.error(session.problem, icon=":material/error:")
     if session.kept_as:
@@ -113,27 +116,29 @@ def follow() -> None:
     if session.twin_key != twin.key:
         st.caption("These samples were followed by another twin than the one chosen above; press Start to follow "
                    "with this one.")
-    if len(session.buffer) < session.needed:
-        st.info(f"warming up ({len(session.buffer)} of {session.needed} samples): the twin needs its look-back "
+    if taken < session.needed:
+        st.info(f"warming up ({taken} of {session.needed} samples): the twin needs its look-back "
                 "before its first prediction.", icon=":material/hourglass_top:")
         return
     if session.history.empty:  # stopped before its first prediction (the reason is said above)
         return
     measured = session.scores()
     cards = st.columns(3)
-    cards[0].metric("R², last minute", score_text(measured["r2"]), border=True,
-                    help="1 − residual variance / variance of the actual core over the last minute of predictions; "
-                         "n/a when the core did not vary.")
-    cards[1].metric("MAE, last minute", f"{score_text(measured['mae'], '.2f')} points", border=True,
-                    help="Mean absolute error of the prediction, in percentage points of utilisation.")
-    cards[2].metric("Samples", f"{len(session.kept):,}", border=True,
-                    help=f"Taken since Start, every {session.interval:g} s; {measured['n']:,} predicted in the last "
-                         "minute.")
+    window = f"last {live.WINDOW_S:g} s"
+    cards[0].metric(f"R², {window}", score_text(measured["r2"]), border=True,
+                    help=f"1 − residual variance / variance of the actual core over the {measured['n']:,} predictions "
+                         f"the chart shows (the {window}); n/a when the core did not vary.")
+    cards[1].metric(f"MAE, {window}", f"{score_text(measured['mae'], '.2f')} points", border=True,
+                    help="Mean absolute error of the predictions the chart shows, in percentage points of "
+                         "utilisation.")
+    cards[2].metric("Samples", f"{taken:,}", border=True,
+                    help=f"Taken since Start, every {session.interval:g} s; the first {session.needed - 1} only feed "
+                         "the twin's look-back.")
     newest = pd.Timestamp(session.history[TIMESTAMP].iloc[-1], unit="s")
     st.caption(f"Newest sample {newest:%H:%M:%S} UTC")
-    st.plotly_chart(live_figure(session.history, model.target, session.interval),
+    st.plotly_chart(live_figure(session.history, model.target, session.interval, live.WINDOW_S),
                     key="live_chart")
-    lag = session.sampler.lag_note()
+    lag = session.feed.sampler.lag_note()
     for note in (*session.notes, *([lag] if lag else [])):
         st.warning(note, icon=":material/warning:")
 

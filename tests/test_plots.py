@@ -319,11 +319,17 @@ def test_whatif_figure_two_predicted_traces_thinned_and_broken(result, telemetry
     np.testing.assert_allclose(zoomed.data[0].y, rows["actual"])
 
 
-def test_live_figure_draws_actual_and_prediction_by_seconds_before_the_newest_sample():
-    seconds = 1.7e9 + np.r_[np.arange(5) * 0.1, 1.0 + np.arange(3) * 0.1]  # a redraw's pause after the fifth sample
-    history = pd.DataFrame({"timestamp": seconds, "actual": np.arange(8.0), "predicted": np.arange(8.0) + 1})
-    actual, predicted = plots.live_figure(history, "cpu_util_core_0", 0.1).data
-    np.testing.assert_allclose(actual.x, [-1.2, -1.1, -1.0, -0.9, -0.8, -0.2, -0.1, 0.0], atol=1e-6)
-    np.testing.assert_array_equal(actual.y, np.arange(8.0))
-    np.testing.assert_array_equal(predicted.y, np.arange(8.0) + 1)
+def test_live_figure_draws_the_window_by_seconds_before_the_newest_sample_and_breaks_at_skipped_samples():
+    seconds = 1.7e9 + np.r_[np.arange(5) * 0.1, 0.54 + np.arange(3) * 0.1]  # 0.14 s after the 5th: a late tick
+    seconds = np.r_[seconds, seconds[-1] + 0.16]  # then 1.6 intervals, over the rule's 1.5: ticks were skipped
+    history = pd.DataFrame({"timestamp": seconds, "actual": np.arange(9.0), "predicted": np.arange(9.0) + 1})
+    fig = plots.live_figure(history, "cpu_util_core_0", 0.1, 60.0)
+    actual, predicted = fig.data
+    np.testing.assert_allclose(actual.x, [-0.9, -0.8, -0.7, -0.6, -0.5, -0.36, -0.26, -0.16, -0.16, 0.0],
+                               atol=1e-6)
+    np.testing.assert_array_equal(actual.y, [0, 1, 2, 3, 4, 5, 6, 7, np.nan, 8])  # one break: before the last
+    np.testing.assert_array_equal(predicted.y, [1, 2, 3, 4, 5, 6, 7, 8, np.nan, 9])
     assert (actual.name, predicted.name) == ("actual", "twin's prediction")
+    assert not actual.connectgaps and not predicted.connectgaps
+    assert fig.layout.xaxis.range == (-60.6, 0.6)  # the whole window, however little of it is filled yet
+    assert fig.layout.title.text == "cpu_util_core_0: actual and predicted, last 60 s"

@@ -1,7 +1,10 @@
-"""Recorder: the sampler's cadence and lag accounting on a fake clock, the rows it writes, Ctrl-C, the refusals."""
+"""Recorder: the sampler's cadence and lag accounting on a fake clock, the background sampler (real time, short
+intervals), the rows it writes, Ctrl-C, the refusals."""
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections import namedtuple
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from twin_core.cli import main
 from twin_core.demo import make_demo_telemetry
 from twin_core.errors import ConfigError
 from twin_core.recorder import (
+    BackgroundSampler,
     PsutilSource,
     ReplayClock,
     ReplaySource,
@@ -100,6 +104,76 @@ def test_a_pause_between_calls_resumes_on_the_cadence_without_counting_lag() -> 
     np.testing.assert_allclose(source.reads, [100.1, 100.2, 105.3, 105.4])
     assert (sampler.skipped, sampler.late) == (0, 0)
     assert source.primed_at == [100.0]
+
+
+class CountingSource:
+    """Reads 1, 2, 3, … on one core, in real time; fails on read number `fail_at`."""
+
+    n_cores = 1
+
+    def __init__(self, fail_at: int = 0) -> None:
+        self.reads, self.fail_at = 0, fail_at
+
+    def prime(self) -> None:
+        pass
+
+    def read(self) -> tuple[float, tuple[float, ...]]:
+        self.reads += 1
+        if self.reads == self.fail_at:
+            raise OSError("/proc/stat vanished")
+        return float(self.reads), (float(self.reads),)
+
+
+def sampler_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "live-sampler"]
+
+
+def wait_until(condition, seconds: float = 3.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_a_background_sampler_keeps_sampling_while_its_reader_is_busy_and_loses_no_sample() -> None:
+    source = CountingSource()
+    started = time.time()
+    sampler = BackgroundSampler(source, 0.02, lease=5.0)
+    time.sleep(0.4)  # the reader is busy (a Live page drawing): the sampling goes on
+    first = sampler.take()
+    time.sleep(0.2)
+    second = sampler.take()
+    sampler.stop()
+    assert len(first) >= 8 and len(second) >= 4  # 20 and 10 on time; fewer only on a very loaded machine
+    assert [s.overall for s in first + second] == list(range(1, len(first) + len(second) + 1))  # none lost between
+    assert started < first[0].timestamp < first[-1].timestamp < second[0].timestamp <= time.time()
+    wait_until(lambda: not sampler_threads())
+    assert not sampler_threads() and sampler.ended is None
+
+
+def test_a_background_sampler_nobody_reads_ends_itself_and_says_why() -> None:
+    source = CountingSource()
+    sampler = BackgroundSampler(source, 0.01, lease=0.1)
+    wait_until(lambda: sampler.ended is not None)
+    assert sampler.ended == "nothing read the samples for 0.1 s (the page was left or hidden)"
+    wait_until(lambda: not sampler_threads())
+    reads = source.reads
+    time.sleep(0.1)
+    assert source.reads == reads and not sampler_threads()
+
+
+def test_stop_ends_a_background_sampler_at_once_even_between_long_ticks() -> None:
+    sampler = BackgroundSampler(CountingSource(), 1.0, lease=5.0)
+    time.sleep(0.05)
+    sampler.stop()
+    wait_until(lambda: not sampler_threads(), seconds=0.5)  # its wait for the next tick ends at once
+    assert not sampler_threads() and sampler.take() == []
+
+
+def test_a_source_that_fails_ends_a_background_sampler_with_the_reason() -> None:
+    sampler = BackgroundSampler(CountingSource(fail_at=3), 0.01, lease=5.0)
+    wait_until(lambda: sampler.ended is not None)
+    assert sampler.ended == "the machine could not be read (OSError: /proc/stat vanished)"
+    assert [s.overall for s in sampler.take()] == [1.0, 2.0]
 
 
 Times = namedtuple("Times", "user nice system idle iowait guest guest_nice")

@@ -702,24 +702,29 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
 # -- live ----------------------------------------------------------------------------------------------------------
 
 LIVE_AGO_TITLE = "seconds before the newest sample"
+LIVE_BREAK_FACTOR = 1.5  # a step over this many sampling intervals apart has skipped ticks: the lines break there
 
 
-def live_figure(history: pd.DataFrame, target: str, interval: float) -> go.Figure:
-    """The last minute of a live following: the actual target and the twin's prediction against seconds before the
-    newest sample. Every sample covers the time since the one before (after a pause between redraws, the whole
-    pause), so the lines join consecutive samples; a marker shows each sample."""
+def live_figure(history: pd.DataFrame, target: str, interval: float, window_s: float) -> go.Figure:
+    """The last `window_s` seconds of a live following, on an axis of exactly that span before the newest sample: the
+    actual target and the twin's prediction, a marker per sample. Lines join only samples one interval apart: where
+    two are more than LIVE_BREAK_FACTOR intervals apart (ticks skipped) they break, so no straight line is ever drawn
+    across a span no sample was taken in."""
     seconds = history[TIMESTAMP].to_numpy(dtype=float)
     x = seconds - seconds[-1]
+    cut = np.flatnonzero(np.diff(x) > LIVE_BREAK_FACTOR * interval) + 1
     fig = go.Figure()
     for column, name, colour, width in (("actual", "actual", ACTUAL_COLOUR, 1.8),
                                         ("predicted", "twin's prediction", layer_colour(1), 1.4)):
-        y = history[column].to_numpy(dtype=float)
-        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers",
-                                 marker=dict(size=3), line=dict(color=colour, width=width),
+        y = np.insert(history[column].to_numpy(dtype=float), cut, np.nan)
+        fig.add_trace(go.Scatter(x=np.insert(x, cut, x[cut - 1]), y=y, name=name, mode="lines+markers",
+                                 connectgaps=False, marker=dict(size=3), line=dict(color=colour, width=width),
                                  hovertemplate=f"{name}: %{{y:.1f}} %<extra></extra>"))
-    fig.update_xaxes(title_text=LIVE_AGO_TITLE, range=[min(float(x[0]), -10.0) - 0.5, 0.5], zeroline=False)
+    pad = window_s / 100
+    fig.update_xaxes(title_text=LIVE_AGO_TITLE, range=[-window_s - pad, pad], zeroline=False)
     fig.update_yaxes(title_text=f"{target} (%)", range=[-2, 102])
-    return _titled(fig, f"{target}: actual and predicted, last minute",
-                   f"sampled every {interval:g} s (the first sample after each redraw covers the pause before it)",
+    return _titled(fig, f"{target}: actual and predicted, last {window_s:g} s",
+                   f"a point per sample, every {interval:g} s; lines break where the machine skipped samples "
+                   f"(over {LIVE_BREAK_FACTOR:g} intervals apart)",
                    margin=dict(t=80, b=40),
                    height=380, hovermode="x unified")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -180,6 +181,54 @@ class Sampler:
             return None
         return (f"The machine lagged: {self.skipped:,} tick(s) skipped and {self.late:,} sampled more than half an "
                 f"interval late (of {self.interval:g} s); rows are missing or unevenly spaced there.")
+
+
+class BackgroundSampler:
+    """A `Sampler` run in its own thread, so the sampling never pauses while its reader is busy (a Live page
+    predicting and drawing between its redraws): the reader `take()`s what was sampled since its last call.
+
+    It samples only while read: a reader that has not called `take()` for `lease` seconds (it left the page, or
+    closed the tab) ends it, as does `stop()`; `ended` then says why, in words.
+    """
+
+    def __init__(self, source: CpuSource, interval: float, lease: float, *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._stop = threading.Event()
+        self.sampler = Sampler(source, interval, monotonic=monotonic, sleep=self._stop.wait)
+        self._lease, self._monotonic = lease, monotonic
+        self._lock = threading.Lock()
+        self._pending: list[Sample] = []
+        self._deadline = monotonic() + lease
+        self.ended: str | None = None
+        self._thread = threading.Thread(target=self._run, name="live-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        """Sample tick after tick until stopped, unread for longer than the lease, or the source fails."""
+        try:
+            for sample in self.sampler.samples(MAX_ROWS):
+                with self._lock:
+                    if self._stop.is_set():
+                        return
+                    if self._monotonic() > self._deadline:
+                        self.ended = f"nothing read the samples for {self._lease:g} s (the page was left or hidden)"
+                        return
+                    self._pending.append(sample)
+        except Exception as exc:  # noqa: BLE001 -- a thread's failure must reach its reader, not stderr
+            self.ended = f"the machine could not be read ({type(exc).__name__}: {exc})"
+        finally:
+            self._stop.set()
+
+    def take(self) -> list[Sample]:
+        """The samples taken since the previous call, oldest first; renews the lease."""
+        with self._lock:
+            taken, self._pending = self._pending, []
+            self._deadline = self._monotonic() + self._lease
+        return taken
+
+    def stop(self) -> None:
+        """End the sampling now (the thread wakes from its wait and leaves)."""
+        self._stop.set()
 
 
 def _check_interval(interval: float) -> None:

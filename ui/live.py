@@ -1,14 +1,16 @@
 """Live glue: a trained twin following this machine (or a replayed recording) sample by sample, in the session.
 
-Nothing runs between the Live page's fragment runs. Each run takes the next samples itself (a `Sampler` kept in
-the session: no thread, no process), adds them to a rolling buffer of the last max(look-back, 60 s) samples, and
-asks the twin for the newest rows through its own feature code (`TwinModel.predict_layers` on the buffer as
-telemetry). Stop, leaving the page (see `stop_if_the_page_was_left`) or closing the tab ends
-the fragment's runs, and with them the sampling.
+This machine is sampled by a `BackgroundSampler`: a thread kept in the session samples on a steady cadence while
+the page predicts and draws, so no span goes unsampled (a sampler run only inside the fragment lost the time of
+every redraw, which the chart then drew as straight ramps). Each fragment run collects the samples taken since the
+previous one, adds them to a rolling buffer of the last max(look-back, WINDOW_S) samples, and asks the twin for the
+newest rows through its own feature code (`TwinModel.predict_layers` on the buffer as telemetry). Stop and leaving
+the page (see `stop_if_the_page_was_left`) end the sampling; so does a page that stops collecting (a closed tab):
+the thread ends itself LEASE_S after the last collection.
 
 `$TWIN_LIVE_REPLAY=recording.parquet` replays a recording in our schema instead of sampling this machine, one
-row per tick, as fast as the fragment asks for rows: for tests, and for demos on a machine whose core count
-differs from the twin's.
+fragment run's worth of ticks per run, as fast as the fragment asks for rows (no thread, no waiting): for tests,
+and for demos on a machine whose core count differs from the twin's.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import streamlit as st
 from twin_core.errors import TwinError
 from twin_core.evaluate import scores
 from twin_core.recorder import (
+    BackgroundSampler,
     PsutilSource,
     ReplayClock,
     ReplaySource,
@@ -46,8 +49,8 @@ REPLAY_ENV = "TWIN_LIVE_REPLAY"
 LIVE = "live_session"
 START = "live_start"
 RUN_EVERY_S = 1.0
-SAMPLING_SHARE = 0.7  # of each fragment run spent sampling; the rest predicts and draws
-WINDOW_S = 60.0
+LEASE_S = 5 * RUN_EVERY_S  # the sampling thread ends when no fragment run collected its samples for this long
+WINDOW_S = 60.0  # the chart and the scores cover the last WINDOW_S seconds of predictions
 MAX_KEPT_ROWS = 100_000
 
 
@@ -60,17 +63,32 @@ class Machine:
     replay: Path | None = None
     replay_interval: float | None = None
 
-    def sampler(self, interval: float) -> Sampler:
-        """A new sampler of this machine, or of the recording from its first row."""
+    def feed(self, interval: float) -> BackgroundSampler | ReplayFeed:
+        """Samples from now on: this machine sampled in a background thread, or the recording from its first row."""
         if self.replay is None:
-            return Sampler(PsutilSource(), interval)
+            return BackgroundSampler(PsutilSource(), interval, LEASE_S)
         clock = ReplayClock()
-        return Sampler(ReplaySource(_replayed(str(self.replay))), interval, monotonic=clock.monotonic,
-                       sleep=clock.sleep, wall=clock.wall)
+        return ReplayFeed(Sampler(ReplaySource(_replayed(str(self.replay))), interval, monotonic=clock.monotonic,
+                                  sleep=clock.sleep, wall=clock.wall))
 
     def core_columns(self) -> tuple[str, ...]:
         """The core columns its samples fill."""
         return tuple(f"cpu_util_core_{i}" for i in range(self.n_cores))
+
+
+class ReplayFeed:
+    """A replayed recording, read when collected: each `take()` returns the ticks of one fragment run, at once."""
+
+    def __init__(self, sampler: Sampler) -> None:
+        self.sampler = sampler
+        self.ended: str | None = None  # a replay starts again after its last row: it never ends by itself
+
+    def take(self) -> list[Sample]:
+        """The next RUN_EVERY_S seconds' worth of rows (at least one)."""
+        return list(self.sampler.samples(max(1, math.floor(RUN_EVERY_S / self.sampler.interval + 1e-9))))
+
+    def stop(self) -> None:
+        """Nothing runs between two `take()`s: nothing to end."""
 
 
 @st.cache_data(show_spinner="Reading the recording to replay…", max_entries=2)
@@ -103,16 +121,16 @@ def mismatch(model: TwinModel, source: Machine) -> str | None:
 
 @dataclass
 class LiveSession:
-    """One Start-to-Stop following of a source by a twin: the sampler, the rolling buffer, the last minute of
-    predictions, every row taken so far (for keeping), why it stopped (and what failed, if anything), and what
-    keeping it did."""
+    """One Start-to-Stop following of a source by a twin: where its samples come from, the rolling buffer, the
+    predictions of the last WINDOW_S seconds, every row taken so far (for keeping), why it stopped (and what failed,
+    if anything), and what keeping it did."""
 
     twin_key: str
     model: TwinModel = field(repr=False)
     source: Machine
     interval: float
     label: str
-    sampler: Sampler = field(repr=False)
+    feed: BackgroundSampler | ReplayFeed = field(repr=False)
     buffer: deque[Sample] = field(repr=False)
     kept: list[Sample] = field(default_factory=list, repr=False)
     history: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[TIMESTAMP, "actual", "predicted"]))
@@ -127,12 +145,18 @@ class LiveSession:
         """Samples the twin needs before its first prediction (its look-back plus the row predicted)."""
         return self.model.config.lookback + 1
 
+    @property
+    def taken(self) -> int:
+        """Samples taken since Start: the one count every text and card of the page shows."""
+        return len(self.kept)
+
     def step(self) -> None:
-        """Take about one fragment run's worth of samples, then predict the rows that are new."""
-        count = max(1, math.floor(RUN_EVERY_S * SAMPLING_SHARE / self.interval))
-        for sample in self.sampler.samples(count):
+        """Collect the samples taken since the previous step, then predict the rows that are new."""
+        for sample in self.feed.take():
             self.buffer.append(sample)
             self.kept.append(sample)
+        if self.feed.ended:
+            self.stop(self.feed.ended)
         if len(self.kept) >= MAX_KEPT_ROWS:
             self.stop(f"the recording reached {MAX_KEPT_ROWS:,} rows; keep it or start again")
         if len(self.buffer) >= self.needed:
@@ -160,11 +184,12 @@ class LiveSession:
 
     def stop(self, why: str) -> None:
         """End the sampling; the rows taken stay, to look at or keep."""
+        self.feed.stop()
         if self.running:
             self.running, self.stopped = False, why
 
     def scores(self) -> dict[str, float]:
-        """R², MAE and the count of rows over the last minute of predictions."""
+        """R², MAE and the count of rows over the predictions of the last WINDOW_S seconds (the chart's)."""
         return scores(self.history["actual"].to_numpy(dtype=float), self.history["predicted"].to_numpy(dtype=float))
 
 
@@ -176,7 +201,10 @@ def current() -> LiveSession | None:
 def start(twin_key: str, model: TwinModel, source: Machine, interval: float, label: str) -> None:
     """Start button callback: a fresh following (the previous one's rows are dropped)."""
     window = max(model.config.lookback + 1, math.ceil(WINDOW_S / interval))
-    st.session_state[LIVE] = LiveSession(twin_key, model, source, interval, label, source.sampler(interval),
+    previous = current()
+    if previous is not None:
+        previous.stop("you pressed Start again")
+    st.session_state[LIVE] = LiveSession(twin_key, model, source, interval, label, source.feed(interval),
                                          deque(maxlen=window))
 
 

@@ -81,8 +81,8 @@ def test_start_follows_the_replay_with_the_twins_own_predictions(app: AppTest,
     np.testing.assert_allclose(history["actual"], recording.frame["cpu_util_core_0"].iloc[5:12])
     np.testing.assert_allclose(history["predicted"], expected.to_numpy())
     measured = scores(history["actual"].to_numpy(), history["predicted"].to_numpy())
-    assert metric(at, "R², last minute") == score_text(measured["r2"])
-    assert metric(at, "MAE, last minute") == f"{measured['mae']:.2f} points"
+    assert metric(at, "R², last 60 s") == score_text(measured["r2"])
+    assert metric(at, "MAE, last 60 s") == f"{measured['mae']:.2f} points"
     assert metric(at, "Samples") == "12"
     chart = chart_series(at)
     assert list(chart.columns) == ["actual", "predicted"]
@@ -95,6 +95,26 @@ def test_start_follows_the_replay_with_the_twins_own_predictions(app: AppTest,
     assert not at.session_state["live_session"].running
     run(at)
     assert len(at.session_state["live_session"].kept) == 12  # nothing is sampled once stopped
+
+
+def test_every_count_on_the_page_is_the_samples_taken(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWIN_LIVE_REPLAY", str(RECORDING))
+    at = goto(trained_on_the_recording(app), "live")
+    button(at, "Start").click()
+    run(at)
+    run(at)
+    assert any(i.value.startswith("warming up (2 of 6 samples)") for i in at.info)
+    for _ in range(70):  # past the 60 s window: the chart keeps the last minute, the count goes on
+        run(at)
+    assert metric(at, "Samples") == "72"
+    history = at.session_state["live_session"].history  # the last 60 s: the recording steps a hair over 1 s
+    assert len(chart_series(at)) == len(history) == 60
+    assert 59 < history["timestamp"].iloc[-1] - history["timestamp"].iloc[0] <= 60
+    button(at, "Stop").click()
+    run(at)
+    stopped = [c.value for c in at.caption if c.value.startswith("Stopped")]
+    assert stopped == ["Stopped: you pressed Stop. 72 samples taken."]
+    assert metric(at, "Samples") == "72"
 
 
 def test_another_page_stops_the_sampling_and_keep_makes_the_rows_the_data(app: AppTest,
