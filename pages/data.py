@@ -65,7 +65,8 @@ with demo_col:
 
 failure = state.upload_failure()
 if failure is not None:
-    st.error(f"**Upload refused** ({state.files_label(failure.files)}): {failure.message}  \n"
+    refused = state.files_label(failure.files) + (" could not be added to the current data" if failure.added else "")
+    st.error(f"**Upload refused** ({refused}): {failure.message}  \n"
              f"Still using: {state.data_label()}.", icon=":material/block:")
     if failure.report is not None:
         with st.expander("Full report of the refused upload"):

@@ -54,11 +54,13 @@ class Run:
 
 @dataclass(frozen=True)
 class UploadFailure:
-    """Why the last upload was refused: the message and the full validation report, if any."""
+    """Why the last upload was refused: its files, whether they were to join the current data's (`added`), the
+    message and the full validation report, if any."""
 
     files: tuple[str, ...]
     message: str
     report: ValidationReport | None
+    added: bool = False
 
 
 def demo_rows() -> int:
@@ -139,23 +141,26 @@ def files_label(names: tuple[str, ...]) -> str:
     return names[0] if more == 0 else f"{names[0]} + {more} more file{'s' if more > 1 else ''}"
 
 
-def load_files(files: list[tuple[str, bytes]]) -> bool:
-    """Validate uploaded files; on success they become the active data, on failure nothing changes but the message."""
+def load_files(files: list[tuple[str, bytes]], joining: tuple[tuple[str, bytes], ...] = ()) -> None:
+    """Validate uploaded files, together with the current data's files they are to join (`joining`), if any; on
+    success all of them become the active data, on failure nothing changes but the message, which names only the
+    uploaded files (the current ones were not refused)."""
     names = tuple(name for name, _ in files)
+    together = (*joining, *files)
     try:
         schedule = st.session_state.get(UPLOAD_SCHEDULE)
-        telemetry = parse_upload(tuple(files), float(st.session_state[SESSION_GAP]),
+        telemetry = parse_upload(together, float(st.session_state[SESSION_GAP]),
                                  st.session_state[UPLOAD_WORKLOAD] or None,
                                  (schedule.name, schedule.getvalue()) if schedule is not None else None,
                                  st.session_state[UPLOAD_TIMEZONE])
     except TwinError as exc:
-        st.session_state[UPLOAD_FAILURE] = UploadFailure(names, str(exc), getattr(exc, "report", None))
-        return False
+        st.session_state[UPLOAD_FAILURE] = UploadFailure(names, str(exc), getattr(exc, "report", None),
+                                                         added=bool(joining))
+        return
     st.session_state[TELEMETRY] = telemetry
-    st.session_state[DATA_LABEL] = files_label(names)
-    st.session_state[DATA_FILES] = tuple(files)
+    st.session_state[DATA_LABEL] = files_label(tuple(name for name, _ in together))
+    st.session_state[DATA_FILES] = together
     st.session_state[UPLOAD_FAILURE] = None
-    return True
 
 
 def uploader_key() -> str:
@@ -172,10 +177,14 @@ def data_files() -> tuple[tuple[str, bytes], ...]:
 
 def on_upload(key: str) -> None:
     """File-uploader callback: the files in the widget replace the active data, or join its files when "Add to the
-    current data" is on; the widget is then replaced by an empty one, so the next upload starts afresh."""
-    files = [(f.name, f.getvalue()) for f in st.session_state.get(key) or []]  # a new widget only changes by getting files
-    load_files([*data_files(), *files] if st.session_state[UPLOAD_APPEND] else files)
-    st.session_state[UPLOAD_REV] += 1
+    current data" is on; the widget is then replaced by an empty one, so the next upload starts afresh, even when
+    loading failed in a way nobody foresaw (the old widget would send its files again with the next ones)."""
+    try:
+        # a new widget only changes by getting files
+        files = [(f.name, f.getvalue()) for f in st.session_state.get(key) or []]
+        load_files(files, data_files() if st.session_state[UPLOAD_APPEND] else ())
+    finally:
+        st.session_state[UPLOAD_REV] += 1
 
 
 def upload_failure() -> UploadFailure | None:

@@ -32,6 +32,25 @@ ACTION_TIMEOUT_MS = 120_000
 CONSOLE_PROBLEMS = ("error", "warning", "assert", "trace")
 SCREENS = ((1280, 800), (1920, 1080))  # (width, height): every view must fit both, with nothing cut or overlapping
 SCREENSHOT_HEIGHT_CAP = 8000  # px: a screenshot unrolls the whole page up to this height
+# A resize re-lays the page, its grids and charts out a moment later (no script rerun): wait until their sizes stop
+# changing (3 s at most), every visible grid has its canvas, and two frames have been painted since.
+SETTLE_JS = """async () => {
+  await document.fonts.ready;
+  const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+  const sizes = () => [...document.querySelectorAll(
+    "[data-testid='stMain'], [data-testid='stDataFrame'], .dvn-scroller, .js-plotly-plot")].map(
+    (el) => `${el.clientWidth}x${el.clientHeight}`).join();
+  for (let before = sizes(), tries = 0; tries < 15; tries++) {
+    await pause(200);
+    const now = sizes();
+    if (now === before) break;
+    before = now;
+  }
+  const undrawn = () => [...document.querySelectorAll("[data-testid='stDataFrame']")].some(
+    (grid) => grid.getClientRects().length > 0 && !grid.querySelector("canvas[data-testid='data-grid-canvas']"));
+  for (let tries = 0; tries < 15 && undrawn(); tries++) await pause(200);
+  for (let frame = 0; frame < 2; frame++) await new Promise((done) => requestAnimationFrame(done));
+}"""
 # One pass over the page, returning every visible text that does not fit its box, as {element, text, why}:
 # - metric cards, buttons (download and popover ones included), tabs and st.table headers: the element or any box in
 #   it whose content is wider than the box (scrollWidth > clientWidth + 1 px: CSS's ellipsis, clipped or spilling
@@ -42,19 +61,9 @@ SCREENSHOT_HEIGHT_CAP = 8000  # px: a screenshot unrolls the whole page up to th
 #   the check says so instead of passing), a header is cut when its text, measured in the grid's header font, plus
 #   the cell padding is wider than its column, and a column is hidden when it lies beyond the grid's visible width
 #   (a horizontal scroll). Grids not drawn yet are scrolled into view first.
+# - selectboxes: the chosen value is the text of an <input>, cut when its text is wider than the input.
 CUT_TEXT_JS = """async () => {
   const cuts = [];
-  await document.fonts.ready;
-  // a resize re-lays the page and its grids out a moment later: wait until their widths stop changing (3 s at most)
-  const layoutWidths = () => [...document.querySelectorAll(
-    "[data-testid='stMain'], [data-testid='stDataFrame'], .dvn-scroller")].map(
-    (el) => el.clientWidth).join();
-  for (let before = layoutWidths(), tries = 0; tries < 15; tries++) {
-    await new Promise((done) => setTimeout(done, 200));
-    const now = layoutWidths();
-    if (now === before) break;
-    before = now;
-  }
   const shown = (el) => el.checkVisibility({visibilityProperty: true}) && el.getClientRects().length > 0;
   const words = (el) => {  // the text a person reads: icons (aria-hidden ligatures like "play_arrow") left out
     const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
@@ -90,6 +99,11 @@ CUT_TEXT_JS = """async () => {
                         + `in ${Math.round(edge.left)}-${Math.round(edge.right)} px)`);
         break;
       }
+    }
+  }
+  for (const input of document.querySelectorAll("[data-testid='stSelectbox'] input")) {
+    if (input.value && shown(input) && input.scrollWidth > input.clientWidth + 1) {
+      add(input, input.value, `selectbox value cut: ${input.scrollWidth} px of text in a ${input.clientWidth} px box`);
     }
   }
   const ruler = document.createElement('canvas').getContext('2d');
@@ -245,12 +259,13 @@ class Views:
         page unrolled from its top (Streamlit scrolls inside its main section, which a full-page screenshot does not
         unroll, so the viewport grows to the content's height for the shot)."""
         for width, height in SCREENS:
-            self.page.set_viewport_size({"width": width, "height": height})  # CUT_TEXT_JS waits for the re-layout
+            self.page.set_viewport_size({"width": width, "height": height})
+            self.page.evaluate(SETTLE_JS)
             for cut in self.page.evaluate(CUT_TEXT_JS):
                 self.cuts.append(f"{name} at {width}×{height}: {cut['element']} '{cut['text']}' {cut['why']}")
             content = self.page.evaluate("document.querySelector(\"[data-testid='stMain']\")?.scrollHeight ?? 0")
             self.page.set_viewport_size({"width": width, "height": min(max(content, height), SCREENSHOT_HEIGHT_CAP)})
-            self.page.wait_for_timeout(400)  # charts re-lay out on resize (no script rerun)
+            self.page.evaluate(SETTLE_JS)  # grids and charts drawn at the new size before the shot
             self.page.screenshot(path=self.folder / f"{name}_{width}.png", full_page=True)
         width, height = SCREENS[0]
         self.page.set_viewport_size({"width": width, "height": height})  # the next actions at the first screen
@@ -346,9 +361,15 @@ def test_upload_train_and_see_every_page(server: str, screenshots: Path, tmp_pat
         views.shoot("results_behavioural")
 
         open_page(page, "What-if")  # the behavioural twin's answer says it is the learned response
+        scale = page.locator("[data-testid='stNumberInput']", has_text="Input cores at (% of recorded)").locator("input")
+        scale.fill("150")  # a real change, so the answer has a difference to show
+        scale.press("Enter")
+        settle(page)
         page.get_by_role("button", name="Ask the twin").click()
         settle(page)
         expect(page.get_by_text("Behavioural twin: the change is the learned response").first).to_be_visible()
+        change = page.locator("[data-testid='stMetric']", has_text="Change (points)")
+        assert change.locator("[data-testid='stMetricValue']").inner_text().strip() not in ("+0.00", "-0.00")
         assert page.locator("[data-testid='stException']").count() == 0
         views.shoot("whatif")
 
