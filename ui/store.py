@@ -68,14 +68,15 @@ def open_store() -> RunStore:
 
 
 def caption() -> str:
-    """One line for the sidebar: the store's path and how many runs it holds (nothing is created to say so)."""
+    """One line for the sidebar: the store's file name (its whole path would break mid-word in the narrow sidebar)
+    and how many runs it holds (nothing is created to say so)."""
     if not exists():
-        return f"Run store: `{path()}` · no runs yet"
+        return f"Run store: `{path().name}` · no runs yet"
     try:
         count = len(open_store().list())
     except STORE_FAILURES as exc:
-        return f"Run store: `{path()}` cannot be read ({exc})"
-    return f"Run store: `{path()}` · {count} run{'s' if count != 1 else ''}"
+        return f"Run store: `{path().name}` cannot be read ({exc})"
+    return f"Run store: `{path().name}` · {count} run{'s' if count != 1 else ''}"
 
 
 def save(result: FinishedRun, label: str) -> tuple[str | None, str | None]:

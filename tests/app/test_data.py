@@ -110,6 +110,39 @@ def test_a_refused_upload_after_an_upload_keeps_that_data_and_its_label(app: App
     assert metric(app, "Rows") == "600"
 
 
+def test_a_refused_add_names_only_the_new_files_and_keeps_the_data(app: AppTest) -> None:
+    goto(app, "data")
+    upload(app, demo_files("a_", rows=600, sessions=3, seed=1))
+    before = app.session_state["telemetry"].fingerprint
+    app.toggle(key="upload_append").set_value(True).run()
+    upload(app, [("no_overall.parquet", missing_column_bytes())])
+    assert not app.exception
+    refusal = next(e.value for e in app.error if "Upload refused" in e.value)
+    headline, still = refusal.split("  \n")
+    assert headline.startswith("**Upload refused** (no_overall.parquet could not be added to the current data): "
+                               "File 'no_overall.parquet' has no column 'cpu_util_overall'")
+    assert "a_cpu_bound" not in headline
+    assert still == "Still using: a_cpu_bound_00.parquet + 2 more files."
+    assert app.session_state["telemetry"].fingerprint == before
+    assert app.session_state["data_label"] == "a_cpu_bound_00.parquet + 2 more files"
+    assert metric(app, "Rows") == "600"
+
+
+def test_the_uploader_is_emptied_even_when_loading_fails_unforeseen(app: AppTest, monkeypatch) -> None:
+    goto(app, "data")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unforeseen")
+
+    monkeypatch.setattr("ui.state.load_uploaded", broken)
+    upload(app, demo_files("a_", rows=300, sessions=1, seed=1))
+    assert "unforeseen" in app.exception[0].value
+    monkeypatch.undo()
+    app.run()
+    assert [(u.key, u.value) for u in app.file_uploader if u.key.startswith("data_upload")] == [("data_upload_1", [])]
+    assert app.session_state["data_label"].startswith("Demo telemetry")
+
+
 def nested_column_bytes() -> bytes:
     """A real parquet file whose cpu_util_core_1 holds a list per row (the app once showed a raw exception)."""
     _, frame = make_demo_frames(rows=400, sessions=1, seed=3)[0]

@@ -98,7 +98,8 @@ def test_the_sidebar_counts_the_saved_runs(app: AppTest) -> None:
     train(app, "quick")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)  # the entry script's sidebar shows on a first run
     at.run()
-    assert any(c.value == f"Run store: `{os.environ['TWIN_STORE']}` · 1 run" for c in at.sidebar.caption)
+    assert any(c.value == f"Run store: `{Path(os.environ['TWIN_STORE']).name}` · 1 run" and c.help.endswith(
+        os.environ["TWIN_STORE"]) for c in at.sidebar.caption)
 
 
 def test_without_a_store_the_pages_say_so_and_create_none(app: AppTest) -> None:
