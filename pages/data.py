@@ -7,6 +7,7 @@ import streamlit as st
 
 from twin_core.telemetry import OVERALL, WORKLOAD, SessionRule, ValidationReport
 from twin_core.telemetry.readers import formats_text
+from twin_core.wording import files_label
 from ui import state
 
 
@@ -65,7 +66,7 @@ with demo_col:
 
 failure = state.upload_failure()
 if failure is not None:
-    refused = state.files_label(failure.files) + (" could not be added to the current data" if failure.added else "")
+    refused = files_label(failure.files) + (" could not be added to the current data" if failure.added else "")
     st.error(f"**Upload refused** ({refused}): {failure.message}  \n"
              f"Still using: {state.data_label()}.", icon=":material/block:")
     if failure.report is not None:

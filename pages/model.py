@@ -10,8 +10,8 @@ import streamlit as st
 
 from twin_core.errors import ConfigError
 from twin_core.plots import stack_diagram
+from twin_core.wording import titled_by_kind
 from ui import editor, state
-from ui import format as fmt
 
 config = state.config()
 telemetry = state.telemetry()
@@ -60,4 +60,4 @@ else:
     verdict.success(f"**{edited.name}** is ready to train: {edited.shape()} · look-back {edited.lookback} rows{leaky}.",
                     icon=":material/check_circle:")
     with diagram:
-        st.plotly_chart(fmt.titled_by_kind(stack_diagram(edited), edited.kind), key="stack_preview")
+        st.plotly_chart(titled_by_kind(stack_diagram(edited), edited.kind), key="stack_preview")

@@ -1,24 +1,19 @@
 """Results: how the active run's twin performs, layer by layer, against the baselines, with its split named."""
 import streamlit as st
 
-from twin_core.evaluate import BASELINES_BY_KIND, REFERENCE_BY_KIND, model_words, score_text
+from twin_core.evaluate import BASELINES_BY_KIND, REFERENCE_BY_KIND, model_words
 from twin_core.runs import predictions_frame
 from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, trace_figure
 from twin_core.report import build_report
-from twin_core.wording import GLOSSARY, best_not_top_note, verdict_caption, verdict_text
+from twin_core.verdicts import gain_text
+from twin_core.wording import (GLOSSARY, LEAKY_WARNING, OOF_GAIN_WORDS, SCORE_WORDS, SESSION_R2_NOTE, VERDICT_HEADER,
+                               best_not_top_note, group_score_words, holdout_harder_note, persistence_caption,
+                               split_caption, titled_by_kind, verdict_caption, verdict_text)
 from ui import format as fmt
 from ui import state
 
-MAE_HELP = "Mean absolute error: the average distance between prediction and actual, in percentage points."
-RMSE_HELP = "Root mean squared error: like MAE, in percentage points, but large misses weigh more."
-SCORE_COLUMNS = {  # the score columns of the model and baseline tables, named in words
-    "r2_holdout": st.column_config.NumberColumn("R² hold-out", format="%.3f", help=GLOSSARY["hold-out"]),
-    "r2_oof": st.column_config.NumberColumn("R² out-of-fold", format="%.3f", help=GLOSSARY["out-of-fold"]),
-    "mae_holdout": st.column_config.NumberColumn("MAE hold-out", format="%.2f", help=MAE_HELP),
-    "rmse_holdout": st.column_config.NumberColumn("RMSE hold-out", format="%.2f", help=RMSE_HELP),
-    "mae_oof": st.column_config.NumberColumn("MAE out-of-fold", format="%.2f", help=MAE_HELP),
-    "rmse_oof": st.column_config.NumberColumn("RMSE out-of-fold", format="%.2f", help=RMSE_HELP),
-    "n_oof": "rows with an out-of-fold prediction", "n_without_oof": "rows without one", "n": "rows"}
+SCORE_COLUMNS = {**fmt.number_columns(SCORE_WORDS), "n_oof": "rows with an out-of-fold prediction",
+                 "n_without_oof": "rows without one", "n": "rows"}
 
 st.title("Results")
 run = state.active_run()
@@ -32,7 +27,7 @@ evaluation = result.evaluation
 kind = result.config.kind
 baselines = list(BASELINES_BY_KIND[kind])
 reference = REFERENCE_BY_KIND[kind]
-split_caption = fmt.split_caption(result)
+split_words = split_caption(result)
 st.markdown(result.metrics["kind_sentence"])
 st.caption(f"Run **{run.label}** · configuration **{result.config.name}** · {run.data_label} · "
            f"target {result.target} · trained in {result.seconds['total']:.1f} s")
@@ -42,30 +37,31 @@ st.download_button("Download report (HTML)", lambda: build_report(result, run.la
                    help="This page's headline, stack, per-layer R² and verdicts, traces and residuals in one HTML "
                         "file that opens offline in any browser: a report to hand out.")
 if result.config.leaky:
-    st.warning("This run used a LEAKY protocol (random hold-out and/or shuffled folds on a time series): "
-               "its scores overstate what the twin does on new data.", icon=":material/warning:")
+    st.warning(LEAKY_WARNING, icon=":material/warning:")
 fmt.metric_cards(result)
+st.caption(persistence_caption(evaluation), help=GLOSSARY["baseline"])
+if (note := holdout_harder_note(evaluation)) is not None:
+    st.caption(note)
 for note in result.notes:
     st.info(note, icon=":material/info:")
 
 st.subheader("Per-layer R²", help="\n\n".join(GLOSSARY[t] for t in ("R²", "hold-out", "out-of-fold", "baseline",
                                                                       reference)))
-st.plotly_chart(fmt.titled_by_kind(layer_r2_figure(evaluation, result.split.description, result.cv_description), kind),
+st.plotly_chart(titled_by_kind(layer_r2_figure(evaluation, result.split.description, result.cv_description), kind),
                 key="layer_r2")
 st.markdown("**Does this layer pay?**")
 st.caption(verdict_caption(result))
 gains = evaluation.layer_gain.assign(
     answer=[verdict_text(g, ci, v) for g, ci, v in evaluation.layer_gain[["gain_holdout", "gain_ci95", "verdict"]]
             .itertuples(index=False)],
-    gain_oof=evaluation.layer_gain["gain_oof"].map(lambda v: score_text(v, "+.3f")))  # n/a: not measurable
+    gain_oof=evaluation.layer_gain["gain_oof"].map(lambda v: gain_text(v, None)))  # n/a: not measurable
 st.dataframe(gains.drop(columns="gain_ci95"), hide_index=True, width="stretch",
              column_order=["layer", "best_model", "answer", "gain_oof", "compared_with"],
              column_config={
                  "layer": st.column_config.NumberColumn("layer", width="small"),
                  "best_model": "best model", "compared_with": "compared with",
-                 "answer": st.column_config.TextColumn("hold-out R² gain [95 % interval] · verdict", width="large"),
-                 "gain_oof": st.column_config.TextColumn("R² gain, OOF", help="Out-of-fold: on training rows, each "
-                                                         "predicted by a model that did not see it.")})
+                 "answer": st.column_config.TextColumn(VERDICT_HEADER, width="large"),
+                 "gain_oof": st.column_config.TextColumn(OOF_GAIN_WORDS[0], help=OOF_GAIN_WORDS[1])})
 if (note := best_not_top_note(evaluation)) is not None:
     st.caption(note)
 with st.expander("Every model and baseline"):
@@ -74,7 +70,7 @@ with st.expander("Every model and baseline"):
 
 st.subheader("The stack", help=f"{GLOSSARY['stack']}\n\n{GLOSSARY['layer']}")
 # drawn at its own width, each box as wide as its text: stretched or squeezed, text and boxes would part
-st.plotly_chart(fmt.titled_by_kind(stack_diagram(result.config, evaluation), kind), key="stack_diagram",
+st.plotly_chart(titled_by_kind(stack_diagram(result.config, evaluation), kind), key="stack_diagram",
                 width="content")
 
 st.subheader("Predicted against actual over time", help=GLOSSARY["hold-out"])
@@ -87,14 +83,14 @@ chosen = toggle_col.pills("Lines", [*keys, *baselines], selection_mode="multi", 
 sessions = sorted(int(s) for s in evaluation.predictions["session"].unique())
 session = session_col.selectbox("Zoom to session", [None, *sessions], key=f"trace_session:{run.label}",
                                 format_func=lambda s: "all sessions" if s is None else f"session {s}")
-st.plotly_chart(fmt.titled_by_kind(trace_figure(evaluation, list(chosen), session=session), kind), key="trace")
-st.caption(split_caption)
+st.plotly_chart(titled_by_kind(trace_figure(evaluation, list(chosen), session=session), kind), key="trace")
+st.caption(split_words)
 
 st.subheader("Residuals")
 residual_key = st.selectbox("Model", [*keys, *baselines], index=keys.index(evaluation.best["key"]),
                             format_func=model_words,
                             key=f"residual_key:{run.label}", help="Whose hold-out residuals to inspect.")
-figures = {name: fmt.titled_by_kind(fig, kind) for name, fig in residual_figures(evaluation, residual_key).items()}
+figures = {name: titled_by_kind(fig, kind) for name, fig in residual_figures(evaluation, residual_key).items()}
 left, right = st.columns(2)
 left.plotly_chart(figures["vs_predicted"], key="residual_vs_predicted")
 right.plotly_chart(figures["histogram"], key="residual_histogram")
@@ -105,14 +101,9 @@ right.plotly_chart(figures["autocorrelation"], key="residual_autocorrelation")
 
 st.subheader("R² per session and per workload")
 st.caption(f"Best model {model_words(evaluation.best['key'])} against the {model_words(reference)} on the hold-out "
-           "rows of each group. " + split_caption)
+           f"rows of each group. {SESSION_R2_NOTE} " + split_words)
 session_tab, workload_tab = st.tabs(["By session", "By workload"])
-reference_name = model_words(reference)
-group_columns = {
-    "r2_model": st.column_config.NumberColumn("R², best model", format="%.3f", help=GLOSSARY["R²"]),
-    f"r2_{reference}": st.column_config.NumberColumn(f"R², {reference_name}", format="%.3f", help=GLOSSARY[reference]),
-    "mae_model": st.column_config.NumberColumn("MAE, best model", format="%.2f", help=MAE_HELP),
-    f"mae_{reference}": st.column_config.NumberColumn(f"MAE, {reference_name}", format="%.2f", help=MAE_HELP)}
+group_columns = {**fmt.number_columns(group_score_words(reference)), "workload_type": "workload"}
 session_tab.dataframe(evaluation.by_session, hide_index=True, column_config=group_columns)
 workload_tab.dataframe(evaluation.by_workload, hide_index=True, column_config=group_columns)
 

@@ -3,6 +3,7 @@ import streamlit as st
 
 from twin_core.errors import ConfigError
 from twin_core.presets import PRESETS, get_preset
+from twin_core.wording import kind_title
 from ui import format as fmt
 from ui import state, store, training
 
@@ -34,8 +35,8 @@ edited = state.config()
 form_col, about_col = st.columns([3, 2])
 with form_col:
     with st.form("train_form", border=True):
-        choices = {EDITOR: f"Model page: {edited.name} · {fmt.kind_title(edited.kind).lower()}",
-                   **{name: f"Preset: {name} · {fmt.kind_title(get_preset(name).kind).lower()}" for name in PRESETS}}
+        choices = {EDITOR: f"Model page: {edited.name} · {kind_title(edited.kind).lower()}",
+                   **{name: f"Preset: {name} · {kind_title(get_preset(name).kind).lower()}" for name in PRESETS}}
         st.selectbox("Configuration", list(choices), key=SOURCE, disabled=busy, format_func=choices.get,
                      help="Train what the Model page holds, or a preset as it ships. A reconstruction twin may "
                           "read overall and the identity; a behavioural twin reads neither.")

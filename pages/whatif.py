@@ -4,7 +4,7 @@ import streamlit as st
 from twin_core.evaluate import score_text
 from twin_core.plots import whatif_figure
 from twin_core.whatif import Scenario
-from twin_core.wording import GLOSSARY
+from twin_core.wording import GLOSSARY, titled_by_kind
 from ui import format as fmt
 from ui import state
 from ui import store as run_store
@@ -118,7 +118,7 @@ cards[3].metric("Actual (measured)", f"{answer.predictions['actual'].mean():.2f}
 sessions = sorted(int(s) for s in answer.predictions["session"].unique())
 session = st.selectbox("Zoom to session", [None, *sessions], key=f"whatif_session:{telemetry.fingerprint}",
                        format_func=lambda s: "all sessions" if s is None else f"session {s}")
-st.plotly_chart(fmt.titled_by_kind(whatif_figure(answer, session=session), answer.kind), key="whatif_traces")
+st.plotly_chart(titled_by_kind(whatif_figure(answer, session=session), answer.kind), key="whatif_traces")
 st.markdown("**Per session**")
 st.dataframe(answer.summary.astype({"session": str}), hide_index=True, column_config={
     "baseline_mean": st.column_config.NumberColumn("predicted, as recorded (mean %)", format="%.2f"),

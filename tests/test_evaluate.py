@@ -116,16 +116,16 @@ def test_layer_one_of_a_behavioural_twin_is_compared_with_the_linear_model_on_th
 @pytest.mark.parametrize("kind, r2, expected", [
     ("behavioural", 0.27, "Behavioural twin: reads the other cores and the workload, never cpu_util_overall or "
                           "cpu_util_core_0 itself; here they explain 27 % of cpu_util_core_0's variation on the "
-                          "hold-out."),
+                          "hold-out (R² 0.270)."),
     ("behavioural", -0.04, "Behavioural twin: reads the other cores and the workload, never cpu_util_overall or "
                            "cpu_util_core_0 itself; here they explain none of cpu_util_core_0's variation on the "
-                           "hold-out (R² -0.04)."),
+                           "hold-out (R² -0.040)."),
     ("behavioural", None, "Behavioural twin: reads the other cores and the workload, never cpu_util_overall or "
                           "cpu_util_core_0 itself; here their share of cpu_util_core_0's variation could not be "
                           "measured (it does not vary on the hold-out)."),
     ("reconstruction", 0.9674, "Reconstruction twin: reads cpu_util_overall, from which the identity 4·overall − Σ "
                                "other cores gives cpu_util_core_0 by arithmetic (hold-out R²: the identity alone "
-                               "0.53, the twin 0.97); good to fill in or check a core, not to say how it behaves."),
+                               "0.531, the twin 0.967); good to fill in or check a core, not to say how it behaves."),
 ])
 def test_the_kind_sentence_says_what_the_kind_means_and_how_good_it_is(kind, r2, expected):
     assert kind_sentence(kind, "cpu_util_core_0", r2, 4, identity_r2=0.531) == expected

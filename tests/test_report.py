@@ -3,17 +3,18 @@ another host, every user-chosen string escaped."""
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
 from plotly.offline import get_plotlyjs
 
-from twin_core.evaluate import model_words, score_text
+from twin_core.evaluate import model_words
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
 from twin_core.report import build_report
-from twin_core.wording import best_not_top_note, gain_over_reference, rows_caption, verdict_text
+from twin_core.wording import best_not_top_note, rows_caption, verdict_text
 
 RUN_NAME = "<script>alert(1)</script>"
 DATA_LABEL = "<img src=x onerror=alert(1)> a.parquet"
@@ -37,10 +38,21 @@ def _tags(document: str) -> list[tuple[str, dict[str, str | None]]]:
     return parser.tags
 
 
-@pytest.fixture(scope="module", params=["quick", "behavioural-quick"])
+def _weak_top(config):
+    """The configuration with its top ridge held near the mean (the strongest regularisation allowed), so the best
+    model by out-of-fold R² is in layer 1, not the top layer."""
+    top = config.stack.layers[-1]
+    weak = replace(top, models=(replace(top.models[0], params={"alphas": (1e6,)}),))
+    return replace(config, stack=replace(config.stack, layers=(*config.stack.layers[:-1], weak)))
+
+
+@pytest.fixture(scope="module", params=["quick", "behavioural-quick", "quick with a weak top"])
 def reported(request, demo_telemetry):
-    """A quick training of each kind on small demo data, with an HTML-looking model name, and its report."""
-    config = get_preset(request.param)
+    """A quick training of each kind on small demo data, with an HTML-looking model name, and its report; the third
+    has a top layer too weak to be the best."""
+    config = get_preset(request.param.removesuffix(" with a weak top"))
+    if request.param.endswith("weak top"):
+        config = _weak_top(config)
     first = config.stack.layers[0]
     renamed = replace(first, models=(replace(first.models[0], name=MODEL_NAME), *first.models[1:]))
     config = replace(config, stack=replace(config.stack, layers=(renamed, *config.stack.layers[1:])))
@@ -48,21 +60,55 @@ def reported(request, demo_telemetry):
     return result, build_report(result, RUN_NAME, DATA_LABEL)
 
 
-def test_headline_shows_the_results_page_numbers(reported):
+def _cell_texts(report: str) -> list[str]:
+    """The text of every table cell of the report, unescaped."""
+    return [html.unescape(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", report)]
+
+
+def test_headline_has_the_four_cards_with_their_numbers_and_why_persistence_is_no_bar(reported):
     result, report = reported
     evaluation = result.evaluation
     reference = "identity" if result.config.kind == "reconstruction" else "linear_others"
-    cards = [score_text(evaluation.best["r2_holdout"]), score_text(evaluation.best["r2_oof"]),
-             score_text(evaluation.baseline_r2(reference)), score_text(evaluation.baseline_r2("persistence"))]
-    for value in cards:
-        assert f'<div class="value">{value}</div>' in report
     label = "Identity R²" if reference == "identity" else "Linear R²"  # the baseline its kind must beat
-    assert f'<div class="label">{label}</div>' in report
-    assert gain_over_reference(result).endswith(("vs identity", "vs linear"))
-    assert html.escape(gain_over_reference(result)) in report
+    cards = re.findall(r'<div class="label">(.*?)</div><div class="value">(.*?)</div>', report)
+    assert cards == [("Best R² (hold-out)", f"{evaluation.best['r2_holdout']:.3f}"),
+                     ("Best R² (OOF)", f"{evaluation.best['r2_oof']:.3f}"),
+                     (label, f"{evaluation.baseline_r2(reference):.3f}"),
+                     ("Persistence R²", f"{evaluation.baseline_r2('persistence'):.3f}")]
+    gain = evaluation.best["r2_holdout"] - evaluation.baseline_r2(reference)
+    direction, text = re.search(r'<div class="delta (\w+)">(.*?)</div>', report).groups()
+    assert text == f"{gain:+.3f} vs {label.split()[0].lower()}".replace("-", "−")
+    assert direction == ("up" if gain > 0 else "down")
+    assert html.escape(f"Persistence R² {evaluation.baseline_r2('persistence'):.3f}: each sample predicted by the "
+                       "target core's own previous sample, which no twin reads") in report
     assert html.escape(evaluation.kind_sentence) in report
+    assert f"the twin {evaluation.best['r2_holdout']:.3f}" in evaluation.kind_sentence \
+        or f"(R² {evaluation.best['r2_holdout']:.3f})" in evaluation.kind_sentence  # as the card says it
     assert html.escape(rows_caption(result)) in report  # rows, split and purge gap in words
     assert f"Best model <b>{html.escape(model_words(evaluation.best['key']))}</b>" in report
+
+
+def test_no_gain_shows_minus_zero_or_a_hyphen_minus(reported):
+    _, report = reported
+    verdicts = report.split("<h2>Does each layer pay?</h2>")[1].split("</table>")[0]
+    rows = [_cell_texts(row) for row in verdicts.split("<tr>")[2:]]  # after the header row
+    gains = [cell for row in rows for cell in row[2:4]]  # the hold-out gain with its interval, the out-of-fold gain
+    assert len(gains) == 2 * len(rows) > 0
+    assert not any("−0.000" in c or "+0.000" in c or re.search(r"-\d", c) for c in gains)
+    assert "−0.000 vs" not in report and "-0.000 vs" not in report
+
+
+def test_r2_per_session_and_per_workload_are_tabled_in_the_results_page_words(reported):
+    result, report = reported
+    evaluation = result.evaluation
+    reference = "identity baseline" if result.config.kind == "reconstruction" else "linear baseline"
+    for header in ("session", "workload", "hold-out rows", "R², best model", f"R², {reference}", "MAE, best model"):
+        assert f"<th>{html.escape(header)}</th>" in report
+    cells = _cell_texts(report)
+    for row in evaluation.by_session.to_dict("records"):
+        assert f"{row['r2_model']:.3f}" in cells and f"{row['rows']:,}" in cells
+    assert set(evaluation.by_workload["workload_type"]) <= set(cells)
+    assert html.escape("measured against that session's own mean") in report
 
 
 def test_every_layer_verdict_is_shown_with_its_interval_and_why_the_best_is_not_the_top(reported):
@@ -76,6 +122,8 @@ def test_every_layer_verdict_is_shown_with_its_interval_and_why_the_best_is_not_
     note = best_not_top_note(result.evaluation)  # said only when the headline's model is below the top layer
     assert (note is None) == (result.evaluation.best["layer"] == len(gains))
     assert note is None or f"<p>{html.escape(note)}</p>" in report
+    if result.config.stack.layers[-1].models[0].params == {"alphas": (1e6,)}:  # the weak top: the note must be there
+        assert result.evaluation.best["layer"] == 1 and "is not in the top layer" in note
 
 
 def test_plotly_js_is_inlined_once_and_draws_every_figure(reported):

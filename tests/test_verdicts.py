@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from twin_core.verdicts import block_rows, r2_gain_interval, verdict
+from twin_core.verdicts import block_rows, gain_text, r2_gain_interval, signed_text, verdict
 
 
 def _ar1(rng: np.random.Generator, sessions: int, rows: int, phi: float, sd: float) -> np.ndarray:
@@ -66,3 +66,14 @@ def test_a_gain_that_cannot_be_measured_has_no_interval_and_no_verdict():
 @pytest.mark.parametrize("lookback, expected", [(0, 20), (5, 20), (20, 20), (60, 60)])
 def test_blocks_are_the_look_back_long_and_at_least_twenty_rows(lookback, expected):
     assert block_rows(lookback) == expected
+
+
+@pytest.mark.parametrize("value, expected", [(0.0123, "+0.012"), (-0.0123, "−0.012"), (-0.0004, "0.000"),
+                                             (0.0004, "0.000"), (-0.0, "0.000"), (1.3154, "+1.315")])
+def test_a_gain_is_signed_with_the_typographic_minus_and_one_that_rounds_to_zero_has_no_sign(value, expected):
+    assert signed_text(value) == expected
+
+
+def test_an_interval_never_shows_minus_zero():
+    assert gain_text(0.0031, (-0.0004, 0.0102)) == "+0.003 [0.000, +0.010]"
+    assert gain_text(float("nan"), None) == "n/a" and gain_text(None, (0.1, 0.2)) == "n/a"

@@ -30,6 +30,7 @@ from twin_core.telemetry.options import MAX_SCHEDULE_BYTES, SourceOptions
 from twin_core.telemetry.readers import formats_text
 from twin_core.telemetry.writing import write_telemetry
 from twin_core.verdicts import gain_text
+from twin_core.wording import files_label
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID_DATA, EXIT_CANCELLED = 0, 1, 2, 3
 
@@ -332,7 +333,7 @@ def _train(args: argparse.Namespace) -> int:
     print(format_report(result.metrics))
     if args.out:
         save_run_outputs(result, args.out)
-        report = build_report(result, args.label or config.name, ", ".join(str(path) for path in args.data))
+        report = build_report(result, args.label or config.name, files_label(tuple(Path(p).name for p in args.data)))
         (args.out / "report.html").write_text(report, encoding="utf-8")
         print(f"Wrote {args.out / 'metrics.json'}, config.json, predictions.parquet and report.html")
     if store is not None:

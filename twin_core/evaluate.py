@@ -80,19 +80,21 @@ def baseline_predictions(telemetry: Telemetry, rows: np.ndarray, train_rows: np.
 def kind_sentence(kind: str, target: str, r2_holdout: float | None, n_cores: int,
                   identity_r2: float | None = None) -> str:
     """One sentence of what the twin's kind means and how good it is on this data, for every view of a run; a
-    reconstruction twin's R² is said beside the identity's own, so the arithmetic's share is never credited to it."""
+    reconstruction twin's R² is said beside the identity's own, so the arithmetic's share is never credited to it.
+    Every R² is given as the headline cards give it (score_text, 3 decimals), so sentence and cards agree."""
     if kind == "behavioural":
         if r2_holdout is None or not np.isfinite(r2_holdout):
             how = f"here their share of {target}'s variation could not be measured (it does not vary on the hold-out)"
         elif r2_holdout <= 0:
-            how = f"here they explain none of {target}'s variation on the hold-out (R² {r2_holdout:.2f})"
+            how = f"here they explain none of {target}'s variation on the hold-out (R² {score_text(r2_holdout)})"
         else:
-            how = f"here they explain {100 * r2_holdout:.0f} % of {target}'s variation on the hold-out"
+            how = (f"here they explain {100 * r2_holdout:.0f} % of {target}'s variation on the hold-out "
+                   f"(R² {score_text(r2_holdout)})")
         return (f"Behavioural twin: reads the other cores and the workload, never cpu_util_overall or {target} "
                 f"itself; {how}.")
     return (f"Reconstruction twin: reads cpu_util_overall, from which the identity {n_cores}·overall − Σ other cores "
-            f"gives {target} by arithmetic (hold-out R²: the identity alone {score_text(identity_r2, '.2f')}, the "
-            f"twin {score_text(r2_holdout, '.2f')}); good to fill in or check a core, not to say how it behaves.")
+            f"gives {target} by arithmetic (hold-out R²: the identity alone {score_text(identity_r2)}, the "
+            f"twin {score_text(r2_holdout)}); good to fill in or check a core, not to say how it behaves.")
 
 
 def model_key(layer: int, name: str) -> str:

@@ -6,9 +6,10 @@ plain, and no element loads anything from another host. The numbers and words ar
 same figure builders (twin_core.plots), the same formatting (evaluate.score_text, verdicts.gain_text) and the same
 sentences (twin_core.wording). Every string a user chose (run name, data label, model names, workloads) is escaped.
 
-Content, in order: the headline (kind sentence, best model's hold-out R² against its kind's reference baseline,
-split and gap in words), the stack, per-layer R² (chart and tables) with the layer verdicts, the traces and
-residuals, the data and configuration, the words used, then when and with which versions it was made.
+Content, in order: the headline (kind sentence, the Results page's four cards with why persistence is no bar, split
+and gap in words), the stack, per-layer R² (chart and tables) with the layer verdicts, the traces and residuals, R²
+per session and per workload, the data (named by its files, never by a path on the author's machine) and
+configuration, the words used, then when and with which versions it was made.
 """
 from __future__ import annotations
 
@@ -24,11 +25,17 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 import twin_core
+import pandas as pd
+
 from twin_core.evaluate import BASELINES, BASELINES_BY_KIND, REFERENCE_BY_KIND, model_words, score_text
 from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, trace_figure
 from twin_core.runs import FinishedRun
-from twin_core.wording import (GLOSSARY, REFERENCE_CARDS, best_not_top_note, gain_over_reference, kind_title,
-                               rows_caption, split_caption, titled_by_kind, verdict_caption, verdict_text)
+from twin_core.telemetry import SESSION, WORKLOAD
+from twin_core.verdicts import gain_text
+from twin_core.wording import (GLOSSARY, LEAKY_WARNING, OOF_GAIN_WORDS, SCORE_WORDS, SESSION_R2_NOTE, VERDICT_HEADER,
+                               HeadlineCard, best_not_top_note, group_score_words, headline_cards, holdout_harder_note,
+                               kind_title, persistence_caption, rows_caption, split_caption, titled_by_kind,
+                               verdict_caption, verdict_text)
 
 FIGURE_HEIGHT_PX = 480  # a figure without its own height; tall enough for the legend under a time axis
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}  # no "made with Plotly" link to an outside site
@@ -51,6 +58,7 @@ th { background: #f6f8fa; } td.number { text-align: right; font-variant-numeric:
 details pre { background: #f6f8fa; padding: 12px; overflow-x: auto; font-size: 0.85em; }
 li { margin: 4px 0; } .pair { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 16px; }
 .pair > .figure { min-width: 0; } .delta.up { color: #1a7f37; } .delta.down { color: #cf222e; }
+.delta.off { color: #57606a; }
 """
 
 
@@ -94,32 +102,39 @@ def _table(header: list[str], rows: list[list[str]], numbers: set[int]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _card(label: str, value: str, delta: str | None = None) -> str:
-    """One headline number with its label and, when measured, its gain over the reference."""
-    direction = "" if not delta else " down" if delta.startswith("-") else " up"
-    delta_html = f'<div class="delta{direction}">{_text(delta)}</div>' if delta else ""
-    return (f'<div class="card"><div class="label">{_text(label)}</div><div class="value">{_text(value)}</div>'
-            f"{delta_html}</div>")
+def _card(card: HeadlineCard) -> str:
+    """One headline number with its label and, when measured, its gain over the reference (coloured by its direction;
+    a gain that rounds to zero is not coloured)."""
+    gain = card.gain
+    delta_html = f'<div class="delta {gain.direction}">{_text(gain.text)}</div>' if gain else ""
+    return (f'<div class="card" title="{_text(card.help)}"><div class="label">{_text(card.label)}</div>'
+            f'<div class="value">{_text(card.value)}</div>{delta_html}</div>')
+
+
+def _group_table(frame: pd.DataFrame, by: str, title: str, reference: str) -> str:
+    """R² and MAE per session or per workload (evaluate.grouped_scores) with the Results page's column words."""
+    words = group_score_words(reference)
+    columns = [c for c in words if c in frame.columns]
+    rows = [[str(record[by]), *(f"{record[c]:,}" if c == "rows" else
+                                score_text(record[c], ".3f" if c.startswith("r2") else ".2f") for c in columns)]
+            for record in frame.to_dict("records")]
+    return _table([title, *(words[c][0] for c in columns)], rows, set(range(1, len(columns) + 1)))
 
 
 def _headline(result: ReportedRun, run_name: str) -> str:
     """Run name, kind sentence, the four cards of the Results page and the rows and split in words."""
     evaluation = result.evaluation
     best = evaluation.best
-    reference = REFERENCE_BY_KIND[result.config.kind]
-    label = REFERENCE_CARDS[reference][0]
     parts = [f"<h1>Run {_text(run_name)}</h1>",
              f'<p class="muted">{_text(kind_title(result.config.kind))} of {_text(result.target)} · configuration '
              f"{_text(result.config.name)}</p>",
              f'<p class="lead">{_text(evaluation.kind_sentence)}</p>']
     if result.config.leaky:
-        parts.append('<p class="warning">This run used a LEAKY protocol (random hold-out and/or shuffled folds on a '
-                     "time series): its scores overstate what the twin does on new data.</p>")
-    parts.append('<div class="cards">'
-                 + _card("Best R² (hold-out)", score_text(best["r2_holdout"]), gain_over_reference(result))
-                 + _card("Best R² (OOF)", score_text(best["r2_oof"]))
-                 + _card(label, score_text(evaluation.baseline_r2(reference)))
-                 + _card("Persistence R²", score_text(evaluation.baseline_r2("persistence"))) + "</div>")
+        parts.append(f'<p class="warning">{_text(LEAKY_WARNING)}</p>')
+    parts.append('<div class="cards">' + "".join(_card(card) for card in headline_cards(result)) + "</div>")
+    parts.append(f'<p class="muted">{_text(persistence_caption(evaluation))}</p>')
+    if (harder := holdout_harder_note(evaluation)) is not None:
+        parts.append(f"<p>{_text(harder)}</p>")
     parts.append(f"<p>Best model <b>{_text(model_words(best['key']))}</b>, chosen by {_text(best['selected_by'])}, "
                  "scored on the hold-out rows it never saw.</p>")
     parts.append(f'<p class="muted">{_text(rows_caption(result))}</p>')
@@ -135,11 +150,20 @@ def _layer_tables(result: ReportedRun) -> str:
               for m in evaluation.models.to_dict("records")]
     baselines = [[b["name"], b["label"], score_text(b["r2_holdout"]), score_text(b["mae_holdout"], ".2f"),
                   score_text(b["rmse_holdout"], ".2f")] for b in evaluation.baselines.to_dict("records")]
-    return (_table(["layer", "model", "kind", "R² hold-out", "R² OOF", "MAE hold-out", "RMSE hold-out"], models,
-                   {0, 3, 4, 5, 6})
+    scores = [SCORE_WORDS[key][0] for key in ("r2_holdout", "r2_oof", "mae_holdout", "rmse_holdout")]
+    return (_table(["layer", "model", "kind", *scores], models, {0, 3, 4, 5, 6})
             + "<p>Baselines on the same hold-out rows:</p>"
-            + _table(["baseline", "what it predicts", "R² hold-out", "MAE hold-out", "RMSE hold-out"], baselines,
-                     {2, 3, 4}))
+            + _table(["baseline", "what it predicts", scores[0], *scores[2:]], baselines, {2, 3, 4}))
+
+
+def _groups(result: ReportedRun) -> str:
+    """The Results page's R² per session and per workload: the best model against the reference baseline."""
+    evaluation = result.evaluation
+    reference = REFERENCE_BY_KIND[result.config.kind]
+    return (f'<p class="muted">Best model {_text(model_words(evaluation.best["key"]))} against the '
+            f"{_text(model_words(reference))} on the hold-out rows of each group. {_text(SESSION_R2_NOTE)}</p>"
+            + _group_table(evaluation.by_session, SESSION, "session", reference)
+            + _group_table(evaluation.by_workload, WORKLOAD, "workload", reference))
 
 
 def _verdicts(result: ReportedRun) -> str:
@@ -147,12 +171,11 @@ def _verdicts(result: ReportedRun) -> str:
     may not be the top layer's."""
     evaluation = result.evaluation
     rows = [[str(g["layer"]), g["best_model"], verdict_text(g["gain_holdout"], g["gain_ci95"], g["verdict"]),
-             score_text(g["gain_oof"], "+.3f"), g["compared_with"]]
+             gain_text(g["gain_oof"], None), g["compared_with"]]
             for g in evaluation.layer_gain.to_dict("records")]
     note = best_not_top_note(evaluation)
     return (f'<p class="muted">{_words(verdict_caption(result))}</p>'
-            + _table(["layer", "best model", "hold-out R² gain [95 % interval] · verdict", "R² gain, OOF",
-                      "compared with"], rows, {0, 3})
+            + _table(["layer", "best model", VERDICT_HEADER, OOF_GAIN_WORDS[0], "compared with"], rows, {0, 3})
             + (f"<p>{_text(note)}</p>" if note else ""))
 
 
@@ -167,7 +190,8 @@ def _data_and_config(result: ReportedRun, data_label: str) -> str:
 
 def _glossary(kind: str) -> str:
     """The glossary's entries (each opens with its term) for the terms this report uses."""
-    terms = ["R²", "hold-out", "out-of-fold", "baseline", REFERENCE_BY_KIND[kind], kind, "stack", "layer"]
+    terms = ["R²", "MAE", "RMSE", "hold-out", "out-of-fold", "baseline", REFERENCE_BY_KIND[kind], "persistence", kind,
+             "stack", "layer"]
     return "<ul>" + "".join(f"<li>{_text(GLOSSARY[term])}</li>" for term in terms) + "</ul>"
 
 
@@ -203,6 +227,8 @@ def build_report(result: ReportedRun, run_name: str, data_label: str) -> str:
         _pair(residuals, ("vs_predicted", "histogram"), kind),
         _figure(titled_by_kind(residuals["over_time"], kind), "residual-over_time"),
         _pair(residuals, ("by_workload", "autocorrelation"), kind),
+        "<h2>R² per session and per workload</h2>",
+        _groups(result),
         "<h2>Data and configuration</h2>",
         _data_and_config(result, data_label),
         "<h2>Words used in this report</h2>",

@@ -56,10 +56,18 @@ def verdict(interval: tuple[float, float] | None) -> str:
     return "pays" if lo > 0 else "costs" if hi < 0 else "within noise"
 
 
+def signed_text(value: float, digits: int = 3) -> str:
+    """A gain for people: "+0.012" or "−0.012" (the typographic minus, everywhere a gain is shown), and "0.000" with
+    no sign when it rounds to zero, so no "−0.000" suggests a loss that the digits cannot show."""
+    if round(value, digits) == 0:
+        return f"{0:.{digits}f}"
+    return f"{value:+.{digits}f}".replace("-", "−")
+
+
 def gain_text(gain: float | None, interval: list[float] | tuple[float, float] | None, digits: int = 3) -> str:
     """A gain with its 95 % interval in words, e.g. "+0.003 [−0.001, +0.007]"; "n/a" for a gain not measured."""
-    def signed(value: float) -> str:
-        return f"{value:+.{digits}f}".replace("-", "−")
     if gain is None or not np.isfinite(gain):
         return "n/a"
-    return signed(gain) if interval is None else f"{signed(gain)} [{signed(interval[0])}, {signed(interval[1])}]"
+    if interval is None:
+        return signed_text(gain, digits)
+    return f"{signed_text(gain, digits)} [{signed_text(interval[0], digits)}, {signed_text(interval[1], digits)}]"

@@ -6,12 +6,14 @@ Pure text (no Streamlit): the app's `ui` modules import these, and so does `twin
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 
 from twin_core.evaluate import BASELINE_WORDS, BASELINES, REFERENCE_BY_KIND, Evaluation, model_words, score_text
 from twin_core.runs import FinishedRun
-from twin_core.verdicts import gain_text
+from twin_core.verdicts import gain_text, signed_text
 
 KIND_READS = {"reconstruction": "reads cpu_util_overall, from which the identity N·overall − Σ other cores nearly "
                                 "gives the target by arithmetic: good to fill in or check a core.",
@@ -24,6 +26,17 @@ REFERENCE_CARDS = {  # the baseline a twin of each kind must beat: its metric ca
     "linear_others": ("Linear R²", "linear", "The linear baseline: a ridge on the other cores' current values, "
                                              "fitted on the training rows only."),
 }
+PERSISTENCE_WORDS = ("each sample predicted by the target core's own previous sample, which no twin reads; its R² "
+                     "measures how smooth the core is from one sample to the next, not a bar the twin must beat.")
+
+
+def files_label(names: tuple[str, ...]) -> str:
+    """Data files in a few words, named after them (never by a path on someone's machine): `a.parquet`, or
+    `a.parquet + 6 more files`; the app's data label and the CLI's report say the same."""
+    more = len(names) - 1
+    return names[0] if more == 0 else f"{names[0]} + {more} more file{'s' if more > 1 else ''}"
+
+
 def kind_title(kind: str) -> str:
     """How a twin's kind is named on every page and chart: 'Reconstruction twin' or 'Behavioural twin'."""
     return f"{kind.capitalize()} twin"
@@ -53,6 +66,9 @@ GLOSSARY = {  # plain words for every term of art the app and the report show, a
                     "below and learns how far to trust each of them.",
     "passthrough": "Passthrough: a layer above the first also reads the original features, not only the "
                    "predictions of the layer below.",
+    "persistence": f"Persistence baseline: {PERSISTENCE_WORDS}",
+    "MAE": "MAE (mean absolute error): the average distance between prediction and actual, in percentage points.",
+    "RMSE": "RMSE (root mean squared error): like MAE, in percentage points, but large misses weigh more.",
     "purge gap": "Purge gap: rows dropped between the training rows and the rows they are scored on, as many as "
                  "the longest look-back (window or lag), so no scored row's windows or lags reach into training rows.",
 }
@@ -84,11 +100,92 @@ def reference_gain(metrics: dict) -> tuple[str, float]:
     return reference, float("nan") if best is None or base is None else best - base
 
 
-def gain_over_reference(result: FinishedRun) -> str | None:
-    """The best model's hold-out R² gain over the baseline its kind must beat, e.g. "+0.012 vs identity"; None when
-    it cannot be measured (no arrow is better than a misleading one)."""
+LEAKY_WARNING = ("This run used a LEAKY protocol (random hold-out and/or shuffled folds on a time series): its scores "
+                 "overstate what the twin does on new data.")
+HOLDOUT_HARDER_BY = 0.1  # an out-of-fold R² this far above the hold-out's is worth a sentence
+
+
+@dataclass(frozen=True)
+class Gain:
+    """A gain in words ("+0.012 vs identity") and which way it points: "up", "down", or "off" when it rounds to 0."""
+
+    text: str
+    direction: str
+
+
+@dataclass(frozen=True)
+class HeadlineCard:
+    """One headline number as the Results page, the Overview and the report show it."""
+
+    label: str
+    value: str
+    help: str
+    gain: Gain | None = None
+
+
+def gain_over_reference(result: FinishedRun) -> Gain | None:
+    """The best model's hold-out R² gain over the baseline its kind must beat, e.g. "+0.012 vs identity" (a gain that
+    rounds to zero reads "0.000 vs identity" and points nowhere); None when it cannot be measured (no arrow is better
+    than a misleading one)."""
     reference, gain = reference_gain(result.metrics)
-    return f"{gain:+.3f} vs {REFERENCE_CARDS[reference][1]}" if np.isfinite(gain) else None
+    if not np.isfinite(gain):
+        return None
+    text = signed_text(gain)
+    direction = "up" if text.startswith("+") else "down" if text.startswith("−") else "off"
+    return Gain(f"{text} vs {REFERENCE_CARDS[reference][1]}", direction)
+
+
+def headline_cards(result: FinishedRun) -> list[HeadlineCard]:
+    """The four headline numbers: the best model's hold-out R² (with its gain over the baseline its kind must beat),
+    its out-of-fold R², that baseline's R², and persistence's, which is no bar (see GLOSSARY["persistence"])."""
+    evaluation = result.evaluation
+    best = evaluation.best
+    reference = REFERENCE_BY_KIND[result.config.kind]
+    label, _, about = REFERENCE_CARDS[reference]
+    return [
+        HeadlineCard("Best R² (hold-out)", score_text(best["r2_holdout"]),
+                     f"The best model, {model_words(best['key'])}, of this {kind_title(result.config.kind).lower()} "
+                     f"on the hold-out rows; chosen by {best['selected_by']}.\n\n{GLOSSARY['R²']}\n\n"
+                     f"{GLOSSARY['hold-out']}\n\n{GLOSSARY['out-of-fold']}", gain_over_reference(result)),
+        HeadlineCard("Best R² (OOF)", score_text(best["r2_oof"]), GLOSSARY["out-of-fold"]),
+        HeadlineCard(label, score_text(evaluation.baseline_r2(reference)), f"{about}\n\n{GLOSSARY['baseline']}"),
+        HeadlineCard("Persistence R²", score_text(evaluation.baseline_r2("persistence")), GLOSSARY["persistence"]),
+    ]
+
+
+def persistence_caption(evaluation: Evaluation) -> str:
+    """Why the persistence card's high R² is not the bar the twin must beat, said beside the headline."""
+    return f"Persistence R² {score_text(evaluation.baseline_r2('persistence'))}: {PERSISTENCE_WORDS}"
+
+
+def holdout_harder_note(evaluation: Evaluation) -> str | None:
+    """When the best model's out-of-fold R² is well above its hold-out R², that the hold-out is the honest figure;
+    None otherwise."""
+    best = evaluation.best
+    if not best["r2_oof"] - best["r2_holdout"] > HOLDOUT_HARDER_BY:  # False for NaN too
+        return None
+    return (f"The best model's out-of-fold R² ({score_text(best['r2_oof'])}) is well above its hold-out R² "
+            f"({score_text(best['r2_holdout'])}): the hold-out rows are harder to predict than the training folds "
+            "suggest, and the hold-out R² is the honest figure for new data.")
+
+
+SESSION_R2_NOTE = ("A session's R² is measured against that session's own mean, so a twin whose skill is telling "
+                   "workloads apart scores lower within a session than overall, even below 0.")
+VERDICT_HEADER = "hold-out R² gain [95 % interval] · verdict"  # the "Does each layer pay?" answer column
+OOF_GAIN_WORDS = ("R² gain, out-of-fold", "The same gain on the training rows, each predicted by a model that did "
+                                         "not see it; layer 1 has none (a baseline has no out-of-fold score).")
+SCORE_WORDS = {  # the score columns of the model and baseline tables: header and help, on Results and in the report
+    "r2_holdout": ("R² hold-out", GLOSSARY["hold-out"]), "r2_oof": ("R² out-of-fold", GLOSSARY["out-of-fold"]),
+    "mae_holdout": ("MAE hold-out", GLOSSARY["MAE"]), "rmse_holdout": ("RMSE hold-out", GLOSSARY["RMSE"]),
+    "mae_oof": ("MAE out-of-fold", GLOSSARY["MAE"]), "rmse_oof": ("RMSE out-of-fold", GLOSSARY["RMSE"])}
+
+
+def group_score_words(reference: str) -> dict[str, tuple[str, str]]:
+    """The columns of the per-session and per-workload tables (evaluate.grouped_scores) in words, with their help."""
+    name = model_words(reference)
+    return {"rows": ("hold-out rows", GLOSSARY["hold-out"]), "r2_model": ("R², best model", GLOSSARY["R²"]),
+            f"r2_{reference}": (f"R², {name}", GLOSSARY[reference]), "mae_model": ("MAE, best model", GLOSSARY["MAE"]),
+            f"mae_{reference}": (f"MAE, {name}", GLOSSARY["MAE"])}
 
 
 def verdict_caption(result: FinishedRun) -> str:
@@ -97,7 +194,18 @@ def verdict_caption(result: FinishedRun) -> str:
     return ("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "
             f"{BASELINE_WORDS[reference]} ({BASELINES[reference]}). The hold-out gain comes with its 95 % interval "
             "(a bootstrap over time blocks within sessions): a layer **pays** only when the whole interval is above 0, "
-            "**costs** when it is below 0, and is **within noise** otherwise. " + split_caption(result))
+            "**costs** when it is below 0, and is **within noise** otherwise. " + _gain_above_one(result)
+            + split_caption(result))
+
+
+def _gain_above_one(result: FinishedRun) -> str:
+    """Why an interval may reach above +1 (it looks impossible for an R²), when one does; empty otherwise."""
+    gains = result.evaluation.layer_gain
+    bounds = [*gains["gain_holdout"], *(hi for ci in gains["gain_ci95"] if ci is not None for hi in ci)]
+    if not any(np.isfinite(b) and round(b, 3) > 1 for b in bounds):
+        return ""
+    return ("A gain above +1 is possible: R² has no lower bound, and when the layer below scores below 0 (worse than "
+            "predicting the average) in some resamples, the gain over it can exceed 1. ")
 
 
 def verdict_text(gain: float | None, interval: list[float] | None, verdict: str) -> str:

@@ -1,18 +1,16 @@
-"""Small shared pieces of layout: the headline metric cards, the kind choices and caption; the words they share with
-the HTML report (split captions, kind titles, reference names) come from twin_core.wording."""
+"""Small shared pieces of layout: the headline metric cards, the kind choices and caption. Their words come from
+twin_core.wording (the HTML report's too); pages import words from there, not through this module."""
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
-from twin_core.evaluate import BASELINES, REFERENCE_BY_KIND, model_words, score_text
 from twin_core.pipeline import TrainResult
-from twin_core.wording import (KIND_READS, REFERENCE_CARDS, gain_over_reference, kind_title, rows_caption,
-                               split_caption, titled_by_kind)
+from twin_core.wording import KIND_READS, Gain, HeadlineCard, headline_cards, kind_title, rows_caption
 
 KIND_CHOICES = {"reconstruction": "Reconstruction: may read overall and the identity",
                 "behavioural": "Behavioural: reads neither overall nor the identity"}
-__all__ = ["KIND_CHOICES", "KIND_READS", "REFERENCE_CARDS", "kind_caption", "kind_title",
-           "metric_cards", "split_caption", "titled_by_kind"]  # the words live in twin_core.wording (the report's too)
+DELTA_STYLE = {"up": ("green", "up"), "down": ("red", "down"), "off": ("gray", "off")}  # Gain.direction → colour, arrow
 
 
 def kind_caption(kind: str) -> str:
@@ -20,24 +18,26 @@ def kind_caption(kind: str) -> str:
     return f"{kind_title(kind)}: {KIND_READS[kind]}"
 
 
+def number_columns(words: dict[str, tuple[str, str]]) -> dict[str, st.column_config.NumberColumn]:
+    """Table columns named and explained in twin_core.wording's words (key → header, help): R² to 3 decimals, errors
+    (MAE, RMSE) to 2, counts whole with thousands separators."""
+    formats = {"r2": "%.3f", "mae": "%.2f", "rmse": "%.2f"}
+    return {key: st.column_config.NumberColumn(label, format=formats.get(key.split("_")[0], "localized"), help=about)
+            for key, (label, about) in words.items()}
+
+
+def metric_card(column: DeltaGenerator, card: HeadlineCard) -> None:
+    """One headline card; its gain is coloured and pointed by its own direction (Streamlit would read the typographic
+    minus as a rise), and a card without a measured gain has no arrow at all."""
+    gain: Gain | None = card.gain
+    color, arrow = DELTA_STYLE[gain.direction] if gain else ("normal", "auto")
+    column.metric(card.label, card.value, delta=gain.text if gain else None, delta_color=color, delta_arrow=arrow,
+                  border=True, help=card.help)
+
+
 def metric_cards(result: TrainResult) -> None:
     """Headline numbers (four cards, short labels that fit at 1280 px): the best model's R² against the baseline its
     kind must beat, and persistence; the row counts go in the caption with the split."""
-    best = result.evaluation.best
-    reference = REFERENCE_BY_KIND[result.config.kind]
-    reference_r2 = result.evaluation.baseline_r2(reference)
-    persistence = result.evaluation.baseline_r2("persistence")
-    label, _, about = REFERENCE_CARDS[reference]
-    cols = st.columns(4)
-    # no delta arrow when the gain cannot be measured: Streamlit draws any unsigned delta as a green rise
-    cols[0].metric("Best R² (hold-out)", score_text(best["r2_holdout"]),
-                   delta=gain_over_reference(result), border=True,
-                   help=f"The best model, {model_words(best['key'])}, of this {kind_title(result.config.kind).lower()} "
-                        "on the "
-                        f"held-out rows; selected by {best['selected_by']}.")
-    cols[1].metric("Best R² (OOF)", score_text(best['r2_oof']), border=True,
-                   help="Out-of-fold: each training row predicted by the fold that did not see it.")
-    cols[2].metric(label, score_text(reference_r2), border=True, help=about)
-    cols[3].metric("Persistence R²", score_text(persistence), border=True,
-                   help="The persistence baseline: " + BASELINES["persistence"].removeprefix("persistence: ") + ".")
+    for column, card in zip(st.columns(4), headline_cards(result)):
+        metric_card(column, card)
     st.caption(rows_caption(result))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from twin_core.evaluate import REFERENCE_BY_KIND, Evaluation, model_words, score_text
+from twin_core.evaluate import Evaluation, model_words
 from twin_core.telemetry import Telemetry
-from twin_core.wording import GLOSSARY  # the terms of art in plain words, shared with the HTML report
+from twin_core.wording import GLOSSARY, headline_cards, holdout_harder_note, persistence_caption, split_caption
 from ui import format as fmt
 from ui.state import Run
 
@@ -25,23 +25,21 @@ def data_glance(telemetry: Telemetry, label: str) -> None:
 
 
 def run_glance(run: Run) -> None:
-    """The active run's kind sentence, its best honest R² beside the baseline its kind must beat, and its split."""
+    """The active run's kind sentence, the headline cards of Results (best honest R² beside the baseline its kind must
+    beat, and why persistence is no bar), and its split."""
     result = run.result
     kind = result.config.kind
-    reference = REFERENCE_BY_KIND[kind]
     best = result.evaluation.best
-    label, _, about = fmt.REFERENCE_CARDS[reference]
     st.subheader(f"Active twin: run {run.label}")
     st.markdown(result.metrics["kind_sentence"], help=GLOSSARY[kind])
-    cards = st.columns(4)
-    cards[0].metric("Best R² (hold-out)", score_text(best["r2_holdout"]), border=True,
-                    help=f"{GLOSSARY['R²']}\n\n{GLOSSARY['hold-out']}\n\n{GLOSSARY['out-of-fold']}\n\n"
-                         f"Best model: {model_words(best['key'])}.")
-    cards[1].metric(label, score_text(result.evaluation.baseline_r2(reference)), border=True,
-                    help=f"{GLOSSARY['baseline']}\n\n{GLOSSARY[reference]}\n\n{about}")
+    for column, card in zip(st.columns(4), headline_cards(result)):
+        fmt.metric_card(column, card)
     st.caption(f"Best model **{model_words(best['key'])}**, chosen by out-of-fold R², scored on the hold-out · "
-               f"trained on {run.data_label} · {fmt.split_caption(result)}",
+               f"trained on {run.data_label} · {split_caption(result)}",
                help=f"{GLOSSARY['hold-out']}\n\n{GLOSSARY['out-of-fold']}")
+    st.caption(persistence_caption(result.evaluation), help=GLOSSARY["baseline"])
+    if (note := holdout_harder_note(result.evaluation)) is not None:
+        st.caption(note)
 
 
 def trace_session(evaluation: Evaluation) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from twin_core.evaluate import REFERENCE_BY_KIND, model_words, score_text
-from ui import format as fmt
+from twin_core.wording import kind_title, split_caption
 from ui import state, store, training
 
 
@@ -37,8 +37,8 @@ def render() -> None:
         kind = run.result.config.kind
         reference = REFERENCE_BY_KIND[kind]
         best = run.result.evaluation.best
-        st.markdown(f"**{fmt.kind_title(kind)}** · best **{model_words(best['key'])}** · "
+        st.markdown(f"**{kind_title(kind)}** · best **{model_words(best['key'])}** · "
                     f"R² **{score_text(best['r2_holdout'])}** "
                     f"({model_words(reference)} {score_text(run.result.evaluation.baseline_r2(reference))})",
                     help=run.result.metrics["kind_sentence"])
-        st.caption(f"On {run.data_label}. {fmt.split_caption(run.result)}")
+        st.caption(f"On {run.data_label}. {split_caption(run.result)}")

@@ -21,6 +21,7 @@ from twin_core.plots import utilisation_figure
 from twin_core.presets import get_preset
 from twin_core.telemetry import SessionRule, ValidationReport, Telemetry, load_uploaded
 from twin_core.telemetry.options import SourceOptions
+from twin_core.wording import files_label
 
 TELEMETRY = "telemetry"
 DATA_LABEL = "data_label"
@@ -133,12 +134,6 @@ def use_telemetry(telemetry: Telemetry, label: str) -> None:
     st.session_state[DATA_LABEL] = label
     st.session_state[DATA_FILES] = ()
     st.session_state[UPLOAD_FAILURE] = None
-
-
-def files_label(names: tuple[str, ...]) -> str:
-    """Uploaded files in a few words, named after them: `a.parquet`, or `a.parquet + 6 more files`."""
-    more = len(names) - 1
-    return names[0] if more == 0 else f"{names[0]} + {more} more file{'s' if more > 1 else ''}"
 
 
 def load_files(files: list[tuple[str, bytes]], joining: tuple[tuple[str, bytes], ...] = ()) -> None:

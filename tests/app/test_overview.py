@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import DEMO_ROWS, figures, goto, metric, train, trace, values
 from twin_core.evaluate import model_words, score_text
-from ui.overview import GLOSSARY
+from twin_core.wording import GLOSSARY
 
 
 def buttons(at: AppTest) -> dict[str, str]:
@@ -47,6 +47,10 @@ def test_after_a_quick_training_the_kind_sentence_best_r2_beside_the_identity_an
     best_card = next(m for m in at.metric if m.label == "Best R² (hold-out)")
     assert GLOSSARY["R²"] in best_card.help and GLOSSARY["out-of-fold"] in best_card.help
     assert any(result.split.description in c.value for c in at.caption)
+    assert [m.label for m in at.metric if "R²" in m.label] == ["Best R² (hold-out)", "Best R² (OOF)", "Identity R²",
+                                                               "Persistence R²"]  # the Results page's four cards
+    persistence = f"Persistence R² {evaluation.baseline_r2('persistence'):.3f}: "
+    assert any(c.value.startswith(persistence) and "not a bar the twin must beat" in c.value for c in at.caption)
     assert buttons(at) == {"See the results": "primary", "Ask what-if": "secondary",
                            "Follow this machine live": "secondary"}
     charts = figures(at)

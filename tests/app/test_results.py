@@ -1,6 +1,7 @@
 """Results and Compare pages: every figure is there and carries the run's numbers, not just something drawn."""
 from __future__ import annotations
 
+import html
 import re
 
 import numpy as np
@@ -9,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import figures, goto, metric, train, trace, values
 from twin_core.evaluate import model_words
+from twin_core.report import build_report
 from twin_core.verdicts import gain_text
 
 
@@ -44,12 +46,35 @@ def test_layer_r2_chart_and_the_gain_table_show_every_model_baseline_and_verdict
     expected = [f"{gain_text(g, ci)} · {v}" for g, ci, v in
                 result.evaluation.layer_gain[["gain_holdout", "gain_ci95", "verdict"]].itertuples(index=False)]
     assert list(gain["answer"]) == expected
-    shown = r"[+−]\d\.\d{3}"
+    shown = r"(?:[+−]\d\.\d{3}|0\.000)"  # one minus sign, and no sign on a gain that rounds to zero
     answer = rf"{shown} \[{shown}, {shown}\] · (pays|within noise|costs)|n/a · n/a"
     assert all(re.fullmatch(answer, a) for a in expected)
     explained = any("is not in the top layer" in c.value for c in at.caption)
     assert explained == (result.evaluation.best["layer"] != 2)  # said only when the headline's model is below the top
     assert float(at.metric[0].value) == pytest.approx(result.evaluation.best["r2_holdout"], abs=5e-4)
+
+
+def test_the_report_shows_the_numbers_the_results_page_shows(trained: AppTest) -> None:
+    at = trained
+    run = at.session_state["runs"][0]
+    report = html.unescape(build_report(run.result, run.label, run.data_label))
+    cards = [(m.label, m.value) for m in at.metric]
+    assert len(cards) == 4
+    for label, value in cards:
+        assert f'<div class="label">{label}</div><div class="value">{value}</div>' in report
+    delta = at.metric[0].delta
+    assert re.fullmatch(r"(?:[+−]\d\.\d{3}|0\.000) vs identity", delta) and f">{delta}</div>" in report
+    gain = at.dataframe[0].value
+    for layer, answer, oof in gain[["layer", "answer", "gain_oof"]].itertuples(index=False):
+        assert f'<td class="number">{layer}</td><td>' in report and f"<td>{answer}</td>" in report
+        assert f'<td class="number">{oof}</td>' in report
+    captions = [c.value for c in at.caption]
+    assert next(c for c in captions if c.startswith("Persistence R² ")) in report  # why persistence is no bar
+    per_session = at.dataframe[-2].value
+    for r2 in per_session["r2_model"]:
+        assert f'<td class="number">{r2:.3f}</td>' in report
+    why_lower = "A session's R² is measured against that session's own mean"
+    assert any(why_lower in c for c in captions) and why_lower in report
 
 
 def test_stack_diagram_labels_each_node_with_its_r2(trained: AppTest) -> None:
@@ -127,11 +152,13 @@ def test_a_behavioural_run_says_its_kind_and_is_measured_against_its_own_baselin
     assert gain.loc[0, "gain_oof"] == "n/a"  # a baseline has no out-of-fold score: never a literal None
     assert at.dataframe[2].value["name"].tolist() == ["mean", "persistence", "linear_others"]
     assert at.pills(key="trace_keys:behavioural-quick #1").options == [
-        "L1:lgbm", "L1:ridge", "L2:top-ridge", "mean", "persistence", "linear_others"]  # shown in words
+        "layer 1 · lgbm", "layer 1 · ridge", "layer 2 · top-ridge", "training-mean baseline", "persistence baseline",
+        "linear baseline"]  # shown in words
     charts = figures(at)
     assert charts["trace"]["layout"]["title"]["text"] == (
         "Behavioural twin · cpu_util_core_0: actual against predicted, hold-out rows")
-    assert [t["name"] for t in charts["trace"]["data"]] == ["actual", evaluation.best["key"], "linear_others"]
+    assert [t["name"] for t in charts["trace"]["data"]] == ["actual", model_words(evaluation.best["key"]),
+                                                            "linear baseline"]
     assert all(fig["layout"]["title"]["text"].startswith("Behavioural twin · ") for fig in charts.values())
     assert "r2_linear_others" in at.dataframe[-1].value.columns
 
@@ -148,12 +175,12 @@ def test_compare_marks_runs_of_different_kinds_as_different_questions(app: AppTe
     charts = figures(at)
     assert "metric_deltas" not in charts  # no change from one kind to the other is drawn
     assert charts["compare_traces"]["layout"]["title"]["text"].startswith("Different kinds · Best model of each run")
-    side_by_side = next(t.value for t in at.table if "gain over it" in t.value.columns)
+    side_by_side = next(t.value for t in at.table if "baseline R²" in t.value.columns)
     best = [run.result.evaluation.best["r2_holdout"] for run in at.session_state["runs"]]
     assert side_by_side.index.tolist() == ["quick #1", "behavioural-quick #2"]
     assert side_by_side.to_dict("list") == {
-        "kind": ["reconstruction", "behavioural"], "scored on": ["honest split", "honest split"],
-        "best R² hold-out": [f"{r2:.3f}" for r2 in best],
-        "best R² out-of-fold": [f"{run.result.evaluation.best['r2_oof']:.3f}" for run in at.session_state["runs"]],
-        "baseline of its kind": ["identity", "linear baseline"], "baseline R²": [f"{r2:.3f}" for r2 in baselines],
-        "gain over it": [f"{b - r:+.3f}" for b, r in zip(best, baselines)]}
+        "kind": ["reconstruction", "behavioural"], "split": ["honest", "honest"],
+        "best R²": [f"{r2:.3f}" for r2 in best],
+        "best R² OOF": [f"{run.result.evaluation.best['r2_oof']:.3f}" for run in at.session_state["runs"]],
+        "baseline": ["identity", "linear"], "baseline R²": [f"{r2:.3f}" for r2 in baselines],
+        "gain": [f"{b - r:+.3f}" for b, r in zip(best, baselines)]}
