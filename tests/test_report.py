@@ -85,6 +85,8 @@ def test_headline_has_the_four_cards_with_their_numbers_and_why_persistence_is_n
     assert f"the twin {evaluation.best['r2_holdout']:.3f}" in evaluation.kind_sentence \
         or f"(R² {evaluation.best['r2_holdout']:.3f})" in evaluation.kind_sentence  # as the card says it
     assert html.escape(rows_caption(result)) in report  # rows, split and purge gap in words
+    harder = evaluation.best["r2_oof"] - evaluation.best["r2_holdout"] > 0.1
+    assert ("is well above its hold-out R²" in report) == harder
     assert f"Best model <b>{html.escape(model_words(evaluation.best['key']))}</b>" in report
 
 
@@ -154,3 +156,14 @@ def test_user_strings_are_escaped(reported):
 def test_report_size_stays_sane(reported):
     _, report = reported
     assert len(get_plotlyjs()) < len(report.encode()) < len(get_plotlyjs()) + 1_000_000
+
+
+def test_a_weak_top_says_why_a_gain_passes_one_and_that_the_hold_out_is_the_honest_figure(demo_telemetry):
+    result = train_twin(demo_telemetry, _weak_top(get_preset("behavioural-quick")))
+    best, gains = result.evaluation.best, result.evaluation.layer_gain
+    assert best["r2_oof"] - best["r2_holdout"] > 0.1  # this data and config: the hold-out is much harder
+    assert max(hi for _, hi in gains["gain_ci95"]) > 1  # the top over a layer 1 below 0 in some resamples
+    report = html.unescape(build_report(result, RUN_NAME, DATA_LABEL))
+    assert (f"out-of-fold R² ({best['r2_oof']:.3f}) is well above its hold-out R² ({best['r2_holdout']:.3f})"
+            in report) and "the hold-out R² is the honest figure" in report
+    assert "A gain above +1 is possible" in report

@@ -1,6 +1,8 @@
 """The product's words for a run, shared by the app's pages and the HTML report so both say the same thing: the
-twin's kind in words and chart titles, the split named beside every R², the headline's gain over the baseline, the
-layer verdicts in words, and the glossary of every term of art.
+twin's kind in words and chart titles, the split named beside every R², the headline cards and their gain over the
+baseline, the sentences that keep a number from being misread (why persistence is no bar, why a session's R² is
+lower, when the hold-out is harder than the folds, why a gain can pass +1), table headers, the layer verdicts in
+words, the data named by its files, and the glossary of every term of art. Written once here, never in a page.
 
 Pure text (no Streamlit): the app's `ui` modules import these, and so does `twin_core.report`.
 """
