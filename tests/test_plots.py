@@ -78,7 +78,7 @@ def test_utilisation_selected_columns(telemetry):
 def test_layer_r2_bars_are_horizontal_named_in_full_beside_baseline_bars(result):
     ev = result.evaluation
     fig = plots.layer_r2_figure(ev, result.split.description, "blocked 3 folds, 5-row gap")
-    holdout, oof, baselines = fig.data
+    holdout, oof, baselines = fig.data[:3]  # then the legend's two keys
     assert {t.orientation for t in fig.data} == {"h"}
     assert list(holdout.y) == ["layer 1 · lgbm", "layer 1 · ridge", "layer 2 · top-ridge ★"]  # ★: best by OOF
     assert list(oof.y) == list(holdout.y) and holdout.offsetgroup != oof.offsetgroup  # side by side
@@ -264,6 +264,84 @@ def test_stack_diagram_boxes_fit_their_names():
     x0, x1 = columns[1]
     assert x1 - x0 >= len(long_name) * 7  # about 7 px a bold 12 px character
     assert fig.layout.width >= columns[-1][1]
+
+
+def _strings(value: object) -> list[str]:
+    """Every string inside a figure's JSON-like dict (texts, names, titles, annotations, tick labels)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+EVIL = '<a href="https://x">m</a>'
+
+
+def test_user_names_reach_plotly_as_plain_text_never_as_links(result, telemetry):
+    config = result.config
+    layer = config.stack.layers[0]
+    evil = replace(config, name=EVIL, stack=replace(config.stack, layers=(
+        replace(layer, models=(replace(layer.models[0], name=EVIL), *layer.models[1:])), *config.stack.layers[1:])))
+    models = result.evaluation.models.assign(name=[EVIL, *result.evaluation.models["name"][1:]])
+    answer = ask(result.model, telemetry, Scenario(f"<b>{EVIL}</b> & more", core_scale=1.5))
+    for fig in (plots.stack_diagram(evil), plots.layer_r2_figure(replace(result.evaluation, models=models), "t", "f"),
+                plots.whatif_figure(answer)):
+        texts = _strings(fig.to_plotly_json()["layout"]) + _strings(fig.to_plotly_json()["data"])
+        assert not any("<a" in text or "<b><a" in text for text in texts)
+        assert any("&lt;a href=\"https://x\"&gt;m&lt;/a&gt;" in text for text in texts)  # still said, as text
+    assert plots.stack_diagram(evil).layout.title.text == ("Stack of configuration "
+                                                           "'&lt;a href=\"https://x\"&gt;m&lt;/a&gt;'")
+
+
+def test_stack_diagram_says_run_once_trained_and_configuration_before(result):
+    assert plots.stack_diagram(result.config).layout.title.text == "Stack of configuration 'quick'"
+    assert plots.stack_diagram(result.config, result.evaluation).layout.title.text == "Stack of run 'quick'"
+
+
+@pytest.mark.parametrize(("preset", "font_px"), [("default", 13), ("seed-v3", 13)])
+def test_stack_diagram_text_reads_on_a_projector_and_fits_the_main_column_at_1280(preset, font_px):
+    fig = plots.stack_diagram(get_preset(preset))
+    assert {t.textfont.size for t in fig.data} == {font_px}
+    assert fig.layout.width <= plots.STACK_MAX_PX
+
+
+def test_stack_diagram_of_four_layers_of_long_names_steps_down_to_12_px():
+    config = get_preset("default")
+    layer = config.stack.layers[-1]
+    long = replace(layer, models=tuple(replace(m, name=f"{m.name}-with-a-longer-name") for m in layer.models))
+    config = replace(config, stack=replace(config.stack, layers=(*config.stack.layers, long)))
+    fig = plots.stack_diagram(config)
+    assert {t.textfont.size for t in fig.data} == {12}
+    assert len(fig.data) == 1 + 4
+
+
+def test_layer_r2_legend_tells_the_pattern_in_grey_and_leaves_colour_to_the_names(result):
+    fig = plots.layer_r2_figure(result.evaluation, result.split.description, "folds")
+    keys = [(t.name, t.marker.color, t.marker.pattern.shape) for t in fig.data if t.showlegend is not False]
+    assert keys == [("hold-out (solid)", plots.NEUTRAL_COLOUR, ""), ("out-of-fold (hatched)", plots.NEUTRAL_COLOUR, "/")]
+    holdout, oof, baselines = fig.data[:3]
+    assert (holdout.legendgroup, oof.legendgroup, baselines.legendgroup) == ("holdout", "oof", "holdout")
+    assert list(baselines.marker.color) == [plots.BASELINE_COLOURS[n] for n in result.evaluation.baselines["name"]]
+
+
+def test_residual_histogram_says_its_mean_in_the_subtitle_not_over_the_bars(result):
+    key = result.evaluation.best["key"]
+    fig = plots.residual_figures(result.evaluation, key)["histogram"]
+    mean = float(np.nanmean(result.evaluation.residuals(key)))
+    assert not [a.text for a in fig.layout.annotations if "mean" in (a.text or "")]
+    assert f"dashed line: the mean, {mean:+.2f}" in fig.layout.title.subtitle.text
+
+
+def test_subtitles_wrap_less_across_the_page_and_in_even_lines_no_orphan(result, telemetry):
+    wide = plots.utilisation_figure(telemetry).layout.title.subtitle.text
+    assert "<br>" not in wide and plots.SUBTITLE_CHARS < len(wide) <= plots.WIDE_SUBTITLE_CHARS  # one line: wide
+    half = plots.residual_figures(result.evaluation, result.evaluation.best["key"])["autocorrelation"]
+    lines = half.layout.title.subtitle.text.split("<br>")
+    assert len(lines) == 2 and max(map(len, lines)) <= plots.SUBTITLE_CHARS
+    assert min(map(len, lines)) >= 0.8 * max(map(len, lines))  # even: no line of a word or two
 
 
 def test_compare_traces_on_shared_rows(result, other):

@@ -84,6 +84,17 @@ def test_the_figure_draws_the_difference_itself_with_each_sessions_mean_and_the_
     assert "percentage points" in fig.layout.yaxis2.title.text
 
 
+def test_each_panels_legend_stands_beside_it_and_the_title_says_the_scenario_once(follower):
+    model, telemetry = follower
+    fig = whatif_figure(ask(model, telemetry, Scenario("half as busy", core_scale=0.5)))
+    legends = {trace.name: trace.legend or "legend" for trace in fig.data}
+    assert legends == {"actual": "legend", "predicted, as recorded": "legend", "predicted, half as busy": "legend",
+                       WHATIF_DIFFERENCE: "legend2", "session mean of the difference": "legend2"}
+    assert fig.layout.legend.x > 1 and fig.layout.legend2.x > 1  # right of the plots, not under the time axis
+    assert (fig.layout.legend.y, fig.layout.legend2.y) == (1.0, fig.layout.yaxis2.domain[1])  # each at its panel's top
+    assert fig.layout.title.text == "What-if 'half as busy': predictions and their difference"
+
+
 def test_relabelled_workload_unknown_to_the_twin_is_a_warning(model, demo_telemetry):
     with pytest.warns(UserWarning, match="not seen in training"):
         answer = ask(model, demo_telemetry, Scenario("new label", workload="gpu_render"))

@@ -2,12 +2,15 @@
 
 Time axes show UTC datetimes at round ticks; the idle time between recording sessions is cut out of the axis (range
 breaks), sessions are shaded alternately and labelled, and lines break between sessions and at every pause inside
-one (the loader's gap factor times the session's median step). Every long trace is min-max downsampled first, so a
-figure never carries more than `max_points` points per trace. Figures are laid out to read at 1280 px and 1920 px:
-names in full, legends beside the plot, subtitles wrapped, axes zoomed where the differences are small.
+one (over PAUSE_FACTOR times the session's median sampling interval). Every long trace is min-max downsampled first,
+so a figure never carries more than `max_points` points per trace. Figures are laid out to read at 1280 px and 1920 px:
+names in full, legends beside the plot, subtitles wrapped in even lines, axes zoomed where the differences are small.
+Every user string (a run, model, feature set, scenario or workload name) is escaped before it reaches Plotly's text,
+which reads HTML: a name never becomes a link or markup.
 """
 from __future__ import annotations
 
+import html
 import textwrap
 
 import numpy as np
@@ -39,9 +42,12 @@ TIME_TITLE = "time (UTC; gaps between sessions cut out)"
 UTIL_TITLE = "utilisation (%)"
 RESIDUAL_TITLE = "residual: actual − predicted (percentage points)"
 MAX_SESSION_LABELS = 20
-PAUSE_FACTOR = SessionRule().gap_factor  # a step longer than this many median steps is a pause: lines break
+# a step longer than this many median steps is a pause and lines break: the default session rule's factor, without
+# its min_gap_s (at fast sampling a pause of a few seconds still draws as a ramp); longer pauses start a session
+PAUSE_FACTOR = SessionRule().gap_factor
 SEGMENT = "_segment"  # the stretch id a thinned frame carries (see _segments)
 SUBTITLE_CHARS = 84  # a subtitle line this long (about 4.7 px a character) fits a half-width chart at 1280 px
+WIDE_SUBTITLE_CHARS = 150  # and this long a chart across the page at 1280 px (about 800 px for the subtitle)
 PAUSE_NOTE = f"lines break where sampling pauses for over {PAUSE_FACTOR:g} intervals"
 NARROWEST_PLOT_PX = 560  # plot width a time chart gets in a full-width column at 1280 px: session labels fit it
 LABEL_CHAR_PX = 6.2  # width of a character of a session label (10 px font)
@@ -49,6 +55,12 @@ SESSION_LABEL_ROW = 14  # px between the two staggered rows of session labels
 MAX_TIME_TICKS = 6  # ticks on a time axis: two-line date ticks of 6 never touch on a half-width chart
 TICK_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800,
                 604800)
+
+
+def _plain(text: str) -> str:
+    """A user's string made plain text for Plotly, which reads a subset of HTML in every label: '<' and '&' escaped
+    (quotes kept: Plotly would print their entities, and without a '<' they cannot open a tag)."""
+    return html.escape(text, quote=False)
 
 
 # -- colours -----------------------------------------------------------------------------------------------------
@@ -91,8 +103,8 @@ def _utc(seconds: np.ndarray) -> np.ndarray:
 
 def _segments(frame: pd.DataFrame) -> np.ndarray:
     """A stretch id per row (rows in time order): a new stretch at every session change and at every pause inside a
-    session longer than the loader's `gap_factor` times that session's median step (the rule that tells a stall
-    from sampling; longer pauses already started a new session), so no line is drawn across a pause."""
+    session longer than PAUSE_FACTOR times that session's median step (a stall, not sampling), so no line is drawn
+    across a pause."""
     sessions = frame[SESSION].to_numpy()
     steps = np.diff(frame[TIMESTAMP].to_numpy(dtype=float))
     same = sessions[1:] == sessions[:-1]
@@ -152,8 +164,8 @@ def _mark_sessions(fig: go.Figure, frame: pd.DataFrame) -> None:
         if text:
             fig.add_annotation(x=str(x0), y=1.0, xref="x", yref="paper", xanchor="left", yanchor="bottom",
                                yshift=SESSION_LABEL_ROW * (i % 2), text=text, showarrow=False,
-                               font=dict(size=10, color="#444444"), hovertext=f"session {session} · "
-                                                                          f"{span['workload']}")
+                               font=dict(size=10, color="#444444"),
+                               hovertext=f"session {session} · {_plain(str(span['workload']))}")
         if i:
             fig.add_vline(x=str(x0), line=dict(color="#999999", width=1, dash="dot"))
 
@@ -172,7 +184,8 @@ def _session_labels(spans: pd.DataFrame, share: np.ndarray) -> list[str]:
     labels = []
     for (session, span), px in zip(spans.iterrows(), room):
         full, short = f"S{session} · {span['workload']}", f"S{session}"
-        labels.append(full if len(full) * LABEL_CHAR_PX <= px else short if len(short) * LABEL_CHAR_PX <= px else "")
+        labels.append(_plain(full) if len(full) * LABEL_CHAR_PX <= px
+                      else short if len(short) * LABEL_CHAR_PX <= px else "")
     return labels
 
 
@@ -203,18 +216,32 @@ def _time_ticks(spans: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 def _line(x: np.ndarray, y: np.ndarray, customdata: np.ndarray, name: str, colour: str, width: float = 1.2,
           dash: str | None = None) -> go.Scatter:
+    """A line broken at its blank points, named (HTML-escaped) in the legend and the hover."""
+    name = _plain(name)
     return go.Scatter(x=x, y=y, customdata=customdata, name=name, mode="lines", connectgaps=False,
                       line=dict(color=colour, width=width, dash=dash),
                       hovertemplate=f"{name}: %{{y:.1f}}<br>session %{{customdata[0]}} · %{{customdata[1]}}"
                                     "<extra></extra>")
 
 
-def _titled(fig: go.Figure, title: str, subtitle: str = "", **layout: object) -> go.Figure:
-    """Title at the top, the subtitle wrapped to fit a half-width chart at 1280 px, a top margin tall enough for both
+def _balanced_lines(text: str, chars: int) -> list[str]:
+    """`text` wrapped into as few lines of at most `chars` characters as it needs, the lines made as even as they can
+    be, so no line is left with a word or two (an orphan)."""
+    lines = textwrap.wrap(text, chars)
+    width = -(-len(text) // max(len(lines), 1))
+    while len(textwrap.wrap(text, width)) > len(lines):
+        width += 1
+    return textwrap.wrap(text, width) or [""]
+
+
+def _titled(fig: go.Figure, title: str, subtitle: str = "", wide: bool = False, **layout: object) -> go.Figure:
+    """Title at the top, the subtitle wrapped in even lines to fit a half-width chart at 1280 px (a chart across the
+    page when `wide`), a top margin tall enough for both
     plus a band for the session labels (or a legend row) above the plot, the app's template, and the legend in a
     column right of the plot, top-aligned, where it never covers an axis title or tick labels (`layout` may place it
     elsewhere)."""
-    lines = [line for part in subtitle.split("<br>") for line in textwrap.wrap(part, SUBTITLE_CHARS) or [""]]
+    chars = WIDE_SUBTITLE_CHARS if wide else SUBTITLE_CHARS
+    lines = [line for part in subtitle.split("<br>") for line in _balanced_lines(part, chars)]
     margin = {"t": 50 + 15 * len(lines) + 36, "l": 12, **dict(layout.pop("margin", None) or {})}  # l: clear of the edge
     layout = {"legend": dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top"), **layout}
     fig.update_layout(title=dict(text=title, subtitle=dict(text="<br>".join(lines)), yref="container", y=1.0,
@@ -246,16 +273,18 @@ def utilisation_figure(telemetry: Telemetry, columns: list[str] | None = None, m
     fig.update_yaxes(title_text=UTIL_TITLE, rangemode="tozero")
     return _titled(fig, "CPU utilisation over time",
                    f"{len(frame):,} samples in {telemetry.n_sessions} session(s); lines thinned to ≤ {max_points:,} "
-                   f"points each (min-max, spikes kept)<br>{PAUSE_NOTE}", hovermode="x unified")
+                   f"points each (min-max, spikes kept); {PAUSE_NOTE}", hovermode="x unified", wide=True)
 
 
 # -- scores ------------------------------------------------------------------------------------------------------
 def layer_r2_figure(evaluation: Evaluation, split_description: str, cv_description: str) -> go.Figure:
     """Hold-out and out-of-fold R² of every model as horizontal bars named in full on the y axis, each baseline's
-    hold-out R² as a bar of its own below them, on an axis zoomed when the values are close (its start said)."""
+    hold-out R² as a bar of its own below them, on an axis zoomed when the values are close (its start said). A bar's
+    colour is its layer's (a baseline's own); the legend, in neutral grey, tells only the pattern: solid hold-out,
+    hatched out-of-fold (clicking it hides those bars)."""
     models, baselines = evaluation.models, evaluation.baselines
     best = evaluation.best["key"]
-    labels = [f"layer {layer} · {name}" + (" ★" if key == best else "")
+    labels = [f"layer {layer} · {_plain(name)}" + (" ★" if key == best else "")
               for layer, name, key in zip(models["layer"], models["name"], models["key"])]
     base_labels = [model_words(name) for name in baselines["name"]]
     low, high = _r2_axis_range(models, baselines)
@@ -276,6 +305,11 @@ def layer_r2_figure(evaluation: Evaluation, split_description: str, cv_descripti
     fig.add_trace(_r2_bars(base_labels, baselines["r2_holdout"], low, "baseline", "holdout",
                            np.array([[BASELINES.get(name, name)] for name in baselines["name"]], dtype=object),
                            "%{customdata[0]}<br>hold-out R² %{x:.4f}", marker=dict(color=base_colours)))
+    for name, pattern, group in (("hold-out (solid)", "", "holdout"), ("out-of-fold (hatched)", "/", "oof")):
+        key = dict(color=NEUTRAL_COLOUR, line=dict(color=NEUTRAL_COLOUR, width=1),
+                   pattern=dict(shape=pattern, fillmode="replace"))
+        fig.add_trace(go.Bar(x=[None], y=labels[:1], orientation="h", name=name, offsetgroup=group, legendgroup=group,
+                             hoverinfo="skip", marker=key))  # no bar: the legend's key to the pattern only
     _mark_off_axis(fig, [*labels, *labels, *base_labels],
                    np.r_[models["r2_holdout"], models["r2_oof"], baselines["r2_holdout"]].astype(float), low)
     starts = f"<br>the axis starts at {round(low, 2):g}, not 0" if low > 0 else ""
@@ -286,16 +320,19 @@ def layer_r2_figure(evaluation: Evaluation, split_description: str, cv_descripti
     return _titled(fig, "R² per model against the baselines",
                    f"hold-out (rows kept out of training): {split_description}<br>out-of-fold (training rows, "
                    f"each predicted by a model fitted without it): {cv_description}<br>"
-                   "★ the model the twin answers with (best out-of-fold R²)", barmode="group", bargap=0.25,
-                   height=260 + 44 * rows,
+                   "colour: the layer, or the baseline, named on the left; "
+                   "★ the model the twin answers with (best out-of-fold R²)", wide=True, barmode="group",
+                   bargap=0.25, height=260 + 44 * rows,
                    legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom"))
 
 
 def _r2_bars(labels: list[str], values: pd.Series, low: float, name: str, group: str, customdata: np.ndarray,
              hover: str, marker: dict) -> go.Bar:
-    """One trace of horizontal R² bars; the value printed right of each bar that reaches the axis."""
+    """One trace of horizontal R² bars, kept out of the legend (its key stands for the group); the value printed right
+    of each bar that reaches the axis."""
     values = values.to_numpy(dtype=float)
-    return go.Bar(y=labels, x=values, orientation="h", name=name, offsetgroup=group, customdata=customdata,
+    return go.Bar(y=labels, x=values, orientation="h", name=name, offsetgroup=group, legendgroup=group,
+                  showlegend=False, customdata=customdata,
                   text=[_number(v) if v >= low else "" for v in values], textposition="outside", cliponaxis=False,
                   textfont=dict(size=11), marker=marker, hovertemplate=hover + "<extra></extra>")
 
@@ -356,7 +393,7 @@ def metrics_delta_figure(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B
     """Change of hold-out R² from run A to run B per model and baseline (a `compare.metric_deltas_from_metrics`
     table of two honest runs): horizontal bars named in words on the y axis, the axis zoomed to the largest change,
     and each row's 'A → B (change)' in a column of its own right of the plot, where it meets no bar and no name."""
-    rows = table.iloc[::-1]
+    rows = table.iloc[::-1].assign(name=lambda t: t["name"].map(_plain))
     delta = rows["delta_r2_holdout"].to_numpy(dtype=float)
     fig = go.Figure(go.Bar(
         x=delta, y=rows["name"], orientation="h", name=f"{labels[1]} − {labels[0]}",
@@ -377,25 +414,34 @@ def metrics_delta_figure(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B
     fig.update_yaxes(automargin=True, ticksuffix=" ")
     subtitle = (f"{split_description}<br>green: {labels[1]} higher · red: lower · grey: no change, or a baseline "
                 "(a reference, not an improvement)")
-    return _titled(fig, f"Hold-out R²: {labels[0]} → {labels[1]}", subtitle,
+    return _titled(fig, f"Hold-out R²: {labels[0]} → {labels[1]}", subtitle, wide=True,
                    height=max(340, 200 + 34 * len(rows)), showlegend=False, margin=dict(r=DELTA_VALUES_WIDTH, b=60))
 
 
 # -- stack diagram -----------------------------------------------------------------------------------------------
-# Drawn in pixels: each column is as wide as its longest line of text, so no text leaves its box.
-BOLD_CHAR_PX, CHAR_PX, LINE_PX = 7.8, 6.6, 17  # a character of a node's name (bold 12 px), of its other lines (11 px)
-BOX_PAD_PX, MIN_BOX_PX, COLUMN_GAP_PX, ROW_GAP_PX = 28, 116, 70, 22
+# Drawn in pixels: each column is as wide as its longest line of text, so no text leaves its box. Text is 13 px (read
+# on a projector), 12 px when that would not fit STACK_MAX_PX, the main column at 1280 px (up to four layers).
+BOLD_CHAR_EM, CHAR_EM, LINE_EM = 0.66, 0.6, 1.45  # a bold character, another one, a line: in units of the font size
+STACK_FONT_PX, STACK_SMALL_FONT_PX, STACK_MAX_PX = 13, 12, 840
+BOX_PAD_PX, MIN_BOX_PX, COLUMN_GAP_PX, ROW_GAP_PX = 24, 120, 52, 24
 NODE_TEXT_COLOUR = "#111827"
 
 
-def _node_width(lines: list[str]) -> float:
-    """Pixels a node's box needs for its text: the bold first line and the others, plus padding."""
-    widest = max([len(lines[0]) * BOLD_CHAR_PX] + [len(line) * CHAR_PX for line in lines[1:]])
+def _node_width(lines: list[str], font_px: float) -> float:
+    """Pixels a node's box needs for its text at `font_px`: the bold first line and the others, plus padding."""
+    widest = max([len(lines[0]) * BOLD_CHAR_EM] + [len(line) * CHAR_EM for line in lines[1:]]) * font_px
     return max(MIN_BOX_PX, widest + BOX_PAD_PX)
 
 
+def _column_widths(columns: list[list[list[str]]], font_px: float) -> list[float]:
+    """Each column's box width at `font_px`: its widest node's."""
+    return [max(_node_width(lines, font_px) for lines in column) if column else MIN_BOX_PX for column in columns]
+
+
 def _node_text(lines: list[str]) -> str:
-    return "<br>".join([f"<b>{lines[0]}</b>", *lines[1:]])
+    """A node's lines as Plotly text, the name in bold, each line HTML-escaped (names are the user's)."""
+    first, *rest = [_plain(line) for line in lines]
+    return "<br>".join([f"<b>{first}</b>", *rest])
 
 
 def _column_y(n: int, pitch: float) -> np.ndarray:
@@ -430,8 +476,12 @@ def stack_diagram(config: RunConfig, evaluation: Evaluation | None = None) -> go
             r2 = scores.get(model_key(depth, model.name))
             columns[-1].append([model.name, model.kind] + ([] if r2 is None else [
                 f"R² {score_text(r2)}" + (" ★" if model_key(depth, model.name) == best else "")]))
-    widths = [max(_node_width(lines) for lines in column) if column else MIN_BOX_PX for column in columns]
-    height = LINE_PX * max(len(lines) for column in columns for lines in column) + 20
+    font_px = STACK_FONT_PX
+    widths = _column_widths(columns, font_px)
+    if sum(widths) + COLUMN_GAP_PX * (len(widths) - 1) + 40 > STACK_MAX_PX:
+        font_px = STACK_SMALL_FONT_PX
+        widths = _column_widths(columns, font_px)
+    height = LINE_EM * font_px * max(len(lines) for column in columns for lines in column) + 22
     pitch = height + ROW_GAP_PX
     centres = np.cumsum([0.0] + [(a + b) / 2 + COLUMN_GAP_PX for a, b in zip(widths[:-1], widths[1:])]) \
         + widths[0] / 2
@@ -455,17 +505,19 @@ def stack_diagram(config: RunConfig, evaluation: Evaluation | None = None) -> go
         name = "feature sets" if depth == 0 else f"layer {depth}"
         fig.add_trace(go.Scatter(x=[x] * len(ys), y=ys, mode="text", name=name, showlegend=False,
                                  text=[_node_text(lines) for lines in column], hoverinfo="text",
-                                 textfont=dict(size=11, color=NODE_TEXT_COLOUR)))
+                                 textfont=dict(size=font_px, color=NODE_TEXT_COLOUR)))
         header = "<b>Feature sets</b>" if depth == 0 else f"<b>Layer {depth}</b>" + (
             "<br>+ passthrough features" if config.stack.layers[depth - 1].passthrough else "")
-        fig.add_annotation(x=x, y=1.0, yref="paper", text=header, showarrow=False, yanchor="bottom")
+        fig.add_annotation(x=x, y=1.0, yref="paper", text=header, showarrow=False, yanchor="bottom",
+                           font=dict(size=font_px + 1))
     tallest = max(len(column) for column in columns)
     span = float(centres[-1] + widths[-1] / 2)
     fig.update_xaxes(visible=False, range=[0, span], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-tallest * pitch / 2, tallest * pitch / 2], fixedrange=True)
     subtitle = ("hold-out R² in each box; ★ the model the twin answers with (best out-of-fold R²)"
                 if evaluation is not None else "untrained") + "; dashed feature set: not read by any model"
-    return _titled(fig, f"Stack of run '{config.name}'", subtitle, height=tallest * pitch + 200,
+    what = "configuration" if evaluation is None else "run"  # an untrained configuration is not a run yet
+    return _titled(fig, f"Stack of {what} '{_plain(config.name)}'", subtitle, height=tallest * pitch + 200,
                    width=int(span) + 40, margin=dict(l=20, r=20, b=20))
 
 
@@ -494,13 +546,13 @@ def residual_figures(evaluation: Evaluation, key: str, max_points: int = 4000) -
     frame = _residual_frame(evaluation, key)
     colour = key_colour(evaluation, key)
     residuals = frame["residual"].to_numpy()
-    note = f"{model_words(key)} on {len(frame):,} hold-out rows"
+    note = f"{_plain(model_words(key))} on {len(frame):,} hold-out rows"
     figures = {}
 
     by_predicted = downsample_frame(frame.sort_values("predicted", kind="stable"), "predicted", ["residual"],
                                     max_points)
     vs = go.Figure(go.Scatter(
-        x=by_predicted["predicted"], y=by_predicted["residual"], mode="markers", name=key,
+        x=by_predicted["predicted"], y=by_predicted["residual"], mode="markers", name=_plain(key),
         marker=dict(color=colour, size=4, opacity=0.6),
         customdata=np.column_stack([by_predicted[SESSION], by_predicted[WORKLOAD]]),
         hovertemplate="predicted %{x:.1f} %<br>residual %{y:.1f}<br>session %{customdata[0]} · %{customdata[1]}"
@@ -515,23 +567,24 @@ def residual_figures(evaluation: Evaluation, key: str, max_points: int = 4000) -
     _mark_sessions(over, frame)
     over.add_hline(y=0, line=dict(color="#555555", width=1))
     over.update_yaxes(title_text=RESIDUAL_TITLE)
-    figures["over_time"] = _titled(over, "Residuals over time", note, showlegend=False)
+    figures["over_time"] = _titled(over, "Residuals over time", note, wide=True, showlegend=False)
 
     counts, edges = np.histogram(residuals, bins=min(60, max(10, int(np.sqrt(len(residuals))))))
     hist = go.Figure(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), marker_color=colour,
                             customdata=np.column_stack([edges[:-1], edges[1:]]),
                             hovertemplate="%{customdata[0]:.1f} to %{customdata[1]:.1f}: %{y} rows<extra></extra>"))
     hist.add_vline(x=0, line=dict(color="#555555", width=1))
-    hist.add_vline(x=float(residuals.mean()), line=dict(color=colour, dash="dash"),
-                   annotation_text=f"mean {_number(residuals.mean(), 2, '+')}")
+    hist.add_vline(x=float(residuals.mean()), line=dict(color=colour, dash="dash"))  # its value: in the subtitle
     hist.update_xaxes(title_text=RESIDUAL_TITLE)
     hist.update_yaxes(title_text="rows")
-    figures["histogram"] = _titled(hist, "Distribution of residuals", note, bargap=0.02)
+    figures["histogram"] = _titled(hist, "Distribution of residuals",
+                                   f"{note}; dashed line: the mean, {_number(residuals.mean(), 2, '+')}", bargap=0.02)
 
     box = go.Figure()
     for workload, group in frame.groupby(WORKLOAD, sort=True):
         stats = _box_stats(group["residual"].to_numpy())
-        box.add_trace(go.Box(x=[workload], name=str(workload), marker_color=colour, showlegend=False,
+        box.add_trace(go.Box(x=[_plain(str(workload))], name=_plain(str(workload)), marker_color=colour,
+                             showlegend=False,
                              **{k: [v] for k, v in stats.items()}))
     box.add_hline(y=0, line=dict(color="#555555", width=1))
     box.update_xaxes(title_text="workload")
@@ -594,7 +647,7 @@ def trace_figure(evaluation: Evaluation, keys: list[str], session: int | None = 
     where = "all sessions" if session is None else f"session {session}"
     return _titled(fig, f"{evaluation.target}: actual against predicted, hold-out rows",
                    f"{where}; {len(frame):,} rows, thinned to ≤ {max_points:,} points per line; {PAUSE_NOTE}",
-                   hovermode="x unified")
+                   hovermode="x unified", wide=True)
 
 
 def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], session: int | None = None,
@@ -621,7 +674,7 @@ def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], sessio
     fig = _trace_lines(frame, series, max_points)
     return _titled(fig, "Best model of each run against the actual",
                    f"{len(frame):,} hold-out rows all runs share; thinned to ≤ {max_points:,} points per line",
-                   hovermode="x unified")
+                   hovermode="x unified", wide=True)
 
 
 def _whatif_session_means(frame: pd.DataFrame) -> tuple[list, list[float], list]:
@@ -647,6 +700,7 @@ def _whatif_shade_below(fig: go.Figure) -> None:
 
 def _whatif_mean_words(mean: float, name: str, target: str) -> str:
     """The mean difference said in words, on two lines: the number, then what it means for the target."""
+    name = _plain(name)
     shown = round(mean, 2)
     if shown == 0:
         return f"<b>Mean difference 0.00 percentage points</b><br>'{name}' does not move the twin's {target}"
@@ -657,10 +711,11 @@ def _whatif_mean_words(mean: float, name: str, target: str) -> str:
 def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: int = 4000) -> go.Figure:
     """Top: the actual target and the twin's prediction as recorded and under the scenario (thin, see-through
     lines); bottom: the difference itself (scenario − as recorded, in percentage points) with each session's
-    mean and the overall mean in words, so the answer reads even where the two predictions overlap."""
+    mean and the overall mean in words, so the answer reads even where the two predictions overlap. Each panel's
+    legend stands right of it, top-aligned."""
     frame = _select_session(answer.predictions, session).sort_values(TIMESTAMP, kind="stable")
     frame = frame.assign(difference=frame["scenario"] - frame["baseline"])
-    name = answer.scenario.name
+    name = answer.scenario.name  # raw: _line escapes it in the legend; escaped below where it goes into text
     columns = ["actual", "baseline", "scenario", "difference"]
     arrays = _broken(_thin(frame, columns, max_points), columns)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.56, 0.44], vertical_spacing=0.11)
@@ -670,11 +725,11 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
         fig.add_trace(_line(arrays["x"], arrays[column], arrays["customdata"], label, colour, width=1.0)
                       .update(opacity=opacity), row=1, col=1)
     fig.add_trace(_line(arrays["x"], arrays["difference"], arrays["customdata"], WHATIF_DIFFERENCE,
-                        DIFFERENCE_COLOUR, width=0.8).update(fill="tozeroy", fillcolor="rgba(106, 61, 154, 0.2)"),
-                  row=2, col=1)
+                        DIFFERENCE_COLOUR, width=0.8).update(fill="tozeroy", fillcolor="rgba(106, 61, 154, 0.2)",
+                                                             legend="legend2"), row=2, col=1)
     x, y, info = _whatif_session_means(frame)
     fig.add_trace(go.Scatter(x=x, y=y, customdata=info, name="session mean of the difference", mode="lines",
-                             connectgaps=False, line=dict(color=SESSION_MEAN_COLOUR, width=2.5),
+                             connectgaps=False, legend="legend2", line=dict(color=SESSION_MEAN_COLOUR, width=2.5),
                              hovertemplate="session %{customdata[0]} · %{customdata[1]}: mean difference "
                                            "%{y:+.2f} points<extra></extra>"), row=2, col=1)
     if len(y) <= 3 * MAX_SESSION_LABELS:
@@ -692,11 +747,11 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
     fig.update_yaxes(title_text=UTIL_TITLE, row=1, col=1)
     fig.update_yaxes(title_text="scenario − as recorded<br>(percentage points)", row=2, col=1)
     where = "all sessions" if session is None else f"session {session}"
-    return _titled(fig, f"What-if '{name}': predictions and their difference",
+    return _titled(fig, f"What-if '{_plain(name)}': predictions and their difference",
                    f"{where}; {len(frame):,} rows, thinned to ≤ {max_points:,} points per line; "
                    f"predictions are the model's extrapolation, not measurements; {PAUSE_NOTE}",
-                   hovermode="x unified", height=760, margin=dict(b=140),
-                   legend=dict(orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom"))
+                   hovermode="x unified", height=760, wide=True,
+                   legend2=dict(x=1.02, xanchor="left", y=fig.layout.yaxis2.domain[1], yanchor="top"))
 
 
 # -- live ----------------------------------------------------------------------------------------------------------
