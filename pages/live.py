@@ -138,7 +138,7 @@ def follow() -> None:
     st.caption(f"Newest sample {newest:%H:%M:%S} UTC")
     st.plotly_chart(live_figure(session.history, model.target, session.interval, live.WINDOW_S),
                     key="live_chart")
-    lag = session.feed.sampler.lag_note()
+    lag = session.feed.lag_note()
     for note in (*session.notes, *([lag] if lag else [])):
         st.warning(note, icon=":material/warning:")
 

@@ -3,7 +3,7 @@ intervals), the rows it writes, Ctrl-C, the refusals."""
 from __future__ import annotations
 
 import math
-import threading
+import multiprocessing
 import time
 from collections import namedtuple
 from pathlib import Path
@@ -89,10 +89,11 @@ def test_reads_fall_on_the_ticks_whatever_the_work_takes() -> None:
 def test_a_lagging_machine_skips_the_missed_ticks_and_says_how_many() -> None:
     sampler, source, _ = fake_sampler(0.1, work={2: 0.37})  # the 2nd read ends at 100.57: ticks .3 .4 .5 are past
     samples = list(sampler.samples(8))
-    np.testing.assert_allclose(source.reads, [100.1, 100.2, 100.57, 100.6, 100.7, 100.8])
-    assert len(samples) == 6
-    assert (sampler.skipped, sampler.late) == (2, 1)  # .3 and .4 skipped; .5 read 0.07 late (over half an interval)
-    assert sampler.lag_note() == ("The machine lagged: 2 tick(s) skipped and 1 sampled more than half an interval "
+    np.testing.assert_allclose(source.reads, [100.1, 100.2, 100.57, 100.7, 100.8])
+    assert len(samples) == 5
+    # .3 and .4 skipped; .5 read 0.07 late (over half an interval), so .6, 0.03 after that read, is skipped too
+    assert (sampler.skipped, sampler.late) == (3, 1)
+    assert sampler.lag_note() == ("The machine lagged: 3 tick(s) skipped and 1 sampled more than half an interval "
                                   "late (of 0.1 s); rows are missing or unevenly spaced there.")
 
 
@@ -107,7 +108,7 @@ def test_a_pause_between_calls_resumes_on_the_cadence_without_counting_lag() -> 
 
 
 class CountingSource:
-    """Reads 1, 2, 3, … on one core, in real time; fails on read number `fail_at`."""
+    """Reads 1, 2, 3, … on one core; fails on read number `fail_at` (0: never)."""
 
     n_cores = 1
 
@@ -124,56 +125,55 @@ class CountingSource:
         return float(self.reads), (float(self.reads),)
 
 
-def sampler_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "live-sampler"]
+def sampling_processes() -> list[multiprocessing.process.BaseProcess]:
+    return [p for p in multiprocessing.active_children() if p.name == "live-sampler"]
 
 
-def wait_until(condition, seconds: float = 3.0) -> None:
+def taken_until(sampler: BackgroundSampler, count: int, seconds: float = 20.0) -> list[Sample]:
+    """Take until `count` samples came (the process takes a second or two to start) or the sampler ended."""
+    taken: list[Sample] = []
     deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    while len(taken) < count and sampler.ended is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        taken += sampler.take()
+    return taken
 
 
 def test_a_background_sampler_keeps_sampling_while_its_reader_is_busy_and_loses_no_sample() -> None:
-    source = CountingSource()
-    started = time.time()
-    sampler = BackgroundSampler(source, 0.02, lease=5.0)
+    sampler = BackgroundSampler(CountingSource(), 0.02, lease=30.0)
+    first = taken_until(sampler, 1)
     time.sleep(0.4)  # the reader is busy (a Live page drawing): the sampling goes on
-    first = sampler.take()
-    time.sleep(0.2)
     second = sampler.take()
     sampler.stop()
-    assert len(first) >= 8 and len(second) >= 4  # 20 and 10 on time; fewer only on a very loaded machine
-    assert [s.overall for s in first + second] == list(range(1, len(first) + len(second) + 1))  # none lost between
-    assert started < first[0].timestamp < first[-1].timestamp < second[0].timestamp <= time.time()
-    wait_until(lambda: not sampler_threads())
-    assert not sampler_threads() and sampler.ended is None
+    assert len(second) >= 8  # 20 on time; fewer only on a very loaded machine
+    assert [s.overall for s in first + second] == list(range(1, len(first) + len(second) + 1))  # none lost
+    assert first[-1].timestamp < second[0].timestamp <= second[-1].timestamp <= time.time()
+    assert sampler.ended is None
 
 
 def test_a_background_sampler_nobody_reads_ends_itself_and_says_why() -> None:
-    source = CountingSource()
-    sampler = BackgroundSampler(source, 0.01, lease=0.1)
-    wait_until(lambda: sampler.ended is not None)
+    sampler = BackgroundSampler(CountingSource(), 0.01, lease=0.1)
+    time.sleep(0.5)  # nothing takes: the process ends itself after the lease, and says why to the next take
+    sampler.take()
     assert sampler.ended == "nothing read the samples for 0.1 s (the page was left or hidden)"
-    wait_until(lambda: not sampler_threads())
-    reads = source.reads
-    time.sleep(0.1)
-    assert source.reads == reads and not sampler_threads()
+    time.sleep(0.2)
+    assert sampler.take() == [] and not sampling_processes()
 
 
 def test_stop_ends_a_background_sampler_at_once_even_between_long_ticks() -> None:
-    sampler = BackgroundSampler(CountingSource(), 1.0, lease=5.0)
-    time.sleep(0.05)
+    sampler = BackgroundSampler(CountingSource(), 1.0, lease=30.0)
+    assert len(taken_until(sampler, 1)) == 1
     sampler.stop()
-    wait_until(lambda: not sampler_threads(), seconds=0.5)  # its wait for the next tick ends at once
-    assert not sampler_threads() and sampler.take() == []
+    deadline = time.monotonic() + 0.5  # its wait for the next tick ends at once
+    while sampling_processes() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not sampling_processes() and sampler.take() == [] and sampler.ended is None
 
 
 def test_a_source_that_fails_ends_a_background_sampler_with_the_reason() -> None:
-    sampler = BackgroundSampler(CountingSource(fail_at=3), 0.01, lease=5.0)
-    wait_until(lambda: sampler.ended is not None)
+    sampler = BackgroundSampler(CountingSource(fail_at=3), 0.01, lease=30.0)
+    assert [s.overall for s in taken_until(sampler, 10_000)] == [1.0, 2.0]
     assert sampler.ended == "the machine could not be read (OSError: /proc/stat vanished)"
-    assert [s.overall for s in sampler.take()] == [1.0, 2.0]
 
 
 Times = namedtuple("Times", "user nice system idle iowait guest guest_nice")

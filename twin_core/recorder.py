@@ -3,19 +3,23 @@
 A `Sampler` reads a `CpuSource` once per tick on a steady cadence: it sleeps to the next tick (ticks are
 `origin + k * interval`), not `interval` after its work, so the rows keep their spacing however long a read takes.
 When the machine lags by a whole interval or more, the missed ticks are skipped (a read straight after another
-would measure almost nothing) and counted. The source is psutil on this machine, read as the seed telemetry was
+would measure almost nothing) and counted, as is a tick less than half an interval after a late read. The source is psutil on this machine, read as the seed telemetry was
 recorded (busy share overall and per cpu since the previous reading, as psutil's `cpu_percent` counts it, from a
 first reading taken before the first tick), or a recording replayed row by row (tests, and demos on a machine
 whose core count differs from a twin's), driven by a `ReplayClock` so a replay never waits for the wall clock.
+A `BackgroundSampler` runs a sampler in a process of its own, for a reader (the Live page) that is busy between reads.
 """
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Protocol
 
@@ -142,6 +146,7 @@ class Sampler:
         self._monotonic, self._sleep, self._wall = monotonic, sleep, wall
         self._origin: float | None = None
         self._tick = 0
+        self._read_at: float | None = None
         self.skipped = 0
         self.late = 0
 
@@ -171,64 +176,97 @@ class Sampler:
                 self.skipped += latest - self._tick
                 lateness -= (latest - self._tick) * self.interval
                 self._tick = latest
+            if self._read_at is not None and self._monotonic() - self._read_at < self.interval / 2:
+                self.skipped += 1  # straight after a late read: /proc/stat's 10 ms jiffies would give 0 or 100 %
+                continue
             self.late += int(lateness > self.interval / 2)
+            self._read_at = self._monotonic()
             overall, cores = self.source.read()
             yield Sample(self._wall(), overall, cores)
 
     def lag_note(self) -> str | None:
         """What the lag cost, in words, or None when every tick was sampled on time."""
-        if not self.skipped and not self.late:
-            return None
-        return (f"The machine lagged: {self.skipped:,} tick(s) skipped and {self.late:,} sampled more than half an "
-                f"interval late (of {self.interval:g} s); rows are missing or unevenly spaced there.")
+        return _lag_words(self.skipped, self.late, self.interval)
+
+
+def _lag_words(skipped: int, late: int, interval: float) -> str | None:
+    """The lag of a sampling in words, or None when every tick was sampled on time."""
+    if not skipped and not late:
+        return None
+    return (f"The machine lagged: {skipped:,} tick(s) skipped and {late:,} sampled more than half an interval late "
+            f"(of {interval:g} s); rows are missing or unevenly spaced there.")
 
 
 class BackgroundSampler:
-    """A `Sampler` run in its own thread, so the sampling never pauses while its reader is busy (a Live page
-    predicting and drawing between its redraws): the reader `take()`s what was sampled since its last call.
+    """A `Sampler` run in a process of its own, so the sampling never pauses while its reader is busy (a Live page
+    predicting and drawing between its redraws): the reader `take()`s what was sampled since its last call. A
+    process, not a thread: a thread waits for the interpreter lock while the reader computes, and missed ticks of up
+    to half a second under load.
 
     It samples only while read: a reader that has not called `take()` for `lease` seconds (it left the page, or
     closed the tab) ends it, as does `stop()`; `ended` then says why, in words.
     """
 
-    def __init__(self, source: CpuSource, interval: float, lease: float, *,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._stop = threading.Event()
-        self.sampler = Sampler(source, interval, monotonic=monotonic, sleep=self._stop.wait)
-        self._lease, self._monotonic = lease, monotonic
-        self._lock = threading.Lock()
-        self._pending: list[Sample] = []
-        self._deadline = monotonic() + lease
+    def __init__(self, source: CpuSource, interval: float, lease: float) -> None:
+        _check_interval(interval)
+        self.interval, self._lease = float(interval), lease
+        # forked, not spawned: spawning re-imports the app (several seconds on a busy machine) before the first
+        # sample; the child only reads /proc through psutil and writes to its pipe, touching no lock a thread holds
+        context = multiprocessing.get_context("fork")
+        self._samples, sending = context.Pipe(duplex=False)
+        self._stop = context.Event()
+        self._deadline = context.Value("d", time.monotonic() + lease)
+        self.skipped = self.late = 0
         self.ended: str | None = None
-        self._thread = threading.Thread(target=self._run, name="live-sampler", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        """Sample tick after tick until stopped, unread for longer than the lease, or the source fails."""
-        try:
-            for sample in self.sampler.samples(MAX_ROWS):
-                with self._lock:
-                    if self._stop.is_set():
-                        return
-                    if self._monotonic() > self._deadline:
-                        self.ended = f"nothing read the samples for {self._lease:g} s (the page was left or hidden)"
-                        return
-                    self._pending.append(sample)
-        except Exception as exc:  # noqa: BLE001 -- a thread's failure must reach its reader, not stderr
-            self.ended = f"the machine could not be read ({type(exc).__name__}: {exc})"
-        finally:
-            self._stop.set()
+        self._process = context.Process(target=_sample_in_background, name="live-sampler", daemon=True,
+                                        args=(source, self.interval, lease, sending, self._stop, self._deadline))
+        self._process.start()
+        sending.close()
 
     def take(self) -> list[Sample]:
         """The samples taken since the previous call, oldest first; renews the lease."""
-        with self._lock:
-            taken, self._pending = self._pending, []
-            self._deadline = self._monotonic() + self._lease
+        self._deadline.value = time.monotonic() + self._lease
+        taken = []
+        try:
+            while self._samples.poll():
+                kind, payload, self.skipped, self.late = self._samples.recv()
+                if kind == "sample":
+                    taken.append(payload)
+                else:
+                    self.ended = payload
+        except EOFError:  # the process is gone: stopped, or it said why first, unless it was killed
+            if not self._stop.is_set():
+                self.ended = self.ended or "the sampling process ended unexpectedly"
         return taken
 
+    def lag_note(self) -> str | None:
+        """What the lag cost, in words, or None when every tick was sampled on time."""
+        return _lag_words(self.skipped, self.late, self.interval)
+
     def stop(self) -> None:
-        """End the sampling now (the thread wakes from its wait and leaves)."""
+        """End the sampling now (the process wakes from its wait for the next tick and leaves)."""
         self._stop.set()
+
+
+def _sample_in_background(source: CpuSource, interval: float, lease: float, sending: Connection, stop: Event,
+                          deadline: Synchronized) -> None:
+    """BackgroundSampler's process: send each tick's sample until stopped, unread for longer than the lease, or the
+    source fails (a reason is sent last in those two cases)."""
+    sampler = Sampler(source, interval, sleep=stop.wait)
+    try:
+        for sample in sampler.samples(MAX_ROWS):
+            if stop.is_set():
+                return
+            if time.monotonic() > deadline.value:
+                sending.send(("ended", f"nothing read the samples for {lease:g} s (the page was left or hidden)",
+                              sampler.skipped, sampler.late))
+                return
+            sending.send(("sample", sample, sampler.skipped, sampler.late))
+    except Exception as exc:  # noqa: BLE001 -- the process's failure must reach its reader, not stderr
+        sending.send(("ended", f"the machine could not be read ({type(exc).__name__}: {exc})", sampler.skipped,
+                      sampler.late))
+    finally:
+        sending.close()
 
 
 def _check_interval(interval: float) -> None:

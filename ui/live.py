@@ -1,15 +1,15 @@
 """Live glue: a trained twin following this machine (or a replayed recording) sample by sample, in the session.
 
-This machine is sampled by a `BackgroundSampler`: a thread kept in the session samples on a steady cadence while
-the page predicts and draws, so no span goes unsampled (a sampler run only inside the fragment lost the time of
+This machine is sampled by a `BackgroundSampler`: a process, its handle kept in the session, samples on a steady
+cadence while the page predicts and draws, so no span goes unsampled (a sampler run only inside the fragment lost the time of
 every redraw, which the chart then drew as straight ramps). Each fragment run collects the samples taken since the
 previous one, adds them to a rolling buffer of the last max(look-back, WINDOW_S) samples, and asks the twin for the
 newest rows through its own feature code (`TwinModel.predict_layers` on the buffer as telemetry). Stop and leaving
 the page (see `stop_if_the_page_was_left`) end the sampling; so does a page that stops collecting (a closed tab):
-the thread ends itself LEASE_S after the last collection.
+the sampling process ends itself LEASE_S after the last collection.
 
 `$TWIN_LIVE_REPLAY=recording.parquet` replays a recording in our schema instead of sampling this machine, one
-fragment run's worth of ticks per run, as fast as the fragment asks for rows (no thread, no waiting): for tests,
+fragment run's worth of ticks per run, as fast as the fragment asks for rows (no process, no waiting): for tests,
 and for demos on a machine whose core count differs from the twin's.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ REPLAY_ENV = "TWIN_LIVE_REPLAY"
 LIVE = "live_session"
 START = "live_start"
 RUN_EVERY_S = 1.0
-LEASE_S = 5 * RUN_EVERY_S  # the sampling thread ends when no fragment run collected its samples for this long
+LEASE_S = 5 * RUN_EVERY_S  # the sampling process ends when no fragment run collected its samples for this long
 WINDOW_S = 60.0  # the chart and the scores cover the last WINDOW_S seconds of predictions
 MAX_KEPT_ROWS = 100_000
 
@@ -64,7 +64,7 @@ class Machine:
     replay_interval: float | None = None
 
     def feed(self, interval: float) -> BackgroundSampler | ReplayFeed:
-        """Samples from now on: this machine sampled in a background thread, or the recording from its first row."""
+        """Samples from now on: this machine sampled in a background process, or the recording from its first row."""
         if self.replay is None:
             return BackgroundSampler(PsutilSource(), interval, LEASE_S)
         clock = ReplayClock()
@@ -86,6 +86,10 @@ class ReplayFeed:
     def take(self) -> list[Sample]:
         """The next RUN_EVERY_S seconds' worth of rows (at least one)."""
         return list(self.sampler.samples(max(1, math.floor(RUN_EVERY_S / self.sampler.interval + 1e-9))))
+
+    def lag_note(self) -> str | None:
+        """What the replay's lag cost: None, as its clock waits for nothing."""
+        return self.sampler.lag_note()
 
     def stop(self) -> None:
         """Nothing runs between two `take()`s: nothing to end."""
