@@ -63,7 +63,8 @@ if problem:
 cores = whatif.input_cores(twin.model, telemetry)
 with st.container(border=True):
     name_col, scale_col, offset_col = st.columns(3)
-    name = name_col.text_input("Scenario name", "what-if", key="whatif_name")
+    name = name_col.text_input("Scenario name", key="whatif_name", placeholder="named from its settings",
+                               help="Optional: left empty, the scenario is named from its settings.")
     scale = scale_col.number_input("Input cores at (% of recorded)", value=100.0, step=10.0, key="whatif_scale",
                                    help="100 % leaves them as recorded; 150 % makes them half as busy again.")
     offset = offset_col.number_input("Then shift them by (percentage points)", value=0.0, step=5.0,
@@ -82,8 +83,9 @@ with st.container(border=True):
     if not chosen:
         st.warning("Choose at least one input core to change.", icon=":material/warning:")
 
-scenario = Scenario(name.strip() or "what-if", core_scale=scale / 100.0, core_offset=offset,
-                    cores=() if chosen == cores else tuple(chosen), workload=workload)
+changed = () if chosen == cores else tuple(chosen)
+scenario = Scenario(name.strip() or whatif.scenario_name(scale, offset, changed, workload), core_scale=scale / 100.0,
+                    core_offset=offset, cores=changed, workload=workload)
 if asked:
     with st.spinner("Asking the twin…"):
         whatif.ask_twin(twin, telemetry, state.data_label(), scenario)
@@ -120,7 +122,9 @@ session = st.selectbox("Zoom to session", [None, *sessions], key=f"whatif_sessio
                        format_func=lambda s: "all sessions" if s is None else f"session {s}")
 st.plotly_chart(titled_by_kind(whatif_figure(answer, session=session), answer.kind), key="whatif_traces")
 st.markdown("**Per session**")
-st.dataframe(answer.summary.astype({"session": str}), hide_index=True, column_config={
+st.dataframe(whatif.session_table(answer), hide_index=True, column_config={
+    "session": st.column_config.TextColumn("session", width=110),  # 'all sessions' in full
+    "rows": st.column_config.NumberColumn("rows", format="localized"),
     "baseline_mean": st.column_config.NumberColumn("predicted, as recorded (mean %)", format="%.2f"),
     "scenario_mean": st.column_config.NumberColumn("predicted, with the scenario (mean %)", format="%.2f"),
     "change": st.column_config.NumberColumn("change (points)", format="%+.2f")})

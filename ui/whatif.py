@@ -7,6 +7,7 @@ import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
+import pandas as pd
 import streamlit as st
 
 from twin_core.errors import TwinError
@@ -88,6 +89,28 @@ def saved_twin(run_id: str, label: str, created_at: str) -> Twin:
 def input_cores(model: TwinModel, telemetry: Telemetry) -> list[str]:
     """The cores of the current data a scenario may edit: all but the twin's target."""
     return [core for core in telemetry.core_columns if core != model.target]
+
+
+def scenario_name(scale: float, offset: float, cores: tuple[str, ...], workload: str | None) -> str:
+    """A name for a scenario the user did not name, said from its settings ('input cores at 150 %, shifted -5
+    points'), so titles and legends tell what was asked instead of repeating a placeholder."""
+    parts = [f"{'cores ' + ', '.join(c.removeprefix('cpu_util_') for c in cores) if cores else 'input cores'} "
+             f"at {scale:g} %"] if scale != 100 or offset or not workload else []
+    if offset:
+        parts.append(f"shifted {offset:+g} points")
+    if workload:
+        parts.append(f"workload '{workload}'")
+    return ", ".join(parts)
+
+
+def session_table(answer: WhatIfAnswer) -> pd.DataFrame:
+    """The answer's per-session summary as the page shows it: sessions as text, the total row named 'all sessions'
+    once (no workload of its own)."""
+    table = answer.summary.astype({"session": str, "workload": object})
+    total = table["session"] == "all"
+    table.loc[total, "session"] = "all sessions"
+    table.loc[total, "workload"] = ""
+    return table
 
 
 def ask_twin(twin: Twin, telemetry: Telemetry, data_label: str, scenario: Scenario) -> None:

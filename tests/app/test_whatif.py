@@ -27,20 +27,27 @@ def test_the_answer_is_the_twins_on_the_same_inputs(app: AppTest) -> None:
                for m in at.markdown)
     at = ask_the_twin(at, scale=150.0, offset=-5.0)
     expected = ask(run.result.model, at.session_state["telemetry"],
-                   Scenario("what-if", core_scale=1.5, core_offset=-5.0))
+                   Scenario("input cores at 150 %, shifted -5 points", core_scale=1.5, core_offset=-5.0))
 
-    chart = figures(at)["whatif_traces"]
-    assert [t["name"] for t in chart["data"]] == ["actual", "predicted, as recorded", "predicted, what-if",
+    chart = figures(at)["whatif_traces"]  # a scenario left unnamed is named from its settings, said once
+    assert chart["layout"]["title"]["text"].endswith("What-if 'input cores at 150 %, shifted -5 points': "
+                                                     "predictions and their difference")
+    assert [t["name"] for t in chart["data"]] == ["actual", "predicted, as recorded",
+                                                  "predicted, input cores at 150 %, shifted -5 points",
                                                   "difference (scenario − as recorded)",
                                                   "session mean of the difference"]
     ordered = expected.predictions.sort_values("timestamp", kind="stable")
     ordered["difference (scenario − as recorded)"] = ordered["scenario"] - ordered["baseline"]
-    for name, column in (("predicted, as recorded", "baseline"), ("predicted, what-if", "scenario"),
+    for name, column in (("predicted, as recorded", "baseline"),
+                         ("predicted, input cores at 150 %, shifted -5 points", "scenario"),
                          ("difference (scenario − as recorded)", "difference (scenario − as recorded)")):
         y = values(trace(chart, name)["y"]).astype(float)
         np.testing.assert_allclose(y[np.isfinite(y)], ordered[column], atol=1e-9)
     summary = at.dataframe[0].value
-    pd.testing.assert_frame_equal(summary, expected.summary.astype({"session": str}), check_exact=False)
+    pd.testing.assert_frame_equal(summary.iloc[:-1], expected.summary.iloc[:-1].astype({"session": str}),
+                                  check_exact=False)
+    assert summary.iloc[-1][["session", "workload", "rows"]].tolist() == ["all sessions", "",
+                                                                          len(expected.predictions)]
     assert metric(at, "Change (points)") == f"{expected.mean_change:+.2f}"
     assert any("not measurements" in c.value for c in at.caption)
 
@@ -51,7 +58,7 @@ def test_the_picker_follows_the_sidebar_and_an_answer_shows_only_for_its_run_and
     trained.selectbox(key="whatif_session_run").select("one").run()
     assert trained.session_state["active_run"] == "one"  # picked here, it is the app's active run
     asked = ask_the_twin(trained, scale=150.0)
-    assert any(s.value == "Answer to “what-if”" for s in asked.subheader)
+    assert any(s.value == "Answer to “input cores at 150 %”" for s in asked.subheader)
 
     # AppTest (1.67) drops the entry script's sidebar after switch_page; a fresh first run with this state shows it
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
@@ -100,7 +107,7 @@ def test_a_saved_twin_answers_in_a_new_session_and_refuses_other_cores(app: AppT
     at.radio(key="whatif_source").set_value("saved").run()
     assert any("saved run **kept**" in m.value and "trained on the current data" in m.value for m in at.markdown)
     at = ask_the_twin(at, scale=50.0)
-    expected = ask(model, at.session_state["telemetry"], Scenario("what-if", core_scale=0.5))
+    expected = ask(model, at.session_state["telemetry"], Scenario("input cores at 50 %", core_scale=0.5))
     assert metric(at, "Change (points)") == f"{expected.mean_change:+.2f}"
 
     other = make_demo_telemetry(rows=600, cores=4, sessions=2, seed=1)
