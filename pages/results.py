@@ -76,10 +76,11 @@ st.plotly_chart(titled_by_kind(stack_diagram(result.config, evaluation), kind), 
 st.subheader("Predicted against actual over time", help=GLOSSARY["hold-out"])
 keys = evaluation.models["key"].tolist()
 toggle_col, session_col = st.columns([4, 1])
-chosen = toggle_col.pills("Lines", [*keys, *baselines], selection_mode="multi", format_func=model_words,
-                          default=[evaluation.best["key"], reference], key=f"trace_keys:{run.label}",
-                          help="Toggle any model or baseline on the chart. A model is named by its layer and name: "
-                               "'layer 2 · top-ridge' is the model top-ridge of layer 2.")
+# a multiselect, not pills: its chips wrap onto a second line where a row of pills runs out of the column
+chosen = toggle_col.multiselect("Lines", [*keys, *baselines], format_func=model_words,
+                                default=[evaluation.best["key"], reference], key=f"trace_keys:{run.label}",
+                                help="Any model or baseline on the chart. A model is named by its layer and name: "
+                                     "'layer 2 · top-ridge' is the model top-ridge of layer 2.")
 sessions = sorted(int(s) for s in evaluation.predictions["session"].unique())
 session = session_col.selectbox("Zoom to session", [None, *sessions], key=f"trace_session:{run.label}",
                                 format_func=lambda s: "all sessions" if s is None else f"session {s}")

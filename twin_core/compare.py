@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from collections.abc import Mapping
 
@@ -13,6 +14,7 @@ from twin_core.config import RunConfig
 from twin_core.evaluate import REFERENCE_BY_KIND, model_key, model_words, score_text
 from twin_core.models import MODEL_KINDS
 from twin_core.runs import FinishedRun
+from twin_core.verdicts import signed_text
 from twin_core.wording import REFERENCE_CARDS, reference_gain
 
 ABSENT = "(absent)"
@@ -156,7 +158,7 @@ def against_own_baseline(runs: list[tuple[str, dict]]) -> pd.DataFrame:
                      "best R² OOF": score_text(metrics["best"]["r2_oof"]),
                      "baseline": REFERENCE_CARDS[reference][1],
                      "baseline R²": score_text(_own_baseline_r2(metrics)),
-                     "gain": score_text(gain, "+.3f")})
+                     "gain": "n/a" if math.isnan(gain) else signed_text(gain)})
     return pd.DataFrame(rows).set_index("run")
 
 

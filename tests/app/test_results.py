@@ -94,7 +94,7 @@ def test_trace_chart_follows_the_toggles_and_the_session_zoom(trained: AppTest) 
     actual = values(trace(chart, "actual")["y"]).astype(float)
     np.testing.assert_allclose(actual[np.isfinite(actual)], predictions.sort_values("timestamp")["actual"])
 
-    at.pills(key="trace_keys:quick #1").set_value(["L1:lgbm", "persistence"]).run()
+    at.multiselect(key="trace_keys:quick #1").set_value(["L1:lgbm", "persistence"]).run()
     at.selectbox(key="trace_session:quick #1").select(2).run()
     chart = figures(at)["trace"]
     assert [t["name"] for t in chart["data"]] == ["actual", "layer 1 · lgbm", "persistence baseline"]
@@ -151,7 +151,7 @@ def test_a_behavioural_run_says_its_kind_and_is_measured_against_its_own_baselin
     assert gain.loc[0, "answer"].startswith(expected_gain + " [")
     assert gain.loc[0, "gain_oof"] == "n/a"  # a baseline has no out-of-fold score: never a literal None
     assert at.dataframe[2].value["name"].tolist() == ["mean", "persistence", "linear_others"]
-    assert at.pills(key="trace_keys:behavioural-quick #1").options == [
+    assert at.multiselect(key="trace_keys:behavioural-quick #1").options == [
         "layer 1 · lgbm", "layer 1 · ridge", "layer 2 · top-ridge", "training-mean baseline", "persistence baseline",
         "linear baseline"]  # shown in words
     charts = figures(at)
