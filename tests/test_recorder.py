@@ -97,13 +97,13 @@ def test_a_lagging_machine_skips_the_missed_ticks_and_says_how_many() -> None:
                                   "late (of 0.1 s); rows are missing or unevenly spaced there.")
 
 
-def test_a_pause_between_calls_resumes_on_the_cadence_without_counting_lag() -> None:
+def test_ticks_missed_between_two_calls_count_as_skipped() -> None:
     sampler, source, clock = fake_sampler(0.1)
     list(sampler.samples(2))
-    clock.now += 5.0  # the caller was busy on purpose (a Live page drawing)
-    list(sampler.samples(2))
-    np.testing.assert_allclose(source.reads, [100.1, 100.2, 105.3, 105.4])
-    assert (sampler.skipped, sampler.late) == (0, 0)
+    clock.now += 5.0  # the caller was busy: ticks .3 and .4, the next call's two, have passed unread
+    assert list(sampler.samples(2)) == []
+    np.testing.assert_allclose(source.reads, [100.1, 100.2])
+    assert (sampler.skipped, sampler.late) == (2, 0)
     assert source.primed_at == [100.0]
 
 

@@ -135,8 +135,8 @@ class ReplayClock:
 class Sampler:
     """One `Sample` per tick from a source on a steady cadence; counts the ticks skipped and taken late.
 
-    Successive `samples(n)` calls continue one cadence; the ticks that passed between two calls (a caller that
-    was busy on purpose, like a Live page drawing) are neither sampled nor counted as lag.
+    Successive `samples(n)` calls continue one cadence: ticks that pass between two calls are missed, and counted
+    as skipped (a reader busy between its reads samples through a `BackgroundSampler` instead).
     """
 
     def __init__(self, source: CpuSource, interval: float, *, monotonic: Callable[[], float] = time.monotonic,
@@ -159,7 +159,6 @@ class Sampler:
         if self._origin is None:
             self.source.prime()
             self._origin, self._tick = now, 0
-        self._tick = max(self._tick, math.floor((now - self._origin) / self.interval))  # resume on the cadence
         end = self._tick + count
         while self._tick < end:
             self._tick += 1
