@@ -126,8 +126,8 @@ def follow() -> None:
     cards = st.columns(3)
     window = f"last {live.WINDOW_S:g} s"
     cards[0].metric(f"R², {window}", score_text(measured["r2"]), border=True,
-                    help=f"1 − residual variance / variance of the actual core over the {measured['n']:,} predictions "
-                         f"the chart shows (the {window}); n/a when the core did not vary.")
+                    help=f"1 − residual variance / variance of the actual core over the {measured['n']:,} "
+                         f"predictions the chart shows (the {window}); n/a when the core did not vary.")
     cards[1].metric(f"MAE, {window}", f"{score_text(measured['mae'], '.2f')} points", border=True,
                     help="Mean absolute error of the predictions the chart shows, in percentage points of "
                          "utilisation.")

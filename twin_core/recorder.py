@@ -3,10 +3,11 @@
 A `Sampler` reads a `CpuSource` once per tick on a steady cadence: it sleeps to the next tick (ticks are
 `origin + k * interval`), not `interval` after its work, so the rows keep their spacing however long a read takes.
 When the machine lags by a whole interval or more, the missed ticks are skipped (a read straight after another
-would measure almost nothing) and counted, as is a tick less than half an interval after a late read. The source is psutil on this machine, read as the seed telemetry was
-recorded (busy share overall and per cpu since the previous reading, as psutil's `cpu_percent` counts it, from a
-first reading taken before the first tick), or a recording replayed row by row (tests, and demos on a machine
-whose core count differs from a twin's), driven by a `ReplayClock` so a replay never waits for the wall clock.
+would measure almost nothing) and counted, as is a tick less than half an interval after a late read. The source
+is psutil on this machine, read as the seed telemetry was recorded (busy share overall and per cpu since the
+previous reading, as psutil's `cpu_percent` counts it, from a first reading taken before the first tick), or a
+recording replayed row by row (tests, and demos on a machine whose core count differs from a twin's), driven by a
+`ReplayClock` so a replay never waits for the wall clock.
 A `BackgroundSampler` runs a sampler in a process of its own, for a reader (the Live page) that is busy between reads.
 """
 from __future__ import annotations
