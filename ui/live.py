@@ -5,8 +5,8 @@ cadence while the page predicts and draws, so no span goes unsampled (a sampler 
 the time of every redraw, which the chart then drew as straight ramps). Each fragment run collects the samples
 taken since the previous one, adds them to a rolling buffer of the last max(look-back, WINDOW_S) samples, and asks
 the twin for the newest rows through its own feature code (`TwinModel.predict_layers` on the buffer as telemetry).
-Stop and leaving the page (see `stop_if_the_page_was_left`) end the sampling; so does a page that stops collecting (a closed tab):
-the sampling process ends itself LEASE_S after the last collection.
+Stop and leaving the page (see `stop_if_the_page_was_left`) end the sampling; so does a page that stops collecting
+(a closed tab): the sampling process ends itself LEASE_S after the last collection.
 
 `$TWIN_LIVE_REPLAY=recording.parquet` replays a recording in our schema instead of sampling this machine, one
 fragment run's worth of ticks per run, as fast as the fragment asks for rows (no process, no waiting): for tests,
