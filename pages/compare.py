@@ -151,11 +151,12 @@ def session_runs() -> None:
                    "on were in training, so their R² is inflated. They are kept apart from the honest runs above and "
                    "never drawn as an improvement.")
         causes = [", ".join(leak_causes(run.result.metrics)) for run in runs if run.result.config.leaky]
-        st.dataframe(leaky.assign(why=causes), hide_index=True,
-                     column_order=["label", "kind", "why", "best_r2_holdout", "train_seconds"],
-                     column_config={**RUN_COLUMNS, "why": st.column_config.TextColumn("why it is leaky"),
-                                    "best_r2_holdout": st.column_config.TextColumn(
-                                        "best R² hold-out (inflated)", help=R2_HELP)})
+        # a static table: the causes wrap in their cell instead of pushing columns behind a scroll at 1280 px
+        st.table(leaky.assign(why=causes, train_seconds=leaky["train_seconds"].map("{:.1f}".format))
+                 .set_index("label")[["kind", "why", "best_r2_holdout", "train_seconds"]]
+                 .rename_axis("run").rename(columns={"why": "why it is leaky",
+                                                     "best_r2_holdout": "best R² hold-out (inflated)",
+                                                     "train_seconds": "train (s)"}))
     if len(runs) < 2:
         st.info("Train a second run to see differences and deltas.", icon=":material/info:")
         return

@@ -125,6 +125,8 @@ st.markdown("**Per session**")
 st.dataframe(whatif.session_table(answer), hide_index=True, column_config={
     "session": st.column_config.TextColumn("session", width=110),  # 'all sessions' in full
     "rows": st.column_config.NumberColumn("rows", format="localized"),
-    "baseline_mean": st.column_config.NumberColumn("predicted, as recorded (mean %)", format="%.2f"),
-    "scenario_mean": st.column_config.NumberColumn("predicted, with the scenario (mean %)", format="%.2f"),
+    "baseline_mean": st.column_config.NumberColumn("as recorded (mean %)", format="%.2f",
+                                                   help="The twin's prediction from the recorded inputs."),
+    "scenario_mean": st.column_config.NumberColumn("with the scenario (mean %)", format="%.2f",
+                                                   help="The twin's prediction under the scenario."),
     "change": st.column_config.NumberColumn("change (points)", format="%+.2f")})

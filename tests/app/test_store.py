@@ -141,7 +141,7 @@ def test_a_saved_run_of_a_constant_target_shows_r2_not_available(app: AppTest) -
     assert not at.exception and at.selectbox(key="whatif_saved_run").options[0].endswith("· R² n/a")
     at = goto(at, "compare")
     table = at.dataframe[0].value
-    assert table[["best_r2_holdout", "identity_r2_holdout"]].values.tolist() == [["n/a", "n/a"]]
+    assert table[["best_r2_holdout", "reference_r2"]].values.tolist() == [["n/a", "n/a"]]  # its kind's baseline
 
 
 def test_runs_of_a_constant_target_compare_with_r2_not_available(app: AppTest) -> None:
