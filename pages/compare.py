@@ -14,7 +14,7 @@ from twin_core.compare import (
     runs_table,
     saved_scores,
 )
-from twin_core.evaluate import BASELINES, model_key, model_words, score_text
+from twin_core.evaluate import model_key, model_words, score_text
 from twin_core.plots import compare_predictions_figure, metrics_delta_figure
 from twin_core.wording import GLOSSARY, kind_title, titled_by_kind
 from ui import state
@@ -43,7 +43,6 @@ RUN_COLUMNS = {  # the runs table's headers, with the glossary's words for every
     "reference_r2": st.column_config.TextColumn(
         "baseline R²", help=f"{GLOSSARY['baseline']} The identity for a reconstruction twin, the linear model on the "
                             "other cores for a behavioural one."),
-    "persistence_r2": st.column_config.TextColumn("persistence R²", help=f"Baseline: {BASELINES['persistence']}."),
     "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f")}
 DELETE_PENDING, DELETE_MESSAGE = "saved_delete_pending", "saved_delete_message"
 
@@ -135,7 +134,7 @@ def session_runs() -> None:
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     table = runs_table([(run.label, run.result) for run in runs])
-    r2_columns = ("best_r2_holdout", "best_r2_oof", "reference_r2", "persistence_r2")  # as text: null R² is "n/a"
+    r2_columns = ("best_r2_holdout", "best_r2_oof", "reference_r2")  # as text: null R² is "n/a"
     table = table.assign(best_model=table["best_model"].map(model_words),
                          **{c: table[c].map(score_text) for c in r2_columns})
     if table["kind"].nunique() > 1:

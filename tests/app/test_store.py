@@ -151,5 +151,5 @@ def test_runs_of_a_constant_target_compare_with_r2_not_available(app: AppTest) -
     at = goto(train(train(app, "quick", "idle a"), "quick", "idle b"), "compare")
     runs = at.dataframe[0].value
     deltas = next(d.value for d in at.dataframe if "delta_r2_holdout" in d.value.columns)
-    assert set(runs[["best_r2_holdout", "reference_r2", "persistence_r2"]].to_numpy().ravel()) == {"n/a"}
+    assert set(runs[["best_r2_holdout", "reference_r2"]].to_numpy().ravel()) == {"n/a"}
     assert set(deltas[["r2_holdout_a", "delta_r2_holdout"]].to_numpy().ravel()) == {"n/a"}
