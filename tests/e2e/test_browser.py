@@ -385,8 +385,32 @@ def test_upload_train_and_see_every_page(server: str, screenshots: Path, tmp_pat
             expect(page.get_by_role("tab", name=tab, exact=True)).to_have_attribute("aria-selected", "true")
             views.shoot(name)
 
-        open_page(page, "Compare")
+        # a LEAKY run (quick with random hold-out rows, edited on the Model page) and an honest default run, so
+        # Compare shows a leaky pair kept apart and then an honest pair's R² change
+        page.locator("[data-testid='stSelectbox']", has_text="Preset").click()
+        page.get_by_role("option", name="quick", exact=True).click()
+        page.get_by_role("button", name="Load preset").click()
+        settle(page)
+        page.get_by_role("tab", name="Hold-out & CV", exact=True).click()
+        page.get_by_text("Random rows — LEAKY (the notebook's)").click()
+        settle(page)
+        open_page(page, "Train")
+        choose_and_train(page, "Model page: quick")
+        settle(page)
+        expect(page.get_by_text("trained in")).to_be_visible()
+        choose_and_train(page, "Preset: default")
+        settle(page)
+        expect(page.get_by_text("trained in")).to_be_visible()
+
+        open_page(page, "Compare")  # Run A is the leaky quick #3, Run B default #4
         expect(page.get_by_role("heading", name="Compare").first).to_be_visible()
+        expect(page.get_by_text("Not comparable: leaky split").first).to_be_visible()
+        assert page.locator("[data-testid='stException']").count() == 0
+        views.shoot("compare_leaky")
+        page.locator("[data-testid='stSelectbox']", has_text="Run A").first.click()  # the saved tab has its own
+        page.get_by_role("option", name="quick #1", exact=True).click()
+        settle(page)
+        expect(page.locator(".js-plotly-plot", has_text="Hold-out R²: quick #1 → default #4").first).to_be_visible()
         assert page.locator("[data-testid='stException']").count() == 0
         views.shoot("compare")
         saved = page.get_by_role("tab", name="Saved runs (across days)")
