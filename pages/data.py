@@ -97,6 +97,7 @@ st.markdown("**Sessions found**")
 table = sessions.assign(start=pd.to_datetime(sessions["start"], unit="s"),
                         end=pd.to_datetime(sessions["end"], unit="s"))
 st.dataframe(table, hide_index=True, column_config={
+    WORKLOAD: "workload",
     "start": st.column_config.DatetimeColumn("start (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     "end": st.column_config.DatetimeColumn("end (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),

@@ -38,8 +38,8 @@ result = run.result
 evaluation = result.evaluation
 kind = result.config.kind
 st.subheader("The stack", help=f"{GLOSSARY['stack']}\n\n{GLOSSARY['layer']}")
-st.plotly_chart(titled_by_kind(stack_diagram(result.config, evaluation), kind), key="overview_stack",
-                width="content")  # each box as wide as its text: stretched, text and boxes would part
+st.plotly_chart(titled_by_kind(stack_diagram(result.config, evaluation, run.label), kind),
+                key="overview_stack")  # across the column as on Results and Model: the boxes widen around their text
 
 session = overview.trace_session(evaluation)
 st.subheader("Predicted against actual", help=GLOSSARY["hold-out"])

@@ -69,9 +69,8 @@ with st.expander("Every model and baseline"):
     st.dataframe(evaluation.baselines, hide_index=True, column_config=SCORE_COLUMNS)
 
 st.subheader("The stack", help=f"{GLOSSARY['stack']}\n\n{GLOSSARY['layer']}")
-# drawn at its own width, each box as wide as its text: stretched or squeezed, text and boxes would part
-st.plotly_chart(titled_by_kind(stack_diagram(result.config, evaluation), kind), key="stack_diagram",
-                width="content")
+# across the column as on the Model and Overview pages: the boxes widen around their text (see stack_diagram)
+st.plotly_chart(titled_by_kind(stack_diagram(result.config, evaluation, run.label), kind), key="stack_diagram")
 
 st.subheader("Predicted against actual over time", help=GLOSSARY["hold-out"])
 keys = evaluation.models["key"].tolist()

@@ -60,6 +60,9 @@ def test_utilisation_one_trace_per_column_thinned_and_sessions_marked():
         _assert_no_line_joins_sessions(trace)
     overall = np.asarray(fig.data[0].y, dtype=float)
     assert np.nanmax(overall) == big.frame["cpu_util_overall"].max()
+    assert "12,000 samples in 3 sessions;" in fig.layout.title.subtitle.text
+    one = plots.utilisation_figure(make_demo_telemetry(rows=600, cores=4, sessions=1, seed=1))
+    assert "600 samples in 1 session;" in one.layout.title.subtitle.text  # singular, no "session(s)"
     assert np.nanmin(overall) == big.frame["cpu_util_overall"].min()
     assert len(fig.layout.xaxis.rangebreaks) == 2  # idle time between the 3 sessions cut out
     assert sum(1 for a in fig.layout.annotations if a.text.startswith("S")) == 3
@@ -299,6 +302,8 @@ def test_user_names_reach_plotly_as_plain_text_never_as_links(result, telemetry)
 def test_stack_diagram_says_run_once_trained_and_configuration_before(result):
     assert plots.stack_diagram(result.config).layout.title.text == "Stack of configuration 'quick'"
     assert plots.stack_diagram(result.config, result.evaluation).layout.title.text == "Stack of run 'quick'"
+    assert plots.stack_diagram(result.config, result.evaluation, "quick #1").layout.title.text == \
+        "Stack of run 'quick #1'"  # the run's label, as the pages name it
 
 
 @pytest.mark.parametrize(("preset", "font_px"), [("default", 13), ("seed-v3", 13)])
@@ -333,6 +338,9 @@ def test_residual_histogram_says_its_mean_in_the_subtitle_not_over_the_bars(resu
     mean = float(np.nanmean(result.evaluation.residuals(key)))
     assert not [a.text for a in fig.layout.annotations if "mean" in (a.text or "")]
     assert f"dashed line: the mean, {mean:+.2f}" in fig.layout.title.subtitle.text
+    line = next(shape for shape in fig.layout.shapes if shape.line.dash == "dash")
+    assert line.x0 == pytest.approx(mean) and line.layer == "above"
+    assert line.line.color == plots.ACTUAL_COLOUR != fig.data[0].marker.color  # seen against the bars, not lost
 
 
 def test_subtitles_wrap_less_across_the_page_and_in_even_lines_no_orphan(result, telemetry):

@@ -2,6 +2,7 @@
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.synthetic import follower_telemetry
@@ -76,7 +77,12 @@ def test_the_figure_draws_the_difference_itself_with_each_sessions_mean_and_the_
     np.testing.assert_allclose(difference, lines["predicted, half as busy"] - lines["predicted, as recorded"])
     assert next(t for t in fig.data if t.name == WHATIF_DIFFERENCE).yaxis == "y2"  # its own panel, under the lines
     changes = answer.summary.set_index("session").drop("all")["change"]
-    np.testing.assert_allclose(lines["session mean of the difference"][::3], changes.to_numpy(float))
+    mean_trace = next(t for t in fig.data if t.name == "session mean of the difference")
+    drawn = pd.DataFrame({"session": [row[0] for row in mean_trace.customdata], "mean": mean_trace.y}).dropna()
+    assert drawn.groupby("session")["mean"].agg(["min", "max", "size"]).pipe(
+        lambda per: (per["min"] == per["max"]).all() and (per["size"] > 10).all())  # flat, over its whole session
+    np.testing.assert_allclose(drawn.groupby("session")["mean"].first().loc[changes.index.astype(int)],
+                               changes.to_numpy(float))  # every session has its line, not only the last one
     assert all(changes < -10)  # half as busy: the twin's core 0 follows the other cores down
     words = [a.text for a in fig.layout.annotations if "Mean difference" in a.text]
     assert words == [f"<b>Mean difference {answer.mean_change:+.2f} percentage points</b><br>under 'half as busy' "

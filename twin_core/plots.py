@@ -271,8 +271,9 @@ def utilisation_figure(telemetry: Telemetry, columns: list[str] | None = None, m
                             ACTUAL_COLOUR if overall else colours[column], width=2.0 if overall else 1.0))
     _mark_sessions(fig, frame)
     fig.update_yaxes(title_text=UTIL_TITLE, rangemode="tozero")
+    sessions = f"{telemetry.n_sessions} session{'' if telemetry.n_sessions == 1 else 's'}"
     return _titled(fig, "CPU utilisation over time",
-                   f"{len(frame):,} samples in {telemetry.n_sessions} session(s); lines thinned to ≤ {max_points:,} "
+                   f"{len(frame):,} samples in {sessions}; lines thinned to ≤ {max_points:,} "
                    f"points each (min-max, spikes kept); {PAUSE_NOTE}", hovermode="x unified", wide=True)
 
 
@@ -462,9 +463,12 @@ def _arrow(fig: go.Figure, start: tuple[float, float], end: tuple[float, float],
                        arrowcolor="#6b7280", name=kind)
 
 
-def stack_diagram(config: RunConfig, evaluation: Evaluation | None = None) -> go.Figure:
+def stack_diagram(config: RunConfig, evaluation: Evaluation | None = None, run_label: str | None = None) -> go.Figure:
     """Feature sets, then one column per layer; every model of a layer feeds every model of the next. Boxes are
-    sized to their text (the full names, never cut) and the figure to its boxes."""
+    sized to their text (the full names, never cut) and the figure's width to its boxes: its natural width, the
+    narrowest it reads at. Drawn wider (a page stretches it to its column, as every page does), boxes, gaps and
+    arrows widen with it around text of the same size, so text and boxes never part. Titled with the run's label
+    (`run_label`, as the pages name the run) when there is one, else the configuration's name."""
     scores = {} if evaluation is None else dict(zip(evaluation.models["key"], evaluation.models["r2_holdout"]))
     best = None if evaluation is None else evaluation.best["key"]
     used = {m.feature_set for m in config.stack.layers[0].models} if config.stack.layers else set()
@@ -517,7 +521,8 @@ def stack_diagram(config: RunConfig, evaluation: Evaluation | None = None) -> go
     subtitle = ("hold-out R² in each box; ★ the model the twin answers with (best out-of-fold R²)"
                 if evaluation is not None else "untrained") + "; dashed feature set: not read by any model"
     what = "configuration" if evaluation is None else "run"  # an untrained configuration is not a run yet
-    return _titled(fig, f"Stack of {what} '{_plain(config.name)}'", subtitle, height=tallest * pitch + 200,
+    name = config.name if run_label is None else run_label
+    return _titled(fig, f"Stack of {what} '{_plain(name)}'", subtitle, height=tallest * pitch + 200,
                    width=int(span) + 40, margin=dict(l=20, r=20, b=20))
 
 
@@ -574,7 +579,8 @@ def residual_figures(evaluation: Evaluation, key: str, max_points: int = 4000) -
                             customdata=np.column_stack([edges[:-1], edges[1:]]),
                             hovertemplate="%{customdata[0]:.1f} to %{customdata[1]:.1f}: %{y} rows<extra></extra>"))
     hist.add_vline(x=0, line=dict(color="#555555", width=1))
-    hist.add_vline(x=float(residuals.mean()), line=dict(color=colour, dash="dash"))  # its value: in the subtitle
+    hist.add_vline(x=float(residuals.mean()), line=dict(color=ACTUAL_COLOUR, dash="dash", width=2),
+                   layer="above")  # near black over any bar colour; its value: in the subtitle
     hist.update_xaxes(title_text=RESIDUAL_TITLE)
     hist.update_yaxes(title_text="rows")
     figures["histogram"] = _titled(hist, "Distribution of residuals",
@@ -677,18 +683,13 @@ def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], sessio
                    hovermode="x unified", wide=True)
 
 
-def _whatif_session_means(frame: pd.DataFrame) -> tuple[list, list[float], list]:
-    """x, y and hover data of one flat segment per session at its mean difference (None between sessions)."""
-    x: list = []
-    y: list[float] = []
-    info: list = []
-    for session, group in frame.groupby(SESSION, sort=False):
-        ends = _utc(group[TIMESTAMP].to_numpy()[[0, -1]])
-        mean = float(group["difference"].mean())
-        x += [ends[0], ends[1], None]
-        y += [mean, mean, float("nan")]
-        info += [(session, group[WORKLOAD].iloc[0])] * 2 + [(None, None)]
-    return x, y, info
+def _whatif_session_means(frame: pd.DataFrame, sessions: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Each session's mean difference, and it repeated at every drawn point of the difference line (`sessions`: the
+    session of each point, None at its blanks), so the mean draws as a flat line over its own session. Not a segment
+    from the session's first to last sample: its last sample sits on the bound of the range break that follows, where
+    Plotly hides the point, and a two-point segment lost its end and vanished."""
+    means = frame.groupby(SESSION, sort=False)["difference"].mean()
+    return means, np.array([np.nan if s is None else means[s] for s in sessions], dtype=float)
 
 
 def _whatif_shade_below(fig: go.Figure) -> None:
@@ -727,13 +728,15 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
     fig.add_trace(_line(arrays["x"], arrays["difference"], arrays["customdata"], WHATIF_DIFFERENCE,
                         DIFFERENCE_COLOUR, width=0.8).update(fill="tozeroy", fillcolor="rgba(106, 61, 154, 0.2)",
                                                              legend="legend2"), row=2, col=1)
-    x, y, info = _whatif_session_means(frame)
-    fig.add_trace(go.Scatter(x=x, y=y, customdata=info, name="session mean of the difference", mode="lines",
+    means, level = _whatif_session_means(frame, arrays["customdata"][:, 0])
+    fig.add_trace(go.Scatter(x=arrays["x"], y=level, customdata=arrays["customdata"],
+                             name="session mean of the difference", mode="lines",
                              connectgaps=False, legend="legend2", line=dict(color=SESSION_MEAN_COLOUR, width=2.5),
                              hovertemplate="session %{customdata[0]} · %{customdata[1]}: mean difference "
                                            "%{y:+.2f} points<extra></extra>"), row=2, col=1)
-    if len(y) <= 3 * MAX_SESSION_LABELS:
-        for start, mean in zip(x[::3], y[::3]):
+    if len(means) <= MAX_SESSION_LABELS:
+        starts = _utc(frame.groupby(SESSION, sort=False)[TIMESTAMP].min().to_numpy())
+        for start, mean in zip(starts, means):
             fig.add_annotation(x=str(start), y=0.02, xref="x2", yref="y2 domain", xanchor="left", yanchor="bottom",
                                text=f"mean {mean:+.2f}", showarrow=False,
                                font=dict(size=11, color=SESSION_MEAN_COLOUR))

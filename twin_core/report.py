@@ -213,7 +213,7 @@ def build_report(result: ReportedRun, run_name: str, data_label: str) -> str:
     sections = [
         _headline(result, run_name),
         "<h2>The stack</h2>",
-        _figure(titled_by_kind(stack_diagram(result.config, evaluation), kind), "stack"),
+        _figure(titled_by_kind(stack_diagram(result.config, evaluation, run_name), kind), "stack"),
         "<h2>Per-layer R²</h2>",
         _figure(titled_by_kind(layer_r2_figure(evaluation, result.split.description, result.cv_description), kind),
                 "layer-r2"),

@@ -3,6 +3,7 @@ refused uploads keep what was there."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,9 @@ def test_first_visit_shows_demo_data_and_chart(app: AppTest) -> None:
     assert metric(app, "Sampling interval") == "0.1 s"
     assert app.success[0].value == "Validation found no problems."
     assert len(app.dataframe[1].value) == 6  # sessions table
+    assert json.loads(app.dataframe[1].proto.columns)["workload_type"]["label"] == "workload"  # no raw column name
     chart = figures(app)["utilisation_chart"]
+    assert f"{DEMO_ROWS:,} samples in 6 sessions;" in chart["layout"]["title"]["subtitle"]["text"]
     overall = values(trace(chart, "overall")["y"]).astype(float)
     target = values(trace(chart, "core 0 (target)")["y"]).astype(float)
     finite = overall[np.isfinite(overall)]

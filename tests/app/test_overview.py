@@ -54,7 +54,7 @@ def test_after_a_quick_training_the_kind_sentence_best_r2_beside_the_identity_an
     assert buttons(at) == {"See the results": "primary", "Ask what-if": "secondary",
                            "Follow this machine live": "secondary"}
     charts = figures(at)
-    assert charts["overview_stack"]["layout"]["title"]["text"].startswith("Reconstruction twin · ")
+    assert charts["overview_stack"]["layout"]["title"]["text"] == "Reconstruction twin · Stack of run 'quick #1'"
     best = model_words(evaluation.best["key"])
     drawn = {t.get("name") for t in charts["overview_trace"]["data"]}
     assert {"actual", best, "identity baseline"} <= drawn
