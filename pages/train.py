@@ -60,7 +60,7 @@ with about_col:
         st.warning(f"The Model page's configuration cannot be trained: {exc}", icon=":material/block:")
     else:
         st.markdown(f"**Model page:** {edited.name} · {edited.shape()} · {edited.stack.cv.describe(edited.lookback)}")
-        st.caption(fmt.kind_caption(edited.kind))
+        st.caption(fmt.kind_caption(edited.kind, telemetry.n_cores))
         if edited.leaky:
             st.warning("The Model page's configuration uses a LEAKY protocol: its scores overstate the twin.",
                        icon=":material/warning:")

@@ -9,7 +9,8 @@ from sklearn.metrics import mean_absolute_error, r2_score
 
 from tests.synthetic import make_telemetry
 from twin_core.evaluate import (
-    baseline_predictions, kind_sentence, layer_gain, residual_autocorrelation, score_text, scores,
+    baseline_label, baseline_predictions, identity_formula, kind_sentence, layer_gain, residual_autocorrelation,
+    score_text, scores,
 )
 
 
@@ -129,3 +130,11 @@ def test_layer_one_of_a_behavioural_twin_is_compared_with_the_linear_model_on_th
 ])
 def test_the_kind_sentence_says_what_the_kind_means_and_how_good_it_is(kind, r2, expected):
     assert kind_sentence(kind, "cpu_util_core_0", r2, 4, identity_r2=0.531) == expected
+
+
+def test_the_identity_is_written_with_the_data_s_core_count_when_known_and_n_otherwise():
+    assert identity_formula(8) == "8·overall − Σ other cores"
+    assert identity_formula() == "N·overall − Σ other cores"  # no data known: the general form
+    assert baseline_label("identity", 6) == "identity 6·overall − Σ other cores (clipped 0–100)"
+    assert baseline_label("mean", 6) == "training mean of the target"
+    assert identity_formula(4) in kind_sentence("reconstruction", "cpu_util_core_0", 0.9, 4, identity_r2=0.5)

@@ -133,6 +133,7 @@ def test_plotly_js_is_inlined_once_and_draws_every_figure(reported):
     assert report.count(get_plotlyjs()) == 1
     assert report.count('class="plotly-graph-div"') == 8  # stack, per-layer R², trace, five residual views
     assert report.count("Plotly.newPlot(") == 8
+    assert "Stack of run '&lt;script&gt;alert(1)&lt;\\u002fscript&gt;'" in report  # the run's name, as in the headline
 
 
 def test_nothing_is_loaded_from_another_host(reported):
@@ -167,3 +168,16 @@ def test_a_weak_top_says_why_a_gain_passes_one_and_that_the_hold_out_is_the_hone
     assert (f"out-of-fold R² ({best['r2_oof']:.3f}) is well above its hold-out R² ({best['r2_holdout']:.3f})"
             in report) and "the hold-out R² is the honest figure" in report
     assert "A gain above +1 is possible" in report
+
+
+@pytest.mark.parametrize(("top_r2", "says"), [
+    (0.9651, "; on the hold-out both score 0.965."),  # the same at 3 decimals: no "can differ" where none is seen
+    (0.58, ", so the top layer's bar shows a hold-out R² of 0.580 where the headline shows 0.965."),
+])
+def test_the_best_below_the_top_note_says_whether_the_two_hold_out_r2_differ(reported, top_r2, says):
+    evaluation = reported[0].evaluation
+    top = int(evaluation.layer_gain["layer"].max())
+    gains = evaluation.layer_gain.copy()
+    gains.loc[gains["layer"] == top, "r2_holdout"] = top_r2
+    below = replace(evaluation, layer_gain=gains, best={**evaluation.best, "layer": top - 1, "r2_holdout": 0.9649})
+    assert best_not_top_note(below).endswith(says)

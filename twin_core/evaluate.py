@@ -18,8 +18,19 @@ from twin_core.features import identity_estimate
 from twin_core.telemetry import SESSION, TIMESTAMP, WORKLOAD, Telemetry
 from twin_core.verdicts import block_rows, r2_gain_interval, verdict
 
+def identity_formula(n_cores: int | None = None) -> str:
+    """The identity written the one way every view writes it: with the data's core count ('8·overall − Σ other
+    cores') where the data is known, 'N·overall − Σ other cores' where no data is."""
+    return f"{'N' if n_cores is None else n_cores}·overall − Σ other cores"
+
+
+def baseline_label(name: str, n_cores: int | None = None) -> str:
+    """A baseline's label (BASELINES), the identity's with the data's core count when it is known."""
+    return f"identity {identity_formula(n_cores)} (clipped 0–100)" if name == "identity" else BASELINES[name]
+
+
 BASELINES = {  # every baseline's label; which ones a run has depends on its kind (BASELINES_BY_KIND)
-    "identity": "identity N·overall − Σ other cores (clipped 0–100)",
+    "identity": f"identity {identity_formula()} (clipped 0–100)",
     "persistence": "persistence: previous sample of the target (uses the target's own history)",
     "mean": "training mean of the target",
     "linear_others": "linear model on the other cores, fit on training rows",
@@ -92,7 +103,7 @@ def kind_sentence(kind: str, target: str, r2_holdout: float | None, n_cores: int
                    f"(R² {score_text(r2_holdout)})")
         return (f"Behavioural twin: reads the other cores and the workload, never cpu_util_overall or {target} "
                 f"itself; {how}.")
-    return (f"Reconstruction twin: reads cpu_util_overall, from which the identity {n_cores}·overall − Σ other cores "
+    return (f"Reconstruction twin: reads cpu_util_overall, from which the identity {identity_formula(n_cores)} "
             f"gives {target} by arithmetic (hold-out R²: the identity alone {score_text(identity_r2)}, the "
             f"twin {score_text(r2_holdout)}); good to fill in or check a core, not to say how it behaves.")
 
@@ -178,8 +189,8 @@ def evaluate_run(
     for name in base.columns:
         predictions[name] = base[name].to_numpy()
         s = scores(actual_test, predictions[name])
-        base_records.append({"name": name, "label": BASELINES[name], "r2_holdout": s["r2"], "mae_holdout": s["mae"],
-                             "rmse_holdout": s["rmse"], "n": s["n"]})
+        base_records.append({"name": name, "label": baseline_label(name, telemetry.n_cores), "r2_holdout": s["r2"],
+                             "mae_holdout": s["mae"], "rmse_holdout": s["rmse"], "n": s["n"]})
     baselines = pd.DataFrame.from_records(base_records)
     best_row = models.loc[models["r2_oof"].fillna(-np.inf).idxmax()]
     best = {"layer": int(best_row["layer"]), "name": str(best_row["name"]), "key": str(best_row["key"]),

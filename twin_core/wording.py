@@ -13,18 +13,27 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from twin_core.evaluate import BASELINE_WORDS, BASELINES, REFERENCE_BY_KIND, Evaluation, model_words, score_text
+from twin_core.evaluate import (BASELINE_WORDS, BASELINES, REFERENCE_BY_KIND, Evaluation, baseline_label,
+                                identity_formula, model_words, score_text)
 from twin_core.runs import FinishedRun
 from twin_core.verdicts import gain_text, signed_text
 
-KIND_READS = {"reconstruction": "reads cpu_util_overall, from which the identity N·overall − Σ other cores nearly "
-                                "gives the target by arithmetic: good to fill in or check a core.",
-              "behavioural": "reads the other cores and the workload, never cpu_util_overall or the target itself: "
-                             "it has learned how the target behaves given the rest of the machine."}
+
+
+def kind_reads(kind: str, n_cores: int | None = None) -> str:
+    """What a twin of this kind reads, the identity written with the data's core count when it is known
+    (evaluate.identity_formula), so every view writes it the way the kind sentence does."""
+    if kind == "reconstruction":
+        return (f"reads cpu_util_overall, from which the identity {identity_formula(n_cores)} nearly gives the target "
+                "by arithmetic: good to fill in or check a core.")
+    return ("reads the other cores and the workload, never cpu_util_overall or the target itself: it has learned how "
+            "the target behaves given the rest of the machine.")
+
+
 REFERENCE_CARDS = {  # the baseline a twin of each kind must beat: its metric card's label, the delta's word, help
     "identity": ("Identity R²", "identity",
-                 "The identity baseline N·overall − Σ other cores, clipped to 0–100: what the aggregate alone "
-                 "says."),
+                 "The identity baseline: the target core computed from the overall utilisation and the other "
+                 "cores by arithmetic, clipped to 0–100: what the aggregate alone says."),
     "linear_others": ("Linear R²", "linear", "The linear baseline: a ridge on the other cores' current values, "
                                              "fitted on the training rows only."),
 }
@@ -58,8 +67,8 @@ GLOSSARY = {  # plain words for every term of art the app and the report show, a
                 "utilisation by arithmetic alone.",
     "linear_others": f"Linear baseline: {BASELINES['linear_others']}, the simplest model of the target given the "
                      "rest of the machine.",
-    "reconstruction": f"{kind_title('reconstruction')}: {KIND_READS['reconstruction']}",
-    "behavioural": f"{kind_title('behavioural')}: {KIND_READS['behavioural']}",
+    "reconstruction": f"{kind_title('reconstruction')}: {kind_reads('reconstruction')}",
+    "behavioural": f"{kind_title('behavioural')}: {kind_reads('behavioural')}",
     "stack": "Stack: models in layers. Layer 1 reads the features; each layer above learns from the out-of-fold "
              "predictions of the layer below. The twin's answer is the best model of any layer.",
     "layer": "Layer: one level of the stack, a few models side by side; a layer is worth keeping only when its best "
@@ -193,8 +202,9 @@ def group_score_words(reference: str) -> dict[str, tuple[str, str]]:
 def verdict_caption(result: FinishedRun) -> str:
     """What the "Does each layer pay?" table compares and how its verdict is read, with the split named."""
     reference = REFERENCE_BY_KIND[result.config.kind]
+    label = baseline_label(reference, len(result.model.core_columns))
     return ("Each layer's best model (by out-of-fold R²) against the layer below; layer 1 against the "
-            f"{BASELINE_WORDS[reference]} ({BASELINES[reference]}). The hold-out gain comes with its 95 % interval "
+            f"{BASELINE_WORDS[reference]} ({label}). The hold-out gain comes with its 95 % interval "
             "(a bootstrap over time blocks within sessions): a layer **pays** only when the whole interval is above 0, "
             "**costs** when it is below 0, and is **within noise** otherwise. " + _gain_above_one(result)
             + split_caption(result))
@@ -224,7 +234,10 @@ def best_not_top_note(evaluation: Evaluation) -> str | None:
     if evaluation.best["layer"] == top_layer:
         return None
     top = gains.set_index("layer").loc[top_layer]
+    top_r2, best_r2 = score_text(top["r2_holdout"]), score_text(evaluation.best["r2_holdout"])
+    holdout = (f"; on the hold-out both score {best_r2}." if top_r2 == best_r2 else
+               f", so the top layer's bar shows a hold-out R² of {top_r2} where the headline shows {best_r2}.")
     return (f"The headline's model, {model_words(evaluation.best['key'])}, is not in the top layer: models are "
             f"chosen by their out-of-fold R² on the training rows ({score_text(evaluation.best['r2_oof'])} against "
-            f"{score_text(top['r2_oof'])} for layer {top_layer}'s {top['best_model']}), never by the hold-out, so "
-            f"the top layer's bar (hold-out R² {score_text(top['r2_holdout'])}) can differ from the headline's R².")
+            f"{score_text(top['r2_oof'])} for layer {top_layer}'s {top['best_model']}), never by the hold-out"
+            + holdout)

@@ -6,16 +6,17 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from twin_core.pipeline import TrainResult
-from twin_core.wording import KIND_READS, Gain, HeadlineCard, headline_cards, kind_title, rows_caption
+from twin_core.wording import Gain, HeadlineCard, headline_cards, kind_reads, kind_title, rows_caption
 
 KIND_CHOICES = {"reconstruction": "Reconstruction: may read overall and the identity",
                 "behavioural": "Behavioural: reads neither overall nor the identity"}
 DELTA_STYLE = {"up": ("green", "up"), "down": ("red", "down"), "off": ("gray", "off")}  # Gain.direction → colour, arrow
 
 
-def kind_caption(kind: str) -> str:
-    """One line of what a twin of this kind reads, for a page that shows a twin without its scores."""
-    return f"{kind_title(kind)}: {KIND_READS[kind]}"
+def kind_caption(kind: str, n_cores: int | None = None) -> str:
+    """One line of what a twin of this kind reads, for a page that shows a twin without its scores (the identity
+    with the data's core count when the page knows it)."""
+    return f"{kind_title(kind)}: {kind_reads(kind, n_cores)}"
 
 
 def number_columns(words: dict[str, tuple[str, str]]) -> dict[str, st.column_config.NumberColumn]:

@@ -80,10 +80,18 @@ def test_the_report_shows_the_numbers_the_results_page_shows(trained: AppTest) -
 def test_stack_diagram_labels_each_node_with_its_r2(trained: AppTest) -> None:
     result = trained.session_state["runs"][0].result
     diagram = figures(trained)["stack_diagram"]
+    assert diagram["layout"]["title"]["text"] == "Reconstruction twin · Stack of run 'quick #1'"  # the run's label
     texts = " ".join(t for tr in diagram["data"] for t in tr["text"])
     for key, r2 in zip(result.evaluation.models["key"], result.evaluation.models["r2_holdout"]):
         assert f"<b>{key.split(':')[1]}</b>" in texts and f"R² {r2:.3f}" in texts
     assert sum(1 for a in diagram["layout"]["annotations"] if a.get("showarrow")) == 4  # 2 into layer 1, 2 into layer 2
+
+
+def test_the_identity_is_written_with_the_data_s_eight_cores_as_the_kind_sentence_writes_it(trained: AppTest) -> None:
+    sentence = trained.session_state["runs"][0].result.metrics["kind_sentence"]
+    verdicts = next(c.value for c in trained.caption if c.value.startswith("Each layer's best model"))
+    assert "identity 8·overall − Σ other cores" in sentence and "identity 8·overall − Σ other cores" in verdicts
+    assert not [c.value for c in trained.caption if "N·overall" in c.value]
 
 
 def test_trace_chart_follows_the_toggles_and_the_session_zoom(trained: AppTest) -> None:
