@@ -417,5 +417,9 @@ def test_live_figure_draws_the_window_by_seconds_before_the_newest_sample_and_br
     np.testing.assert_array_equal(predicted.y, [1, 2, 3, 4, 5, 6, 7, 8, np.nan, 9])
     assert (actual.name, predicted.name) == ("actual", "twin's prediction")
     assert not actual.connectgaps and not predicted.connectgaps
-    assert fig.layout.xaxis.range == (-60.6, 0.6)  # the whole window, however little of it is filled yet
-    assert fig.layout.title.text == "cpu_util_core_0: actual and predicted, last 60 s"
+    assert fig.layout.xaxis.range == pytest.approx((-1.01, 0.01))  # 0.9 s so far: at least 10 intervals are shown
+    assert fig.layout.title.text == "cpu_util_core_0: actual and predicted, the 1 s since Start"
+    older = history.assign(timestamp=history["timestamp"] - np.r_[100.0, np.zeros(len(history) - 1)])
+    full = plots.live_figure(older, "cpu_util_core_0", 0.1, 60.0)  # 100 s of history: the whole window
+    assert full.layout.xaxis.range == pytest.approx((-60.6, 0.6))
+    assert full.layout.title.text == "cpu_util_core_0: actual and predicted, last 60 s"

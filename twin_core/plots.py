@@ -764,8 +764,8 @@ LIVE_BREAK_FACTOR = 1.5  # a step over this many sampling intervals apart has sk
 
 
 def live_figure(history: pd.DataFrame, target: str, interval: float, window_s: float) -> go.Figure:
-    """The last `window_s` seconds of a live following, on an axis of exactly that span before the newest sample: the
-    actual target and the twin's prediction, a marker per sample. Lines join only samples one interval apart: where
+    """The last `window_s` seconds of a live following (or all of it, on an axis as long as it, while it is younger),
+    before the newest sample: the actual target and the twin's prediction, a marker per sample. Lines join only samples one interval apart: where
     two are more than LIVE_BREAK_FACTOR intervals apart (ticks skipped) they break, so no straight line is ever drawn
     across a span no sample was taken in."""
     seconds = history[TIMESTAMP].to_numpy(dtype=float)
@@ -778,10 +778,14 @@ def live_figure(history: pd.DataFrame, target: str, interval: float, window_s: f
         fig.add_trace(go.Scatter(x=np.insert(x, cut, x[cut - 1]), y=y, name=name, mode="lines+markers",
                                  connectgaps=False, marker=dict(size=3), line=dict(color=colour, width=width),
                                  hovertemplate=f"{name}: %{{y:.1f}} %<extra></extra>"))
-    pad = window_s / 100
-    fig.update_xaxes(title_text=LIVE_AGO_TITLE, range=[-window_s - pad, pad], zeroline=False)
+    elapsed = float(-x[0])
+    young = elapsed < window_s - interval  # fewer seconds than the window: the axis spans what there is
+    span = max(elapsed, 10 * interval) if young else window_s
+    pad = span / 100
+    fig.update_xaxes(title_text=LIVE_AGO_TITLE, range=[-span - pad, pad], zeroline=False)
     fig.update_yaxes(title_text=f"{target} (%)", range=[-2, 102])
-    return _titled(fig, f"{target}: actual and predicted, last {window_s:g} s",
+    when = f"the {elapsed:.0f} s since Start" if young else f"last {window_s:g} s"
+    return _titled(fig, f"{target}: actual and predicted, {when}",
                    f"a point per sample, every {interval:g} s; lines break where the machine skipped samples "
                    f"(over {LIVE_BREAK_FACTOR:g} intervals apart)",
                    margin=dict(t=80, b=40),
