@@ -764,10 +764,10 @@ LIVE_BREAK_FACTOR = 1.5  # a step over this many sampling intervals apart has sk
 
 
 def live_figure(history: pd.DataFrame, target: str, interval: float, window_s: float) -> go.Figure:
-    """The last `window_s` seconds of a live following (or all of it, on an axis as long as it, while it is younger),
-    before the newest sample: the actual target and the twin's prediction, a marker per sample. Lines join only samples one interval apart: where
-    two are more than LIVE_BREAK_FACTOR intervals apart (ticks skipped) they break, so no straight line is ever drawn
-    across a span no sample was taken in."""
+    """The last `window_s` seconds of a live following (all of it, on an axis as long as it, while it is younger)
+    before the newest sample: the actual target and the twin's prediction, a marker per sample. Lines join only
+    samples one interval apart: where two are more than LIVE_BREAK_FACTOR intervals apart (ticks skipped) they break,
+    so no straight line is ever drawn across a span no sample was taken in."""
     seconds = history[TIMESTAMP].to_numpy(dtype=float)
     x = seconds - seconds[-1]
     cut = np.flatnonzero(np.diff(x) > LIVE_BREAK_FACTOR * interval) + 1
