@@ -199,8 +199,8 @@ def test_choices_read_in_the_words_given_for_their_setting():
     b = replace(a, split=replace(a.split, kind="random"), stack=replace(a.stack, cv=replace(a.stack.cv, kind="kfold")))
     diff = config_diff(a, b, FEATURE_WIDGETS, {"split.kind": HOLDOUT_LABELS, "stack.cv.kind": CV_LABELS})
     assert diff.set_index("path").loc[["split.kind", "stack.cv.kind"], ["a", "b"]].to_numpy().tolist() == [
-        [HOLDOUT_LABELS["session_tail"], "Random rows — LEAKY (the notebook's)"],
-        [CV_LABELS["blocked"], "Shuffled K-fold — LEAKY (the notebook's)"]]
+        [HOLDOUT_LABELS["session_tail"], "Random rows — LEAKY (the original notebook's protocol)"],
+        [CV_LABELS["blocked"], "Shuffled K-fold — LEAKY (the original notebook's protocol)"]]
 
 
 def _metrics(split_leaky: bool = False, cv_leaky: bool = False, notebook: bool = False) -> dict:

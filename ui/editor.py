@@ -28,10 +28,13 @@ from ui import format as fmt
 
 HOLDOUT_LABELS = {"session_tail": "Per-session tail, after a purge gap (recommended)",
                   "whole_sessions": "Whole sessions (recordings the model never saw)",
-                  "random": "Random rows — LEAKY (the notebook's)"}
+                  "random": "Random rows — LEAKY (the original notebook's protocol)"}
 CV_LABELS = {"blocked": "Time-blocked folds per session, purged (recommended)",
              "sessions": "Whole sessions per fold (for short recordings)",
-             "kfold": "Shuffled K-fold — LEAKY (the notebook's)"}
+             "kfold": "Shuffled K-fold — LEAKY (the original notebook's protocol)"}
+NOTEBOOK_HELP = ("The original notebook's protocol reproduces the published numbers of the seed notebook this project "
+                 "started from: random hold-out rows, shuffled K-fold and windows across sessions. All three are "
+                 "LEAKY (rows next to a scored row are trained on), so their scores overstate the twin on new data.")
 _PRETRAINED_LABEL = "Pre-trained (server's trusted folder)"
 REFIT_LABELS = {"full": "Refit each model on all its training rows", "average": "Average the fold models"}
 FEATURE_WIDGETS = {  # a feature set's fields by the label of the widget that sets them
@@ -310,7 +313,7 @@ def split_editor(split: SplitSpec, lookback: int, telemetry: Telemetry) -> Split
     """The hold-out: which rows give the final, read-once score."""
     st.markdown("#### Hold-out: the final score", help=GLOSSARY["hold-out"])  # one line with its help at 1280 px
     kind = st.radio("Rows held out", list(HOLDOUT_LABELS), format_func=HOLDOUT_LABELS.get,
-                    index=list(HOLDOUT_LABELS).index(split.kind), key=key("split", "kind"))
+                    index=list(HOLDOUT_LABELS).index(split.kind), key=key("split", "kind"), help=NOTEBOOK_HELP)
     if kind == "random":
         st.warning("LEAKY: neighbours of every test row are in training, so scores overstate the twin.",
                    icon=":material/warning:")
@@ -341,7 +344,7 @@ def cv_editor(stack: StackConfig, lookback: int) -> StackConfig:
     st.markdown("#### Out-of-fold: trains the next layer", help=GLOSSARY["out-of-fold"])
     cv = stack.cv
     kind = st.radio("Folds", list(CV_LABELS), format_func=CV_LABELS.get, index=list(CV_LABELS).index(cv.kind),
-                    key=key("cv", "kind"))
+                    key=key("cv", "kind"), help=NOTEBOOK_HELP)
     if kind == "kfold":
         st.warning("LEAKY: shuffled folds let each layer see the neighbours of the rows it predicts.",
                    icon=":material/warning:")
@@ -374,9 +377,10 @@ def run_editor(config: RunConfig, telemetry: Telemetry) -> RunConfig:
                                        "for a reconstruction twin also from overall.")
     seed = seed_col.number_input("Model seed", 0, MAX_SEED, config.seed, key=key("run", "seed"))
     description = st.text_area("Description", config.description, key=key("run", "description"))
-    seed_compatible = st.toggle("Notebook protocol (seed-compatible) — LEAKY", config.seed_compatible,
-                                key=key("run", "seedcompat"),
-                                help="Windows run across sessions as in the notebook. Combine with the random "
-                                     "hold-out and shuffled K-fold to reproduce its numbers.")
+    seed_compatible = st.toggle("The original notebook's protocol (windows across sessions, leaky)",
+                                config.seed_compatible, key=key("run", "seedcompat"),
+                                help="Windows run across sessions as in the seed notebook. Combine with the random "
+                                     "hold-out and shuffled K-fold to reproduce its published numbers.\n\n"
+                                     + NOTEBOOK_HELP)
     return dataclasses.replace(config, name=name.strip(), description=description, target=target, seed=int(seed),
                                seed_compatible=seed_compatible)

@@ -94,6 +94,10 @@ def test_holdout_and_cv_choices_are_labelled_leaky(editor: AppTest) -> None:
     warnings = [w.value for w in at.warning]
     assert any(w.startswith("LEAKY: neighbours") for w in warnings)
     assert any(w.startswith("LEAKY: shuffled folds") for w in warnings)
+    assert "Random rows — LEAKY (the original notebook's protocol)" in at.radio(key=key(at, "split", "kind")).options
+    toggle = at.toggle(key=key(at, "run", "seedcompat"))
+    assert toggle.label == "The original notebook's protocol (windows across sessions, leaky)"
+    assert "reproduces the published numbers of the seed notebook" in toggle.help  # which notebook, said once
     assert at.session_state["config"].leaky
     assert "LEAKY" in at.success[-1].value
 

@@ -392,7 +392,7 @@ def test_upload_train_and_see_every_page(server: str, screenshots: Path, tmp_pat
         page.get_by_role("button", name="Load preset").click()
         settle(page)
         page.get_by_role("tab", name="Hold-out & CV", exact=True).click()
-        page.get_by_text("Random rows — LEAKY (the notebook's)").click()
+        page.get_by_text("Random rows — LEAKY (the original notebook's protocol)").click()
         settle(page)
         open_page(page, "Train")
         choose_and_train(page, "Model page: quick")
