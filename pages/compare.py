@@ -7,6 +7,8 @@ import streamlit as st
 
 from twin_core.compare import (
     against_own_baseline,
+    change_noise,
+    change_text,
     config_diff,
     leak_causes,
     leaky_pair_note,
@@ -29,7 +31,10 @@ R2_HELP, OOF_HELP = f"{GLOSSARY['R²']}\n\n{GLOSSARY['hold-out']}", GLOSSARY["ou
 DELTA_COLUMNS = {"name": "model or baseline", "what": None,  # short headers: seven columns fit at 1280 px
                  "r2_holdout_a": st.column_config.TextColumn("A hold-out", help=R2_HELP),
                  "r2_holdout_b": st.column_config.TextColumn("B hold-out", help=R2_HELP),
-                 "delta_r2_holdout": st.column_config.TextColumn("change", help="B − A, hold-out R²"),
+                 "delta_r2_holdout": st.column_config.TextColumn(
+                     "change", help="B − A, hold-out R², and whether it is beyond the noise: its 95 % "
+                                    "block-bootstrap interval on the hold-out rows both runs share lies wholly above "
+                                    "or below 0"),
                  "r2_oof_a": st.column_config.TextColumn("A out-of-fold", help=OOF_HELP),
                  "r2_oof_b": st.column_config.TextColumn("B out-of-fold", help=OOF_HELP),
                  "delta_r2_oof": st.column_config.TextColumn("change OOF", help=f"B − A. {OOF_HELP}")}
@@ -87,15 +92,18 @@ def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
         each_against_its_baseline(a, b)
         config_differences(a, b)
         return
-    deltas = metric_deltas_from_metrics(a.metrics, b.metrics)
+    deltas, noise = change_noise(metric_deltas_from_metrics(a.metrics, b.metrics), a.metrics, a.predictions,
+                                 b.metrics, b.predictions, seed=a.config.seed)
     split = f"both: {a.split}" if a.split == b.split else f"A: {a.split}<br>B: {b.split}"
-    st.plotly_chart(titled_by_kind(metrics_delta_figure(deltas, (a.label, b.label), split), a.kind),
+    st.plotly_chart(titled_by_kind(metrics_delta_figure(deltas, (a.label, b.label), split, noise), a.kind),
                     key=f"{prefix}metric_deltas")
     with st.expander("Hold-out and out-of-fold R² as a table"):
-        scores = [c for c in deltas.columns if c.startswith(("r2", "delta"))]  # as text: a null R² reads "n/a"
-        st.dataframe(deltas.drop(columns="key").assign(**{c: [score_text(v, "+.3f" if c.startswith("delta") else ".3f")
-                                                              for v in deltas[c]] for c in scores}),
-                     hide_index=True, column_config=DELTA_COLUMNS)
+        scores = [c for c in deltas.columns if c.startswith("r2")]  # as text: a null R² reads "n/a"
+        st.dataframe(deltas.drop(columns=["key", "ci_low", "ci_high"]).assign(
+            delta_r2_holdout=[change_text(*change) for change in deltas[["delta_r2_holdout", "ci_low", "ci_high"]]
+                              .to_numpy(dtype=float)],
+            delta_r2_oof=deltas["delta_r2_oof"].map(change_text), **{c: deltas[c].map(score_text) for c in scores}),
+            hide_index=True, column_config=DELTA_COLUMNS)
     config_differences(a, b)
 
 
@@ -183,15 +191,15 @@ def ask_delete(run_id: str) -> None:
     st.session_state[DELETE_PENDING], st.session_state[DELETE_MESSAGE] = run_id, None
 
 
-def confirm_delete(run_id: str) -> None:
-    """Confirmation callback: remove the run from the store and say what happened."""
+def confirm_delete(run_id: str, name: str) -> None:
+    """Confirmation callback: remove the run from the store and say what happened, naming it as the picker did."""
     st.session_state[DELETE_PENDING] = None
     try:
         run_store.open_store().delete(run_id)
     except STORE_FAILURES as exc:
-        st.session_state[DELETE_MESSAGE] = ("error", f"Run `{run_id}` was not deleted: {exc}")
+        st.session_state[DELETE_MESSAGE] = ("error", f"Saved run **{name}** was not deleted: {exc}")
     else:
-        st.session_state[DELETE_MESSAGE] = ("success", f"Deleted saved run `{run_id}`.")
+        st.session_state[DELETE_MESSAGE] = ("success", f"Deleted saved run **{name}**.")
 
 
 def cancel_delete() -> None:
@@ -204,19 +212,20 @@ def delete_controls(table: pd.DataFrame) -> None:
     message = st.session_state.get(DELETE_MESSAGE)
     if message is not None:
         (st.success if message[0] == "success" else st.error)(message[1])
-    labels = dict(zip(table["id"], table["label"]))
+    names = dict(zip(table["id"], map(saved_name, table["label"], pd.to_datetime(table["created_at"]))))
     pick_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
-    run_id = pick_col.selectbox("Saved run to delete", list(labels), key="saved_delete_pick",
-                                format_func=lambda i: f"{labels[i]} · {i}")
+    run_id = pick_col.selectbox("Saved run to delete", list(names), key="saved_delete_pick", format_func=names.get,
+                                help="Each saved run by its label and when it was saved (UTC).")
     button_col.button("Delete", icon=":material/delete:", key="saved_delete", on_click=ask_delete, args=(run_id,),
                       width="stretch")
     pending = st.session_state.get(DELETE_PENDING)
     if pending is not None:
-        st.warning(f"Delete saved run **{labels.get(pending, pending)}** (`{pending}`) with its model and "
-                   "predictions? This cannot be undone.", icon=":material/warning:")
+        name = names.get(pending, pending)
+        st.warning(f"Delete saved run **{name}** with its model and predictions? This cannot be undone.",
+                   icon=":material/warning:")
         yes_col, no_col, _ = st.columns([1, 1, 3])
         yes_col.button("Yes, delete", type="primary", key="saved_delete_yes", on_click=confirm_delete,
-                       args=(pending,), width="stretch")
+                       args=(pending, name), width="stretch")
         no_col.button("Keep it", key="saved_delete_no", on_click=cancel_delete, width="stretch")
 
 
@@ -224,8 +233,8 @@ def saved_runs() -> None:
     """The runs kept in the run store, to compare across days and to tidy up."""
     telemetry = state.telemetry()
     if not run_store.exists():
-        st.info(f"There is no run store yet (`{run_store.path()}`): tick “Keep in the run store” on the Train page "
-                "to keep a run.", icon=":material/info:")
+        st.info(f"There is no run store yet (`{run_store.path().name}`): tick “Keep in the run store” on the Train "
+                "page to keep a run.", icon=":material/info:")
         return
     try:
         store = run_store.open_store()
@@ -236,8 +245,8 @@ def saved_runs() -> None:
     except STORE_FAILURES as exc:
         st.error(f"The run store `{run_store.path()}` cannot be read: {exc}", icon=":material/error:")
         return
-    st.caption(f"Runs kept in `{store.path}` (newest first). Tick “Keep in the run store” on the Train page to "
-               "add one.")
+    st.caption(f"{run_store.caption()}, newest first. Tick “Keep in the run store” on the Train page to add one.",
+               help=run_store.path_help())
     if table.empty:
         st.info("No saved run" + (" on the current data" if only_current else "") + " yet.", icon=":material/info:")
         return
@@ -265,8 +274,8 @@ def saved_runs() -> None:
             **columns, "best_r2_holdout": st.column_config.TextColumn("best R² hold-out (inflated)", help=R2_HELP)})
 
     labels = {SAVED + i: label for i, label in zip(table["id"], table["label"])}
-    names = {choice: f"{label} · {created:%d %b %H:%M}" for choice, label, created in  # short: fits at 1280 px;
-             zip(labels, table["label"], saved_at)}  # its kind and the full time are in the table above
+    names = {choice: saved_name(label, created) for choice, label, created in  # short: fits at 1280 px; its kind
+             zip(labels, table["label"], saved_at)}  # and the full time are in the table above
     for run in state.runs():
         if run.stored_as is None:  # a kept run is already offered as saved
             labels[SESSION_RUN + run.label] = run.label
@@ -293,6 +302,11 @@ def saved_runs() -> None:
                         icon=":material/info:")
     with st.expander("Delete a saved run", icon=":material/delete:"):
         delete_controls(table)
+
+
+def saved_name(label: str, created: pd.Timestamp) -> str:
+    """A saved run as a person picks it: its label and when it was saved (UTC), not its raw id."""
+    return f"{label} · {created:%d %b %H:%M}"
 
 
 def resolve(choice: str, label: str) -> ComparedRun:

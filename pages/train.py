@@ -80,7 +80,8 @@ if job is not None:
         st.success(f"**{job.label}** trained in {run.result.seconds['total']:.1f} s ({job.total} fits) on "  # as Results
                    f"{job.data_label}.", icon=":material/check_circle:")
         if job.stored_as:
-            st.caption(f"Kept in the run store `{store.path()}` as run `{job.stored_as}`.")
+            st.caption(f"Kept in the run store `{store.path().name}` as **{job.label}**.",
+                       help=f"{store.path_help()}, as run {job.stored_as}.")
         elif job.store_error:
             st.warning(f"Not kept in the run store: {job.store_error} The run is still here for this session.",
                        icon=":material/warning:")

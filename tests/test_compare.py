@@ -13,6 +13,8 @@ from twin_core.compare import (
     BEST,
     BEST_WORDS,
     against_own_baseline,
+    change_noise,
+    change_text,
     config_diff,
     flatten_config,
     leak_causes,
@@ -25,6 +27,13 @@ from twin_core.compare import (
 from twin_core.config import ModelSpec
 from twin_core.demo import make_demo_telemetry
 from twin_core.evaluate import model_words
+from twin_core.plots import (
+    BETTER_COLOUR,
+    NEUTRAL_COLOUR,
+    WORSE_COLOUR,
+    compare_predictions_figure,
+    metrics_delta_figure,
+)
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
 from ui.editor import CV_LABELS, FEATURE_WIDGETS, HOLDOUT_LABELS
@@ -247,3 +256,110 @@ def test_model_keys_read_as_layer_and_name_and_baselines_in_words():
     assert model_words("identity") == "identity baseline"
     assert model_words("linear_others") == "linear baseline"
     assert model_words("mean") == "training-mean baseline"
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    """quick, default and a deliberately weak config (a tiny LightGBM that reads neither overall nor the identity) on
+    one small demo (on which default moves quick's best R² by −0.003)."""
+    telemetry = make_demo_telemetry(rows=1200, cores=4, sessions=3, seed=1)
+    quick = get_preset("quick")
+    blind = replace(quick.feature_sets[0], identity=False, current_overall=False, overall_windows=(), overall_lags=0,
+                    identity_lags=0)
+    tiny = replace(quick.stack.layers[0], models=(ModelSpec("lgbm", "lightgbm", {"n_estimators": 10,
+                                                                                  "learning_rate": 0.01}, "quick"),))
+    weak = replace(quick, name="weak", feature_sets=(blind,),
+                   stack=replace(quick.stack, layers=(tiny, *quick.stack.layers[1:])))
+    configs = {"quick": quick, "default": get_preset("default"), "weak": weak}
+    return {name: train_twin(telemetry, config) for name, config in configs.items()}
+
+
+def _noise(a, b):
+    deltas = metric_deltas_from_metrics(a.metrics, b.metrics)
+    return change_noise(deltas, a.metrics, a.evaluation.predictions, b.metrics, b.evaluation.predictions, seed=42)
+
+
+def _colours(table: pd.DataFrame, note: str) -> dict[str, str]:
+    bars = metrics_delta_figure(table, ("A", "B"), "both: tail", note).data[0]
+    return dict(zip(bars.y, bars.marker.color))
+
+
+def test_quick_against_default_moves_the_best_model_within_noise_and_draws_it_grey(pairs):
+    deltas, note = _noise(pairs["quick"], pairs["default"])
+    best = deltas.set_index("what").loc["best"]
+    assert abs(best["delta_r2_holdout"]) < 0.01 and best["ci_low"] < 0 < best["ci_high"]
+    assert change_text(best["delta_r2_holdout"], best["ci_low"], best["ci_high"]).endswith(", within noise")
+    quick, default = (pairs[name].evaluation.predictions["row"] for name in ("quick", "default"))
+    shared = len(set(quick) & set(default))
+    assert note.startswith(f"noise: 95 % block-bootstrap interval on the {shared:,} hold-out rows both runs share")
+    assert _colours(deltas, note)[BEST_WORDS] == NEUTRAL_COLOUR
+
+
+def test_a_clear_gain_is_beyond_noise_green_one_way_and_red_the_other(pairs):
+    gain, note = _noise(pairs["weak"], pairs["quick"])
+    best = gain.set_index("what").loc["best"]
+    assert best["ci_low"] > 0 and change_text(best["delta_r2_holdout"], best["ci_low"], best["ci_high"]) == (
+        f"+{best['delta_r2_holdout']:.3f}, beyond noise")
+    colours = _colours(gain, note)
+    assert colours[BEST_WORDS] == BETTER_COLOUR and colours["layer 1 · lgbm"] == BETTER_COLOUR
+    assert colours["identity baseline"] == NEUTRAL_COLOUR  # a reference, never a gain: no interval drawn for it
+    assert gain.loc[gain["what"] == "baseline", ["ci_low", "ci_high"]].isna().all(axis=None)
+    loss, note = _noise(pairs["quick"], pairs["weak"])
+    assert loss.set_index("what").loc["best", "ci_high"] < 0
+    assert _colours(loss, note)[BEST_WORDS] == WORSE_COLOUR
+
+
+@pytest.mark.parametrize("case, why", [("no predictions", "a run's hold-out predictions are not available"),
+                                       ("other data", "the runs were trained on different data"),
+                                       ("no shared rows", "the runs share no hold-out rows")])
+def test_without_an_interval_every_bar_is_grey_and_the_subtitle_says_noise_not_measured(pairs, case, why):
+    weak, quick = pairs["weak"], pairs["quick"]
+    b_metrics, b_predictions = quick.metrics, quick.evaluation.predictions
+    if case == "no predictions":
+        b_predictions = b_predictions.iloc[:0]
+    elif case == "other data":
+        b_metrics = {**b_metrics, "data_fingerprint": "another"}
+    else:
+        b_predictions = b_predictions.assign(row=b_predictions["row"] + 10**6)
+    deltas, note = change_noise(metric_deltas_from_metrics(weak.metrics, b_metrics), weak.metrics,
+                                weak.evaluation.predictions, b_metrics, b_predictions, seed=42)
+    assert note == f"noise not measured: {why}"
+    assert deltas[["ci_low", "ci_high"]].isna().all(axis=None)
+    fig = metrics_delta_figure(deltas, ("A", "B"), "both: tail", note)
+    assert set(fig.data[0].marker.color) == {NEUTRAL_COLOUR}  # a gain of +0.3 too: no colour without its noise
+    assert f"noise not measured: {why}" in fig.layout.title.subtitle.text
+    assert "every bar grey" in fig.layout.title.subtitle.text
+
+
+def test_changes_never_read_minus_zero_and_the_zero_tick_reads_0(pairs):
+    assert change_text(-0.0004) == "0.000" and change_text(-0.0004, -0.002, 0.001) == "0.000, within noise"
+    assert change_text(-0.0012, -0.003, 0.001) == "−0.001, within noise" and change_text(float("nan")) == "n/a"
+    deltas, note = _noise(pairs["quick"], pairs["default"])
+    fig = metrics_delta_figure(deltas.assign(delta_r2_holdout=-0.0004), ("A", "B"), "both: tail", note)
+    texts = [a.text for a in fig.layout.annotations] + list(fig.data[0].customdata[:, 2])
+    assert not [t for t in texts if "-0.000" in t or "−0.000" in t or "+0.000" in t]
+    ticks = list(fig.layout.xaxis.ticktext)
+    assert "0" in ticks and not [t for t in ticks if t in ("+0", "−0", "-0")]
+    assert dict(zip(fig.layout.xaxis.tickvals, ticks))[0.0] == "0"
+
+
+def _predictions(rows: list[int]) -> pd.DataFrame:
+    """Hold-out predictions of one session sampled every second, on the telemetry rows `rows`."""
+    rows = np.asarray(rows)
+    return pd.DataFrame({"row": rows, "timestamp": 1.7e9 + rows.astype(float), "session": 0, "workload_type": "web",
+                         "actual": rows * 1.0, "L1:m": rows + 0.5})
+
+
+def test_the_overlaid_traces_break_where_shared_rows_are_not_neighbours_and_dot_a_lone_row():
+    a = _predictions([*range(0, 10), 15, *range(20, 30)])
+    b = _predictions([*range(0, 12), 15, *range(18, 30)])  # shared: 0–9, 15, 20–29
+    fig = compare_predictions_figure([("A", a, "L1:m"), ("B", b, "L1:m")])
+    actual = np.asarray(fig.data[0].y, dtype=float)
+    runs = [len(run) for run in "".join("x" if np.isfinite(v) else " " for v in actual).split()]
+    assert runs == [10, 1, 10]  # no line from row 9 to 15 nor from 15 to 20
+    sizes = np.asarray(fig.data[1].marker.size)
+    assert sizes[np.isfinite(actual)].tolist() == [0] * 10 + [4] + [0] * 10  # row 15 is a dot, the rest lines
+    assert "dots: a row with no shared neighbour" in fig.layout.title.subtitle.text
+    whole = compare_predictions_figure([("A", a, "L1:m")])  # one run: rows 0–9 and 20–29 apart, 15 alone
+    assert np.isnan(np.asarray(whole.data[0].y, dtype=float)).sum() == 2
+

@@ -1,5 +1,6 @@
-"""Side-by-side views of runs: what differs in their configs (setting names in words), how their scores moved, and
-which runs cannot be compared at all because a leaky split inflated their scores."""
+"""Side-by-side views of runs: what differs in their configs (setting names in words), how their scores moved and
+whether each move is beyond the noise (a block bootstrap on the hold-out rows both runs share), and which runs cannot
+be compared at all because a leaky split inflated their scores."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,13 +9,15 @@ import math
 import re
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from twin_core.config import RunConfig
 from twin_core.evaluate import REFERENCE_BY_KIND, model_key, model_words, score_text
 from twin_core.models import MODEL_KINDS
 from twin_core.runs import FinishedRun
-from twin_core.verdicts import signed_text
+from twin_core.telemetry import SESSION
+from twin_core.verdicts import block_rows, r2_gain_interval, signed_text
 from twin_core.wording import REFERENCE_CARDS, reference_gain
 
 ABSENT = "(absent)"
@@ -219,3 +222,63 @@ def metric_deltas_from_metrics(a: dict, b: dict) -> pd.DataFrame:
     table["delta_r2_oof"] = table["r2_oof_b"] - table["r2_oof_a"]
     return table[["key", "name", "what", "r2_holdout_a", "r2_holdout_b", "delta_r2_holdout",
                   "r2_oof_a", "r2_oof_b", "delta_r2_oof"]]
+
+
+def _noise_unmeasured(a: dict, predictions_a: pd.DataFrame, b: dict, predictions_b: pd.DataFrame) -> str | None:
+    """Why the noise of a pair's changes cannot be measured, in words; None when it can."""
+    if a["data_fingerprint"] != b["data_fingerprint"]:
+        return "the runs were trained on different data"
+    if any("row" not in p.columns or "actual" not in p.columns or p.empty for p in (predictions_a, predictions_b)):
+        return "a run's hold-out predictions are not available"
+    if not set(predictions_a["row"]) & set(predictions_b["row"]):
+        return "the runs share no hold-out rows"
+    return None
+
+
+def change_noise(deltas: pd.DataFrame, a: dict, predictions_a: pd.DataFrame, b: dict, predictions_b: pd.DataFrame,
+                 *, seed: int) -> tuple[pd.DataFrame, str]:
+    """The `metric_deltas_from_metrics` table with the 95 % interval of each hold-out R² change (`ci_low`, `ci_high`,
+    NaN where not measured), and the chart's note on how the noise was measured or why it was not.
+
+    A change means something only beyond the noise: on the hold-out rows both runs share (matched by row id), the
+    interval of R²(B) − R²(A) comes from the same block bootstrap as the layer verdicts (twin_core.verdicts, blocks
+    of the longer look-back of the two, seeded by `seed`), for the best model and every model whose predictions both
+    runs hold. Baselines get none: they are references, not something a run improved, and their R² moves only with
+    the rows held out. `a`, `b` are the runs' metrics.json dicts, `predictions_a`, `predictions_b` their hold-out
+    predictions."""
+    low, high = np.full(len(deltas), np.nan), np.full(len(deltas), np.nan)
+    why = _noise_unmeasured(a, predictions_a, b, predictions_b)
+    if why is not None:
+        return deltas.assign(ci_low=low, ci_high=high), f"noise not measured: {why}"
+    shared = (predictions_a[["row", SESSION, "actual"]].merge(predictions_b[["row"]], on="row")
+              .sort_values([SESSION, "row"], kind="stable"))  # time order within each session
+    on_a, on_b = (p.set_index("row").loc[shared["row"]] for p in (predictions_a, predictions_b))
+    block = block_rows(max(a.get("lookback_rows", 0), b.get("lookback_rows", 0)))
+    best_a, best_b = (model_key(m["best"]["layer"], m["best"]["name"]) for m in (a, b))
+    for i, (key, what) in enumerate(zip(deltas["key"], deltas["what"])):
+        key_a, key_b = (best_a, best_b) if what == "best" else (key, key)
+        if what == "baseline" or key_a not in on_a.columns or key_b not in on_b.columns:
+            continue
+        interval = r2_gain_interval(shared["actual"], on_b[key_b], on_a[key_a], shared[SESSION].to_numpy(),
+                                    block=block, seed=seed)
+        if interval is not None:
+            low[i], high[i] = interval
+    held = "" if len(predictions_a) == len(predictions_b) == len(shared) else (
+        f" (A held out {len(predictions_a):,}, B {len(predictions_b):,})")
+    return (deltas.assign(ci_low=low, ci_high=high),
+            f"noise: 95 % block-bootstrap interval on the {len(shared):,} hold-out rows both runs share{held}")
+
+
+def change_text(delta: float, low: float = float("nan"), high: float = float("nan")) -> str:
+    """A change of R² for people, with what its interval says: "−0.001, within noise", "+0.020, beyond noise", only
+    "−0.001" when the noise was not measured, "n/a" when the change itself was not; never "−0.000"."""
+    if not np.isfinite(delta):
+        return "n/a"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return signed_text(delta)
+    return f"{signed_text(delta)}, {'beyond noise' if beyond_noise(delta, low, high) else 'within noise'}"
+
+
+def beyond_noise(delta: float, low: float, high: float) -> bool:
+    """Whether a change is larger than the noise: its whole 95 % interval lies on the side of 0 the change is on."""
+    return bool((delta > 0 and low > 0) or (delta < 0 and high < 0))

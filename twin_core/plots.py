@@ -19,10 +19,12 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from twin_core.compare import beyond_noise, change_text
 from twin_core.config import RunConfig
 from twin_core.downsample import downsample_frame
 from twin_core.evaluate import BASELINES, Evaluation, model_key, model_words, residual_autocorrelation, score_text
 from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, SessionRule, Telemetry
+from twin_core.verdicts import signed_text
 from twin_core.whatif import WhatIfAnswer
 
 ACTUAL_COLOUR = "#222222"
@@ -115,8 +117,9 @@ def _segments(frame: pd.DataFrame) -> np.ndarray:
 
 def _thin(frame: pd.DataFrame, columns: list[str], max_points: int) -> pd.DataFrame:
     """Downsample `frame` (in time order) so the traces of `columns`, with one break point per session change or
-    pause, fit `max_points`; each kept row carries its stretch id (`_segments`, worked out before thinning)."""
-    segmented = frame.assign(**{SEGMENT: _segments(frame)})
+    pause, fit `max_points`; each kept row carries its stretch id (`_segments`, worked out before thinning, unless the
+    frame brings its own SEGMENT column)."""
+    segmented = frame if SEGMENT in frame.columns else frame.assign(**{SEGMENT: _segments(frame)})
     breaks = int(segmented[SEGMENT].iloc[-1]) if len(frame) else 0
     budget = max(max_points - breaks, 2 * len(columns) + 2)
     return downsample_frame(segmented, TIMESTAMP, columns, budget)
@@ -379,42 +382,69 @@ def _r2_axis_range(models: pd.DataFrame, baselines: pd.DataFrame) -> tuple[float
 
 
 BETTER_COLOUR, WORSE_COLOUR, NEUTRAL_COLOUR = "#2ca02c", "#d62728", "#9e9e9e"
-DELTA_VALUES_WIDTH = 200  # px right of the bars for the 'A → B (change)' column, so no label meets a bar or a name
+DELTA_VALUES_WIDTH = 260  # px right of the bars for 'A → B (change, within noise)', so no label meets a bar or a name
 
 
-def _delta_colours(delta: np.ndarray, what: pd.Series) -> list[str]:
-    """Green when run B's model scores higher, red when lower; grey for no change and for the baselines, which are
-    references (the same arithmetic on each run's hold-out), not something a run improved."""
-    return [NEUTRAL_COLOUR if kind == "baseline" or not np.isfinite(d) or d == 0
-            else BETTER_COLOUR if d > 0 else WORSE_COLOUR for d, kind in zip(delta, what)]
+def _delta_colours(delta: np.ndarray, low: np.ndarray, high: np.ndarray, what: pd.Series) -> list[str]:
+    """Green when run B's model scores higher beyond the noise (its whole 95 % interval above 0), red when lower beyond
+    it; grey within noise, without an interval, and for the baselines, which are references (the same arithmetic on
+    each run's hold-out), not something a run improved."""
+    return [NEUTRAL_COLOUR if kind == "baseline" or not beyond_noise(d, lo, hi)
+            else BETTER_COLOUR if d > 0 else WORSE_COLOUR for d, lo, hi, kind in zip(delta, low, high, what)]
+
+
+def _change_ticks(half: float) -> tuple[list[float], list[str]]:
+    """About five round ticks across ±`half`, signed with the typographic minus; zero reads "0" (no "+0" or "−0")."""
+    raw = half / 3
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-9))
+    digits = max(0, -int(np.floor(np.log10(step) + 1e-9)))
+    count = int(np.floor(half / step + 1e-9))
+    values = [float(round(i * step, digits + 1)) for i in range(-count, count + 1)]
+    return values, ["0" if i == 0 else signed_text(v, digits) for i, v in zip(range(-count, count + 1), values)]
 
 
 def metrics_delta_figure(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B"),
-                         split_description: str = "each run's own hold-out (see the runs table)") -> go.Figure:
+                         split_description: str = "each run's own hold-out (see the runs table)",
+                         noise_note: str = "noise not measured") -> go.Figure:
     """Change of hold-out R² from run A to run B per model and baseline (a `compare.metric_deltas_from_metrics`
-    table of two honest runs): horizontal bars named in words on the y axis, the axis zoomed to the largest change,
-    and each row's 'A → B (change)' in a column of its own right of the plot, where it meets no bar and no name."""
+    table of two honest runs, with `compare.change_noise`'s `ci_low`/`ci_high` where the noise was measured, said in
+    `noise_note`): horizontal bars named in words on the y axis, each with its 95 % interval as whiskers, coloured
+    only beyond the noise, the axis zoomed to the largest change, and each row's 'A → B (change, within noise)' in a
+    column of its own right of the plot, where it meets no bar and no name."""
     rows = table.iloc[::-1].assign(name=lambda t: t["name"].map(_plain))
     delta = rows["delta_r2_holdout"].to_numpy(dtype=float)
+    nan = np.full(len(rows), np.nan)
+    low, high = (rows[c].to_numpy(dtype=float) if c in rows.columns else nan for c in ("ci_low", "ci_high"))
+    measured = np.isfinite(low) & np.isfinite(high)
+    intervals = [f"95 % interval [{signed_text(lo, 4)}, {signed_text(hi, 4)}]" if ok else "noise not measured"
+                 for lo, hi, ok in zip(low, high, measured)]
     fig = go.Figure(go.Bar(
         x=delta, y=rows["name"], orientation="h", name=f"{labels[1]} − {labels[0]}",
-        marker_color=_delta_colours(delta, rows["what"]),
-        customdata=np.column_stack([rows["r2_holdout_a"], rows["r2_holdout_b"]]),
-        hovertemplate=f"%{{y}}<br>{labels[0]}: %{{customdata[0]:.4f}}<br>"
-                      f"{labels[1]}: %{{customdata[1]:.4f}}<br>change: %{{x:+.4f}}<extra></extra>"))
-    for name, a, b, d in zip(rows["name"], rows["r2_holdout_a"], rows["r2_holdout_b"], delta):
+        marker_color=_delta_colours(delta, low, high, rows["what"]),
+        error_x=dict(type="data", symmetric=False, array=np.where(measured, high - delta, np.nan),
+                     arrayminus=np.where(measured, delta - low, np.nan), color="#444444", thickness=1.2, width=5),
+        customdata=np.column_stack([rows["r2_holdout_a"].map(score_text), rows["r2_holdout_b"].map(score_text),
+                                    [change_text(d) for d in delta], intervals]),
+        hovertemplate=f"%{{y}}<br>{_plain(labels[0])}: %{{customdata[0]}}<br>{_plain(labels[1])}: %{{customdata[1]}}"
+                      "<br>change: %{customdata[2]}, %{customdata[3]}<extra></extra>"))
+    for name, a, b, d, lo, hi in zip(rows["name"], rows["r2_holdout_a"], rows["r2_holdout_b"], delta, low, high):
         fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=12, y=name, yref="y", showarrow=False,
-                           text=f"{score_text(a)} → {score_text(b)} ({score_text(d, '+.3f')})", align="left")
+                           text=f"{score_text(a)} → {score_text(b)} ({change_text(d, lo, hi)})", align="left")
     fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=12, y=1, yref="paper", yanchor="bottom",
                        showarrow=False, text="<b>R² A → B (change)</b>")
     fig.add_vline(x=0, line=dict(color="#555555", width=1))
-    reach = float(np.nanmax(np.abs(delta))) if np.isfinite(delta).any() else 0.0
-    half = max(1.15 * reach, 0.002)  # zoomed to the largest change: 0.001 apart is still a visible bar
+    ends = np.abs(np.r_[delta, low[measured], high[measured]])
+    reach = float(np.nanmax(ends)) if np.isfinite(ends).any() else 0.0
+    half = max(1.15 * reach, 0.002)  # zoomed to the largest change or interval end: 0.001 apart is still visible
+    ticks, texts = _change_ticks(half)
     fig.update_xaxes(title_text=f"change in hold-out R² ({labels[1]} − {labels[0]})", range=[-half, half],
-                     tickformat="+~g", zeroline=False)
+                     tickmode="array", tickvals=ticks, ticktext=texts, zeroline=False)
     fig.update_yaxes(automargin=True, ticksuffix=" ")
-    subtitle = (f"{split_description}<br>green: {labels[1]} higher · red: lower · grey: no change, or a baseline "
-                "(a reference, not an improvement)")
+    colours = (f"whiskers: 95 % interval · green: {labels[1]} higher beyond the noise · red: lower beyond it · "
+               "grey: within noise, or a baseline (a reference, not an improvement)" if measured.any() else
+               "every bar grey: without its noise a change is shown as neither a gain nor a loss")
+    subtitle = f"{split_description}<br>{noise_note}<br>{colours}"
     return _titled(fig, f"Hold-out R²: {labels[0]} → {labels[1]}", subtitle, wide=True,
                    height=max(340, 200 + 34 * len(rows)), showlegend=False, margin=dict(r=DELTA_VALUES_WIDTH, b=60))
 
@@ -676,11 +706,34 @@ def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], sessio
         column = f"{label}: {model_words(key)}"
         frame = frame.merge(predictions[["row", key]].rename(columns={key: column}), on="row")
         series.append((column, column, palette[i % len(palette)]))
-    frame = _select_session(frame, session)
-    fig = _trace_lines(frame, series, max_points)
+    frame = _select_session(frame, session).sort_values(TIMESTAMP, kind="stable")
+    fig = _trace_lines(frame.assign(**{SEGMENT: _shared_stretches(frame)}), series, max_points)
+    dotted = [_dot_lone_points(trace) for trace in fig.data]
     return _titled(fig, "Best model of each run against the actual",
-                   f"{len(frame):,} hold-out rows all runs share; thinned to ≤ {max_points:,} points per line",
+                   f"{len(frame):,} hold-out rows all runs share; thinned to ≤ {max_points:,} points per line; lines "
+                   "break where shared rows are not neighbours in the telemetry and where sampling pauses for over "
+                   f"{PAUSE_FACTOR:g} intervals" + ("; dots: a row with no shared neighbour" if any(dotted) else ""),
                    hovermode="x unified", wide=True)
+
+
+def _shared_stretches(frame: pd.DataFrame) -> np.ndarray:
+    """A stretch id per shared hold-out row (in time order): a new stretch at every session change and pause
+    (`_segments`) and wherever the next shared row is not the next row of the telemetry, so no line is drawn across
+    rows some run did not hold out (a ramp there would look like a prediction)."""
+    pauses = _segments(frame)
+    apart = np.diff(frame["row"].to_numpy()) != 1
+    return np.cumsum(np.r_[False, apart | (np.diff(pauses) != 0)])
+
+
+def _dot_lone_points(trace: go.Scatter) -> bool:
+    """Mark the points a broken line cannot draw (no finite neighbour on either side) with a small dot; whether any
+    was marked."""
+    y = np.asarray(trace.y, dtype=float)
+    finite = np.isfinite(y)
+    lone = finite & ~np.r_[False, finite[:-1]] & ~np.r_[finite[1:], False]
+    if lone.any():
+        trace.update(mode="lines+markers", marker=dict(size=np.where(lone, 4, 0), color=trace.line.color))
+    return bool(lone.any())
 
 
 def _whatif_session_means(frame: pd.DataFrame, sessions: np.ndarray) -> tuple[pd.Series, np.ndarray]:

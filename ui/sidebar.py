@@ -21,7 +21,7 @@ def render() -> None:
         st.markdown(state.data_label())
         st.caption(f"{len(telemetry.frame):,} rows · {telemetry.n_sessions} sessions · {telemetry.n_cores} cores · "
                    f"{telemetry.sampling_interval:.3g} s sampling · target {telemetry.target}")
-        st.caption(store.caption(), help=f"The file that keeps finished runs: {store.path()}")
+        st.caption(store.caption(), help=store.path_help())
         st.markdown("**Run**")
         job = training.current()
         if job is not None and job.active:

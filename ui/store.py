@@ -79,6 +79,11 @@ def caption() -> str:
     return f"Run store: `{path().name}` · {count} run{'s' if count != 1 else ''}"
 
 
+def path_help() -> str:
+    """The store's whole path, for a tooltip: the page body names only its file (a temporary path reads as noise)."""
+    return f"The file that keeps finished runs: {path()}"
+
+
 def save(result: FinishedRun, label: str) -> tuple[str | None, str | None]:
     """Keep a finished run: (run id, None), or (None, why it could not be kept)."""
     try:

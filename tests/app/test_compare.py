@@ -11,13 +11,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import figures, goto, trace, values
-from twin_core.compare import metric_deltas_from_metrics
+from twin_core.compare import change_noise, metric_deltas_from_metrics
 from twin_core.config import ModelSpec
 from twin_core.demo import make_demo_telemetry
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
 from twin_core.runs import FinishedRun
 from twin_core.store import RunStore
+from twin_core.verdicts import signed_text
 from ui.state import Run
 
 HONEST_A, HONEST_B, LEAKY = "quick #1", "quick-wide #2", "leaky #3"
@@ -86,22 +87,31 @@ def test_a_leaky_run_is_kept_apart_and_never_drawn_as_an_improvement(compare: Ap
     assert each["baseline"].tolist() == ["identity", "identity"]
 
 
-def test_an_honest_pair_is_drawn_as_change_with_better_and_worse_colours(compare: AppTest,
-                                                                         results: dict[str, FinishedRun]) -> None:
+def test_an_honest_pair_is_drawn_as_change_coloured_only_beyond_the_noise(compare: AppTest,
+                                                                          results: dict[str, FinishedRun]) -> None:
     at = choose(compare, HONEST_A, HONEST_B)
     assert not any("leaky split" in w.value for w in at.warning)
     chart = figures(at)["metric_deltas"]
     assert chart["layout"]["title"]["text"] == f"Reconstruction twin · Hold-out R²: {HONEST_A} → {HONEST_B}"
+    assert "noise: 95 % block-bootstrap interval on the " in chart["layout"]["title"]["subtitle"]["text"]
     bars = trace(chart, f"{HONEST_B} − {HONEST_A}")
-    deltas = metric_deltas_from_metrics(results[HONEST_A].metrics, results[HONEST_B].metrics).iloc[::-1]
+    a, b = results[HONEST_A], results[HONEST_B]
+    deltas, _ = change_noise(metric_deltas_from_metrics(a.metrics, b.metrics), a.metrics, a.evaluation.predictions,
+                             b.metrics, b.evaluation.predictions, seed=a.config.seed)
+    deltas = deltas.iloc[::-1]
     assert list(bars["y"]) == deltas["name"].tolist()
     assert "layer 2 · top-ridge" in bars["y"] and "identity baseline" in bars["y"]
     change = values(bars["x"]).astype(float)
     np.testing.assert_allclose(change, deltas["delta_r2_holdout"].to_numpy())
     colours = dict(zip(bars["y"], bars["marker"]["color"]))
-    for name, what, delta in zip(deltas["name"], deltas["what"], change):
-        expected = "#9e9e9e" if what == "baseline" or delta == 0 else "#2ca02c" if delta > 0 else "#d62728"
+    texts = {a["y"]: a["text"] for a in chart["layout"]["annotations"] if a.get("yref") == "y"}
+    for name, what, delta, low, high in deltas[["name", "what", "delta_r2_holdout", "ci_low", "ci_high"]].to_numpy():
+        beyond = (delta > 0 and low > 0) or (delta < 0 and high < 0)
+        expected = "#9e9e9e" if what == "baseline" or not beyond else "#2ca02c" if delta > 0 else "#d62728"
         assert colours[name] == expected, name
+        noise = "" if what == "baseline" else ", beyond noise" if beyond else ", within noise"  # baselines: references
+        assert texts[name].endswith(f"{signed_text(delta)}{noise})"), name
+    assert colours["layer 2 · top-ridge"] == "#9e9e9e"  # a third base model moves the top layer within the noise
 
 
 def test_the_settings_that_differ_are_named_in_words(compare: AppTest) -> None:

@@ -29,7 +29,9 @@ def test_a_finished_run_is_kept_with_its_label_and_the_page_says_where(app: AppT
     saved = store().list()
     assert saved["label"].tolist() == ["kept"]
     run_id = saved.loc[0, "id"]
-    assert any(f"Kept in the run store `{os.environ['TWIN_STORE']}` as run `{run_id}`" in c.value for c in at.caption)
+    kept = next(c for c in at.caption if c.value.startswith("Kept in the run store"))
+    assert kept.value == f"Kept in the run store `{Path(os.environ['TWIN_STORE']).name}` as **kept**."  # no temp path
+    assert os.environ["TWIN_STORE"] in kept.help and run_id in kept.help
     assert at.session_state["runs"][0].stored_as == run_id
     at.text_input(key="train_label").input("not kept")
     at.checkbox(key="train_keep").uncheck()
@@ -54,6 +56,9 @@ def test_saved_runs_are_compared_in_a_new_session_and_deleted_after_confirming(a
     at.run()
     at = goto(at, "compare")
     assert "No finished run yet" in at.info[0].value
+    where = next(c for c in at.caption if c.value.startswith("Run store: "))
+    assert where.value.startswith(f"Run store: `{Path(os.environ['TWIN_STORE']).name}` · 2 runs, newest first.")
+    assert where.help.endswith(os.environ["TWIN_STORE"])
     table = at.dataframe[0].value
     assert table["label"].tolist() == ["tuesday", "monday"] and table["current_data"].all()
     assert table["kind"].tolist() == ["reconstruction", "reconstruction"]
@@ -65,7 +70,8 @@ def test_saved_runs_are_compared_in_a_new_session_and_deleted_after_confirming(a
     charts = figures(at)
     assert charts["saved_metric_deltas"]["layout"]["title"]["text"] == (
         "Reconstruction twin · Hold-out R²: A · monday → B · tuesday")
-    bars = trace(charts["saved_metric_deltas"], "B · tuesday − A · monday")
+    bars = trace(charts["saved_metric_deltas"], "B · tuesday − A · monday")  # saved predictions measure the noise
+    assert "noise: 95 % block-bootstrap interval" in charts["saved_metric_deltas"]["layout"]["title"]["subtitle"]["text"]
     deltas = metric_deltas_from_metrics(monday, tuesday)
     assert list(bars["y"]) == deltas["name"].tolist()[::-1]
     np.testing.assert_allclose(values(bars["x"]).astype(float), deltas["delta_r2_holdout"].to_numpy()[::-1])
@@ -88,7 +94,7 @@ def test_saved_runs_are_compared_in_a_new_session_and_deleted_after_confirming(a
     button(at, "Yes, delete").click().run()
     assert not at.exception
     assert store().list()["label"].tolist() == ["tuesday"]
-    assert any(f"Deleted saved run `{saved.loc['monday', 'id']}`" in s.value for s in at.success)
+    assert any(s.value.startswith("Deleted saved run **monday · ") for s in at.success)
     assert at.dataframe[0].value["label"].tolist() == ["tuesday"]
     assert any("Keep a second run" in i.value for i in at.info)
 
