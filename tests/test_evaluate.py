@@ -85,8 +85,9 @@ def test_residual_autocorrelation_pairs_rows_within_a_session():
     (0.93012, ".3f", "0.930"), (-0.0042, "+.4f", "-0.0042"), (0, ".3f", "0.000"),
     (None, ".3f", "n/a"), (float("nan"), ".3f", "n/a"), (np.float32("nan"), "+.4f", "n/a"),
     (float("inf"), ".3f", "n/a"),
+    (-0.0003, ".3f", "0.000"), (-0.0003, "+.3f", "0.000"), (0.0004, "+.3f", "0.000"), (-0.002, ".3f", "-0.002"),
 ])
-def test_score_text_says_n_a_for_a_score_that_could_not_be_measured(value, spec, shown):
+def test_score_text_says_n_a_for_an_unmeasured_score_and_never_a_signed_zero(value, spec, shown):
     assert score_text(value, spec) == shown
 
 

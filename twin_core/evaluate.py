@@ -42,10 +42,12 @@ REFERENCE_BY_KIND = {"reconstruction": "identity", "behavioural": "linear_others
 
 def score_text(value: float | None, spec: str = ".3f") -> str:
     """A score for people: formatted with `spec`, or "n/a" when it could not be measured (R² of a constant
-    target is NaN in memory and null in metrics.json), so no view crashes on or prints "nan"."""
+    target is NaN in memory and null in metrics.json), so no view crashes on or prints "nan"; a value that rounds
+    to zero reads without a sign."""
     if value is None or not np.isfinite(float(value)):
         return "n/a"
-    return format(float(value), spec)
+    text = format(float(value), spec)
+    return text.lstrip("+-") if not text.strip("+-0.") else text  # a signed zero ("-0.000", "+0.000") reads 0.000
 
 
 def scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:

@@ -223,7 +223,7 @@ def build_report(result: ReportedRun, run_name: str, data_label: str) -> str:
         "<h2>Predicted against actual over time</h2>",
         _figure(titled_by_kind(trace_figure(evaluation, [best, reference]), kind), "trace"),
         f'<p class="muted">{_text(split_caption(result))}</p>',
-        f"<h2>Residuals of {_text(best)}</h2>",
+        f"<h2>Residuals of {_text(model_words(best))}</h2>",
         _pair(residuals, ("vs_predicted", "histogram"), kind),
         _figure(titled_by_kind(residuals["over_time"], kind), "residual-over_time"),
         _pair(residuals, ("by_workload", "autocorrelation"), kind),
