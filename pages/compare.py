@@ -245,7 +245,8 @@ def saved_runs() -> None:
     except STORE_FAILURES as exc:
         st.error(f"The run store `{run_store.path()}` cannot be read: {exc}", icon=":material/error:")
         return
-    st.caption(f"{run_store.caption()}, newest first. Tick “Keep in the run store” on the Train page to add one.",
+    st.caption(f"{run_store.caption()} in all, listed newest first. Tick “Keep in the run store” on the Train page to "
+               "add one.",
                help=run_store.path_help())
     if table.empty:
         st.info("No saved run" + (" on the current data" if only_current else "") + " yet.", icon=":material/info:")

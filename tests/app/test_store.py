@@ -57,7 +57,7 @@ def test_saved_runs_are_compared_in_a_new_session_and_deleted_after_confirming(a
     at = goto(at, "compare")
     assert "No finished run yet" in at.info[0].value
     where = next(c for c in at.caption if c.value.startswith("Run store: "))
-    assert where.value.startswith(f"Run store: `{Path(os.environ['TWIN_STORE']).name}` · 2 runs, newest first.")
+    assert where.value.startswith(f"Run store: `{Path(os.environ['TWIN_STORE']).name}` · 2 runs in all, listed newest first.")
     assert where.help.endswith(os.environ["TWIN_STORE"])
     table = at.dataframe[0].value
     assert table["label"].tolist() == ["tuesday", "monday"] and table["current_data"].all()
