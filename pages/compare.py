@@ -243,7 +243,7 @@ def saved_runs() -> None:
         table = store.list(telemetry.fingerprint if only_current else None)
         scores = saved_scores([store.metrics(run_id) for run_id in table["id"]])
     except STORE_FAILURES as exc:
-        st.error(f"The run store `{run_store.path()}` cannot be read: {exc}", icon=":material/error:")
+        st.error(f"The run store `{run_store.path().name}` cannot be read: {exc}", icon=":material/error:")
         return
     st.caption(f"{run_store.caption()} in all, listed newest first. Tick “Keep in the run store” on the Train page to "
                "add one.",

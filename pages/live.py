@@ -44,7 +44,7 @@ try:
     else:
         saved = run_store.open_store().list() if run_store.exists() else None
         if saved is None or saved.empty:
-            st.info(f"The run store (`{run_store.path()}`) holds no run yet: tick “Keep in the run store” when "
+            st.info(f"The run store (`{run_store.path().name}`) holds no run yet: tick “Keep in the run store” when "
                     "training.", icon=":material/info:")
             st.stop()
         rows = saved.set_index("id")

@@ -77,7 +77,8 @@ if job is not None and job.status == "queued":
 if job is not None:
     if job.status == "done":
         run = state.run_by_label(job.label)
-        st.success(f"**{job.label}** trained in {run.result.seconds['total']:.1f} s ({job.total} fits) on "  # as Results
+        # the same seconds as Results and Compare show for the run
+        st.success(f"**{job.label}** trained in {run.result.seconds['total']:.1f} s ({job.total} fits) on "
                    f"{job.data_label}.", icon=":material/check_circle:")
         if job.stored_as:
             st.caption(f"Kept in the run store `{store.path().name}` as **{job.label}**.",

@@ -32,12 +32,13 @@ try:
         twin = whatif.session_twin(whatif.pick_session_run())
     else:
         if not run_store.exists():
-            st.info(f"There is no run store yet (`{run_store.path()}`): tick “Keep in the run store” when "
+            st.info(f"There is no run store yet (`{run_store.path().name}`): tick “Keep in the run store” when "
                     "training.", icon=":material/info:")
             st.stop()
         saved = run_store.open_store().list()
         if saved.empty:
-            st.info(f"The run store `{run_store.path()}` holds no run yet: tick “Keep in the run store” when training.",
+            st.info(f"The run store `{run_store.path().name}` holds no run yet: tick “Keep in the run store” when "
+                    "training.",
                     icon=":material/info:")
             st.stop()
         rows = saved.set_index("id")
