@@ -60,7 +60,7 @@ model = twin.model
 st.markdown(f"**The twin:** {twin.name} · configuration **{model.config.name}** · predicts **{model.target}** from "
             f"each sample and the {model.config.lookback} before it (its look-back) · **Source:** "
             f"{source_machine.name}.")
-st.caption(fmt.kind_caption(model.config.kind))
+st.caption(fmt.kind_caption(model.config.kind, len(model.core_columns)))
 problem = live.mismatch(model, source_machine)
 if problem:
     st.error(problem, icon=":material/block:")

@@ -55,7 +55,8 @@ except STORE_FAILURES as exc:
 same_data = "the current data" if twin.fingerprint == telemetry.fingerprint else "other data than the current"
 st.markdown(f"**The twin:** {twin.name} · configuration **{twin.model.config.name}** · predicts "
             f"**{twin.model.target}** · trained on {same_data} ({twin.trained_on}).", help=GLOSSARY["hold-out"])
-st.caption(fmt.kind_caption(twin.model.config.kind), help=GLOSSARY[twin.model.config.kind])
+st.caption(fmt.kind_caption(twin.model.config.kind, len(twin.model.core_columns)),
+           help=GLOSSARY[twin.model.config.kind])
 problem = twin.model.incompatibility(telemetry)
 if problem:
     st.error(problem, icon=":material/block:")

@@ -223,7 +223,7 @@ def _metrics(split_leaky: bool = False, cv_leaky: bool = False, notebook: bool =
 def test_leak_causes_say_what_made_a_run_leaky():
     assert leak_causes(_metrics()) == []
     assert leak_causes(_metrics(split_leaky=True, cv_leaky=True)) == ["random hold-out rows", "shuffled folds"]
-    assert leak_causes(_metrics(notebook=True)) == ["the notebook's protocol"]
+    assert leak_causes(_metrics(notebook=True)) == ["the original notebook's protocol"]
 
 
 def test_a_pair_with_a_leaky_run_is_not_comparable_and_names_only_the_leaky_run():
