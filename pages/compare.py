@@ -93,7 +93,7 @@ def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
         config_differences(a, b)
         return
     deltas, noise = change_noise(metric_deltas_from_metrics(a.metrics, b.metrics), a.metrics, a.predictions,
-                                 b.metrics, b.predictions, seed=a.config.seed)
+                                 b.metrics, b.predictions, seed=min(a.config.seed, b.config.seed))  # A↔B: same
     split = f"both: {a.split}" if a.split == b.split else f"A: {a.split}<br>B: {b.split}"
     st.plotly_chart(titled_by_kind(metrics_delta_figure(deltas, (a.label, b.label), split, noise), a.kind),
                     key=f"{prefix}metric_deltas")

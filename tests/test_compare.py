@@ -363,3 +363,23 @@ def test_the_overlaid_traces_break_where_shared_rows_are_not_neighbours_and_dot_
     whole = compare_predictions_figure([("A", a, "L1:m")])  # one run: rows 0–9 and 20–29 apart, 15 alone
     assert np.isnan(np.asarray(whole.data[0].y, dtype=float)).sum() == 2
 
+
+
+@pytest.mark.parametrize(("delta", "low", "high", "shown"), [
+    (0.0004, 0.0001, 0.0007, "0.000, within noise"),  # a change that reads 0.000 is never beyond the noise
+    (0.02, 0.01, 0.03, "+0.020, beyond noise"), (-0.02, -0.03, -0.01, "−0.020, beyond noise"),
+    (0.02, -0.01, 0.03, "+0.020, within noise"), (0.02, None, None, "+0.020"), (None, None, None, "n/a"),
+    (pd.NA, 0.01, 0.03, "n/a"),
+])
+def test_a_change_is_beyond_noise_only_when_it_reads_nonzero_and_its_interval_excludes_zero(delta, low, high, shown):
+    assert change_text(delta, low, high) == shown
+
+
+def test_an_interval_from_shared_rows_that_does_not_hold_the_change_is_not_shown(pairs):
+    deltas, _ = _noise(pairs["quick"], pairs["default"])
+    shifted = deltas.assign(delta_r2_holdout=deltas["delta_r2_holdout"] + 1.0)  # a change its interval cannot hold
+    quick, default = pairs["quick"], pairs["default"]
+    again, note = change_noise(shifted, quick.metrics, quick.evaluation.predictions, default.metrics,
+                               default.evaluation.predictions, seed=0)
+    assert again[["ci_low", "ci_high"]].isna().all(axis=None)
+    assert note.startswith("noise: 95 % block-bootstrap interval on the ")  # measured, but for no row of this table

@@ -153,8 +153,10 @@ def test_a_background_sampler_keeps_sampling_while_its_reader_is_busy_and_loses_
 
 def test_a_background_sampler_nobody_reads_ends_itself_and_says_why() -> None:
     sampler = BackgroundSampler(CountingSource(), 0.01, lease=0.1)
-    time.sleep(0.5)  # nothing takes: the process ends itself after the lease, and says why to the next take
-    sampler.take()
+    deadline = time.monotonic() + 30  # nothing takes (a take renews the lease): the process ends itself after it
+    while sampling_processes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sampler.take()  # and says why to the next take
     assert sampler.ended == "nothing read the samples for 0.1 s (the page was left or hidden)"
     time.sleep(0.2)
     assert sampler.take() == [] and not sampling_processes()

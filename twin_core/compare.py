@@ -17,7 +17,7 @@ from twin_core.evaluate import REFERENCE_BY_KIND, model_key, model_words, score_
 from twin_core.models import MODEL_KINDS
 from twin_core.runs import FinishedRun
 from twin_core.telemetry import SESSION
-from twin_core.verdicts import block_rows, r2_gain_interval, signed_text
+from twin_core.verdicts import block_rows, r2_gain_interval, signed_text, verdict
 from twin_core.wording import REFERENCE_CARDS, reference_gain
 
 ABSENT = "(absent)"
@@ -261,24 +261,34 @@ def change_noise(deltas: pd.DataFrame, a: dict, predictions_a: pd.DataFrame, b: 
             continue
         interval = r2_gain_interval(shared["actual"], on_b[key_b], on_a[key_a], shared[SESSION].to_numpy(),
                                     block=block, seed=seed)
-        if interval is not None:
+        # each change is R² on its run's own hold-out: an interval from the shared rows that does not even hold it
+        # measures another change (hold-outs that differ a lot), so it says nothing about this one
+        if interval is not None and interval[0] <= deltas["delta_r2_holdout"].iloc[i] <= interval[1]:
             low[i], high[i] = interval
     held = "" if len(predictions_a) == len(predictions_b) == len(shared) else (
-        f" (A held out {len(predictions_a):,}, B {len(predictions_b):,})")
+        f" (A held out {len(predictions_a):,}, B {len(predictions_b):,}; a change outside its interval there: not "
+        "measured)")
     return (deltas.assign(ci_low=low, ci_high=high),
             f"noise: 95 % block-bootstrap interval on the {len(shared):,} hold-out rows both runs share{held}")
 
 
-def change_text(delta: float, low: float = float("nan"), high: float = float("nan")) -> str:
+def change_text(delta: float | None, low: float | None = None, high: float | None = None) -> str:
     """A change of R² for people, with what its interval says: "−0.001, within noise", "+0.020, beyond noise", only
     "−0.001" when the noise was not measured, "n/a" when the change itself was not; never "−0.000"."""
-    if not np.isfinite(delta):
+    if not _finite(delta):
         return "n/a"
-    if not (np.isfinite(low) and np.isfinite(high)):
+    if not (_finite(low) and _finite(high)):
         return signed_text(delta)
     return f"{signed_text(delta)}, {'beyond noise' if beyond_noise(delta, low, high) else 'within noise'}"
 
 
-def beyond_noise(delta: float, low: float, high: float) -> bool:
-    """Whether a change is larger than the noise: its whole 95 % interval lies on the side of 0 the change is on."""
-    return bool((delta > 0 and low > 0) or (delta < 0 and high < 0))
+def beyond_noise(delta: float, low: float | None, high: float | None) -> bool:
+    """Whether a change is larger than the noise: it reads other than 0.000 and its whole 95 % interval lies on the
+    side of 0 the change is on (the layer verdicts' rule, twin_core.verdicts.verdict)."""
+    if not (_finite(delta) and _finite(low) and _finite(high)) or signed_text(delta) == signed_text(0.0):
+        return False
+    return verdict((low, high)) == ("pays" if delta > 0 else "costs")
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and value is not pd.NA and bool(np.isfinite(float(value)))

@@ -237,6 +237,7 @@ class BackgroundSampler:
         except EOFError:  # the process is gone: stopped, or it said why first, unless it was killed
             if not self._stop.is_set():
                 self.ended = self.ended or "the sampling process ended unexpectedly"
+            self._process.join(timeout=1)  # reap it: an ended child left unjoined stays a zombie of the server
         return taken
 
     def lag_note(self) -> str | None:
@@ -244,8 +245,9 @@ class BackgroundSampler:
         return _lag_words(self.skipped, self.late, self.interval)
 
     def stop(self) -> None:
-        """End the sampling now (the process wakes from its wait for the next tick and leaves)."""
+        """End the sampling now (the process wakes from its wait for the next tick and leaves, and is reaped)."""
         self._stop.set()
+        self._process.join(timeout=2)
 
 
 def _sample_in_background(source: CpuSource, interval: float, lease: float, sending: Connection, stop: Event,

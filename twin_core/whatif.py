@@ -19,6 +19,7 @@ import pandas as pd
 
 from twin_core.config import TwinKind
 from twin_core.errors import ConfigError, SchemaMismatchError
+from twin_core.evaluate import identity_formula
 from twin_core.runs import TwinModel, with_target
 from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, Telemetry
 
@@ -116,14 +117,14 @@ def ask(model: TwinModel, telemetry: Telemetry, scenario: Scenario) -> WhatIfAns
     total["change"] = total["scenario_mean"] - total["baseline_mean"]
     kind = model.config.kind
     return WhatIfAnswer(scenario, predictions, pd.concat([grouped, total]).reset_index(), kind,
-                        _kind_note(kind, model.target), model.target)
+                        _kind_note(kind, model.target, len(model.core_columns)), model.target)
 
 
-def _kind_note(kind: TwinKind, target: str) -> str:
+def _kind_note(kind: TwinKind, target: str, n_cores: int) -> str:
     """What a what-if answer of a twin of this kind means, in one sentence for the page and the report."""
     if kind == "behavioural":
         return (f"Behavioural twin: the change is the learned response of {target} to the other cores and the "
                 f"workload; the twin reads neither {OVERALL} nor {target} itself.")
     return (f"Reconstruction twin: the scenario moves {OVERALL} with the cores, so the change follows mostly from "
-            f"the identity N·overall − Σ other cores, not from how {target} behaves; ask a behavioural twin for "
+            f"the identity {identity_formula(n_cores)}, not from how {target} behaves; ask a behavioural twin for "
             f"that.")

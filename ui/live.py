@@ -49,7 +49,8 @@ REPLAY_ENV = "TWIN_LIVE_REPLAY"
 LIVE = "live_session"
 START = "live_start"
 RUN_EVERY_S = 1.0
-LEASE_S = 5 * RUN_EVERY_S  # the sampling process ends when no fragment run collected its samples for this long
+LEASE_S = 15 * RUN_EVERY_S  # the sampling process ends when no fragment run collected its samples for this long (a
+# rerun on a busy 2-core machine can take several seconds)
 WINDOW_S = 60.0  # the chart and the scores cover the last WINDOW_S seconds of predictions
 MAX_KEPT_ROWS = 100_000
 
