@@ -18,14 +18,14 @@ from twin_core.models import MODEL_KINDS
 from twin_core.runs import FinishedRun
 from twin_core.telemetry import SESSION
 from twin_core.verdicts import block_rows, r2_gain_interval, signed_text, verdict
-from twin_core.wording import REFERENCE_CARDS, reference_gain
+from twin_core.wording import NOTEBOOK_PROTOCOL, NOTEBOOK_TOGGLE, REFERENCE_CARDS, reference_gain
 
 ABSENT = "(absent)"
 BEST = "best model (by OOF R²)"
 BEST_WORDS = "best model (chosen by out-of-fold R²)"
 SETTING_WORDS = {  # every setting outside the feature sets and the models, by its path, in the Model page's words
     "name": "Run name", "description": "Description", "target": "Target core", "kind": "Twin kind",
-    "seed": "Random seed", "seed_compatible": "The original notebook's protocol (windows across sessions, leaky)",
+    "seed": "Random seed", "seed_compatible": NOTEBOOK_TOGGLE,
     "split.kind": "Hold-out · rows held out", "split.test_fraction": "Hold-out · share of rows held out",
     "split.gap": "Hold-out · purge gap (rows)", "split.test_sessions": "Hold-out · sessions held out",
     "split.seed": "Hold-out · shuffle seed",
@@ -120,7 +120,7 @@ def leak_causes(metrics: dict) -> list[str]:
     split = metrics.get("split", {})
     causes = [cause for flag, cause in ((split.get("leaky"), "random hold-out rows"),
                                         (split.get("cv", {}).get("leaky"), "shuffled folds"),
-                                        (split.get("seed_compatible"), "the original notebook's protocol")) if flag]
+                                        (split.get("seed_compatible"), NOTEBOOK_PROTOCOL)) if flag]
     return causes or (["a leaky split"] if metrics.get("leaky") else [])
 
 

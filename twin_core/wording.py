@@ -111,6 +111,8 @@ def reference_gain(metrics: dict) -> tuple[str, float]:
     return reference, float("nan") if best is None or base is None else best - base
 
 
+NOTEBOOK_PROTOCOL = "the original notebook's protocol"  # the seed notebook's leaky split and folds, named the same
+NOTEBOOK_TOGGLE = f"{NOTEBOOK_PROTOCOL[0].upper()}{NOTEBOOK_PROTOCOL[1:]} (windows across sessions, leaky)"
 LEAKY_WARNING = ("This run used a LEAKY protocol (random hold-out and/or shuffled folds on a time series): its scores "
                  "overstate what the twin does on new data.")
 HOLDOUT_HARDER_BY = 0.1  # an out-of-fold R² this far above the hold-out's is worth a sentence

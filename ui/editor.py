@@ -22,16 +22,16 @@ from twin_core.presets import PRESETS, get_preset
 from twin_core.schema import MAX_LAG_DEPTH, MAX_LOOKBACK_ROWS, MAX_N_JOBS, MAX_SEED
 from twin_core.splits import SplitSpec
 from twin_core.telemetry import Telemetry
-from twin_core.wording import GLOSSARY
+from twin_core.wording import GLOSSARY, NOTEBOOK_PROTOCOL, NOTEBOOK_TOGGLE
 from ui import editing, state
 from ui import format as fmt
 
 HOLDOUT_LABELS = {"session_tail": "Per-session tail, after a purge gap (recommended)",
                   "whole_sessions": "Whole sessions (recordings the model never saw)",
-                  "random": "Random rows — LEAKY (the original notebook's protocol)"}
+                  "random": f"Random rows — LEAKY ({NOTEBOOK_PROTOCOL})"}
 CV_LABELS = {"blocked": "Time-blocked folds per session, purged (recommended)",
              "sessions": "Whole sessions per fold (for short recordings)",
-             "kfold": "Shuffled K-fold — LEAKY (the original notebook's protocol)"}
+             "kfold": f"Shuffled K-fold — LEAKY ({NOTEBOOK_PROTOCOL})"}
 NOTEBOOK_HELP = ("The original notebook's protocol reproduces the published numbers of the seed notebook this project "
                  "started from: random hold-out rows, shuffled K-fold and windows across sessions. All three are "
                  "LEAKY (rows next to a scored row are trained on), so their scores overstate the twin on new data.")
@@ -377,7 +377,7 @@ def run_editor(config: RunConfig, telemetry: Telemetry) -> RunConfig:
                                        "for a reconstruction twin also from overall.")
     seed = seed_col.number_input("Model seed", 0, MAX_SEED, config.seed, key=key("run", "seed"))
     description = st.text_area("Description", config.description, key=key("run", "description"))
-    seed_compatible = st.toggle("The original notebook's protocol (windows across sessions, leaky)",
+    seed_compatible = st.toggle(NOTEBOOK_TOGGLE,
                                 config.seed_compatible, key=key("run", "seedcompat"),
                                 help="Windows run across sessions as in the seed notebook. Combine with the random "
                                      "hold-out and shuffled K-fold to reproduce its published numbers.\n\n"
