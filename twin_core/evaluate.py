@@ -7,7 +7,6 @@ must beat a linear model on the other cores (fitted on the training rows), and i
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,6 +114,14 @@ def model_key(layer: int, name: str) -> str:
     return f"L{layer}:{name}"
 
 
+def model_key_parts(key: str) -> tuple[int, str] | None:
+    """(layer, name) of a model key like 'L2:meta-ridge' (model_key's inverse); None for a baseline name."""
+    head, _, name = key.partition(":")
+    if name and head.startswith("L") and head[1:].isdigit():
+        return int(head[1:]), name
+    return None
+
+
 BASELINE_WORDS = {"identity": "identity baseline", "persistence": "persistence baseline",
                   "mean": "training-mean baseline", "linear_others": "linear baseline"}  # beside an R², in words
 
@@ -122,8 +129,8 @@ BASELINE_WORDS = {"identity": "identity baseline", "persistence": "persistence b
 def model_words(key: str) -> str:
     """A model or baseline key in words, `L2:top-ridge` → 'layer 2 · top-ridge', `linear_others` → 'linear
     baseline', for legends, captions and tables a person reads."""
-    found = re.fullmatch(r"L(\d+):(.+)", key)
-    return BASELINE_WORDS.get(key, key) if found is None else f"layer {found[1]} · {found[2]}"
+    parts = model_key_parts(key)
+    return BASELINE_WORDS.get(key, key) if parts is None else f"layer {parts[0]} · {parts[1]}"
 
 
 @dataclass

@@ -22,7 +22,8 @@ from plotly.subplots import make_subplots
 from twin_core.compare import beyond_noise, change_text
 from twin_core.config import RunConfig
 from twin_core.downsample import downsample_frame
-from twin_core.evaluate import BASELINES, Evaluation, model_key, model_words, residual_autocorrelation, score_text
+from twin_core.evaluate import (BASELINES, Evaluation, model_key, model_key_parts, model_words,
+                                residual_autocorrelation, score_text)
 from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, SessionRule, Telemetry
 from twin_core.verdicts import signed_text
 from twin_core.whatif import WhatIfAnswer
@@ -72,19 +73,11 @@ def layer_colour(layer: int, index: int = 0) -> str:
     return shades[index % len(shades)]
 
 
-def _parse_key(key: str) -> tuple[int, str] | None:
-    """(layer, name) of a model key like 'L2:meta-ridge'; None for a baseline name."""
-    head, _, name = key.partition(":")
-    if name and head.startswith("L") and head[1:].isdigit():
-        return int(head[1:]), name
-    return None
-
-
 def key_colour(evaluation: Evaluation, key: str) -> str:
     """Consistent colour for a model key (its layer's hue) or a baseline."""
     if key in BASELINE_COLOURS:
         return BASELINE_COLOURS[key]
-    parsed = _parse_key(key)
+    parsed = model_key_parts(key)
     if parsed is None:
         return ACTUAL_COLOUR
     in_layer = evaluation.models.loc[evaluation.models["layer"] == parsed[0], "key"].tolist()
@@ -129,7 +122,7 @@ def _broken(frame: pd.DataFrame, columns: list[str]) -> dict[str, np.ndarray]:
     """x, customdata (session, workload) and each column, with a blank point between sessions and at every pause
     inside one (`_segments`) so lines break."""
     sessions = frame[SESSION].to_numpy()
-    segments = frame[SEGMENT].to_numpy() if SEGMENT in frame.columns else _segments(frame)
+    segments = frame[SEGMENT].to_numpy()
     cut = np.flatnonzero(segments[1:] != segments[:-1]) + 1
     seconds = frame[TIMESTAMP].to_numpy(dtype=float)
     out = {"x": _utc(np.insert(seconds, cut, seconds[cut - 1]))}
@@ -337,7 +330,7 @@ def _r2_bars(labels: list[str], values: pd.Series, low: float, name: str, group:
     values = values.to_numpy(dtype=float)
     return go.Bar(y=labels, x=values, orientation="h", name=name, offsetgroup=group, legendgroup=group,
                   showlegend=False, customdata=customdata,
-                  text=[_number(v) if v >= low else "" for v in values], textposition="outside", cliponaxis=False,
+                  text=[score_text(v) if v >= low else "" for v in values], textposition="outside", cliponaxis=False,
                   textfont=dict(size=11), marker=marker, hovertemplate=hover + "<extra></extra>")
 
 
@@ -346,16 +339,10 @@ def _mark_off_axis(fig: go.Figure, labels: list[str], values: np.ndarray, low: f
     below: dict[str, list[str]] = {}
     for label, value in zip(labels, values):
         if np.isfinite(value) and value < low:
-            below.setdefault(label, []).append(_number(value))
+            below.setdefault(label, []).append(score_text(value))
     for label, texts in below.items():
         fig.add_annotation(x=low, y=label, xref="x", yref="y", xanchor="left", showarrow=False,
                            text=f"◂ {' / '.join(texts)} (below the axis start)", font=dict(size=11, color="#555555"))
-
-
-def _number(value: float, digits: int = 3, sign: str = "") -> str:
-    """A number to `digits` decimals that never reads -0.000 (a tiny negative rounds to 0.000); n/a when not
-    measured."""
-    return score_text(round(float(value), digits) + 0.0, f"{sign}.{digits}f")
 
 
 def _r2_axis_range(models: pd.DataFrame, baselines: pd.DataFrame) -> tuple[float, float]:
@@ -614,7 +601,8 @@ def residual_figures(evaluation: Evaluation, key: str, max_points: int = 4000) -
     hist.update_xaxes(title_text=RESIDUAL_TITLE)
     hist.update_yaxes(title_text="rows")
     figures["histogram"] = _titled(hist, "Distribution of residuals",
-                                   f"{note}; dashed line: the mean, {_number(residuals.mean(), 2, '+')}", bargap=0.02)
+                                   f"{note}; dashed line: the mean, {score_text(residuals.mean(), '+.2f')}",
+                                   bargap=0.02)
 
     box = go.Figure()
     for workload, group in frame.groupby(WORKLOAD, sort=True):
