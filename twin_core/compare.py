@@ -18,7 +18,7 @@ from twin_core.models import MODEL_KINDS
 from twin_core.runs import FinishedRun
 from twin_core.telemetry import SESSION
 from twin_core.verdicts import block_rows, r2_gain_interval, signed_text, verdict
-from twin_core.wording import NOTEBOOK_PROTOCOL, NOTEBOOK_TOGGLE, REFERENCE_CARDS, reference_gain
+from twin_core.wording import NOTEBOOK_PROTOCOL, NOTEBOOK_TOGGLE, REFERENCE_CARDS, reference_gain, reference_r2
 
 ABSENT = "(absent)"
 BEST = "best model (by OOF R²)"
@@ -136,16 +136,11 @@ def leaky_pair_note(runs: list[tuple[str, dict]]) -> str | None:
             "nor a loss. Train it again with the per-session tail hold-out and time-blocked folds to compare it.")
 
 
-def _own_baseline_r2(metrics: dict) -> float | None:
-    """Hold-out R² of the baseline a run's kind must beat, from its metrics.json dict (None when null or absent)."""
-    return metrics["baselines"].get(REFERENCE_BY_KIND[metrics["kind"]], {}).get("r2_holdout")
-
-
 def saved_scores(metrics: list[dict]) -> pd.DataFrame:
     """Beside the run store's summary of saved runs (one metrics.json dict each, in its order): the hold-out R² of
     the baseline of each run's own kind (`reference_r2`, as the runs of this session show it) and the seconds its
     training took (`train_seconds`: features, fits and scoring, the figure every page shows for a run)."""
-    return pd.DataFrame({"reference_r2": [_own_baseline_r2(m) for m in metrics],
+    return pd.DataFrame({"reference_r2": [reference_r2(m) for m in metrics],
                          "train_seconds": [m["seconds"].get("total") for m in metrics]})
 
 
@@ -160,7 +155,7 @@ def against_own_baseline(runs: list[tuple[str, dict]]) -> pd.DataFrame:
                      "best R²": score_text(metrics["best"]["r2_holdout"]),
                      "best R² OOF": score_text(metrics["best"]["r2_oof"]),
                      "baseline": REFERENCE_CARDS[reference][1],
-                     "baseline R²": score_text(_own_baseline_r2(metrics)),
+                     "baseline R²": score_text(reference_r2(metrics)),
                      "gain": "n/a" if math.isnan(gain) else signed_text(gain)})
     return pd.DataFrame(rows).set_index("run")
 

@@ -150,8 +150,7 @@ class Evaluation:
 
     def baseline_r2(self, name: str) -> float:
         """Hold-out R² of a baseline (a name of BASELINES); NaN if the run has none by that name."""
-        table = self.baselines.set_index("name")
-        return float(table.loc[name, "r2_holdout"]) if name in table.index else float("nan")
+        return _baseline_r2(self.baselines, name)
 
     def residuals(self, key: str) -> pd.Series:
         return self.predictions["actual"] - self.predictions[key]
@@ -215,10 +214,10 @@ def evaluate_run(
                                                   _baseline_r2(baselines, "identity")))
 
 
-def _baseline_r2(baselines: pd.DataFrame, name: str) -> float | None:
-    """A baseline's hold-out R², or None when the run has no such baseline."""
+def _baseline_r2(baselines: pd.DataFrame, name: str) -> float:
+    """A baseline's hold-out R² from a baselines table, NaN when the run has no such baseline."""
     row = baselines.loc[baselines["name"] == name, "r2_holdout"]
-    return float(row.iloc[0]) if len(row) else None
+    return float(row.iloc[0]) if len(row) else float("nan")
 
 
 def layer_gain(models: pd.DataFrame, baselines: pd.DataFrame, predictions: pd.DataFrame, reference: str = "identity",

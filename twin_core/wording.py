@@ -103,12 +103,16 @@ def rows_caption(result: FinishedRun) -> str:
             f"purge gap) · {split_caption(result)}")
 
 
+def reference_r2(metrics: dict) -> float | None:
+    """Hold-out R² of the baseline a run's kind must beat, from its metrics.json dict (None when null or absent)."""
+    return metrics["baselines"].get(REFERENCE_BY_KIND[metrics["kind"]], {}).get("r2_holdout")
+
+
 def reference_gain(metrics: dict) -> tuple[str, float]:
     """The baseline a run's kind must beat and the best model's hold-out R² gain over it (NaN when either score is
     null), from a metrics.json dict: one computation for a run of this session and a run read back from the store."""
-    reference = REFERENCE_BY_KIND[metrics["kind"]]
-    best, base = metrics["best"]["r2_holdout"], metrics["baselines"].get(reference, {}).get("r2_holdout")
-    return reference, float("nan") if best is None or base is None else best - base
+    best, base = metrics["best"]["r2_holdout"], reference_r2(metrics)
+    return REFERENCE_BY_KIND[metrics["kind"]], float("nan") if best is None or base is None else best - base
 
 
 NOTEBOOK_PROTOCOL = "the original notebook's protocol"  # the seed notebook's leaky split and folds, named the same
