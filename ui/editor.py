@@ -15,6 +15,7 @@ import re
 import streamlit as st
 
 from twin_core.config import TWIN_KINDS, LayerSpec, ModelSpec, RunConfig, StackConfig
+from twin_core.evaluate import identity_formula
 from twin_core.features import WINDOW_STATS, FeatureSpec
 from twin_core.models import MODEL_KINDS, PRETRAINED, ParamInfo, make_estimator
 from twin_core.pipeline import parallel_fits
@@ -141,8 +142,9 @@ def kind_editor(config: RunConfig) -> str:
     """The twin's kind: what it may read."""
     return st.radio("Twin kind", TWIN_KINDS, index=TWIN_KINDS.index(config.kind), format_func=fmt.KIND_CHOICES.get,
                     horizontal=True, key=key("run", "kind"),
-                    help="A reconstruction twin may read cpu_util_overall, from which the identity N·overall − Σ "
-                         "other cores nearly gives the target by arithmetic: good to fill in or check a core. A "
+                    help="A reconstruction twin may read cpu_util_overall, from which the identity "
+                         f"{identity_formula()} nearly gives the target by arithmetic: good to fill in or check a "
+                         "core. A "
                          "behavioural twin reads neither, so it learns how the target behaves given the other cores "
                          "and the workload: what What-if answers are about.")
 
@@ -185,7 +187,7 @@ def feature_set_editor(index: int, spec: FeatureSpec, removable: bool) -> Featur
                                         help="With the current values, the present sample of cpu_util_overall. "
                                              "A behavioural twin reads no overall: switch it off.")
             identity = st.toggle(label["identity"], spec.identity, key=key("fs", index, "id"),
-                                 help="N·overall − Σ other cores as a feature: what the aggregate says about the "
+                                 help=f"{identity_formula()} as a feature: what the aggregate says about the "
                                       f"target core.\n\n{GLOSSARY['identity']}")
             onehot = st.toggle(label["workload_onehot"], spec.workload_onehot, key=key("fs", index, "wl"),
                                help="One on/off column per workload label (one-hot), so models can tell the "

@@ -3,7 +3,6 @@ whether it fits the current data, and the question itself with the library's war
 An answer is kept with the twin, data and scenario that produced it and shown only for those (never stale)."""
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
@@ -119,10 +118,11 @@ def ask_twin(twin: Twin, telemetry: Telemetry, data_label: str, scenario: Scenar
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            asked = Asked(twin, data_label, telemetry.fingerprint, scenario, ask(twin.model, telemetry, scenario))
+            answer, error = ask(twin.model, telemetry, scenario), None
         except TwinError as exc:
-            asked = Asked(twin, data_label, telemetry.fingerprint, scenario, error=str(exc))
-    st.session_state[ANSWER] = dataclasses.replace(asked, warnings=tuple(dict.fromkeys(str(w.message) for w in caught)))
+            answer, error = None, str(exc)
+    st.session_state[ANSWER] = Asked(twin, data_label, telemetry.fingerprint, scenario, answer,
+                                     tuple(dict.fromkeys(str(w.message) for w in caught)), error)
 
 
 def answer_for(twin: Twin, telemetry: Telemetry, scenario: Scenario) -> Asked | None:

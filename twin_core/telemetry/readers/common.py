@@ -1,10 +1,8 @@
 """What every reader shares: per-cpu utilisation arrays turned into one frame in our columns, with the overall
 computed from the cpus when the source has none (and the report saying so, because then the identity is exact),
-the names of a file's parts, the cpus a file's samples usually hold, and the CSV readers' check for a line longer
-than its header.
+the names of a file's parts and the cpus a file's samples usually hold.
 """
 from __future__ import annotations
-
 
 from dataclasses import dataclass
 from typing import Callable
