@@ -7,7 +7,7 @@ from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, tr
 from twin_core.report import build_report
 from twin_core.verdicts import gain_text
 from twin_core.wording import (GLOSSARY, LEAKY_WARNING, OOF_GAIN_WORDS, SCORE_WORDS, SESSION_R2_NOTE, VERDICT_HEADER,
-                               best_not_top_note, group_score_words, holdout_harder_note, persistence_caption,
+                               best_not_top_note, group_score_words,
                                split_caption, titled_by_kind, verdict_caption, verdict_text)
 from ui import format as fmt
 from ui import state
@@ -39,9 +39,7 @@ st.download_button("Download report (HTML)", lambda: build_report(result, run.la
 if result.config.leaky:
     st.warning(LEAKY_WARNING, icon=":material/warning:")
 fmt.metric_cards(result)
-st.caption(persistence_caption(evaluation), help=GLOSSARY["baseline"])
-if (note := holdout_harder_note(evaluation)) is not None:
-    st.caption(note)
+fmt.score_notes(evaluation)
 for note in result.notes:
     st.info(note, icon=":material/info:")
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from twin_core.evaluate import Evaluation
 from twin_core.pipeline import TrainResult
-from twin_core.wording import Gain, HeadlineCard, headline_cards, kind_reads, kind_title, rows_caption
+from twin_core.wording import (GLOSSARY, Gain, HeadlineCard, headline_cards, holdout_harder_note, kind_reads,
+                               kind_title, persistence_caption, rows_caption)
 
 KIND_CHOICES = {"reconstruction": "Reconstruction: may read overall and the identity",
                 "behavioural": "Behavioural: reads neither overall nor the identity"}
@@ -27,7 +29,7 @@ def number_columns(words: dict[str, tuple[str, str]]) -> dict[str, st.column_con
             for key, (label, about) in words.items()}
 
 
-def metric_card(column: DeltaGenerator, card: HeadlineCard) -> None:
+def _metric_card(column: DeltaGenerator, card: HeadlineCard) -> None:
     """One headline card; its gain is coloured and pointed by its own direction (Streamlit would read the typographic
     minus as a rise), and a card without a measured gain has no arrow at all."""
     gain: Gain | None = card.gain
@@ -36,9 +38,16 @@ def metric_card(column: DeltaGenerator, card: HeadlineCard) -> None:
                   border=True, help=card.help)
 
 
-def metric_cards(result: TrainResult) -> None:
+def metric_cards(result: TrainResult, caption: str | None = None, caption_help: str | None = None) -> None:
     """Headline numbers (four cards, short labels that fit at 1280 px): the best model's R² against the baseline its
-    kind must beat, and persistence; the row counts go in the caption with the split."""
+    kind must beat, and persistence; under them `caption`, by default the row counts with the split."""
     for column, card in zip(st.columns(4), headline_cards(result)):
-        metric_card(column, card)
-    st.caption(rows_caption(result))
+        _metric_card(column, card)
+    st.caption(rows_caption(result) if caption is None else caption, help=caption_help)
+
+
+def score_notes(evaluation: Evaluation) -> None:
+    """Under the headline cards: why persistence is no bar, and whether the hold-out is harder than the folds."""
+    st.caption(persistence_caption(evaluation), help=GLOSSARY["baseline"])
+    if (note := holdout_harder_note(evaluation)) is not None:
+        st.caption(note)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from twin_core.evaluate import Evaluation, model_words
 from twin_core.telemetry import Telemetry
-from twin_core.wording import GLOSSARY, headline_cards, holdout_harder_note, persistence_caption, split_caption
+from twin_core.wording import GLOSSARY, split_caption
 from ui import format as fmt
 from ui.state import Run
 
@@ -32,14 +32,10 @@ def run_glance(run: Run) -> None:
     best = result.evaluation.best
     st.subheader(f"Active twin: run {run.label}")
     st.markdown(result.metrics["kind_sentence"], help=GLOSSARY[kind])
-    for column, card in zip(st.columns(4), headline_cards(result)):
-        fmt.metric_card(column, card)
-    st.caption(f"Best model **{model_words(best['key'])}**, chosen by out-of-fold R², scored on the hold-out · "
-               f"trained on {run.data_label} · {split_caption(result)}",
-               help=f"{GLOSSARY['hold-out']}\n\n{GLOSSARY['out-of-fold']}")
-    st.caption(persistence_caption(result.evaluation), help=GLOSSARY["baseline"])
-    if (note := holdout_harder_note(result.evaluation)) is not None:
-        st.caption(note)
+    fmt.metric_cards(result, f"Best model **{model_words(best['key'])}**, chosen by out-of-fold R², scored on the "
+                             f"hold-out · trained on {run.data_label} · {split_caption(result)}",
+                     f"{GLOSSARY['hold-out']}\n\n{GLOSSARY['out-of-fold']}")
+    fmt.score_notes(result.evaluation)
 
 
 def trace_session(evaluation: Evaluation) -> int:
