@@ -47,11 +47,7 @@ try:
             st.info(f"The run store (`{run_store.path().name}`) holds no run yet: tick “Keep in the run store” when "
                     "training.", icon=":material/info:")
             st.stop()
-        rows = saved.set_index("id")
-        run_id = st.selectbox("Saved run", list(rows.index), key="live_saved_run", disabled=running,
-                              format_func=lambda i: f"{rows.loc[i, 'label']} · saved {rows.loc[i, 'created_at']} · "
-                                                    f"R² {score_text(rows.loc[i, 'best_r2_holdout'])}")
-        twin = whatif.saved_twin(run_id, rows.loc[run_id, "label"], rows.loc[run_id, "created_at"])
+        twin = whatif.pick_saved_twin(saved, "live_saved_run", disabled=running)
 except STORE_FAILURES as exc:
     st.error(f"The twin could not be loaded: {exc}", icon=":material/error:")
     st.stop()

@@ -1,7 +1,6 @@
 """What-if: ask a trained twin how the target core would behave if the other cores or the workload were different."""
 import streamlit as st
 
-from twin_core.evaluate import score_text
 from twin_core.plots import whatif_figure
 from twin_core.whatif import Scenario
 from twin_core.wording import GLOSSARY, titled_by_kind
@@ -41,13 +40,7 @@ try:
                     "training.",
                     icon=":material/info:")
             st.stop()
-        rows = saved.set_index("id")
-        run_id = st.selectbox("Saved run", list(rows.index), key="whatif_saved_run",
-                              format_func=lambda i: f"{rows.loc[i, 'label']} · saved {rows.loc[i, 'created_at']} · "
-                                                    f"R² {score_text(rows.loc[i, 'best_r2_holdout'])}"
-                                                    + ("" if rows.loc[i, 'data_fingerprint'] == telemetry.fingerprint
-                                                       else " · other data"))
-        twin = whatif.saved_twin(run_id, rows.loc[run_id, "label"], rows.loc[run_id, "created_at"])
+        twin = whatif.pick_saved_twin(saved, "whatif_saved_run", current=telemetry.fingerprint)
 except STORE_FAILURES as exc:
     st.error(f"The twin could not be loaded: {exc}", icon=":material/error:")
     st.stop()

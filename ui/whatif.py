@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from twin_core.errors import TwinError
+from twin_core.evaluate import score_text
 from twin_core.runs import TwinModel
 from twin_core.telemetry import Telemetry
 from twin_core.whatif import Scenario, WhatIfAnswer, ask
@@ -72,7 +73,21 @@ def session_twin(run: Run) -> Twin:
                 result.data_fingerprint)
 
 
-def saved_twin(run_id: str, label: str, created_at: str) -> Twin:
+def pick_saved_twin(saved: pd.DataFrame, key: str, disabled: bool = False, current: str | None = None) -> Twin:
+    """A picker of the run store's runs (`saved`: its list, not empty) and the twin of the one chosen; with the
+    `current` data's fingerprint, a run trained on other data says so. Raises TwinError."""
+    rows = saved.set_index("id")
+
+    def option(run_id: str) -> str:
+        other = current is not None and rows.loc[run_id, "data_fingerprint"] != current
+        return (f"{rows.loc[run_id, 'label']} · saved {rows.loc[run_id, 'created_at']} · "
+                f"R² {score_text(rows.loc[run_id, 'best_r2_holdout'])}" + (" · other data" if other else ""))
+
+    run_id = st.selectbox("Saved run", list(rows.index), key=key, disabled=disabled, format_func=option)
+    return _saved_twin(run_id, rows.loc[run_id, "label"], rows.loc[run_id, "created_at"])
+
+
+def _saved_twin(run_id: str, label: str, created_at: str) -> Twin:
     """The twin of a saved run, loaded once per browser session (its signature is verified); raises TwinError."""
     loaded = st.session_state.setdefault(LOADED, {})
     if run_id not in loaded:
