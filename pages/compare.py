@@ -241,7 +241,7 @@ def saved_runs() -> None:
         only_current = st.toggle("Only runs on the current data", value=True, key="saved_only_current",
                                  help=f"Runs trained on exactly this telemetry ({state.data_label()}).")
         table = store.list(telemetry.fingerprint if only_current else None)
-        scores = saved_scores([store.metrics(run_id) for run_id in table["id"]])
+        scores = saved_scores(store.metrics_of(table["id"].tolist()))
     except STORE_FAILURES as exc:
         st.error(f"The run store `{run_store.path().name}` cannot be read: {exc}", icon=":material/error:")
         return

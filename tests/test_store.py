@@ -193,6 +193,19 @@ def test_a_run_of_a_newer_or_unknown_format_is_refused(store, result):
             store.load_model(run_id)
 
 
+def test_the_metrics_of_several_runs_come_in_the_order_asked_and_a_bad_one_is_one_store_error(store, result):
+    first, second = store.save(result, "a"), store.save(result, "b")
+    assert store.metrics_of([second, first, second]) == [store.metrics(second), store.metrics(first),
+                                                         store.metrics(second)]
+    assert store.metrics_of([]) == []
+    with pytest.raises(StoreError, match="No run 'nope' in .*; see `runs list`"):
+        store.metrics_of([first, "nope"])
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE runs SET metrics_json = ? WHERE id = ?", ("{not json", second))
+    with pytest.raises(StoreError, match=f"The metrics of run '{second}' in .* are not valid JSON"):
+        store.metrics_of([first, second])
+
+
 @pytest.mark.parametrize("column, value", [("format_version", "one"), ("signature", b"x"), ("files_json", b"{}")])
 def test_a_damaged_run_row_is_one_store_error(store, result, column, value):
     run_id = store.save(result)
