@@ -10,12 +10,15 @@ from pandas.testing import assert_frame_equal
 
 from twin_core.cli import main
 from twin_core.demo import (
+    FLEET_BURSTY,
+    FLEET_EXTRA_CORES,
     RESPONSE_GAIN,
     RESPONSE_OFFSETS,
     TIMESTAMP_FORMATS,
     WORKLOADS,
     make_demo_frames,
     make_demo_telemetry,
+    write_demo_fleet,
     write_demo_parquet,
 )
 from twin_core.errors import ConfigError
@@ -181,3 +184,39 @@ def test_demo_data_command_writes_the_response_on_request(tmp_path: Path, capsys
 def test_bad_arguments_are_config_errors(kwargs: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         make_demo_frames(**kwargs)
+
+
+def test_a_demo_fleet_has_one_folder_per_host_each_its_own_machine(tmp_path: Path) -> None:
+    folders = write_demo_fleet(tmp_path, 4, rows=600, cores=4, sessions=3, seed=1)
+    assert [f.name for f in folders] == ["host-01", "host-02", "host-03", "host-04"]
+    hosts = {f.name: load_telemetry(f) for f in folders}
+    assert {name: t.n_cores for name, t in hosts.items()} == {
+        "host-01": 4, "host-02": 4 + FLEET_EXTRA_CORES, "host-03": 4, "host-04": 4 + FLEET_EXTRA_CORES}
+    assert len({t.fingerprint for t in hosts.values()}) == 4  # every host's own seed: no two alike
+    assert set(hosts["host-03"].frame["workload_type"]) == set(FLEET_BURSTY)
+    assert set(hosts["host-01"].frame["workload_type"]) == set(WORKLOADS[:3])
+    assert all(len(t.frame) == 600 and t.n_sessions == 3 for t in hosts.values())
+    again = write_demo_fleet(tmp_path / "again", 4, rows=600, cores=4, sessions=3, seed=1)
+    assert [load_telemetry(f).fingerprint for f in again] == [t.fingerprint for t in hosts.values()]
+
+
+def test_demo_data_command_writes_a_fleet_with_hosts_and_its_files_without(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture) -> None:
+    assert main(["demo-data", str(tmp_path / "fleet"), "--hosts", "2", "--rows", "600", "--cores", "4"]) == 0
+    assert "demo fleet of 2 host(s)" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "fleet").iterdir()) == ["host-01", "host-02"]
+    assert main(["demo-data", str(tmp_path / "one"), "--rows", "600", "--cores", "4"]) == 0
+    assert all(p.suffix == ".parquet" for p in (tmp_path / "one").iterdir())
+    assert load_telemetry(tmp_path / "one").fingerprint == make_demo_telemetry(rows=600, cores=4).fingerprint
+
+
+@pytest.mark.parametrize("hosts, match", [(0, "1 to 999 hosts"), (1000, "1 to 999 hosts")])
+def test_a_fleet_of_no_host_or_too_many_is_a_config_error(tmp_path: Path, hosts: int, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        write_demo_fleet(tmp_path, hosts)
+    assert not any(tmp_path.iterdir())
+
+
+def test_unknown_demo_workloads_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="Demo workloads must be some of"):
+        make_demo_frames(rows=600, workloads=("gaming",))

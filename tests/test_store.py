@@ -19,10 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pandas.testing import assert_frame_equal
 import skops.io as sio
 
 import twin_core
 from twin_core import cli
+from twin_core import store as store_module
 from twin_core.artifacts import MANIFEST, check_storable, encode_model
 from twin_core.config import LayerSpec, ModelSpec
 from twin_core.demo import make_demo_frames
@@ -402,21 +404,79 @@ def test_an_unknown_run_or_a_path_that_is_no_store_is_a_store_error_saying_what_
         action(store)
 
 
-def test_a_store_of_schema_2_gains_the_kind_and_keeps_every_run(tmp_path, result, demo_telemetry):
-    path = tmp_path / "v2.sqlite"
+SCHEMA_4_COLUMNS = ("fleet", "host", "data_rows", "data_sessions")
+
+
+def _as_old_schema(path: Path, version: int) -> None:
+    """Make a store look as schema `version` wrote it: without the columns (and the index) added since."""
+    dropped = (("kind",) if version == 2 else ()) + SCHEMA_4_COLUMNS
+    with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX runs_by_fleet")
+        for column in dropped:
+            db.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_old_store_gains_the_new_columns_in_place_and_keeps_every_run(tmp_path, result, demo_telemetry, version):
+    path = tmp_path / f"v{version}.sqlite"
     store = RunStore(path, key=b"k", create=True)
     run_id = store.save(result)
-    with sqlite3.connect(path) as db:  # as version 2 wrote it: no kind column
-        db.execute("ALTER TABLE runs DROP COLUMN kind")
-        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    _as_old_schema(path, version)
+    with sqlite3.connect(path) as db:
+        assert not {"fleet", "host"} & {row[1] for row in db.execute("PRAGMA table_info(runs)")}
     reopened = RunStore(path, key=b"k")
     listed = reopened.list()
     assert listed["id"].tolist() == [run_id] and listed["kind"].tolist() == ["reconstruction"]
+    assert listed[["fleet", "host"]].isna().all().all()  # an old run belongs to no fleet
+    assert reopened.metrics(run_id) == store.metrics(run_id)
     assert reopened.load_model(run_id).predict_layers(demo_telemetry)[0].shape[0] > 0
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
-    reopened._upgrade_from_2()  # as a second process that read version 2 before this one upgraded it: nothing to do
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert set(SCHEMA_4_COLUMNS) <= {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    reopened._upgrade(version)  # as a second process that read the old version before this one upgraded: no-op
+    with pytest.raises(StoreError, match="kept before runs recorded the size of their data"):
+        reopened.kept_run(run_id)
     behavioural = replace(result, config=replace(result.config, kind="behavioural"))  # the row keeps what it is given
-    new_id = reopened.save(behavioural)
+    new_id = reopened.save(behavioural, fleet="f1", host="h1")
     assert reopened.list().set_index("id")["kind"].to_dict() == {run_id: "reconstruction", new_id: "behavioural"}
+    assert reopened.fleets()[["fleet", "hosts"]].values.tolist() == [["f1", 1]]
+
+
+def test_an_upgrade_that_fails_midway_is_one_store_error_and_leaves_the_store_as_it_was(tmp_path, result,
+                                                                                        monkeypatch):
+    path = tmp_path / "v3.sqlite"
+    run_id = RunStore(path, key=b"k", create=True).save(result)
+    _as_old_schema(path, 3)
+    # the last statement fails after the first ones ran: none of them may stay
+    monkeypatch.setitem(store_module._UPGRADES, 3, (*store_module._UPGRADES[3], "ALTER TABLE missing ADD COLUMN x"))
+    with pytest.raises(StoreError, match=r"schema version 3 and must gain columns for the fleet.*no run is lost"):
+        RunStore(path, key=b"k")
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        assert "fleet" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    monkeypatch.undo()
+    assert RunStore(path, key=b"k").list()["id"].tolist() == [run_id]
+
+
+def test_runs_of_a_fleet_carry_its_id_and_host_and_are_listed_by_fleet(store, result):
+    first = store.save(result, "host-a", fleet="fleet-1", host="host-a")
+    second = store.save(result, "host-b", fleet="fleet-1", host="host-b")
+    other = store.save(result, "host-a", fleet="fleet-2", host="host-a")
+    alone = store.save(result)
+    assert set(store.list(fleet="fleet-1")["id"]) == {first, second}
+    assert store.list(fleet="fleet-2")[["id", "host"]].values.tolist() == [[other, "host-a"]]
+    assert len(store.list()) == 4 and store.list().set_index("id").loc[alone, ["fleet", "host"]].isna().all()
+    assert store.fleets().set_index("fleet")["hosts"].to_dict() == {"fleet-1": 2, "fleet-2": 1}
+
+
+def test_a_kept_run_opens_as_the_result_it_was(store, result):
+    kept = store.kept_run(store.save(result))
+    for part in ("models", "baselines", "layer_gain", "by_session", "by_workload", "predictions"):
+        assert_frame_equal(getattr(kept.evaluation, part), getattr(result.evaluation, part).reset_index(drop=True),
+                           check_exact=False, atol=1e-6, check_dtype=False, obj=part)
+    assert kept.evaluation.best["key"] == result.evaluation.best["key"]
+    assert kept.split.counts() == result.split.counts() and kept.cv_description == result.cv_description
+    assert (kept.data_rows, kept.data_sessions) == (result.data_rows, result.data_sessions)
+    assert kept.core_columns == result.core_columns and kept.metrics == json.loads(json.dumps(result.metrics))
 

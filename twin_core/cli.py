@@ -2,24 +2,29 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+import uuid
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import NoReturn
 
 from twin_core.artifacts import check_storable
 from twin_core.budget import parse_size
 from twin_core.config import RunConfig
-from twin_core.demo import write_demo_parquet
+from twin_core.demo import FLEET_EXTRA_CORES, write_demo_fleet, write_demo_parquet
+from twin_core.engine import ENGINES, SCHEDULER_ENV, open_engine
 from twin_core.errors import ConfigError, TelemetryError, TrainingCancelled, TwinError
-from twin_core.evaluate import score_text
+from twin_core.evaluate import REFERENCE_BY_KIND, model_words, score_text
+from twin_core.fleet import FleetOptions, discover_hosts, host_summary, train_fleet, worst_first
 from twin_core.pipeline import plan_rows, train_twin
 from twin_core.presets import PRESETS, get_preset
 from twin_core.recorder import MIN_INTERVAL_S, record
-from twin_core.report import build_report
+from twin_core.report import ReportedRun, build_report
 from twin_core.runs import save_run_outputs
 from twin_core.schema import MAX_CONFIG_BYTES, MAX_FOLDS, MAX_LOOKBACK_ROWS, MAX_N_JOBS
 from twin_core.splits import CV_KINDS, HOLDOUT_KINDS
@@ -30,7 +35,7 @@ from twin_core.telemetry.options import MAX_SCHEDULE_BYTES, SourceOptions
 from twin_core.telemetry.readers import formats_text
 from twin_core.telemetry.writing import write_telemetry
 from twin_core.verdicts import gain_text
-from twin_core.wording import files_label
+from twin_core.wording import LEAKY_WARNING, files_label, kind_title
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID_DATA, EXIT_CANCELLED = 0, 1, 2, 3
 
@@ -143,6 +148,40 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--response", action="store_true",
                       help="core 0 follows a known response: 0.5 x the other cores' mean + a per-workload offset "
                            "+ noise (twin_core.demo), so a behavioural twin and its what-if can be checked")
+    demo.add_argument("--hosts", type=int, metavar="N",
+                      help="write a demo fleet instead: one folder per host (host-01, host-02…), each with these "
+                           f"options and a seed of its own; every second host has {FLEET_EXTRA_CORES} more cores and "
+                           "every third runs only bursty workloads, so some hosts are harder to twin (see `fleet`)")
+
+    fleet = sub.add_parser(
+        "fleet", help="train one twin per host of a fleet, each an independent task (in parallel on this machine or "
+                      "on a Dask cluster), write each host's outputs and list the hosts worst first",
+        description="Train one twin per host. Hosts are found in DATA: a folder with one folder of telemetry files "
+                    "per host (the folder names the host), host folders, or files with a `host` column (one host per "
+                    "value). Each host's files are read and its features built on a worker; the client writes every "
+                    "host's outputs and keeps the runs. A host that cannot be trained is listed with its reason and "
+                    "the others go on.")
+    fleet.add_argument("data", nargs="+", help="a folder of host folders, host folders, or files with a `host` column")
+    source = fleet.add_mutually_exclusive_group()
+    source.add_argument("--preset", default="default", choices=sorted(PRESETS), help="named configuration")
+    source.add_argument("--config", type=Path, help="a run configuration JSON file (see `config`)")
+    fleet.add_argument("--out", type=Path, required=True, metavar="DIR",
+                       help="write DIR/<host>/ with metrics.json, config.json, predictions.parquet and report.html "
+                            "(as `train --out`) for every host, and DIR/fleet.json with the fleet's table")
+    fleet.add_argument("--store", nargs="?", const="", type=str, metavar="DB",
+                       help="keep every host's run in the SQLite run store (default: $TWIN_STORE or "
+                            "runs/studio.sqlite), tagged with the fleet and its host, so the app's Fleet page lists it")
+    fleet.add_argument("--engine", choices=ENGINES, default="local",
+                       help="where the hosts train: `local` (worker processes on this machine, the default) or "
+                            "`dask` (a Dask cluster: --scheduler's, else $TWIN_DASK_SCHEDULER's, else a local cluster)")
+    fleet.add_argument("--scheduler", metavar="ADDRESS",
+                       help=f"the Dask scheduler, e.g. tcp://HOST:8786 (default: ${SCHEDULER_ENV}); --engine dask only")
+    fleet.add_argument("--workers", type=_flag_value, metavar="N",
+                       help="hosts trained side by side: local worker processes, or the workers of the local Dask "
+                            "cluster started when there is no scheduler (default: one per physical core)")
+    fleet.add_argument("--quiet", action="store_true", help="no progress bar")
+    _session_options(fleet)
+    _budget_option(fleet)
 
     config = sub.add_parser("config", help="print a preset as JSON, to edit and pass to `train --config`")
     config.add_argument("preset", choices=sorted(PRESETS))
@@ -395,11 +434,96 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
 
+    if args.hosts is not None:
+        folders = write_demo_fleet(args.out_dir, args.hosts, rows=args.rows, cores=args.cores, sessions=args.sessions,
+                                   interval_s=args.interval, seed=args.seed, response=args.response)
+        print(f"Wrote a demo fleet of {len(folders)} host(s) to {args.out_dir} (one folder of parquet files per host); "
+              f"train it with `python -m twin_core fleet {args.out_dir} --out DIR`")
+        return EXIT_OK
     paths = write_demo_parquet(args.out_dir, rows=args.rows, cores=args.cores, sessions=args.sessions,
                                interval_s=args.interval, seed=args.seed, response=args.response)
     response = " (core 0 follows the known response to the other cores and the workload)" if args.response else ""
     print(f"Wrote {len(paths)} parquet files to {args.out_dir}{response}")
     return EXIT_OK
+
+
+def _write_run_outputs(result: ReportedRun, out: Path, report: str) -> None:
+    """What `--out` holds for one run: metrics.json, config.json, predictions.parquet (runs.save_run_outputs) and
+    report.html, the run's report to hand out."""
+    save_run_outputs(result, out)
+    (out / "report.html").write_text(report, encoding="utf-8")
+
+
+def _fleet(args: argparse.Namespace) -> int:
+
+    config = _read_config(args.config) if args.config else get_preset(args.preset)
+    config.validate()
+    if args.scheduler and args.engine != "dask":
+        raise ConfigError("--scheduler names a Dask scheduler; add --engine dask to train on it.")
+    if args.workers is not None and (not isinstance(args.workers, int) or args.workers < 1):
+        raise ConfigError(f"--workers: the hosts trained side by side must be a whole number of at least 1, "
+                          f"got {args.workers!r}.")
+    store = None
+    if args.store is not None:  # a store that cannot keep the runs is refused before any host trains
+        store = RunStore(args.store or None, create=True)
+        check_storable(config)
+    hosts, failed = discover_hosts(args.data)
+    fleet_id = datetime.now(timezone.utc).strftime("fleet-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
+    args.out.mkdir(parents=True, exist_ok=True)
+    progress, total = _ProgressBar(not args.quiet), len(hosts) + len(failed)
+    rows: list[dict] = []
+    where = "no worker (no host to train)"
+    if hosts:
+        options = FleetOptions(args.memory_budget, args.gap_factor, args.min_gap_s)
+        with open_engine(args.engine, args.scheduler, args.workers) as engine:
+            where = engine.describe()
+            progress(len(failed), total, f"training {len(hosts)} host(s) on {where}")
+            for outcome in train_fleet(hosts, config, engine, options):
+                if outcome.run is None:
+                    failed.append(outcome)
+                else:
+                    _write_run_outputs(outcome.run, args.out / outcome.host.folder, outcome.run.report)
+                    run_id = store.save(outcome.run, outcome.host.name, fleet=fleet_id,
+                                        host=outcome.host.name) if store is not None else None
+                    rows.append({**host_summary(outcome.host.name, outcome.run.metrics),
+                                 "folder": outcome.host.folder, "run_id": run_id})
+                progress(len(rows) + len(failed), total,
+                         f"{outcome.host.name} {'failed' if outcome.run is None else 'trained'}")
+    rows = worst_first(rows)
+    failures = [{"host": f.host.name, "files": list(f.host.files), "error": f.error} for f in failed]
+    (args.out / "fleet.json").write_text(json.dumps(
+        {"fleet": fleet_id, "configuration": config.name, "kind": config.kind, "leaky": config.leaky,
+         "engine": where, "store": str(store.path) if store is not None else None, "hosts": rows,
+         "failed": failures}, indent=2, allow_nan=False))
+    print(format_fleet(fleet_id, config, rows, failures))
+    print(f"Wrote {args.out / 'fleet.json'} and each trained host's outputs in {args.out}/<host>/")
+    if store is not None and rows:
+        print(f"Kept {len(rows)} run(s) in {store.path} as fleet {fleet_id}")
+    if not failed:
+        return EXIT_OK
+    print(f"error: {len(failed)} of {total} host(s) could not be trained (listed above).", file=sys.stderr)
+    return EXIT_INVALID_DATA if all(f.invalid_data for f in failed) else EXIT_ERROR
+
+
+def format_fleet(fleet_id: str, config: RunConfig, rows: list[dict], failures: list[dict]) -> str:
+    """The table printed at the end of `fleet`: hosts worst first (best model's hold-out R² against the baseline the
+    twin's kind must beat), then the hosts that failed with their reason."""
+    reference = model_words(REFERENCE_BY_KIND[config.kind])
+    width = max([len("host"), *(len(r["host"]) for r in rows)])
+    lines = [f"Fleet {fleet_id} · configuration {config.name} ({kind_title(config.kind).lower()}) · "
+             f"{len(rows)} host(s) trained, {len(failures)} failed · worst first"]
+    if config.leaky:
+        lines.append(LEAKY_WARNING)
+    if rows:
+        against = f"R² {reference}"
+        lines += ["", f"{'host':<{width}}  {'best model':<24} {'R² hold-out':>11}  {against:>{len(against)}} "
+                      f"{'gain':>7} {'rows train':>10} {'test':>7}"]
+        lines += [f"{r['host']:<{width}}  {r['best_model']:<24} {score_text(r['best_r2_holdout'], '.4f'):>11}  "
+                  f"{score_text(r['reference_r2_holdout'], '.4f'):>{len(against)}} "
+                  f"{gain_text(r['gain'], None, 4):>7} {r['rows_train']:>10,} {r['rows_test']:>7,}" for r in rows]
+    if failures:
+        lines += ["", "Failed:"] + [f"  {f['host']}: {f['error']}" for f in failures]
+    return "\n".join(lines)
 
 
 def _config(args: argparse.Namespace) -> int:
@@ -453,7 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a TwinError becomes a one-line message and a non-zero exit, never a traceback."""
     args = _parser().parse_args(argv)
     handlers = {"train": _train, "validate": _validate, "convert": _convert, "demo-data": _demo, "config": _config,
-                "runs": _runs, "record": _record}
+                "runs": _runs, "record": _record, "fleet": _fleet}
     try:
         return handlers[args.command](args)
     except TrainingCancelled as exc:

@@ -12,6 +12,12 @@ Gaussian noise (sd `RESPONSE_NOISE`), within 0–100 %. Its reading is then that
 readings, up to their tick rounding; overall is measured from all cores as without the option, so the identity
 errs by as many points as there (its R² is lower: core 0 varies less). The other cores, times and labels are
 those of the demo without the option for the same seed, and without it the demo is unchanged.
+
+A demo fleet (`write_demo_fleet`) is one folder per host, `host-01`, `host-02`…, each host's telemetry drawn from a
+seed of its own (derived from the fleet's seed and the host's number), so no two hosts are alike. Hosts differ a
+little as machines of a real fleet do: every second host has FLEET_EXTRA_CORES more cores, and every third host
+runs only the bursty workloads (FLEET_BURSTY: short busy spells that the half-sample shift of the overall reading
+blurs), so a few hosts are harder to twin than the others.
 """
 from __future__ import annotations
 
@@ -34,6 +40,9 @@ RESPONSE_GAIN = 0.5  # under `response`, core 0 moves half a point per point of 
 RESPONSE_OFFSETS = {"cpu_bound": 25.0, "io_bound": 10.0, "memory_bound": 20.0, "mixed_workload": 15.0,
                     "network_bound": 7.0, "idle": 5.0}  # points core 0 carries on top, per workload
 RESPONSE_NOISE = 3.0  # sd (points) of core 0's own fluctuation around the response, per half sample
+FLEET_EXTRA_CORES = 4  # every second host of a demo fleet has this many more cores
+FLEET_BURSTY = ("io_bound", "network_bound", "mixed_workload")  # every third host's workloads: regimes switch often
+MAX_FLEET_HOSTS = 999
 
 
 @dataclass(frozen=True)
@@ -66,19 +75,24 @@ def make_demo_frames(
     timestamp_format: str = "epoch_s",
     *,
     response: bool = False,
+    workloads: tuple[str, ...] = WORKLOADS,
 ) -> list[tuple[str, pd.DataFrame]]:
     """One (file name, frame) per session, each a different workload, separated by gaps of minutes.
 
-    `response` makes core 0 follow the known function of the other cores and the workload (module docstring).
+    `response` makes core 0 follow the known function of the other cores and the workload (module docstring);
+    `workloads` are the workloads the sessions take in turn (all six by default).
     """
     _check_args(rows, cores, sessions, interval_s, timestamp_format)
+    unknown = sorted(set(workloads) - set(WORKLOADS))
+    if not workloads or unknown:
+        raise ConfigError(f"Demo workloads must be some of {', '.join(WORKLOADS)}; got {unknown or 'none'}.")
     children = np.random.SeedSequence(seed).spawn(sessions + 1)
     sizes = _session_sizes(rows, sessions, np.random.default_rng(children[0]))
     width = max(2, len(str(sessions - 1)))
     start, frames = START_EPOCH_S, []
     for index, size in enumerate(sizes):
         rng = np.random.default_rng(children[index + 1])
-        workload = WORKLOADS[index % len(WORKLOADS)]
+        workload = workloads[index % len(workloads)]
         times = _timestamps(start, int(size), interval_s, rng)
         # core 0's own noise under `response` comes from a generator of its own, so every other draw (and so
         # every other core) is the same as in the demo without the option
@@ -116,17 +130,50 @@ def write_demo_parquet(
     timestamp_format: str = "epoch_s",
     *,
     response: bool = False,
+    workloads: tuple[str, ...] = WORKLOADS,
 ) -> list[Path]:
     """Write one parquet file per session (`<workload>_<index>.parquet`) and return their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    frames = make_demo_frames(rows, cores, sessions, interval_s, seed, timestamp_format, response=response)
+    frames = make_demo_frames(rows, cores, sessions, interval_s, seed, timestamp_format, response=response,
+                              workloads=workloads)
     for name, frame in frames:
         path = out / name
         frame.to_parquet(path, engine="pyarrow", index=False)
         paths.append(path)
     return paths
+
+
+def write_demo_fleet(
+    out_dir: str | Path,
+    hosts: int,
+    rows: int = 6000,
+    cores: int = 8,
+    sessions: int = 6,
+    interval_s: float = 0.1,
+    seed: int = 0,
+    *,
+    response: bool = False,
+) -> list[Path]:
+    """Write a demo fleet, one folder of parquet files per host (`host-01`…), and return the folders.
+
+    Every host has `rows` rows in `sessions` sessions; its seed, core count and workloads vary as the module
+    docstring says.
+    """
+    if not 1 <= hosts <= MAX_FLEET_HOSTS:
+        raise ConfigError(f"A demo fleet has 1 to {MAX_FLEET_HOSTS} hosts, got {hosts}.")
+    _check_args(rows, cores + (FLEET_EXTRA_CORES if hosts > 1 else 0), sessions, interval_s, "epoch_s")
+    width = max(2, len(str(hosts)))
+    seeds = np.random.SeedSequence(seed).spawn(hosts)
+    folders = []
+    for number, host_seed in enumerate(seeds, start=1):
+        folder = Path(out_dir) / f"host-{number:0{width}d}"
+        write_demo_parquet(folder, rows, cores + (FLEET_EXTRA_CORES if number % 2 == 0 else 0), sessions, interval_s,
+                           int(host_seed.generate_state(1)[0]), response=response,
+                           workloads=FLEET_BURSTY if number % 3 == 0 else WORKLOADS)
+        folders.append(folder)
+    return folders
 
 
 def _check_args(rows: int, cores: int, sessions: int, interval_s: float, timestamp_format: str) -> None:

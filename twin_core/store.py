@@ -22,9 +22,11 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -33,14 +35,24 @@ import twin_core
 from twin_core.artifacts import FORMAT_VERSION, decode_model, encode_model
 from twin_core.config import RunConfig
 from twin_core.errors import ArtifactSignatureError, StoreError
+from twin_core.evaluate import REFERENCE_BY_KIND, Evaluation, grouped_scores, model_key
 from twin_core.runs import FinishedRun, TwinModel, predictions_frame
+from twin_core.telemetry import SESSION, WORKLOAD
 
-__all__ = ["ArtifactSignatureError", "RunStore", "StoreError", "default_store_path"]
+__all__ = ["ArtifactSignatureError", "KeptRun", "RunStore", "StoreError", "default_store_path"]
 
 STORE_ENV = "TWIN_STORE"
 KEY_ENV = "TWIN_STORE_KEY"
 DEFAULT_STORE = Path("runs") / "studio.sqlite"
-SCHEMA_VERSION = 3  # 3 added the twin's kind; a version 2 store gains it (old runs: 'reconstruction') on opening
+SCHEMA_VERSION = 4  # 3 added the twin's kind, 4 the fleet and host and the data's size; older stores (from 2) gain
+# the columns on opening, old runs being 'reconstruction' twins of no fleet whose data size was not recorded
+_UPGRADES = {  # the statements that take a store from each version to the next, run in one transaction
+    2: ("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'reconstruction'",),
+    3: ("ALTER TABLE runs ADD COLUMN fleet TEXT", "ALTER TABLE runs ADD COLUMN host TEXT",
+        "ALTER TABLE runs ADD COLUMN data_rows INTEGER", "ALTER TABLE runs ADD COLUMN data_sessions INTEGER",
+        "CREATE INDEX IF NOT EXISTS runs_by_fleet ON runs (fleet, host)"),
+}
+_UPGRADE_GAINS = {2: "a column for the twin's kind", 3: "columns for the fleet and host of a run and its data's size"}
 PREDICTIONS = "predictions.parquet"
 ORPHAN_SECONDS = 3600  # a folder without a row this old is left over from a crash (a save takes seconds)
 
@@ -53,6 +65,10 @@ CREATE TABLE IF NOT EXISTS runs (
     preset TEXT NOT NULL,
     target TEXT NOT NULL,
     kind TEXT NOT NULL DEFAULT 'reconstruction',
+    fleet TEXT,
+    host TEXT,
+    data_rows INTEGER,
+    data_sessions INTEGER,
     data_fingerprint TEXT NOT NULL,
     leaky INTEGER NOT NULL,
     split TEXT NOT NULL,
@@ -69,9 +85,10 @@ CREATE TABLE IF NOT EXISTS runs (
     signature TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_data ON runs (data_fingerprint, created_at);
+CREATE INDEX IF NOT EXISTS runs_by_fleet ON runs (fleet, host);
 """
 _SUMMARY = ["id", "created_at", "label", "preset", "target", "kind", "data_fingerprint", "leaky", "split", "best_layer",
-            "best_name", "best_r2_holdout", "identity_r2_holdout", "train_seconds"]
+            "best_name", "best_r2_holdout", "identity_r2_holdout", "train_seconds", "fleet", "host"]
 
 
 def default_store_path() -> Path:
@@ -162,8 +179,8 @@ class RunStore:
             except (sqlite3.OperationalError, TypeError, ValueError):
                 raise StoreError(f"{self.path} is an SQLite database but not a run store; pass another path "
                                  "with --store (or $TWIN_STORE).") from None
-        if version == 2:
-            self._upgrade_from_2()
+        if version in _UPGRADES:
+            self._upgrade(version)
         elif version < SCHEMA_VERSION:
             raise StoreError(
                 f"The run store {self.path} has schema version {version}: its models are pickles, which this "
@@ -173,21 +190,24 @@ class RunStore:
             raise StoreError(f"The run store {self.path} has schema version {version}, written by a newer version; "
                              f"this version ({twin_core.__version__}) reads {SCHEMA_VERSION}. Upgrade to read it.")
 
-    def _upgrade_from_2(self) -> None:
-        """Give a version 2 store the twin kind column, its runs 'reconstruction' (the only kind then), in one
-        transaction: every run is kept, and a failure leaves the store as it was. Another process may have
-        upgraded it since the version was read: the version is read again inside the transaction."""
+    def _upgrade(self, version: int) -> None:
+        """Bring a store of an older schema (2 or 3) to this one, in one transaction: every run is kept (as a
+        'reconstruction' twin, the only kind before 3; in no fleet and of unrecorded data size, before 4), and a
+        failure leaves the store as it was. Another process may have upgraded it since the version was read: the
+        version is read again inside the transaction."""
         with self._connect() as db:
             try:
                 db.execute("BEGIN IMMEDIATE")  # sqlite3 runs DDL outside a transaction unless one is begun
-                if db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] != "2":
-                    return
-                db.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'reconstruction'")
+                version = int(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in _UPGRADES[step]:
+                        db.execute(statement)
                 db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
             except sqlite3.OperationalError as exc:
-                raise StoreError(f"The run store {self.path} has schema version 2 and must gain a column for the "
-                                 f"twin's kind, but cannot be changed ({exc}); open it once with write access to "
-                                 "upgrade it (no run is lost).") from None
+                gains = " and ".join(_UPGRADE_GAINS[step] for step in range(version, SCHEMA_VERSION))
+                raise StoreError(f"The run store {self.path} has schema version {version} and must gain {gains}, but "
+                                 f"cannot be changed ({exc}); open it once with write access to upgrade it (no run is "
+                                 "lost).") from None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -238,8 +258,11 @@ class RunStore:
         return hmac.new(self._key(create), run_id.encode() + b"\0" + payload, hashlib.sha256).hexdigest()
 
     # -- writing ----------------------------------------------------------------------------------------------
-    def save(self, result: FinishedRun, label: str | None = None) -> str:
-        """Keep a finished run, all or nothing; returns its id (time-ordered, unique)."""
+    def save(self, result: FinishedRun, label: str | None = None, *, fleet: str | None = None,
+             host: str | None = None) -> str:
+        """Keep a finished run, all or nothing; returns its id (time-ordered, unique). A run of a fleet carries the
+        fleet's id and its host's name, so the fleet can be listed; the data's size is kept when the run knows it
+        (a TrainResult does), so a kept run can be opened as a result again."""
         run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         files = encode_model(result.model)  # refuses models it cannot keep before anything is written
         buffer = io.BytesIO()
@@ -252,7 +275,8 @@ class RunStore:
         row = {
             "id": run_id, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "label": label or result.config.name, "preset": result.config.name, "target": result.target,
-            "kind": result.config.kind,
+            "kind": result.config.kind, "fleet": fleet, "host": host,
+            "data_rows": getattr(result, "data_rows", None), "data_sessions": getattr(result, "data_sessions", None),
             "data_fingerprint": result.data_fingerprint, "leaky": int(result.config.leaky),
             "split": result.split.description, "best_layer": best["layer"], "best_name": best["name"],
             "best_r2_holdout": best["r2_holdout"],
@@ -296,17 +320,29 @@ class RunStore:
                 shutil.rmtree(entry, ignore_errors=True)
 
     # -- reading ----------------------------------------------------------------------------------------------
-    def list(self, data_fingerprint: str | None = None) -> pd.DataFrame:
-        """One row per kept run, newest first; only runs on the given data when a fingerprint is passed."""
+    def list(self, data_fingerprint: str | None = None, *, fleet: str | None = None) -> pd.DataFrame:
+        """One row per kept run, newest first; only runs on the given data when a fingerprint is passed, only the
+        runs of one fleet when its id is."""
         query = f"SELECT {', '.join(_SUMMARY)} FROM runs"
         params: tuple = ()
-        if data_fingerprint:
-            query, params = query + " WHERE data_fingerprint = ?", (data_fingerprint,)
+        where = {column: value for column, value in (("data_fingerprint", data_fingerprint), ("fleet", fleet))
+                 if value}
+        if where:
+            query += " WHERE " + " AND ".join(f"{column} = ?" for column in where)
+            params = tuple(where.values())
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY created_at DESC, rowid DESC", params).fetchall()
         frame = pd.DataFrame(rows, columns=_SUMMARY)
         frame["leaky"] = frame["leaky"].astype(bool)
         return frame
+
+    def fleets(self) -> pd.DataFrame:
+        """One row per fleet kept in the store (id, when its first run was kept, hosts, configuration), newest first."""
+        query = ("SELECT fleet, MIN(created_at) AS created_at, COUNT(*) AS hosts, MIN(preset) AS preset FROM runs "
+                 "WHERE fleet IS NOT NULL GROUP BY fleet ORDER BY MIN(created_at) DESC, fleet DESC")
+        with self._connect() as db:
+            rows = db.execute(query).fetchall()
+        return pd.DataFrame(rows, columns=["fleet", "created_at", "hosts", "preset"])
 
     def _row(self, run_id: str, columns: str) -> tuple:
         with self._connect() as db:
@@ -386,6 +422,101 @@ class RunStore:
     def load_model(self, run_id: str) -> TwinModel:
         """The run's fitted twin, read from files that run no code, after every signature verifies."""
         return decode_model(self._reader(run_id), f"run '{run_id}'")
+
+    def kept_run(self, run_id: str) -> KeptRun:
+        """A kept run as a finished run again (scores, hold-out predictions, its twin on demand), to open it in the
+        app's result views; a run kept before runs recorded their data's size (schema 4) cannot be."""
+        rows, sessions = self._row(run_id, "data_rows, data_sessions")
+        if rows is None or sessions is None:
+            raise StoreError(f"Run '{run_id}' was kept before runs recorded the size of their data, so it cannot be "
+                             "opened as a result; compare it on the Compare page, or train it again.")
+        metrics, config = self.metrics(run_id), self.config(run_id)
+        evaluation = _kept_evaluation(metrics, self.predictions(run_id))
+        split = metrics["split"]
+        return KeptRun(config=config, target=metrics["target"], data_fingerprint=metrics["data_fingerprint"],
+                       split=KeptSplit(split["kind"], split.get("gap_rows", 0), split["description"], split["leaky"],
+                                       metrics["rows"]),
+                       evaluation=evaluation, seconds=dict(metrics["seconds"]), notes=list(metrics["notes"]),
+                       data_rows=int(rows), data_sessions=int(sessions), metrics=metrics,
+                       _load_model=lambda: self.load_model(run_id))
+
+
+@dataclass(frozen=True)
+class KeptSplit:
+    """What a kept run still knows of its hold-out: how it was chosen and how many rows each part had."""
+
+    kind: str
+    gap_rows: int
+    description: str
+    leaky: bool
+    rows: dict[str, int]
+    notes: tuple[str, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        """Rows of training, purge gap and hold-out, as HoldoutSplit.counts gives them."""
+        return dict(self.rows)
+
+
+@dataclass
+class KeptRun:
+    """A run read back from the store in the shape of a finished run, so the app's result views can show it: the
+    scores come from its metrics.json, the per-session and per-workload tables are recomputed from its kept
+    hold-out predictions, and its twin is loaded (signatures checked) only when a view asks for it."""
+
+    config: RunConfig
+    target: str
+    data_fingerprint: str
+    split: KeptSplit
+    evaluation: Evaluation
+    seconds: dict[str, float]
+    notes: list[str]
+    data_rows: int
+    data_sessions: int
+    metrics: dict = field(repr=False)
+    _load_model: Callable[[], TwinModel] = field(repr=False)
+
+    @property
+    def cv_description(self) -> str:
+        """The out-of-fold scheme in words, as it was when the run was trained."""
+        return self.metrics["split"]["cv"]["description"]
+
+    @cached_property
+    def model(self) -> TwinModel:
+        """The fitted twin, read from the store on first use."""
+        return self._load_model()
+
+    @property
+    def core_columns(self) -> tuple[str, ...]:
+        """The core columns the twin was trained on."""
+        return self.model.core_columns
+
+
+_NUMBERS = ("r2_holdout", "mae_holdout", "rmse_holdout", "r2_oof", "mae_oof", "rmse_oof", "gain_holdout", "gain_oof")
+
+
+def _numeric(records: list[dict]) -> pd.DataFrame:
+    """Records from metrics.json as a frame whose scores are numbers (null, an unmeasured score, becomes NaN)."""
+    frame = pd.DataFrame.from_records(records)
+    return frame.assign(**{c: pd.to_numeric(frame[c]).astype(float) for c in _NUMBERS if c in frame})
+
+
+def _kept_evaluation(metrics: dict, kept_predictions: pd.DataFrame) -> Evaluation:
+    """The Evaluation a run was scored with, rebuilt from its metrics.json and its kept hold-out predictions."""
+    predictions = kept_predictions.drop(columns=[c for c in kept_predictions if c.startswith("residual ")])
+    models = _numeric(metrics["models"])
+    models.insert(3, "key", [model_key(layer, name) for layer, name in zip(models["layer"], models["name"])])
+    baselines = _numeric([{"name": name, "label": b["label"], "r2_holdout": b["r2_holdout"],
+                           "mae_holdout": b["mae_holdout"], "rmse_holdout": b["rmse_holdout"],
+                           "n": int((predictions["actual"].notna() & predictions[name].notna()).sum())}
+                          for name, b in metrics["baselines"].items()])
+    best = {**metrics["best"], "key": model_key(metrics["best"]["layer"], metrics["best"]["name"])}
+    best = {k: (float("nan") if v is None else v) for k, v in best.items()}
+    reference = REFERENCE_BY_KIND[metrics["kind"]]
+    return Evaluation(models=models, baselines=baselines, layer_gain=_numeric(metrics["layer_gain"]),
+                      by_session=grouped_scores(predictions, SESSION, best["key"], reference),
+                      by_workload=grouped_scores(predictions, WORKLOAD, best["key"], reference),
+                      predictions=predictions, best=best, target=metrics["target"], kind=metrics["kind"],
+                      kind_sentence=metrics["kind_sentence"])
 
 
 def _write_private(path: Path, text: str) -> None:
