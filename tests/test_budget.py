@@ -188,7 +188,7 @@ def test_ten_thousand_labels_train_quickly_with_capped_columns_and_a_note():
     with pytest.warns(UserWarning, match="encoded together as 'other'"):
         result = train_twin(data, get_preset("quick"))
     assert psutil.Process().memory_info().rss - rss_before < 10**9
-    onehot = [c for c in result.features.X.columns if c.startswith("workload_")]
+    onehot = [c for c in result.features.columns if c.startswith("workload_")]
     assert len(onehot) == MAX_WORKLOAD_CATEGORIES + 1 and "workload_other" in onehot
     assert any("are encoded together as 'other'" in note for note in result.notes)
 

@@ -94,8 +94,8 @@ def test_oof_scores_match_the_full_run_without_predicting_the_hold_out(quick_res
 
 def test_other_core_as_target(demo_telemetry):
     result = train_twin(demo_telemetry, replace(get_preset("quick"), target="cpu_util_core_3"))
-    assert result.target == "cpu_util_core_3" and "cpu_util_core_3" not in result.features.X
-    assert "cpu_util_core_0" in result.features.X
+    assert result.target == "cpu_util_core_3" and "cpu_util_core_3" not in result.features.columns
+    assert "cpu_util_core_0" in result.features.columns
 
 
 def test_whole_session_hold_out(demo_telemetry):
@@ -112,7 +112,7 @@ def test_workload_categories_come_from_the_training_rows(demo_telemetry):
     with pytest.warns(UserWarning, match="not seen in training"):
         result = train_twin(demo_telemetry, config)
     assert held_out not in result.features.workload_categories
-    assert f"workload_{held_out}" not in result.features.X
+    assert f"workload_{held_out}" not in result.features.columns
     assert any("not seen in training" in n for n in result.notes)
 
 

@@ -23,6 +23,7 @@ from twin_core.splits import CVSpec, SplitSpec
 from twin_core.telemetry import DEFAULT_TARGET
 
 SCHEMA_VERSION = 1
+DEFAULT_MAX_FIT_ROWS = 100_000
 MAX_LAYERS = 20
 
 ModelName = text("model names must be non-empty and unique in their layer (text of at most 200 characters)")
@@ -32,6 +33,9 @@ Params = Annotated[dict[str, Any], Field(max_length=MAX_ITEMS)]
 Refit = choice(Literal["full", "average"], "refit must be 'full' or 'average'")
 ParallelFits = whole(1, MAX_N_JOBS, f"n_jobs must be a whole number of parallel fits from 1 to {MAX_N_JOBS}, or null "
                                     "for one per physical core")
+MIN_FIT_ROWS, MAX_FIT_ROWS = 1_000, 100_000_000
+FitRows = whole(MIN_FIT_ROWS, MAX_FIT_ROWS, f"max_fit_rows must be a whole number of rows from {MIN_FIT_ROWS:,} to "
+                                          f"{MAX_FIT_ROWS:,}, or null for every row")
 Target = text("must be the name of a core column, e.g. cpu_util_core_0")
 TWIN_KINDS = ("reconstruction", "behavioural")
 TwinKind = choice(Literal["reconstruction", "behavioural"],
@@ -84,6 +88,9 @@ class StackConfig:
 
     n_jobs: fits in parallel, each model then on one thread; None = one per physical core; 1 = one fit at a
     time with each model on all physical cores. Never both levels at once.
+    max_fit_rows: a fit given more rows reads a seeded random sample of this many (out-of-fold predictions and
+    every score still cover every row); None reads them all. Long 10 Hz recordings repeat themselves from row to
+    row, so a sample costs little accuracy and bounds each fit's time and memory (see README, "Scale").
     """
 
     __pydantic_config__ = SPEC_CONFIG
@@ -92,6 +99,7 @@ class StackConfig:
     cv: CVSpec = CVSpec()
     refit: Refit = "full"
     n_jobs: ParallelFits | None = None
+    max_fit_rows: FitRows | None = DEFAULT_MAX_FIT_ROWS
 
     def __post_init__(self) -> None:
         if isinstance(self.layers, list):

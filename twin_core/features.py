@@ -110,6 +110,21 @@ class FeatureMatrix:
     lookback: int
     warnings: tuple[str, ...] = field(default=())
 
+    @property
+    def layout(self) -> FeatureLayout:
+        """The matrix's shape without its rows: what a finished run keeps."""
+        return FeatureLayout(tuple(self.X.columns), self.workload_categories, self.lookback)
+
+
+@dataclass(frozen=True)
+class FeatureLayout:
+    """What a trained twin needs of its feature matrix (column names, workload categories, look-back), not its rows:
+    a finished run keeps this, so a million-row run does not hold its feature matrix after training."""
+
+    columns: tuple[str, ...]
+    workload_categories: tuple[str, ...]
+    lookback: int
+
 
 def _positions_in_session(sessions: np.ndarray) -> np.ndarray:
     """0, 1, 2, … restarting at every session boundary (rows are sorted by time)."""

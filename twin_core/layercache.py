@@ -19,6 +19,7 @@ def layer_keys(config: RunConfig, data_fingerprint: str) -> list[str]:
     common = {"data": data_fingerprint, "target": config.target, "seed": config.seed,
               "seed_compatible": config.seed_compatible, "split": dataclasses.asdict(config.split),
               "cv": dataclasses.asdict(config.stack.cv), "refit": config.stack.refit,
+              "max_fit_rows": config.stack.max_fit_rows,
               "features": [s.to_dict() for s in config.used_feature_sets()]}
     keys = []
     for depth in range(1, len(config.stack.layers) + 1):

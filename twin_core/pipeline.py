@@ -17,7 +17,7 @@ from twin_core.config import RunConfig
 from twin_core.errors import MemoryBudgetError, SessionTooShortError
 from twin_core.evaluate import Evaluation, evaluate_run, scores
 from twin_core.budget import check_training, describe_budget
-from twin_core.features import (OTHER_WORKLOAD, FeatureMatrix, FeatureSpec, build_features,
+from twin_core.features import (OTHER_WORKLOAD, FeatureLayout, FeatureMatrix, FeatureSpec, build_features,
                                 choose_workload_categories, complete_rows, feature_count)
 from twin_core.layercache import LayerCache, layer_keys
 from twin_core.models import make_estimator
@@ -52,12 +52,13 @@ def build_stack(config: RunConfig, features: FeatureMatrix, folds, *, trusted_di
             members.append((model.name, estimator, columns) if columns is not None else (model.name, estimator))
         layers.append(members)
     return HierarchicalStack(layers, passthrough=[layer.passthrough for layer in config.stack.layers],
-                             cv=folds, refit=config.stack.refit, n_jobs=jobs)
+                             cv=folds, refit=config.stack.refit, n_jobs=jobs, max_fit_rows=config.stack.max_fit_rows,
+                             random_state=config.seed)
 
 
 @dataclass
 class TrainResult:
-    """A finished run: what was asked, on which data, the fitted stack and every score."""
+    """A finished run: what was asked, on which data, the fitted stack and every score (not the feature matrix)."""
 
     config: RunConfig
     data_fingerprint: str
@@ -65,7 +66,7 @@ class TrainResult:
     core_columns: tuple[str, ...]
     data_rows: int  # rows and sessions of the telemetry it was trained on, for a report that shows the data
     data_sessions: int
-    features: FeatureMatrix
+    features: FeatureLayout
     split: HoldoutSplit
     stack: HierarchicalStack
     evaluation: Evaluation
@@ -79,7 +80,7 @@ class TrainResult:
     @property
     def model(self) -> TwinModel:
         """The fitted twin alone (what a run store keeps and what-if questions are asked of)."""
-        return TwinModel(self.config, self.target, self.stack, list(self.features.X.columns),
+        return TwinModel(self.config, self.target, self.stack, list(self.features.columns),
                          self.features.workload_categories, self.core_columns)
 
     @property
@@ -262,6 +263,11 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
         values = " and ".join(f"{where} rows (always {value:g})" for where, value in constant.items())
         notes.append(f"{telemetry.target} does not vary on the {values}, so R² is undefined there (n/a); "
                      "judge this twin by MAE and RMSE.")
+    cap = config.stack.max_fit_rows
+    if cap is not None and len(split.train) > cap:
+        notes.append(f"Each fit read a seeded random sample of at most {cap:,} of its training rows "
+                     f"({len(split.train):,} in all; max_fit_rows): out-of-fold predictions and every score cover "
+                     "every row.")
     if reused:
         notes.append(f"Layers 1–{reused} were reused from an earlier run with the same data, features, split "
                      "and lower layers; only the layers above were trained.")
@@ -274,5 +280,5 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
                      "these scores overstate what the twin does on new data.")
     return TrainResult(config=config, data_fingerprint=telemetry.fingerprint, target=telemetry.target,
                        core_columns=telemetry.core_columns, data_rows=len(telemetry.frame),
-                       data_sessions=telemetry.n_sessions, features=features, split=split, stack=stack,
+                       data_sessions=telemetry.n_sessions, features=features.layout, split=split, stack=stack,
                        evaluation=evaluation, seconds=seconds, notes=notes)

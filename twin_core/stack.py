@@ -96,15 +96,21 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
     cv: int, a splitter, or a list of (fit, validation) position arrays (e.g. purged time blocks).
     refit: "full" refits each model on all its training rows; "average" predicts with the mean of the fold models.
     n_jobs: parallel fits within a layer; with n_jobs != 1 every model is held to one thread (no nesting).
+    max_fit_rows: None, or at most this many rows per fit: a fit given more reads a seeded random sample of them
+      (the same sample for every model of a layer in a fold); out-of-fold predictions still cover every row.
+    random_state: the seed of those samples.
     """
 
     def __init__(self, layers: Sequence[Sequence[tuple]], *, passthrough: bool | Sequence[bool] = False,
-                 cv=5, refit: str = "full", n_jobs: int | None = 1):
+                 cv=5, refit: str = "full", n_jobs: int | None = 1, max_fit_rows: int | None = None,
+                 random_state: int = 0):
         self.layers = layers
         self.passthrough = passthrough
         self.cv = cv
         self.refit = refit
         self.n_jobs = n_jobs
+        self.max_fit_rows = max_fit_rows
+        self.random_state = random_state
 
     # -- validation -------------------------------------------------------------------------------------------
     def _members(self) -> list[list[tuple[str, BaseEstimator, np.ndarray | None]]]:
@@ -233,13 +239,16 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         tasks, labels = [], []
         # every row usable (always so in layer 1): the folds' own index arrays, not a filtered copy per model
         kept = (lambda rows: rows) if usable.all() else (lambda rows: rows[usable[rows]])
+        fit_sets = [self._sampled(kept(fit_rows), depth, k) for k, (fit_rows, _) in enumerate(folds)]
+        refit_rows = self._sampled(np.flatnonzero(usable), depth, len(folds))
         for m, (name, estimator, columns) in enumerate(layer):
-            for k, (fit_rows, val_rows) in enumerate(folds):
-                tasks.append((m, k, self._prepared(estimator), columns, kept(fit_rows), kept(val_rows)))
+            for k, (_, val_rows) in enumerate(folds):
+                tasks.append((m, k, self._prepared(estimator), columns, fit_sets[k], kept(val_rows)))
                 labels.append(f"layer {depth} · {name} · fold {k + 1}/{len(folds)}")
             if self.refit == "full":
-                tasks.append((m, None, self._prepared(estimator), columns, np.flatnonzero(usable), None))
-                labels.append(f"layer {depth} · {name} · refit on all training rows")
+                tasks.append((m, None, self._prepared(estimator), columns, refit_rows, None))
+                labels.append(f"layer {depth} · {name} · refit on "
+                              f"{'all training rows' if len(refit_rows) == usable.sum() else 'a sample of them'}")
         oof = np.full((len(y), len(layer)), np.nan)
         fold_models: dict[int, list] = {m: [] for m in range(len(layer))}
         refits: dict[int, BaseEstimator] = {}
@@ -269,6 +278,13 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
             FittedMember(name, [refits[m]] if self.refit == "full" else fold_models[m], columns, float(seconds[m]))
             for m, (name, _, columns) in enumerate(layer)]
         return oof, fitted_members
+
+    def _sampled(self, rows: np.ndarray, depth: int, fold: int) -> np.ndarray:
+        """`rows`, or a seeded random sample of `max_fit_rows` of them (in time order) when there are more."""
+        if self.max_fit_rows is None or len(rows) <= self.max_fit_rows:
+            return rows
+        generator = np.random.default_rng([self.random_state, depth, fold])
+        return np.sort(generator.choice(rows, self.max_fit_rows, replace=False))
 
     @property
     def _parallel(self) -> bool:
