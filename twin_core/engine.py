@@ -15,12 +15,15 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any, Literal
 
 import joblib
+from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 
 from twin_core.errors import ConfigError
 
@@ -34,11 +37,24 @@ def physical_cores() -> int:
     return max(1, joblib.cpu_count(only_physical_cores=True))
 
 
+def _indexed(index: int, function: Callable[..., Any], *args: Any) -> tuple[int, Any]:
+    return index, function(*args)
+
+
 class Engine:
     """Runs independent tasks and reports each as it finishes; subclasses say where."""
 
     kind: EngineKind = "local"
     workers: int = 1
+
+    def map_shared(self, function: Callable[..., Any], shared: tuple, items: Sequence[tuple], *,
+                   jobs: int | None = None) -> Iterator[tuple[int, Any]]:
+        """Yield `(index, function(*shared, *items[index]))` as each finishes; the first error is raised.
+
+        `shared` (the large arguments every task reads, such as a layer's design matrix) is sent once, not once per
+        task; `jobs` is how many tasks run at once on this machine (a cluster runs as many as it has workers).
+        """
+        raise NotImplementedError
 
     def map_unordered(self, function: Callable[[Any], Any], items: Sequence[Any]
                       ) -> Iterator[tuple[int, Any, BaseException | None]]:
@@ -74,6 +90,23 @@ class LocalEngine(Engine):
                 for future in pending:
                     future.cancel()
 
+    def map_shared(self, function, shared, items, *, jobs=None):
+        """Threads in this process: LightGBM and the tree ensembles release the GIL, and nothing is copied.
+
+        OpenMP/BLAS pools are held to one thread while tasks run side by side (one level of parallelism). The tasks
+        not yet started when the caller stops (a cancelled training) are dropped.
+        """
+        with threadpool_limits(limits=1 if jobs != 1 else None):
+            results = Parallel(n_jobs=jobs, return_as="generator_unordered", prefer="threads")(
+                delayed(_indexed)(i, function, *shared, *item) for i, item in enumerate(items))
+            try:
+                for result in results:  # not `yield from`: closing this generator must close joblib's in here
+                    yield result
+            finally:
+                with warnings.catch_warnings():  # dropping the tasks in flight is on purpose
+                    warnings.filterwarnings("ignore", message=".*(not used|have been cancelled)", category=UserWarning)
+                    results.close()
+
     def describe(self) -> str:
         return f"this machine ({self.workers} worker process{'es' if self.workers != 1 else ''})"
 
@@ -101,6 +134,22 @@ class DaskEngine(Engine):
                 future.release()
         finally:
             self.client.cancel([f for f in futures if not f.done()])
+
+    def map_shared(self, function, shared, items, *, jobs=None):
+        """Tasks on the cluster's workers; `shared` is scattered to every worker once (broadcast), then each task
+        refers to it. Unfinished tasks are cancelled when the caller stops."""
+        from distributed import as_completed
+
+        handles = self.client.scatter(list(shared), broadcast=True, hash=False)
+        futures = [self.client.submit(_indexed, i, function, *handles, *item, pure=False)
+                   for i, item in enumerate(items)]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+                future.release()
+        finally:
+            self.client.cancel([f for f in futures if not f.done()])
+            self.client.cancel(handles)
 
     def describe(self) -> str:
         where = ("a local Dask cluster" if self.cluster is not None

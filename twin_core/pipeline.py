@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from twin_core.config import RunConfig
+from twin_core.engine import Engine
 from twin_core.errors import MemoryBudgetError, SessionTooShortError
 from twin_core.evaluate import Evaluation, evaluate_run, scores
 from twin_core.budget import check_training, describe_budget
@@ -107,13 +108,13 @@ class PreparedRun:
         return self.telemetry.frame[self.telemetry.target].to_numpy(dtype=float)
 
     def fit(self, on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
-            cache: LayerCache | None = None, keys: list[str] | None = None) -> int:
+            cache: LayerCache | None = None, keys: list[str] | None = None, engine: Engine | None = None) -> int:
         """Train the stack on the training rows only (the test rows are not touched); returns how many first
         layers were taken from `cache` instead of being trained again."""
         reuse = cache.reusable(keys) if cache is not None and keys else []
         X = self.features.X  # the stack takes the training rows itself: no copy of them all at once
         self.stack.fit(X, self.y[X.index.to_numpy()], rows=X.index.get_indexer(self.split.train),
-                       on_progress=on_progress, should_cancel=should_cancel, reuse=reuse)
+                       on_progress=on_progress, should_cancel=should_cancel, reuse=reuse, engine=engine)
         if cache is not None and keys:
             cache.keep(keys, self.stack.fitted_layers())
         return len(reuse)
@@ -225,13 +226,13 @@ def oof_scores(telemetry: Telemetry, config: RunConfig) -> pd.DataFrame:
 def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: ProgressCallback | None = None,
                on_plan: Callable[[list[int]], None] | None = None, should_cancel: CancelCheck | None = None,
                trusted_dir: str | Path | None = None, cache: LayerCache | None = None,
-               memory_budget: str | int | None = None) -> TrainResult:
+               memory_budget: str | int | None = None, engine: Engine | None = None) -> TrainResult:
     """Train and evaluate one run. Raises ConfigError (or MemoryBudgetError) before any fit when it cannot work.
 
     `on_plan` receives the fits per layer the run will do, before the first fit: folds adapted to short sessions
     may differ from the request (progress bars size on it). With a `cache`, layers fitted identically by an
     earlier run (same data, features, split and lower layers) are reused, so changing the top layer retrains
-    only the top layer.
+    only the top layer. `engine` runs the fits (threads here by default; a Dask cluster gives the same results).
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -243,7 +244,7 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
 
     clock = time.perf_counter()
     reused = run.fit(on_progress=on_progress, should_cancel=should_cancel, cache=cache,
-                     keys=layer_keys(config, telemetry.fingerprint) if cache is not None else None)
+                     keys=layer_keys(config, telemetry.fingerprint) if cache is not None else None, engine=engine)
     seconds["train"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

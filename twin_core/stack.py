@@ -7,19 +7,17 @@ out-of-fold and hold-out predictions, accepts time-ordered purged folds, and rep
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
+from twin_core.engine import Engine, LocalEngine
 from twin_core.errors import ConfigError, FitError, TrainingCancelled
 from twin_core.models import set_threads
 
@@ -51,8 +49,8 @@ class FittedLayer:
     oof: pd.DataFrame
 
 
-def _fit_predict(estimator: BaseEstimator, X: np.ndarray, columns: np.ndarray | None, y: np.ndarray,
-                 fit_rows: np.ndarray, predict_rows: np.ndarray | None, where: str, lookup: np.ndarray | None
+def _fit_predict(X: np.ndarray, y: np.ndarray, lookup: np.ndarray | None, estimator: BaseEstimator,
+                 columns: np.ndarray | None, fit_rows: np.ndarray, predict_rows: np.ndarray | None, where: str
                  ) -> tuple[BaseEstimator, np.ndarray | None, float]:
     """Fit on `fit_rows` of y (rows `lookup[fit_rows]` of X when X holds more rows than y) and predict others."""
     started = time.perf_counter()
@@ -161,7 +159,8 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
 
     # -- fitting ----------------------------------------------------------------------------------------------
     def fit(self, X, y, *, rows=None, on_progress: ProgressCallback | None = None,
-            should_cancel: CancelCheck | None = None, reuse: Sequence[FittedLayer] = ()) -> HierarchicalStack:
+            should_cancel: CancelCheck | None = None, reuse: Sequence[FittedLayer] = (),
+            engine: Engine | None = None) -> HierarchicalStack:
         """Train layer by layer; raises TrainingCancelled if `should_cancel()` turns true between fits.
 
         `rows` (positions) trains on those rows of X and y only, as `fit(X[rows], y[rows])` would, without that
@@ -169,6 +168,9 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
 
         `reuse` holds the first layers of an earlier fit on the same rows, folds and composition: they are
         taken as they are, so a change to an upper layer retrains only that layer and those above it.
+
+        `engine` runs each layer's fits: threads in this process by default, or a Dask cluster's workers
+        (`twin_core.engine.DaskEngine`, every model then on one thread), with the same results for the same seed.
         """
         X_arr, y_arr = validate_data(self, X, y, dtype="numeric", y_numeric=True)
         y_arr = np.asarray(y_arr, dtype=float)
@@ -200,7 +202,7 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
             else:
                 design = self._design(X_arr, previous, flags[depth - 1], rows)
                 oof, fitted = self._fit_layer(depth, layer, design, y_arr, folds, usable, progress,
-                                              rows if previous is None else None)
+                                              rows if previous is None else None, engine or LocalEngine())
             layers.append(fitted)
             oof_frames.append(pd.DataFrame(oof, columns=[m.name for m in fitted]))
             usable &= ~np.isnan(oof).any(axis=1)
@@ -235,45 +237,43 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         return np.hstack([previous, X if rows is None else X[rows]]) if passthrough else previous
 
     def _fit_layer(self, depth: int, layer, design: np.ndarray, y: np.ndarray, folds, usable: np.ndarray,
-                   progress: _Progress, lookup: np.ndarray | None) -> tuple[np.ndarray, list[FittedMember]]:
+                   progress: _Progress, lookup: np.ndarray | None, engine: Engine
+                   ) -> tuple[np.ndarray, list[FittedMember]]:
         tasks, labels = [], []
         # every row usable (always so in layer 1): the folds' own index arrays, not a filtered copy per model
         kept = (lambda rows: rows) if usable.all() else (lambda rows: rows[usable[rows]])
+        single = self._parallel or engine.kind != "local"  # side by side, or on a cluster's one-thread workers
         fit_sets = [self._sampled(kept(fit_rows), depth, k) for k, (fit_rows, _) in enumerate(folds)]
         refit_rows = self._sampled(np.flatnonzero(usable), depth, len(folds))
         for m, (name, estimator, columns) in enumerate(layer):
             for k, (_, val_rows) in enumerate(folds):
-                tasks.append((m, k, self._prepared(estimator), columns, fit_sets[k], kept(val_rows)))
+                tasks.append((m, k, self._prepared(estimator, single), columns, fit_sets[k], kept(val_rows)))
                 labels.append(f"layer {depth} · {name} · fold {k + 1}/{len(folds)}")
             if self.refit == "full":
-                tasks.append((m, None, self._prepared(estimator), columns, refit_rows, None))
+                tasks.append((m, None, self._prepared(estimator, single), columns, refit_rows, None))
                 labels.append(f"layer {depth} · {name} · refit on "
                               f"{'all training rows' if len(refit_rows) == usable.sum() else 'a sample of them'}")
         oof = np.full((len(y), len(layer)), np.nan)
-        fold_models: dict[int, list] = {m: [] for m in range(len(layer))}
+        fold_models: dict[int, list] = {m: [None] * len(folds) for m in range(len(layer))}
         refits: dict[int, BaseEstimator] = {}
         seconds = np.zeros(len(layer))
         progress.check()
-        jobs = (delayed(_fit_predict)(est, design, columns, y, fit_rows, val_rows, label, lookup)
-                for (_, _, est, columns, fit_rows, val_rows), label in zip(tasks, labels))
-        # Threads by default: LightGBM and the tree ensembles release the GIL, and nothing is copied or pickled.
-        # It is only a hint: a backend chosen with joblib.parallel_config (loky, dask, ray) takes precedence.
-        # OpenMP/BLAS pools are held to one thread while fits run side by side.
-        with threadpool_limits(limits=1 if self._parallel else None):
-            results = Parallel(n_jobs=self.n_jobs, return_as="generator", prefer="threads")(jobs)
-            try:
-                for (m, k, _, _, _, val_rows), label, (fitted, preds, took) in zip(tasks, labels, results):
-                    seconds[m] += took
-                    if k is None:
-                        refits[m] = fitted
-                    else:
-                        fold_models[m].append(fitted)
-                        oof[val_rows, m] = preds
-                    progress.step(f"{label} ({took:.1f} s)")
-            finally:
-                with warnings.catch_warnings():  # a cancelled run drops the fits in flight on purpose
-                    warnings.filterwarnings("ignore", message=".*(not used|have been cancelled)", category=UserWarning)
-                    results.close()
+        shared = (design, y, lookup)
+        items = [(est, columns, fit_rows, val_rows, label)
+                 for (_, _, est, columns, fit_rows, val_rows), label in zip(tasks, labels)]
+        results = engine.map_shared(_fit_predict, shared, items, jobs=self.n_jobs)
+        try:
+            for index, (fitted, preds, took) in results:
+                m, k, _, _, _, val_rows = tasks[index]
+                seconds[m] += took
+                if k is None:
+                    refits[m] = fitted
+                else:
+                    fold_models[m][k] = fitted
+                    oof[val_rows, m] = preds
+                progress.step(f"{labels[index]} ({took:.1f} s)")
+        finally:  # a cancelled or failed run stops the fits not yet started at once
+            results.close()
         fitted_members = [
             FittedMember(name, [refits[m]] if self.refit == "full" else fold_models[m], columns, float(seconds[m]))
             for m, (name, _, columns) in enumerate(layer)]
@@ -290,9 +290,10 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
     def _parallel(self) -> bool:
         return self.n_jobs not in (None, 1)
 
-    def _prepared(self, estimator: BaseEstimator) -> BaseEstimator:
+    @staticmethod
+    def _prepared(estimator: BaseEstimator, single_thread: bool) -> BaseEstimator:
         fresh = clone(estimator)
-        return set_threads(fresh, 1) if self._parallel else fresh
+        return set_threads(fresh, 1) if single_thread else fresh
 
     # -- prediction -------------------------------------------------------------------------------------------
     def predict_layers(self, X) -> list[pd.DataFrame]:
