@@ -280,23 +280,26 @@ def _load_host(host: Host, target: str, options: FleetOptions) -> Telemetry:
 
 
 def _host_rows(path: Path, value: object) -> bytes:
-    """A file's rows of one host, without the `host` column, in the file's own format."""
+    """A file's rows of one host in the file's own format, without the `host` column nor the columns this host
+    never fills (a file of hosts with 4 and 8 cores leaves the last 4 core columns empty on the smaller hosts)."""
     with path.open("rb") as file:
         head = file.read(4)
     if head == PARQUET_MAGIC:
         table = pq.read_table(path, filters=[(HOST_COLUMN, "=", value)])
+        empty = [name for name, column in zip(table.column_names, table.columns)
+                 if table.num_rows and column.null_count == table.num_rows]
         buffer = io.BytesIO()
-        pq.write_table(table.drop_columns([HOST_COLUMN]), buffer)
+        pq.write_table(table.drop_columns([HOST_COLUMN, *empty]), buffer)
         return buffer.getvalue()
     delimiter, names = _csv_header(path)
     at = names.index(HOST_COLUMN)
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        rows = [row for row in csv.reader(file, delimiter=delimiter) if len(row) > at and row[at].strip() == value]
+    filled = [i for i in range(len(names)) if i != at and (not rows or any(i < len(r) and r[i].strip() for r in rows))]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        rows = csv.reader(file, delimiter=delimiter)
-        writer.writerow(names[:at] + names[at + 1:])
-        next(rows, None)
-        writer.writerows(row[:at] + row[at + 1:] for row in rows if len(row) > at and row[at].strip() == value)
+    writer.writerow([names[i] for i in filled])
+    writer.writerows([row[i] if i < len(row) else "" for i in filled] for row in rows)
     return out.getvalue().encode("utf-8")
 
 
