@@ -7,19 +7,17 @@ import streamlit as st
 
 from twin_core.compare import (
     against_own_baseline,
-    change_noise,
     change_text,
     config_diff,
     leak_causes,
     leaky_pair_note,
-    metric_deltas_from_metrics,
     runs_table,
     saved_scores,
 )
 from twin_core.evaluate import model_key, model_words, score_text
-from twin_core.plots import compare_predictions_figure, metrics_delta_figure
+from twin_core.plots import metrics_delta_figure
 from twin_core.wording import GLOSSARY, kind_title, titled_by_kind
-from ui import state
+from ui import charts, state
 from ui import store as run_store
 from ui.editor import CV_LABELS, FEATURE_WIDGETS, HOLDOUT_LABELS, REFIT_LABELS
 from ui.store import STORE_FAILURES, ComparedRun
@@ -92,8 +90,7 @@ def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
         each_against_its_baseline(a, b)
         config_differences(a, b)
         return
-    deltas, noise = change_noise(metric_deltas_from_metrics(a.metrics, b.metrics), a.metrics, a.predictions,
-                                 b.metrics, b.predictions, seed=min(a.config.seed, b.config.seed))  # A↔B: same
+    deltas, noise = charts.pair_changes(a, b)
     split = f"both: {a.split}" if a.split == b.split else f"A: {a.split}<br>B: {b.split}"
     st.plotly_chart(titled_by_kind(metrics_delta_figure(deltas, (a.label, b.label), split, noise), a.kind),
                     key=f"{prefix}metric_deltas")
@@ -125,9 +122,8 @@ def overlay(runs: list[ComparedRun], prefix: str) -> None:
                            key=f"{prefix}session:{'|'.join(run.label for run in runs)}",
                            format_func=lambda s: "all sessions" if s is None else f"session {s}")
     try:
-        figure = compare_predictions_figure([(run.label + (" (leaky split)" if leak_causes(run.metrics) else ""),
-                                              run.predictions, run.best_key) for run in runs],
-                                            session=session)
+        figure = charts.overlay([(run.label + (" (leaky split)" if leak_causes(run.metrics) else ""), run)
+                                 for run in runs], session)
         st.plotly_chart(kinds_title(figure, {run.kind for run in runs}), key=f"{prefix}traces")
     except ValueError as exc:
         st.info(str(exc), icon=":material/info:")

@@ -6,16 +6,17 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 from twin_core import plots
 from twin_core.compare import metric_deltas_from_metrics
-from twin_core.evaluate import model_words
+from twin_core.evaluate import Evaluation, model_words
 from twin_core.demo import make_demo_telemetry
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
 from twin_core.telemetry import SESSION, TIMESTAMP, telemetry_from_frames
-from twin_core.whatif import Scenario, ask
+from twin_core.whatif import Scenario, WhatIfAnswer, ask
 
 
 @pytest.fixture(scope="module")
@@ -423,3 +424,82 @@ def test_live_figure_draws_the_window_by_seconds_before_the_newest_sample_and_br
     full = plots.live_figure(older, "cpu_util_core_0", 0.1, 60.0)  # 100 s of history: the whole window
     assert full.layout.xaxis.range == pytest.approx((-60.6, 0.6))
     assert full.layout.title.text == "cpu_util_core_0: actual and predicted, last 60 s"
+
+
+# -- a million hold-out rows: what a page sends stays bounded ------------------------------------------------------
+PAGE_POINTS, PAGE_BYTES = 10_000, 3_000_000  # the issue's page budget: points per trace, bytes of figure JSON
+MODEL_KEYS = ("L1:lgbm", "L1:ridge", "L2:top-ridge")
+BASELINE_KEYS = ("identity", "persistence", "mean", "linear_others")
+SPIKE_UP, SPIKE_DOWN = 123_457, 654_321  # one-sample extremes of the actual core
+
+
+@pytest.fixture(scope="module")
+def million() -> pd.DataFrame:
+    """A million hold-out rows at 10 Hz in 6 sessions an hour apart, session 2 stalling after every 40 samples
+    (over 4,000 pauses); the actual core with a one-sample spike up and one down, three models and four baselines."""
+    n = 1_000_000
+    rng = np.random.default_rng(9)
+    session = np.repeat(np.arange(6), -(-n // 6))[:n]
+    step = np.where((session == 2) & (np.arange(n) % 40 == 0), 5.0, 0.1) + np.r_[0, np.diff(session)] * 3600.0
+    seconds = 1.7e9 + np.cumsum(step)
+    actual = np.clip(50 + 30 * np.sin(seconds / 60.0) + rng.normal(0, 3, n), 1, 99)
+    actual[SPIKE_UP], actual[SPIKE_DOWN] = 100.0, 0.0
+    columns = {key: actual + rng.normal(0, 2 + i, n) for i, key in enumerate(MODEL_KEYS + BASELINE_KEYS)}
+    return pd.DataFrame({"row": np.arange(n), TIMESTAMP: seconds, SESSION: session,
+                         "workload_type": np.array(["cpu_bound", "io_bound", "mixed"])[session % 3],
+                         "actual": actual, **columns})
+
+
+@pytest.fixture(scope="module")
+def million_evaluation(million: pd.DataFrame) -> Evaluation:
+    """An evaluation over the million rows: only what the figure builders read of one."""
+    models = pd.DataFrame({"layer": [1, 1, 2], "name": [k.split(":")[1] for k in MODEL_KEYS], "key": MODEL_KEYS})
+    return Evaluation(models=models, baselines=pd.DataFrame(), layer_gain=pd.DataFrame(), by_session=pd.DataFrame(),
+                      by_workload=pd.DataFrame(), predictions=million, best={"key": "L2:top-ridge"},
+                      target="cpu_util_core_0")
+
+
+def _sent(fig: go.Figure) -> tuple[int, int]:
+    """The most points in any trace (x values, a line's blanks included) and the bytes of JSON Streamlit sends."""
+    points = max(len(t.x) if t.x is not None else len(t.y) for t in fig.data)
+    return points, len(pio.to_json(fig, validate=False).encode())
+
+
+def test_results_figures_of_a_million_rows_fit_the_page_budget(million_evaluation: Evaluation) -> None:
+    every_line = plots.trace_figure(million_evaluation, [*MODEL_KEYS, *BASELINE_KEYS])  # all seven lines chosen
+    figures = [every_line, *plots.residual_figures(million_evaluation, "L2:top-ridge").values()]
+    sent = [_sent(fig) for fig in figures]
+    assert max(points for points, _ in sent) <= PAGE_POINTS
+    assert sum(size for _, size in sent) <= PAGE_BYTES  # the Results page's figures that grow with the hold-out
+    actual = np.asarray(every_line.data[0].y, dtype=float)
+    assert np.nanmax(actual) == 100.0 and np.nanmin(actual) == 0.0  # min-max thinning kept both one-sample spikes
+
+
+def test_a_stalling_session_leaves_half_the_points_to_samples(million_evaluation: Evaluation) -> None:
+    """Over 4,000 pauses in a chart of ≤ 4,000 points per line: the breaks take at most half of them."""
+    fig = plots.trace_figure(million_evaluation, ["L2:top-ridge"], session=2)
+    y = np.asarray(fig.data[0].y, dtype=float)
+    assert len(y) <= 4000
+    assert np.isfinite(y).sum() >= 1600  # before, the breaks' share left a few dozen samples for the whole session
+
+
+def test_whatif_and_compare_figures_of_a_million_rows_fit_the_page_budget(million: pd.DataFrame) -> None:
+    predictions = million[["row", TIMESTAMP, SESSION, "workload_type", "actual"]].assign(
+        baseline=million["L2:top-ridge"], scenario=million["L2:top-ridge"] + 5.0)
+    answer = WhatIfAnswer(Scenario("busier", core_scale=1.5), predictions, pd.DataFrame(), "reconstruction", "",
+                          "cpu_util_core_0")
+    runs = [(f"run {i}", million, key) for i, key in enumerate(MODEL_KEYS)]
+    for fig in (plots.whatif_figure(answer), plots.compare_predictions_figure(runs)):
+        points, size = _sent(fig)
+        assert points <= PAGE_POINTS and size <= PAGE_BYTES
+
+
+def test_utilisation_of_a_million_rows_and_every_core_fits_the_page_budget(million: pd.DataFrame) -> None:
+    cores = {f"cpu_util_core_{c}": np.roll(million["actual"].to_numpy(), 997 * c) for c in range(16)}
+    frame = million[[TIMESTAMP, "workload_type"]].assign(cpu_util_overall=np.mean(list(cores.values()), axis=0),
+                                                         **cores)
+    telemetry = telemetry_from_frames([("million.parquet", frame)])
+    fig = plots.utilisation_figure(telemetry)  # overall and all 16 cores: 17 lines
+    points, size = _sent(fig)
+    assert len(fig.data) == 17
+    assert points <= PAGE_POINTS and size <= PAGE_BYTES

@@ -3,8 +3,10 @@
 Time axes show UTC datetimes at round ticks; the idle time between recording sessions is cut out of the axis (range
 breaks), sessions are shaded alternately and labelled, and lines break between sessions and at every pause inside
 one (over PAUSE_FACTOR times the session's median sampling interval). Every long trace is min-max downsampled first,
-so a figure never carries more than `max_points` points per trace. Figures are laid out to read at 1280 px and 1920 px:
-names in full, legends beside the plot, subtitles wrapped in even lines, axes zoomed where the differences are small.
+so a figure never carries more than `max_points` points per trace, nor a time chart more than FIGURE_POINTS in all
+(a chart of many lines gives each fewer, so a page's figures stay a few MB however long the run). Figures are laid
+out to read at 1280 px and 1920 px: names in full, legends beside the plot, subtitles wrapped in even lines, axes
+zoomed where the differences are small.
 Every user string (a run, model, feature set, scenario or workload name) is escaped before it reaches Plotly's text,
 which reads HTML: a name never becomes a link or markup.
 """
@@ -52,6 +54,7 @@ SEGMENT = "_segment"  # the stretch id a thinned frame carries (see _segments)
 SUBTITLE_CHARS = 84  # a subtitle line this long (about 4.7 px a character) fits a half-width chart at 1280 px
 WIDE_SUBTITLE_CHARS = 150  # and this long a chart across the page at 1280 px (about 800 px for the subtitle)
 PAUSE_NOTE = f"lines break where sampling pauses for over {PAUSE_FACTOR:g} intervals"
+FIGURE_POINTS = 24_000  # points the lines of one time chart share at most (about 55 bytes of JSON each with hover data)
 NARROWEST_PLOT_PX = 560  # plot width a time chart gets in a full-width column at 1280 px: session labels fit it
 LABEL_CHAR_PX = 6.2  # width of a character of a session label (10 px font)
 SESSION_LABEL_ROW = 14  # px between the two staggered rows of session labels
@@ -108,13 +111,20 @@ def _segments(frame: pd.DataFrame) -> np.ndarray:
     return np.cumsum(np.r_[False, ~same | (steps > limit)])
 
 
+def _line_points(max_points: int, lines: int) -> int:
+    """Points each of `lines` lines of one time chart may carry: `max_points`, fewer when FIGURE_POINTS would not
+    hold them all."""
+    return min(max_points, max(FIGURE_POINTS // max(lines, 1), 100))
+
+
 def _thin(frame: pd.DataFrame, columns: list[str], max_points: int) -> pd.DataFrame:
-    """Downsample `frame` (in time order) so the traces of `columns`, with one break point per session change or
-    pause, fit `max_points`; each kept row carries its stretch id (`_segments`, worked out before thinning, unless the
-    frame brings its own SEGMENT column)."""
+    """Downsample `frame` (in time order) so the traces of `columns`, with a break point at every session change or
+    pause between two kept rows, fit `max_points`; each kept row carries its stretch id (`_segments`, worked out
+    before thinning, unless the frame brings its own SEGMENT column). Breaks never take more than half the points
+    (a break sits between two kept rows), so a recording with many pauses still keeps half of them for samples."""
     segmented = frame if SEGMENT in frame.columns else frame.assign(**{SEGMENT: _segments(frame)})
     breaks = int(segmented[SEGMENT].iloc[-1]) if len(frame) else 0
-    budget = max(max_points - breaks, 2 * len(columns) + 2)
+    budget = max(max_points - breaks, (max_points + 1) // 2, 2 * len(columns) + 2)
     return downsample_frame(segmented, TIMESTAMP, columns, budget)
 
 
@@ -257,8 +267,9 @@ def utilisation_figure(telemetry: Telemetry, columns: list[str] | None = None, m
     fig = go.Figure()
     cores = [c for c in columns if c != OVERALL]
     colours = dict(zip(cores, _core_colours(len(cores))))
+    points = _line_points(max_points, len(columns))
     for column in columns:
-        arrays = _broken(_thin(frame, [column], max_points), [column])
+        arrays = _broken(_thin(frame, [column], points), [column])
         name = column.removeprefix("cpu_util_").replace("_", " ")
         if column == telemetry.target:
             name += " (target)"
@@ -269,7 +280,7 @@ def utilisation_figure(telemetry: Telemetry, columns: list[str] | None = None, m
     fig.update_yaxes(title_text=UTIL_TITLE, rangemode="tozero")
     sessions = f"{telemetry.n_sessions} session{'' if telemetry.n_sessions == 1 else 's'}"
     return _titled(fig, "CPU utilisation over time",
-                   f"{len(frame):,} samples in {sessions}; lines thinned to ≤ {max_points:,} "
+                   f"{len(frame):,} samples in {sessions}; lines thinned to ≤ {points:,} "
                    f"points each (min-max, spikes kept); {PAUSE_NOTE}", hovermode="x unified", wide=True)
 
 
@@ -667,10 +678,11 @@ def trace_figure(evaluation: Evaluation, keys: list[str], session: int | None = 
     if unknown:
         raise KeyError(f"{unknown} are not models or baselines of this run.")
     frame = _select_session(evaluation.predictions, session)
-    fig = _trace_lines(frame, [(k, model_words(k), key_colour(evaluation, k)) for k in keys], max_points)
+    points = _line_points(max_points, len(keys) + 1)
+    fig = _trace_lines(frame, [(k, model_words(k), key_colour(evaluation, k)) for k in keys], points)
     where = "all sessions" if session is None else f"session {session}"
     return _titled(fig, f"{evaluation.target}: actual against predicted, hold-out rows",
-                   f"{where}; {len(frame):,} rows, thinned to ≤ {max_points:,} points per line; {PAUSE_NOTE}",
+                   f"{where}; {len(frame):,} rows, thinned to ≤ {points:,} points per line; {PAUSE_NOTE}",
                    hovermode="x unified", wide=True)
 
 
@@ -695,10 +707,11 @@ def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], sessio
         frame = frame.merge(predictions[["row", key]].rename(columns={key: column}), on="row")
         series.append((column, column, palette[i % len(palette)]))
     frame = _select_session(frame, session).sort_values(TIMESTAMP, kind="stable")
-    fig = _trace_lines(frame.assign(**{SEGMENT: _shared_stretches(frame)}), series, max_points)
+    points = _line_points(max_points, len(series) + 1)
+    fig = _trace_lines(frame.assign(**{SEGMENT: _shared_stretches(frame)}), series, points)
     dotted = [_dot_lone_points(trace) for trace in fig.data]
     return _titled(fig, "Best model of each run against the actual",
-                   f"{len(frame):,} hold-out rows all runs share; thinned to ≤ {max_points:,} points per line; lines "
+                   f"{len(frame):,} hold-out rows all runs share; thinned to ≤ {points:,} points per line; lines "
                    "break where shared rows are not neighbours in the telemetry and where sampling pauses for over "
                    f"{PAUSE_FACTOR:g} intervals" + ("; dots: a row with no shared neighbour" if any(dotted) else ""),
                    hovermode="x unified", wide=True)
@@ -759,7 +772,8 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
     frame = frame.assign(difference=frame["scenario"] - frame["baseline"])
     name = answer.scenario.name  # raw: _line escapes it in the legend; escaped below where it goes into text
     columns = ["actual", "baseline", "scenario", "difference"]
-    arrays = _broken(_thin(frame, columns, max_points), columns)
+    points = _line_points(max_points, len(columns) + 1)  # and the session means, drawn at the same points
+    arrays = _broken(_thin(frame, columns, points), columns)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.56, 0.44], vertical_spacing=0.11)
     for column, label, colour, opacity in (("actual", "actual", ACTUAL_COLOUR, 0.9),
                                            ("baseline", "predicted, as recorded", BASELINE_COLOUR, 0.75),
@@ -792,7 +806,7 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
     fig.update_yaxes(title_text="scenario − as recorded<br>(percentage points)", row=2, col=1)
     where = "all sessions" if session is None else f"session {session}"
     return _titled(fig, f"What-if '{_plain(name)}': predictions and their difference",
-                   f"{where}; {len(frame):,} rows, thinned to ≤ {max_points:,} points per line; "
+                   f"{where}; {len(frame):,} rows, thinned to ≤ {points:,} points per line; "
                    f"predictions are the model's extrapolation, not measurements; {PAUSE_NOTE}",
                    hovermode="x unified", height=760, wide=True,
                    legend2=dict(x=1.02, xanchor="left", y=fig.layout.yaxis2.domain[1], yanchor="top"))

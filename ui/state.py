@@ -7,6 +7,7 @@ records its message and report and leaves the telemetry and the runs as they wer
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
@@ -45,12 +46,14 @@ DEFAULT_PRESET = "default"
 
 @dataclass(frozen=True)
 class Run:
-    """A finished training run of this browser session, with the label the user sees."""
+    """A finished training run of this browser session, with the label the user sees and a key of its own (unique
+    across sessions, never reused) that its cached figures are keyed on."""
 
     label: str
     result: TrainResult = field(repr=False)
     data_label: str
     stored_as: str | None = None
+    key: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,15 @@ STORE_FAILURES = (TwinError, OSError, sqlite3.Error)
 
 @dataclass(frozen=True)
 class ComparedRun:
-    """What the Compare page needs of a run, whether of this session or read back from the store."""
+    """What the Compare page needs of a run, whether of this session or read back from the store; `key` names the
+    run itself (its session run's key, or the store and id of a saved one), whatever label it is shown under."""
 
     label: str
     data: str
     config: RunConfig
     metrics: dict = field(repr=False)
     predictions: pd.DataFrame = field(repr=False)
+    key: str
 
     @property
     def best_key(self) -> str:
@@ -96,7 +98,7 @@ def from_session(run: Run, label: str | None = None) -> ComparedRun:
     """A run of this session in the form the store gives back (shown as `label`, by default its own)."""
     result = run.result
     return ComparedRun(label or run.label, run.data_label, result.config, result.metrics,
-                       result.evaluation.predictions)
+                       result.evaluation.predictions, f"session:{run.key}")
 
 
 @st.cache_data(show_spinner="Reading the saved run…", max_entries=16)
@@ -105,4 +107,4 @@ def from_store(store_path: str, run_id: str, label: str) -> ComparedRun:
     store = RunStore(store_path)
     metrics = store.metrics(run_id)
     return ComparedRun(label, f"data {metrics['data_fingerprint'][:12]}", store.config(run_id), metrics,
-                       store.predictions(run_id))
+                       store.predictions(run_id), f"saved:{run_id}@{store_path}")

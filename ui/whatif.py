@@ -3,6 +3,7 @@ whether it fits the current data, and the question itself with the library's war
 An answer is kept with the twin, data and scenario that produced it and shown only for those (never stale)."""
 from __future__ import annotations
 
+import uuid
 import warnings
 from dataclasses import dataclass, field
 
@@ -37,7 +38,7 @@ class Twin:
 @dataclass(frozen=True)
 class Asked:
     """One question put to a twin on some data (its fingerprint): the answer, or why there is none, and the
-    library's warnings."""
+    library's warnings; `key` is this asking's own (never reused), which its cached chart is keyed on."""
 
     twin: Twin
     data_label: str
@@ -46,6 +47,7 @@ class Asked:
     answer: WhatIfAnswer | None = None
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    key: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
 
 
 def _make_active(key: str) -> None:
