@@ -16,6 +16,7 @@ page = st.navigation([
     st.Page("pages/results.py", title="Results", icon=":material/insights:"),
     st.Page("pages/whatif.py", title="What-if", icon=":material/psychology_alt:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/fleet.py", title="Fleet", icon=":material/dns:"),
     st.Page("pages/live.py", title="Live", icon=":material/monitor_heart:"),
 ])
 sidebar.render()
