@@ -112,6 +112,12 @@ def _parser() -> argparse.ArgumentParser:
                             "created if missing; the store and its key are checked before training")
     train.add_argument("--label", help="a name for the kept run (default: the preset's)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--engine", choices=ENGINES, default="local",
+                       help="where the fits run: `local` (threads on this machine, the default) or `dask` (each "
+                            "layer's fits as tasks on a Dask cluster: --scheduler's, else $TWIN_DASK_SCHEDULER's, "
+                            "else a local cluster); the same scores either way")
+    train.add_argument("--scheduler", metavar="ADDRESS",
+                       help=f"the Dask scheduler, e.g. tcp://HOST:8786 (default: ${SCHEDULER_ENV}); --engine dask only")
     _budget_option(train)
 
     validate = sub.add_parser("validate", help="check telemetry and print the validation report")
@@ -364,10 +370,15 @@ def _train(args: argparse.Namespace) -> int:
     for issue in telemetry.report.grouped():
         if issue.level == "warning":
             print(f"warning: {issue.message}", file=sys.stderr)
-    with warnings.catch_warnings():  # the run's notes (printed below) already say which workloads were unseen
+    if args.scheduler and args.engine != "dask":
+        raise ConfigError("--scheduler names a Dask scheduler; add --engine dask to train on it.")
+    with warnings.catch_warnings(), open_engine(args.engine, args.scheduler) as engine:
+        # the run's notes (printed below) already say which workloads were unseen
         warnings.filterwarnings("ignore", message=".*not seen in training", category=UserWarning)
+        if args.engine == "dask" and not args.quiet:
+            print(f"Fits run on {engine.describe()}", file=sys.stderr)
         result = train_twin(telemetry, config, on_progress=_ProgressBar(not args.quiet),
-                            trusted_dir=args.trusted_models, memory_budget=args.memory_budget)
+                            trusted_dir=args.trusted_models, memory_budget=args.memory_budget, engine=engine)
     result.seconds["load"] = load_seconds
     print(format_report(result.metrics))
     if args.out:
