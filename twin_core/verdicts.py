@@ -39,13 +39,26 @@ def r2_gain_interval(actual: np.ndarray, candidate: np.ndarray, reference: np.nd
         return None
     stats = np.stack([np.bincount(block_id, weights=w, minlength=n_blocks)
                       for w in (np.ones_like(y), y, y * y, (y - a) ** 2, (y - b) ** 2)], axis=1)
-    drawn = np.random.default_rng(seed).integers(0, n_blocks, size=(resamples, n_blocks))
-    n, sy, syy, sse_a, sse_b = np.moveaxis(stats[drawn].sum(axis=1), 1, 0)
+    n, sy, syy, sse_a, sse_b = _resampled_sums(stats, np.random.default_rng(seed), resamples).T
     sst = syy - sy * sy / n
     if np.any(sst <= 1e-12 * np.maximum(syy, 1.0)):
         return None
     lo, hi = np.percentile((sse_b - sse_a) / sst, [2.5, 97.5])
     return float(lo), float(hi)
+
+
+def _resampled_sums(stats: np.ndarray, generator: np.random.Generator, resamples: int) -> np.ndarray:
+    """Per resample, the sums of `stats` over blocks drawn with replacement: how often each block is drawn (counts)
+    times its sums, a matrix product, in chunks of resamples that hold at most ~4 M counts (bounded memory)."""
+    n_blocks = len(stats)
+    chunk = max(1, (1 << 22) // n_blocks)
+    sums = []
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
+        drawn = generator.integers(0, n_blocks, size=(size, n_blocks)) + n_blocks * np.arange(size)[:, None]
+        counts = np.bincount(drawn.ravel(), minlength=size * n_blocks).reshape(size, n_blocks)
+        sums.append(counts @ stats)
+    return np.concatenate(sums)
 
 
 def verdict(interval: tuple[float, float] | None) -> str:
