@@ -186,6 +186,8 @@ LAYER1 = ("stack", "layers", 0, "models", 0)
     (("split", "test_sessions"), [], r"^split\.test_sessions: must hold at least 1 entry"),
     (("split", "test_sessions"), ["a"], r"^split\.test_sessions\[0\]: session ids are whole numbers from 0"),
     (("split", "colour"), "blue", r"^split\.colour: is an unknown field; remove it or correct its spelling$"),
+    (("stack", "max_fit_rows"), 10, r"^stack\.max_fit_rows: max_fit_rows must be a whole number of rows from 1,000 to "
+                                    r"100,000,000, or null for every row"),
     (("name",), None, r"^name: must be non-empty text of at most 200 characters, got null$"),
     (("name",), DROP, r"^name: is required but missing$"),
     (("name",), "x" * 201, r"^name: must be non-empty text of at most 200 characters, got 'x{40}'… \(text\)$"),

@@ -221,3 +221,21 @@ def test_a_cancelled_fit_leaves_the_stack_unfitted(data, jobs):
     with pytest.raises(NotFittedError):
         stack.predict(X)
     assert not hasattr(stack, "oof_predictions_") and not hasattr(stack, "rows_without_oof_")
+
+
+def test_max_fit_rows_samples_each_fit_but_every_row_gets_an_out_of_fold_prediction(data):
+    X, y = data
+    big = pd.concat([X] * 4, ignore_index=True)  # 1,200 rows: 800 fit rows per fold of 3, 1,200 for the refit
+    target = np.tile(y, 4)
+    stack = HierarchicalStack([[("rec", Recorder())], [("top", Recorder())]], cv=3, max_fit_rows=500, random_state=7)
+    stack.fit(big, target)
+    fitted_rows = [member.estimators[0].shape_[0] for layer in stack.layers_ for member in layer]
+    assert fitted_rows == [500, 500]  # the refits read 500 of 1,200 rows
+    assert not stack.oof_predictions_[0].isna().any().any() and len(stack.oof_predictions_[0]) == 1200
+    again = HierarchicalStack([[("rec", Recorder())], [("top", Recorder())]], cv=3, max_fit_rows=500,
+                              random_state=7).fit(big, target)
+    other_seed = HierarchicalStack([[("rec", Recorder())], [("top", Recorder())]], cv=3, max_fit_rows=500,
+                                   random_state=8).fit(big, target)
+    assert again.predict(big)[0] == stack.predict(big)[0] != other_seed.predict(big)[0]
+    uncapped = HierarchicalStack([[("rec", Recorder())]], cv=3).fit(big, target)
+    assert uncapped.layers_[0][0].estimators[0].shape_[0] == 1200
