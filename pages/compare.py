@@ -2,7 +2,6 @@
 overlaid — for the runs of this session and for the runs kept in the run store across days. A run scored on a leaky
 split is kept apart: its inflated R² is never drawn as an improvement."""
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from twin_core.compare import (
@@ -15,8 +14,7 @@ from twin_core.compare import (
     saved_scores,
 )
 from twin_core.evaluate import model_key, model_words, score_text
-from twin_core.plots import metrics_delta_figure
-from twin_core.wording import GLOSSARY, kind_title, titled_by_kind
+from twin_core.wording import GLOSSARY, kind_title
 from ui import charts, state
 from ui import store as run_store
 from ui.editor import CV_LABELS, FEATURE_WIDGETS, HOLDOUT_LABELS, REFIT_LABELS
@@ -48,14 +46,6 @@ RUN_COLUMNS = {  # the runs table's headers, with the glossary's words for every
                             "other cores for a behavioural one."),
     "train_seconds": st.column_config.NumberColumn("train (s)", format="%.1f")}
 DELETE_PENDING, DELETE_MESSAGE = "saved_delete_pending", "saved_delete_message"
-
-
-def kinds_title(fig: go.Figure, kinds: set[str]) -> go.Figure:
-    """A comparison chart titled by its runs' kind, or marked as twins of different kinds answering different
-    questions."""
-    if len(kinds) == 1:
-        return titled_by_kind(fig, kinds.pop())
-    return fig.update_layout(title_text=f"Different kinds · {fig.layout.title.text}")
 
 
 def config_differences(a: ComparedRun, b: ComparedRun) -> None:
@@ -90,10 +80,9 @@ def pair_view(a: ComparedRun, b: ComparedRun, prefix: str) -> None:
         each_against_its_baseline(a, b)
         config_differences(a, b)
         return
-    deltas, noise = charts.pair_changes(a, b)
+    deltas, _ = charts.pair_changes(a, b)
     split = f"both: {a.split}" if a.split == b.split else f"A: {a.split}<br>B: {b.split}"
-    st.plotly_chart(titled_by_kind(metrics_delta_figure(deltas, (a.label, b.label), split, noise), a.kind),
-                    key=f"{prefix}metric_deltas")
+    st.plotly_chart(charts.pair_chart(a, b, split), key=f"{prefix}metric_deltas")
     with st.expander("Hold-out and out-of-fold R² as a table"):
         scores = [c for c in deltas.columns if c.startswith("r2")]  # as text: a null R² reads "n/a"
         st.dataframe(deltas.drop(columns=["key", "ci_low", "ci_high"]).assign(
@@ -124,7 +113,7 @@ def overlay(runs: list[ComparedRun], prefix: str) -> None:
     try:
         figure = charts.overlay([(run.label + (" (leaky split)" if leak_causes(run.metrics) else ""), run)
                                  for run in runs], session)
-        st.plotly_chart(kinds_title(figure, {run.kind for run in runs}), key=f"{prefix}traces")
+        st.plotly_chart(figure, key=f"{prefix}traces")
     except ValueError as exc:
         st.info(str(exc), icon=":material/info:")
 

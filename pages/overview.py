@@ -3,7 +3,7 @@ and the next step as a button (for engineers and for demos)."""
 import streamlit as st
 
 from twin_core.evaluate import REFERENCE_BY_KIND, model_words
-from twin_core.wording import GLOSSARY, titled_by_kind
+from twin_core.wording import GLOSSARY
 from ui import charts, overview, state
 
 st.title("Digital Twin Studio")
@@ -37,12 +37,12 @@ result = run.result
 evaluation = result.evaluation
 kind = result.config.kind
 st.subheader("The stack", help=f"{GLOSSARY['stack']}\n\n{GLOSSARY['layer']}")
-st.plotly_chart(titled_by_kind(charts.stack(run), kind),
+st.plotly_chart(charts.stack(run),
                 key="overview_stack")  # across the column as on Results and Model: the boxes widen around their text
 
 session = overview.trace_session(evaluation)
 st.subheader("Predicted against actual", help=GLOSSARY["hold-out"])
-st.plotly_chart(titled_by_kind(charts.trace(run, [evaluation.best["key"], REFERENCE_BY_KIND[kind]], session,
-                                             max_points=1500), kind), key="overview_trace")
+st.plotly_chart(charts.trace(run, [evaluation.best["key"], REFERENCE_BY_KIND[kind]], session, max_points=1500),
+                key="overview_trace")
 st.caption(f"The best model, {model_words(evaluation.best['key'])}, and the {model_words(REFERENCE_BY_KIND[kind])} "
            f"on the hold-out rows of session {session}; every session on the Results page.")

@@ -7,7 +7,7 @@ from twin_core.report import build_report
 from twin_core.verdicts import gain_text
 from twin_core.wording import (GLOSSARY, LEAKY_WARNING, OOF_GAIN_WORDS, SCORE_WORDS, SESSION_R2_NOTE, VERDICT_HEADER,
                                best_not_top_note, group_score_words,
-                               split_caption, titled_by_kind, verdict_caption, verdict_text)
+                               split_caption, verdict_caption, verdict_text)
 from ui import format as fmt
 from ui import charts, state
 
@@ -44,7 +44,7 @@ for note in result.notes:
 
 st.subheader("Per-layer R²", help="\n\n".join(GLOSSARY[t] for t in ("R²", "hold-out", "out-of-fold", "baseline",
                                                                       reference)))
-st.plotly_chart(titled_by_kind(charts.layer_r2(run), kind), key="layer_r2")
+st.plotly_chart(charts.layer_r2(run), key="layer_r2")
 st.markdown("**Does this layer pay?**")
 st.caption(verdict_caption(result))
 gains = evaluation.layer_gain.assign(
@@ -66,7 +66,7 @@ with st.expander("Every model and baseline"):
 
 st.subheader("The stack", help=f"{GLOSSARY['stack']}\n\n{GLOSSARY['layer']}")
 # across the column as on the Model and Overview pages: the boxes widen around their text (see stack_diagram)
-st.plotly_chart(titled_by_kind(charts.stack(run), kind), key="stack_diagram")
+st.plotly_chart(charts.stack(run), key="stack_diagram")
 
 st.subheader("Predicted against actual over time", help=GLOSSARY["hold-out"])
 keys = evaluation.models["key"].tolist()
@@ -79,14 +79,14 @@ chosen = toggle_col.multiselect("Lines", [*keys, *baselines], format_func=model_
 sessions = sorted(int(s) for s in evaluation.predictions["session"].unique())
 session = session_col.selectbox("Zoom to session", [None, *sessions], key=f"trace_session:{run.label}",
                                 format_func=lambda s: "all sessions" if s is None else f"session {s}")
-st.plotly_chart(titled_by_kind(charts.trace(run, chosen, session), kind), key="trace")
+st.plotly_chart(charts.trace(run, chosen, session), key="trace")
 st.caption(split_words)
 
 st.subheader("Residuals")
 residual_key = st.selectbox("Model", [*keys, *baselines], index=keys.index(evaluation.best["key"]),
                             format_func=model_words,
                             key=f"residual_key:{run.label}", help="Whose hold-out residuals to inspect.")
-figures = {name: titled_by_kind(fig, kind) for name, fig in charts.residuals(run, residual_key).items()}
+figures = charts.residuals(run, residual_key)
 left, right = st.columns(2)
 left.plotly_chart(figures["vs_predicted"], key="residual_vs_predicted")
 right.plotly_chart(figures["histogram"], key="residual_histogram")

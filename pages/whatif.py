@@ -2,7 +2,7 @@
 import streamlit as st
 
 from twin_core.whatif import Scenario
-from twin_core.wording import GLOSSARY, titled_by_kind
+from twin_core.wording import GLOSSARY
 from ui import format as fmt
 from ui import state
 from ui import store as run_store
@@ -114,7 +114,7 @@ cards[3].metric("Actual (measured)", f"{answer.predictions['actual'].mean():.2f}
 sessions = sorted(int(s) for s in answer.predictions["session"].unique())
 session = st.selectbox("Zoom to session", [None, *sessions], key=f"whatif_session:{telemetry.fingerprint}",
                        format_func=lambda s: "all sessions" if s is None else f"session {s}")
-st.plotly_chart(titled_by_kind(charts.whatif(result, session), answer.kind), key="whatif_traces")
+st.plotly_chart(charts.whatif(result, session), key="whatif_traces")
 st.markdown("**Per session**")
 st.dataframe(whatif.session_table(answer), hide_index=True, column_config={
     "session": st.column_config.TextColumn("session", width=110),  # 'all sessions' in full

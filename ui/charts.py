@@ -4,7 +4,9 @@ of hundreds of thousands of rows.
 
 Each is keyed on the key of the run or answer it draws (`Run.key`, `ComparedRun.key`, `Asked.key`: unique, never
 reused, so no two runs ever share an entry) and on the figure's own settings; the run itself is passed unhashed
-(`_`-prefixed), so no large frame is ever hashed. A hit is a copy: a page may retitle it.
+(`_`-prefixed), so no large frame is ever hashed. Figures are kept as objects (`st.cache_resource`), not copied on
+every rerun (a plotly figure takes longer to unpickle than a page has): each comes titled by its twin's kind and is
+never changed afterwards, only drawn, so sharing it is safe. The noise of a pair's changes, a small table, is data.
 """
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ import streamlit as st
 
 from twin_core.compare import change_noise, metric_deltas_from_metrics
 from twin_core.evaluate import Evaluation
-from twin_core.plots import (compare_predictions_figure, layer_r2_figure, residual_figures, stack_diagram,
-                             trace_figure, whatif_figure)
+from twin_core.plots import (compare_predictions_figure, layer_r2_figure, metrics_delta_figure, residual_figures,
+                             stack_diagram, trace_figure, whatif_figure)
 from twin_core.whatif import WhatIfAnswer
+from twin_core.wording import titled_by_kind
 from ui.state import Run
 from ui.store import ComparedRun
 from ui.whatif import Asked
@@ -24,10 +27,11 @@ from ui.whatif import Asked
 ENTRIES = 16  # per figure kind: a few runs × the sessions and models a user looks at (each a MB or so)
 
 
-@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+@st.cache_resource(show_spinner=False, max_entries=ENTRIES)
 def _trace(run_key: str, keys: tuple[str, ...], session: int | None, max_points: int,
            _evaluation: Evaluation) -> go.Figure:
-    return trace_figure(_evaluation, list(keys), session=session, max_points=max_points)
+    return titled_by_kind(trace_figure(_evaluation, list(keys), session=session, max_points=max_points),
+                          _evaluation.kind)
 
 
 def trace(run: Run, keys: list[str], session: int | None = None, max_points: int = 4000) -> go.Figure:
@@ -35,9 +39,9 @@ def trace(run: Run, keys: list[str], session: int | None = None, max_points: int
     return _trace(run.key, tuple(keys), session, max_points, run.result.evaluation)
 
 
-@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+@st.cache_resource(show_spinner=False, max_entries=ENTRIES)
 def _residuals(run_key: str, key: str, _evaluation: Evaluation) -> dict[str, go.Figure]:
-    return residual_figures(_evaluation, key)
+    return {name: titled_by_kind(fig, _evaluation.kind) for name, fig in residual_figures(_evaluation, key).items()}
 
 
 def residuals(run: Run, key: str) -> dict[str, go.Figure]:
@@ -45,10 +49,11 @@ def residuals(run: Run, key: str) -> dict[str, go.Figure]:
     return _residuals(run.key, key, run.result.evaluation)
 
 
-@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+@st.cache_resource(show_spinner=False, max_entries=ENTRIES)
 def _layer_r2(run_key: str, _run: Run) -> go.Figure:
     result = _run.result
-    return layer_r2_figure(result.evaluation, result.split.description, result.cv_description)
+    return titled_by_kind(layer_r2_figure(result.evaluation, result.split.description, result.cv_description),
+                          result.config.kind)
 
 
 def layer_r2(run: Run) -> go.Figure:
@@ -56,9 +61,9 @@ def layer_r2(run: Run) -> go.Figure:
     return _layer_r2(run.key, run)
 
 
-@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+@st.cache_resource(show_spinner=False, max_entries=ENTRIES)
 def _stack(run_key: str, label: str, _run: Run) -> go.Figure:
-    return stack_diagram(_run.result.config, _run.result.evaluation, label)
+    return titled_by_kind(stack_diagram(_run.result.config, _run.result.evaluation, label), _run.result.config.kind)
 
 
 def stack(run: Run) -> go.Figure:
@@ -77,22 +82,39 @@ def pair_changes(a: ComparedRun, b: ComparedRun) -> tuple[pd.DataFrame, str]:
     return _pair_changes(a.key, b.key, a, b)
 
 
-@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+@st.cache_resource(show_spinner=False, max_entries=ENTRIES)
+def _pair_chart(key_a: str, key_b: str, labels: tuple[str, str], split: str, _a: ComparedRun,
+                _b: ComparedRun) -> go.Figure:
+    deltas, noise = pair_changes(_a, _b)
+    return titled_by_kind(metrics_delta_figure(deltas, labels, split, noise), _a.kind)
+
+
+def pair_chart(a: ComparedRun, b: ComparedRun, split: str) -> go.Figure:
+    """`plots.metrics_delta_figure` of a pair of runs of one kind, with `split` naming their hold-outs."""
+    return _pair_chart(a.key, b.key, (a.label, b.label), split, a, b)
+
+
+@st.cache_resource(show_spinner=False, max_entries=ENTRIES)
 def _overlay(shown: tuple[tuple[str, str, str], ...], session: int | None,
              _runs: tuple[ComparedRun, ...]) -> go.Figure:
-    return compare_predictions_figure([(label, run.predictions, best) for (label, _, best), run in zip(shown, _runs)],
-                                      session=session)
+    figure = compare_predictions_figure([(label, run.predictions, best)
+                                         for (label, _, best), run in zip(shown, _runs)], session=session)
+    kinds = {run.kind for run in _runs}
+    if len(kinds) == 1:
+        return titled_by_kind(figure, kinds.pop())
+    return figure.update_layout(title_text=f"Different kinds · {figure.layout.title.text}")
 
 
 def overlay(runs: list[tuple[str, ComparedRun]], session: int | None) -> go.Figure:
-    """`plots.compare_predictions_figure` of (label, run) pairs, each run's best model; raises its ValueError."""
+    """`plots.compare_predictions_figure` of (label, run) pairs, each run's best model, titled by the runs' kind or
+    marked as twins of different kinds; raises its ValueError."""
     return _overlay(tuple((label, run.key, run.best_key) for label, run in runs), session,
                     tuple(run for _, run in runs))
 
 
-@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+@st.cache_resource(show_spinner=False, max_entries=ENTRIES)
 def _whatif(asked_key: str, session: int | None, _answer: WhatIfAnswer) -> go.Figure:
-    return whatif_figure(_answer, session=session)
+    return titled_by_kind(whatif_figure(_answer, session=session), _answer.kind)
 
 
 def whatif(asked: Asked, session: int | None) -> go.Figure:

@@ -9,9 +9,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import figures, goto, metric, train, trace, values
+from twin_core import plots
 from twin_core.evaluate import model_words
 from twin_core.report import build_report
 from twin_core.verdicts import gain_text
+from ui import charts
 
 
 @pytest.fixture
@@ -192,3 +194,24 @@ def test_compare_marks_runs_of_different_kinds_as_different_questions(app: AppTe
         "best R² OOF": [f"{run.result.evaluation.best['r2_oof']:.3f}" for run in at.session_state["runs"]],
         "baseline": ["identity", "linear"], "baseline R²": [f"{r2:.3f}" for r2 in baselines],
         "gain": [f"{b - r:+.3f}" for b, r in zip(best, baselines)]}
+
+
+def test_a_rerun_serves_the_same_figures_without_building_them_again(trained: AppTest,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long hold-out's figures are built once per run and question: a rerun that changes nothing they show builds
+    none again, and choosing another line builds that chart alone."""
+    built: list[str] = []
+    for name in ("trace_figure", "residual_figures", "layer_r2_figure", "stack_diagram"):
+        def counted(*args, _build=getattr(plots, name), _name=name, **kwargs):
+            built.append(_name)
+            return _build(*args, **kwargs)
+        for module in (plots, charts):  # wherever a page may call it from
+            monkeypatch.setattr(module, name, counted)
+    before = figures(trained)
+    at = trained.run()
+    assert not at.exception
+    assert built == [] and figures(at) == before
+    lines = at.multiselect(key="trace_keys:quick #1")
+    lines.select("persistence").run()
+    assert built == ["trace_figure"]
+    assert [t["name"] for t in figures(at)["trace"]["data"]][-1] == "persistence baseline"
