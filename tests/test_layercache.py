@@ -9,6 +9,7 @@ from twin_core.layercache import LayerCache, layer_keys
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
 from twin_core.splits import SplitSpec
+from twin_core.stack import FittedMember
 
 
 def _count_fits(telemetry, config, cache):
@@ -17,14 +18,19 @@ def _count_fits(telemetry, config, cache):
     return result, fits
 
 
-def test_changing_the_top_layer_retrains_only_that_layer(demo_telemetry):
+def test_changing_the_top_layer_retrains_and_predicts_only_that_layer(demo_telemetry, monkeypatch):
     cache = LayerCache()
     base = get_preset("quick")
     first, fits = _count_fits(demo_telemetry, base, cache)
     assert len(fits) == sum(base.stack.fits_per_layer())
     new_top = replace(base, stack=replace(base.stack, layers=(
         base.stack.layers[0], LayerSpec(models=(ModelSpec("top-lgbm", "lightgbm", {"n_estimators": 30}),)))))
+    predicted = []  # which members predict during the second run: the reused layer's hold-out is kept, not redone
+    original = FittedMember.predict
+    monkeypatch.setattr(FittedMember, "predict", lambda self, design: predicted.append(self.name) or original(
+        self, design))
     second, fits = _count_fits(demo_telemetry, new_top, cache)
+    assert predicted == ["top-lgbm"]
     assert fits and all(msg.startswith("layer 2") for msg in fits)
     assert len(fits) == new_top.stack.fits_per_layer()[1]
     assert any("reused" in note for note in second.notes)

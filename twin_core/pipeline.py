@@ -4,6 +4,7 @@ Both faces of the product call `train_twin`: the CLI and the app's Train page.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from twin_core.layercache import LayerCache, layer_keys
 from twin_core.models import make_estimator
 from twin_core.runs import TwinModel, run_metrics, with_target
 from twin_core.splits import FoldPlan, HoldoutSplit, cv_folds, holdout_split
-from twin_core.stack import CancelCheck, HierarchicalStack, ProgressCallback
+from twin_core.stack import CancelCheck, FittedLayer, HierarchicalStack, ProgressCallback
 from twin_core.telemetry import SESSION, WORKLOAD, Telemetry
 
 
@@ -108,16 +109,12 @@ class PreparedRun:
         return self.telemetry.frame[self.telemetry.target].to_numpy(dtype=float)
 
     def fit(self, on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
-            cache: LayerCache | None = None, keys: list[str] | None = None, engine: Engine | None = None) -> int:
-        """Train the stack on the training rows only (the test rows are not touched); returns how many first
-        layers were taken from `cache` instead of being trained again."""
-        reuse = cache.reusable(keys) if cache is not None and keys else []
+            reuse: list[FittedLayer] | None = None, engine: Engine | None = None) -> None:
+        """Train the stack on the training rows only (the test rows are not touched), taking the first layers
+        from `reuse` (an identical earlier fit's, from a LayerCache) instead of training them again."""
         X = self.features.X  # the stack takes the training rows itself: no copy of them all at once
         self.stack.fit(X, self.y[X.index.to_numpy()], rows=X.index.get_indexer(self.split.train),
-                       on_progress=on_progress, should_cancel=should_cancel, reuse=reuse, engine=engine)
-        if cache is not None and keys:
-            cache.keep(keys, self.stack.fitted_layers())
-        return len(reuse)
+                       on_progress=on_progress, should_cancel=should_cancel, reuse=reuse or (), engine=engine)
 
 
 def _check_lookback(telemetry: Telemetry, specs: tuple[FeatureSpec, ...], positional: bool) -> None:
@@ -243,13 +240,19 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
         on_plan(config.stack.fits_per_layer())
 
     clock = time.perf_counter()
-    reused = run.fit(on_progress=on_progress, should_cancel=should_cancel, cache=cache,
-                     keys=layer_keys(config, telemetry.fingerprint) if cache is not None else None, engine=engine)
+    keys = layer_keys(config, telemetry.fingerprint) if cache is not None else []
+    reuse = cache.reusable(keys) if cache is not None else []
+    run.fit(on_progress=on_progress, should_cancel=should_cancel, reuse=reuse, engine=engine)
+    reused = len(reuse)
     seconds["train"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     test = np.sort(split.test)
-    holdout_layers = stack.predict_layers(features.X.loc[test])
+    known = [layer.holdout for layer in itertools.takewhile(lambda layer: layer.holdout is not None, reuse)]
+    holdout_layers = stack.predict_layers(features.X.loc[test], known=known)
+    if cache is not None:  # with their hold-out predictions, so a change above them predicts only the layers above
+        cache.keep(keys, [replace(layer, holdout=frame)
+                          for layer, frame in zip(stack.fitted_layers(), holdout_layers)])
     kinds = [[m.kind for m in layer.models] for layer in config.stack.layers]
     evaluation = evaluate_run(_as_the_twin_sees_workloads(telemetry, features.workload_categories), test,
                               split.train, holdout_layers, stack.oof_predictions_, kinds, twin_kind=config.kind,

@@ -43,10 +43,14 @@ class FittedMember:
 
 @dataclass(frozen=True)
 class FittedLayer:
-    """A trained layer and its out-of-fold predictions on the training rows: what a later fit can reuse."""
+    """A trained layer and its out-of-fold predictions on the training rows: what a later fit can reuse.
+
+    `holdout`, when known, is its prediction on the run's hold-out rows, so a later run on the same rows need not
+    predict them again (`predict_layers(known=...)`)."""
 
     members: list[FittedMember]
     oof: pd.DataFrame
+    holdout: pd.DataFrame | None = None
 
 
 def _fit_predict(X: np.ndarray, y: np.ndarray, lookup: np.ndarray | None, estimator: BaseEstimator,
@@ -296,14 +300,18 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         return set_threads(fresh, 1) if single_thread else fresh
 
     # -- prediction -------------------------------------------------------------------------------------------
-    def predict_layers(self, X) -> list[pd.DataFrame]:
-        """Every model's prediction in every layer: one frame per layer, a column per model."""
+    def predict_layers(self, X, known: Sequence[pd.DataFrame] = ()) -> list[pd.DataFrame]:
+        """Every model's prediction in every layer: one frame per layer, a column per model.
+
+        `known` holds the first layers' predictions on these same rows (kept from an identical earlier fit): they
+        are taken as they are and only the layers above are computed.
+        """
         check_is_fitted(self, "layers_")
         index = X.index if isinstance(X, pd.DataFrame) else None
         X_arr = validate_data(self, X, dtype="numeric", reset=False)
         flags = self._passthrough_flags()
-        outputs, previous = [], None
-        for depth, layer in enumerate(self.layers_, start=1):
+        outputs, previous = list(known), (known[-1].to_numpy() if known else None)
+        for depth, layer in enumerate(self.layers_[len(known):], start=len(known) + 1):
             design = self._design(X_arr, previous, flags[depth - 1])
             predictions = []
             for member in layer:
