@@ -327,8 +327,9 @@ def train_fleet(hosts: Sequence[Host], config: RunConfig, engine: Engine,
         if error is None:
             yield outcome
         else:
+            said = " ".join(str(error).split())  # one line, however the cluster wrapped it
             yield HostOutcome(hosts[index], error=f"its task stopped on {engine.describe()} ({type(error).__name__}: "
-                                                  f"{error}); see the worker's log, then train this host again.")
+                                                  f"{said}); see the worker's log, then train this host again.")
 
 
 def host_summary(host: str, metrics: dict) -> dict:
