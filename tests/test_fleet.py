@@ -52,7 +52,10 @@ def test_a_three_host_demo_fleet_trains_every_twin_on_a_dask_local_cluster(on_da
     assert len({run.data_fingerprint for run in runs.values()}) == 3
     for run in runs.values():  # what came back is a finished run without the telemetry or the features
         assert run.metrics["best"]["r2_holdout"] > 0.5 and run.report.startswith("<!DOCTYPE html>")
-        assert not hasattr(run, "features") and run.data_rows == DEMO["rows"] and run.model.stack.layers_
+        assert not hasattr(run, "features") and run.data_rows == DEMO["rows"]
+        # one level of parallelism: the hosts side by side, so each fit of a host on one thread, one after another
+        assert run.config.stack.n_jobs == 1
+        assert run.model.stack.layers_[0][0].estimators[0].get_params()["n_jobs"] == 1
 
 
 def test_the_same_fleet_on_local_worker_processes_gives_the_same_metrics_per_host(fleet_dir, on_dask):
