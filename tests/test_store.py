@@ -32,6 +32,7 @@ from twin_core.errors import UnstorableModelError
 from twin_core.models import MODEL_KINDS
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
+from twin_core.report import build_report
 from twin_core.store import ORPHAN_SECONDS, ArtifactSignatureError, RunStore, StoreError
 from twin_core.telemetry import telemetry_from_frames
 
@@ -479,4 +480,5 @@ def test_a_kept_run_opens_as_the_result_it_was(store, result):
     assert kept.split.counts() == result.split.counts() and kept.cv_description == result.cv_description
     assert (kept.data_rows, kept.data_sessions) == (result.data_rows, result.data_sessions)
     assert kept.core_columns == result.core_columns and kept.metrics == json.loads(json.dumps(result.metrics))
+    assert "<!DOCTYPE html>" in build_report(kept, "kept", "demo")  # Results' download works on it too
 

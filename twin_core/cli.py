@@ -166,7 +166,7 @@ def _parser() -> argparse.ArgumentParser:
                     "per host (the folder names the host), host folders, or files with a `host` column (one host per "
                     "value). Each host's files are read and its features built on a worker; the client writes every "
                     "host's outputs and keeps the runs. A host that cannot be trained is listed with its reason and "
-                    "the others go on.")
+                    "the others go on. --memory-budget applies to each host's run, on its worker.")
     fleet.add_argument("data", nargs="+", help="a folder of host folders, host folders, or files with a `host` column")
     source = fleet.add_mutually_exclusive_group()
     source.add_argument("--preset", default="default", choices=sorted(PRESETS), help="named configuration")
