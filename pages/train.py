@@ -28,7 +28,8 @@ def submit() -> None:
 
 st.title("Train")
 st.caption("Fits every model of every layer on time-ordered folds, then scores the hold-out once. "
-           "Cancel stops between two fits; a run that did not finish is never shown as a result.")
+           "Cancel stops between two fits; a run that did not finish is never shown as a result. "
+           f"{training.where_fits_run()}")
 
 busy = training.is_active()
 edited = state.config()

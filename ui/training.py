@@ -16,6 +16,7 @@ import streamlit as st
 
 from twin_core.artifacts import check_storable
 from twin_core.config import RunConfig
+from twin_core.engine import SCHEDULER_ENV, open_engine, scheduler_address
 from twin_core.errors import ConfigError, TrainingCancelled, TwinError, UnstorableModelError
 from twin_core.pipeline import train_twin
 from twin_core.telemetry import Telemetry
@@ -170,6 +171,13 @@ class ProgressPanel:
             self.box.update(label=f"Training **{job.label}** {job.status}", state="error", expanded=False)
 
 
+def where_fits_run() -> str:
+    """Where the app's training fits run, in words: this machine, or the Dask cluster $TWIN_DASK_SCHEDULER names."""
+    address = scheduler_address()
+    return (f"Fits run on the Dask cluster at {address} (${SCHEDULER_ENV})." if address
+            else "Fits run on this machine.")
+
+
 def execute(job: TrainingJob) -> None:
     """Run a queued job in this script run, drawing progress; keep the result only if every fit finished."""
     job.status, job.thread, job.started = "running", threading.get_ident(), time.perf_counter()
@@ -180,8 +188,9 @@ def execute(job: TrainingJob) -> None:
         panel.update()
 
     try:
-        result = train_twin(job.telemetry, job.config, on_progress=on_progress, on_plan=job.adopt_plan,
-                            should_cancel=job.cancel.is_set, cache=state.layer_cache())
+        with open_engine("dask" if scheduler_address() else "local") as engine:
+            result = train_twin(job.telemetry, job.config, on_progress=on_progress, on_plan=job.adopt_plan,
+                                should_cancel=job.cancel.is_set, cache=state.layer_cache(), engine=engine)
     except TrainingCancelled:
         job.status = "cancelled"
     except TwinError as exc:

@@ -143,3 +143,25 @@ def test_progress_bars_size_each_layer_on_the_fits_the_run_really_does(plan, tot
         job.adopt_plan(plan)
     job.total, job.done = total, done
     assert ui.training.ProgressPanel(job).layer_progress()[1] == layer_text
+
+
+def test_with_a_dask_scheduler_set_the_app_trains_on_that_cluster(app: AppTest, monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, host="127.0.0.1") as cluster:
+        monkeypatch.setenv("TWIN_DASK_SCHEDULER", cluster.scheduler_address)
+        at = goto(app, "train")
+        assert any(f"Fits run on the Dask cluster at {cluster.scheduler_address}" in c.value for c in at.caption)
+        at = train(at, "quick", "on the cluster")
+        assert at.session_state["train_job"].status == "done"
+        assert [run.label for run in at.session_state["runs"]] == ["on the cluster"]
+
+
+def test_an_unreachable_dask_scheduler_fails_the_job_with_one_message(app: AppTest,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWIN_DASK_SCHEDULER", "tcp://127.0.0.1:9")
+    at = train(app, "quick", "nowhere")
+    assert at.session_state["train_job"].status == "failed"
+    assert any("Cannot reach the Dask scheduler at tcp://127.0.0.1:9" in e.value for e in at.error)
+    assert not at.exception and not at.session_state["runs"]
