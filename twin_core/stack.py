@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -281,6 +282,10 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         fitted_members = [
             FittedMember(name, [refits[m]] if self.refit == "full" else fold_models[m], columns, float(seconds[m]))
             for m, (name, _, columns) in enumerate(layer)]
+        if single:  # fitted side by side on one thread each; predictions later run one model at a time: all threads
+            for member in fitted_members:
+                for estimator in member.estimators:
+                    set_threads(estimator, effective_n_jobs(self.n_jobs))
         return oof, fitted_members
 
     def _sampled(self, rows: np.ndarray, depth: int, fold: int) -> np.ndarray:
