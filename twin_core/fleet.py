@@ -20,6 +20,7 @@ import os
 import re
 import time
 import warnings
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -100,7 +101,12 @@ class HostRun:
     model: TwinModel = field(repr=False)
     metrics: dict = field(repr=False)
     cv_description: str
-    report: str = field(repr=False)
+    report_deflated: bytes = field(repr=False)  # report.html, deflated: Plotly's inlined script is most of its 5 MB
+
+    @property
+    def report(self) -> str:
+        """The host's report (report.html), built on the worker."""
+        return zlib.decompress(self.report_deflated).decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -311,7 +317,8 @@ def _host_run(result: TrainResult, host: Host) -> HostRun:
                    core_columns=result.core_columns, data_rows=result.data_rows, data_sessions=result.data_sessions,
                    split=result.split, evaluation=result.evaluation, seconds=result.seconds, notes=result.notes,
                    model=result.model, metrics=result.metrics, cv_description=result.cv_description,
-                   report=build_report(result, f"{result.config.name} · {host.name}", data_label))
+                   report_deflated=zlib.compress(build_report(result, f"{result.config.name} · {host.name}",
+                                                              data_label).encode("utf-8")))
 
 
 # -- on the client ----------------------------------------------------------------------------------------------
