@@ -398,6 +398,10 @@ def test_whatif_figure_two_predicted_traces_thinned_and_broken(result, telemetry
         _assert_no_line_joins_sessions(trace)
     assert np.isnan(np.asarray(fig.data[1].y, dtype=float)).sum() == answer.predictions[SESSION].nunique() - 1
     assert "busier" in fig.layout.title.text and "not measurements" in fig.layout.title.subtitle.text
+    sessions = answer.predictions[SESSION].nunique()
+    for panel in ("y domain", "y2 domain"):  # both panels shaded and separated alike, each shade drawn once
+        kinds = [shape.type for shape in fig.layout.shapes if shape.yref == panel]
+        assert (kinds.count("rect"), kinds.count("line")) == (sessions, sessions - 1)
 
     zoomed = plots.whatif_figure(answer, session=1)
     rows = answer.predictions[answer.predictions[SESSION] == 1].sort_values(TIMESTAMP)

@@ -151,10 +151,20 @@ def _session_spans(frame: pd.DataFrame) -> pd.DataFrame:
     return spans.sort_values("start")
 
 
-def _mark_sessions(fig: go.Figure, frame: pd.DataFrame) -> None:
+def _append(fig: go.Figure, shapes: list[dict] | None = None, annotations: list[dict] | None = None) -> None:
+    """Add shapes and annotations in one assignment each (Plotly's add_shape and add_annotation check the whole list
+    again on every call: a figure of a few dozen took a third of a second)."""
+    if shapes:
+        fig.layout.shapes = (*fig.layout.shapes, *shapes)
+    if annotations:
+        fig.layout.annotations = (*fig.layout.annotations, *annotations)
+
+
+def _mark_sessions(fig: go.Figure, frame: pd.DataFrame, panels: tuple[str, ...] = ("",)) -> None:
     """Cut the idle time between sessions out of the time axis, tick it at round times that never crowd, shade
     every other session and label each in the room it has (two staggered rows; shortened or left to the hover
-    when even that is too narrow)."""
+    when even that is too narrow). The shading and separators go into each panel (axis suffix: "" for x and y, "2"
+    for x2 and y2) of a figure of panels sharing the time axis; the labels above the first."""
     spans = _session_spans(frame)
     ends, starts = spans["end"].to_numpy()[:-1], spans["start"].to_numpy()[1:]
     values, texts = _time_ticks(spans)
@@ -163,17 +173,21 @@ def _mark_sessions(fig: go.Figure, frame: pd.DataFrame) -> None:
         dict(bounds=[str(a), str(b)]) for a, b in zip(_utc(ends), _utc(starts)) if b > a])
     share = _visible_shares(spans)
     labels = _session_labels(spans, share) if len(spans) <= MAX_SESSION_LABELS else [""] * len(spans)
+    shapes, notes = [], []
     for i, ((session, span), text) in enumerate(zip(spans.iterrows(), labels)):
-        x0, x1 = _utc(np.array([span["start"], span["end"]]))
-        fig.add_vrect(x0=str(x0), x1=str(x1), fillcolor="#000000" if i % 2 else "#ffffff", opacity=0.05,
-                      layer="below", line_width=0)
+        x0, x1 = (str(x) for x in _utc(np.array([span["start"], span["end"]])))
+        shapes += [dict(type="rect", x0=x0, x1=x1, xref=f"x{p}", y0=0, y1=1, yref=f"y{p} domain",
+                        fillcolor="#000000" if i % 2 else "#ffffff", opacity=0.05, layer="below", line=dict(width=0))
+                   for p in panels]
         if text:
-            fig.add_annotation(x=str(x0), y=1.0, xref="x", yref="paper", xanchor="left", yanchor="bottom",
-                               yshift=SESSION_LABEL_ROW * (i % 2), text=text, showarrow=False,
-                               font=dict(size=10, color="#444444"),
-                               hovertext=f"session {session} · {_plain(str(span['workload']))}")
+            notes.append(dict(x=x0, y=1.0, xref="x", yref="paper", xanchor="left", yanchor="bottom",
+                              yshift=SESSION_LABEL_ROW * (i % 2), text=text, showarrow=False,
+                              font=dict(size=10, color="#444444"),
+                              hovertext=f"session {session} · {_plain(str(span['workload']))}"))
         if i:
-            fig.add_vline(x=str(x0), line=dict(color="#999999", width=1, dash="dot"))
+            shapes += [dict(type="line", x0=x0, x1=x0, xref=f"x{p}", y0=0, y1=1, yref=f"y{p} domain",
+                            line=dict(color="#999999", width=1, dash="dot")) for p in panels]
+    _append(fig, shapes, notes)
 
 
 def _visible_shares(spans: pd.DataFrame) -> np.ndarray:
@@ -426,11 +440,13 @@ def metrics_delta_figure(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B
                                     [change_text(d) for d in delta], intervals]),
         hovertemplate=f"%{{y}}<br>{_plain(labels[0])}: %{{customdata[0]}}<br>{_plain(labels[1])}: %{{customdata[1]}}"
                       "<br>change: %{customdata[2]}, %{customdata[3]}<extra></extra>"))
-    for name, a, b, d, lo, hi in zip(rows["name"], rows["r2_holdout_a"], rows["r2_holdout_b"], delta, low, high):
-        fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=12, y=name, yref="y", showarrow=False,
-                           text=f"{score_text(a)} → {score_text(b)} ({change_text(d, lo, hi)})", align="left")
-    fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=12, y=1, yref="paper", yanchor="bottom",
-                       showarrow=False, text="<b>R² A → B (change)</b>")
+    _append(fig, annotations=[
+        *(dict(x=1, xref="paper", xanchor="left", xshift=12, y=name, yref="y", showarrow=False,
+               text=f"{score_text(a)} → {score_text(b)} ({change_text(d, lo, hi)})", align="left")
+          for name, a, b, d, lo, hi in zip(rows["name"], rows["r2_holdout_a"], rows["r2_holdout_b"], delta, low,
+                                           high)),
+        dict(x=1, xref="paper", xanchor="left", xshift=12, y=1, yref="paper", yanchor="bottom", showarrow=False,
+             text="<b>R² A → B (change)</b>")])
     fig.add_vline(x=0, line=dict(color="#555555", width=1))
     ends = np.abs(np.r_[delta, low[measured], high[measured]])
     reach = float(np.nanmax(ends)) if np.isfinite(ends).any() else 0.0
@@ -477,18 +493,19 @@ def _column_y(n: int, pitch: float) -> np.ndarray:
     return ((n - 1) / 2.0 - np.arange(n)) * pitch
 
 
-def _box(fig: go.Figure, x: float, y: float, width: float, height: float, colour: str, dashed: bool = False,
-         bold: bool = False) -> None:
-    fig.add_shape(type="rect", x0=x - width / 2, x1=x + width / 2, y0=y - height / 2, y1=y + height / 2,
-                  fillcolor=colour, opacity=0.25, layer="below",
-                  line=dict(color=colour, width=3.5 if bold else 2, dash="dash" if dashed else "solid"))
+def _box(x: float, y: float, width: float, height: float, colour: str, dashed: bool = False,
+         bold: bool = False) -> dict:
+    """A node's box (a layout shape) centred on (x, y), in px."""
+    return dict(type="rect", x0=x - width / 2, x1=x + width / 2, y0=y - height / 2, y1=y + height / 2,
+                fillcolor=colour, opacity=0.25, layer="below",
+                line=dict(color=colour, width=3.5 if bold else 2, dash="dash" if dashed else "solid"))
 
 
-def _arrow(fig: go.Figure, start: tuple[float, float], end: tuple[float, float], kind: str) -> None:
-    """An arrow from the right edge of a box at `start` to the left edge of one at `end` (edge points, in px)."""
-    fig.add_annotation(x=end[0] - 2, y=end[1], ax=start[0] + 2, ay=start[1], xref="x", yref="y", axref="x",
-                       ayref="y", showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1.2, text="",
-                       arrowcolor="#6b7280", name=kind)
+def _arrow(start: tuple[float, float], end: tuple[float, float], kind: str) -> dict:
+    """An arrow (a layout annotation) from the right edge of a box at `start` to the left edge of one at `end` (edge
+    points, in px)."""
+    return dict(x=end[0] - 2, y=end[1], ax=start[0] + 2, ay=start[1], xref="x", yref="y", axref="x", ayref="y",
+                showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1.2, text="", arrowcolor="#6b7280", name=kind)
 
 
 def stack_diagram(config: RunConfig, evaluation: Evaluation | None = None, run_label: str | None = None) -> go.Figure:
@@ -519,20 +536,22 @@ def stack_diagram(config: RunConfig, evaluation: Evaluation | None = None, run_l
         + widths[0] / 2
     fig = go.Figure()
     previous: list[tuple[float, float]] = []
+    boxes, notes = [], []
     for depth, (column, x, width) in enumerate(zip(columns, centres, widths)):
         ys = _column_y(len(column), pitch)
         if depth == 0:
             names = [s.name for s in config.feature_sets]
             for spec, y in zip(config.feature_sets, ys):
-                _box(fig, x, y, width, height, FEATURE_COLOUR, dashed=spec.name not in used)
+                boxes.append(_box(x, y, width, height, FEATURE_COLOUR, dashed=spec.name not in used))
             feature_edge = dict(zip(names, ((x + width / 2, y) for y in ys)))
         else:
             layer = config.stack.layers[depth - 1]
             for i, (model, y) in enumerate(zip(layer.models, ys)):
-                _box(fig, x, y, width, height, layer_colour(depth, i), bold=model_key(depth, model.name) == best)
+                boxes.append(_box(x, y, width, height, layer_colour(depth, i),
+                                  bold=model_key(depth, model.name) == best))
                 sources = [feature_edge[model.feature_set]] if depth == 1 else previous
-                for source in sources:
-                    _arrow(fig, source, (x - width / 2, y), "feature" if depth == 1 else "model")
+                notes += [_arrow(source, (x - width / 2, y), "feature" if depth == 1 else "model")
+                          for source in sources]
             previous = [(x + width / 2, y) for y in ys]
         name = "feature sets" if depth == 0 else f"layer {depth}"
         fig.add_trace(go.Scatter(x=[x] * len(ys), y=ys, mode="text", name=name, showlegend=False,
@@ -540,8 +559,9 @@ def stack_diagram(config: RunConfig, evaluation: Evaluation | None = None, run_l
                                  textfont=dict(size=font_px, color=NODE_TEXT_COLOUR)))
         header = "<b>Feature sets</b>" if depth == 0 else f"<b>Layer {depth}</b>" + (
             "<br>+ passthrough features" if config.stack.layers[depth - 1].passthrough else "")
-        fig.add_annotation(x=x, y=1.0, yref="paper", text=header, showarrow=False, yanchor="bottom",
-                           font=dict(size=font_px + 1))
+        notes.append(dict(x=x, y=1.0, yref="paper", text=header, showarrow=False, yanchor="bottom",
+                          font=dict(size=font_px + 1)))
+    _append(fig, boxes, notes)
     tallest = max(len(column) for column in columns)
     span = float(centres[-1] + widths[-1] / 2)
     fig.update_xaxes(visible=False, range=[0, span], fixedrange=True)
@@ -746,13 +766,6 @@ def _whatif_session_means(frame: pd.DataFrame, sessions: np.ndarray) -> tuple[pd
     return means, np.array([np.nan if s is None else means[s] for s in sessions], dtype=float)
 
 
-def _whatif_shade_below(fig: go.Figure) -> None:
-    """Repeat the session shading and separators the top panel got in the bottom one (shared time axis)."""
-    for shape in list(fig.layout.shapes):
-        if shape.yref == "y domain":
-            fig.add_shape(shape.to_plotly_json() | {"xref": "x2", "yref": "y2 domain"})
-
-
 def _whatif_mean_words(mean: float, name: str, target: str) -> str:
     """The mean difference said in words, on two lines: the number, then what it means for the target."""
     name = _plain(name)
@@ -791,12 +804,11 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
                                            "%{y:+.2f} points<extra></extra>"), row=2, col=1)
     if len(means) <= MAX_SESSION_LABELS:
         starts = _utc(frame.groupby(SESSION, sort=False)[TIMESTAMP].min().to_numpy())
-        for start, mean in zip(starts, means):
-            fig.add_annotation(x=str(start), y=0.02, xref="x2", yref="y2 domain", xanchor="left", yanchor="bottom",
-                               text=f"mean {mean:+.2f}", showarrow=False,
-                               font=dict(size=11, color=SESSION_MEAN_COLOUR))
-    _mark_sessions(fig, frame)
-    _whatif_shade_below(fig)
+        _append(fig, annotations=[dict(x=str(start), y=0.02, xref="x2", yref="y2 domain", xanchor="left",
+                                       yanchor="bottom", text=f"mean {mean:+.2f}", showarrow=False,
+                                       font=dict(size=11, color=SESSION_MEAN_COLOUR))
+                                  for start, mean in zip(starts, means)])
+    _mark_sessions(fig, frame, panels=("", "2"))
     fig.add_hline(y=0, line=dict(color="#555555", width=1), row=2, col=1)
     fig.add_annotation(x=0, y=1, xref="x2 domain", yref="y2 domain", xanchor="left", yanchor="bottom",
                        showarrow=False, align="left", font=dict(size=12, color="#222222"),
