@@ -68,7 +68,12 @@ columns = {
     "rows_train": st.column_config.NumberColumn("training rows", format="%d"),
     "rows_test": st.column_config.NumberColumn("hold-out rows", format="%d"),
     "split": st.column_config.TextColumn("hold-out", help=GLOSSARY["hold-out"], width="large")}
+splits = hosts["split"].unique()
+if len(splits) == 1:  # as a rule one for the whole fleet: said once, so the table fits at 1280 px
+    del columns["split"]
 st.dataframe(shown, hide_index=True, column_order=list(columns), column_config=columns)
+if len(splits) == 1:
+    st.caption(f"Hold-out of every host: {splits[0]}.", help=GLOSSARY["hold-out"])
 
 names = {run_id: f"{host} · R² {r2}" for run_id, host, r2 in
          zip(shown["run_id"], shown["host"], shown["best_r2_holdout"])}

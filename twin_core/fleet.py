@@ -312,7 +312,7 @@ def _host_rows(path: Path, value: object) -> bytes:
 def _host_run(result: TrainResult, host: Host) -> HostRun:
     """What the client needs of a host's finished run: the twin as the store keeps it, the scores, the report."""
     names = tuple(Path(p).name for p in host.files)
-    data_label = files_label(names) if host.value is None else f"host {host.name} of {files_label(names)}"
+    data_label = files_label(names) if host.value is None else f"the rows of {host.name} in {files_label(names)}"
     return HostRun(config=result.config, target=result.target, data_fingerprint=result.data_fingerprint,
                    core_columns=result.core_columns, data_rows=result.data_rows, data_sessions=result.data_sessions,
                    split=result.split, evaluation=result.evaluation, seconds=result.seconds, notes=result.notes,

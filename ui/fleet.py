@@ -38,6 +38,6 @@ def open_host(run_id: str, host: str, fleet: str) -> None:
     opened = next((run for run in state.runs() if run.stored_as == run_id), None)
     if opened is None:
         kept = run_store.open_store().kept_run(run_id)
-        opened = state.Run(state.unique_label(host), kept, f"host {host} of fleet {fleet}", stored_as=run_id)
+        opened = state.Run(state.unique_label(host), kept, f"the telemetry of {host} in {fleet}", stored_as=run_id)
         state.add_run(opened)
     st.session_state[state.ACTIVE_RUN] = opened.label
