@@ -163,6 +163,18 @@ def test_the_fleet_command_writes_every_host_keeps_the_runs_and_lists_worst_firs
     assert {row["host"]: row["run_id"] for row in summary["hosts"]} == dict(zip(kept["host"], kept["id"]))
 
 
-def test_the_fleet_command_refuses_a_scheduler_without_the_dask_engine(fleet_dir, tmp_path, capsys):
-    assert main(["fleet", str(fleet_dir), "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:1"]) == 1
-    assert "add --engine dask" in capsys.readouterr().err and not (tmp_path / "out").exists()
+@pytest.mark.parametrize("flags, message", [
+    (["--scheduler", "tcp://127.0.0.1:1"], "add --engine dask"),
+    (["--workers", "0"], "--workers: the hosts trained side by side must be a whole number of at least 1"),
+    (["--workers", "1.5"], "--workers: the hosts trained side by side must be a whole number of at least 1"),
+])
+def test_the_fleet_command_refuses_bad_engine_flags_before_any_host_trains(fleet_dir, tmp_path, capsys, flags,
+                                                                          message):
+    assert main(["fleet", str(fleet_dir), "--out", str(tmp_path / "out"), *flags]) == 1
+    assert message in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_the_memory_budget_is_each_hosts_on_its_worker(fleet_dir):
+    hosts, _ = discover_hosts([fleet_dir])
+    outcome = train_host(HostTask(hosts[0], QUICK.to_json(), FleetOptions(memory_budget=50_000)))
+    assert outcome.run is None and "memory budget" in outcome.error and not outcome.invalid_data
