@@ -23,7 +23,7 @@ from twin_core.splits import CVSpec, SplitSpec
 from twin_core.telemetry import DEFAULT_TARGET
 
 SCHEMA_VERSION = 1
-DEFAULT_MAX_FIT_ROWS = 100_000
+DEFAULT_MAX_FIT_ROWS = 200_000
 MAX_LAYERS = 20
 
 ModelName = text("model names must be non-empty and unique in their layer (text of at most 200 characters)")

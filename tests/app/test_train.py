@@ -79,8 +79,8 @@ def test_cancel_stops_between_fits_and_keeps_nothing(app: AppTest, monkeypatch: 
     at = train(at, "default", "never kept")
     job = at.session_state["train_job"]
     assert seen == [(1, True), (2, True)]
-    assert job.status == "cancelled" and job.done == 2 and job.total == 36
-    assert any("**never kept** was cancelled after 2 of 36 fits" in w.value for w in at.warning)
+    assert job.status == "cancelled" and job.done == 2 and job.total == 18
+    assert any("**never kept** was cancelled after 2 of 18 fits" in w.value for w in at.warning)
     assert [run.label for run in at.session_state["runs"]] == ["quick #1"]
     assert at.session_state["active_run"] == "quick #1"
     assert not button(at, "Train").disabled and button(at, "Cancel").disabled
