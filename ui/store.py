@@ -24,7 +24,8 @@ STORE_FAILURES = (TwinError, OSError, sqlite3.Error)
 @dataclass(frozen=True)
 class ComparedRun:
     """What the Compare page needs of a run, whether of this session or read back from the store; `key` names the
-    run itself (its session run's key, or the store and id of a saved one), whatever label it is shown under."""
+    run itself, whatever label it is shown under: the store and id of a kept run (a run of this session that was kept
+    is the same run as the one read back, so what is worked out for one serves the other), else its session key."""
 
     label: str
     data: str
@@ -97,8 +98,9 @@ def save(result: FinishedRun, label: str) -> tuple[str | None, str | None]:
 def from_session(run: Run, label: str | None = None) -> ComparedRun:
     """A run of this session in the form the store gives back (shown as `label`, by default its own)."""
     result = run.result
+    key = f"session:{run.key}" if run.stored_as is None else _saved_key(str(path()), run.stored_as)
     return ComparedRun(label or run.label, run.data_label, result.config, result.metrics,
-                       result.evaluation.predictions, f"session:{run.key}")
+                       result.evaluation.predictions, key)
 
 
 @st.cache_data(show_spinner="Reading the saved run…", max_entries=16)
@@ -107,4 +109,8 @@ def from_store(store_path: str, run_id: str, label: str) -> ComparedRun:
     store = RunStore(store_path)
     metrics = store.metrics(run_id)
     return ComparedRun(label, f"data {metrics['data_fingerprint'][:12]}", store.config(run_id), metrics,
-                       store.predictions(run_id), f"saved:{run_id}@{store_path}")
+                       store.predictions(run_id), _saved_key(store_path, run_id))
+
+
+def _saved_key(store_path: str, run_id: str) -> str:
+    return f"saved:{run_id}@{store_path}"

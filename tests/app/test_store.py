@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from tests.app.helpers import APP, TIMEOUT_S, figures, goto, train, trace, values
 from twin_core.compare import metric_deltas_from_metrics
 from twin_core.store import RunStore
+from ui import charts as page_charts
 
 
 def store() -> RunStore:
@@ -159,3 +160,16 @@ def test_runs_of_a_constant_target_compare_with_r2_not_available(app: AppTest) -
     deltas = next(d.value for d in at.dataframe if "delta_r2_holdout" in d.value.columns)
     assert set(runs[["best_r2_holdout", "reference_r2"]].to_numpy().ravel()) == {"n/a"}
     assert set(deltas[["r2_holdout_a", "delta_r2_holdout"]].to_numpy().ravel()) == {"n/a"}
+
+
+def test_a_kept_pair_shown_in_both_tabs_has_its_noise_measured_once(app: AppTest, monkeypatch) -> None:
+    """A run of this session that was kept is the same run as the one read back: the bootstrap of the pair's changes
+    (seconds on a long hold-out) is not done again for the saved-runs tab."""
+    measured = []
+    original = page_charts.change_noise
+    monkeypatch.setattr(page_charts, "change_noise",
+                        lambda *args, **kwargs: measured.append(1) or original(*args, **kwargs))
+    at = goto(train(train(app, "quick", "first"), "quick", "second"), "compare")
+    assert [run.stored_as is not None for run in at.session_state["runs"]] == [True, True]
+    assert len(at.get("plotly_chart")) == 4  # each tab: the pair's R² changes and the overlaid traces
+    assert len(measured) == 1
