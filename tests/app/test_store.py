@@ -64,7 +64,7 @@ def test_saved_runs_are_compared_in_a_new_session_and_deleted_after_confirming(a
     assert table["label"].tolist() == ["tuesday", "monday"] and table["current_data"].all()
     assert table["kind"].tolist() == ["reconstruction", "reconstruction"]
     diff = at.table[0].value
-    assert "Folds · number of folds" in diff.index and list(diff.columns) == ["A · monday", "B · tuesday"]
+    assert "Final models (refit or fold average)" in diff.index and list(diff.columns) == ["A · monday", "B · tuesday"]
 
     saved = store().list().set_index("label")
     monday, tuesday = store().metrics(saved.loc["monday", "id"]), store().metrics(saved.loc["tuesday", "id"])
