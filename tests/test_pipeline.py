@@ -162,11 +162,11 @@ def test_short_five_second_recordings_train_with_the_default_preset_and_say_what
     assert telemetry.sampling_interval == pytest.approx(5.0, rel=0.02)
     result = train_twin(telemetry, get_preset("default"))  # look-back 30 rows: tails and blocks cannot be purged
     assert result.config.split.kind == result.split.kind == "whole_sessions"
-    assert result.config.stack.cv == CVSpec(kind="sessions", n_splits=5)
-    assert result.stack.folds_ and len(result.stack.folds_) == 5
+    assert result.config.stack.cv == CVSpec(kind="sessions", n_splits=3)
+    assert result.stack.folds_ and len(result.stack.folds_) == 3
     metrics = result.metrics
     assert metrics["split"]["kind"] == "whole_sessions" and metrics["split"]["cv"]["kind"] == "sessions"
-    assert metrics["split"]["cv"]["description"].startswith("whole-session 5-fold")
+    assert metrics["split"]["cv"]["description"].startswith("whole-session 3-fold")
     assert any(n.startswith("Sessions are short beside the 30-row purge gap") and "held out whole instead" in n
                for n in metrics["notes"])
     assert any(n.startswith("Time-blocked folds within sessions would leave a fold 0 rows to fit on")

@@ -32,6 +32,7 @@ SETTING_WORDS = {  # every setting outside the feature sets and the models, by i
     "stack.cv.kind": "Folds · how rows are folded", "stack.cv.n_splits": "Folds · number of folds",
     "stack.cv.gap": "Folds · purge gap (rows)", "stack.cv.seed": "Folds · shuffle seed",
     "stack.refit": "Final models (refit or fold average)", "stack.n_jobs": "Fits in parallel",
+    "stack.max_fit_rows": "Rows a fit reads (at most)",
 }
 FEATURE_SET_WORDS = {"name": "name", "windows_include_current": "windows include now"}  # fields without a widget label
 MODEL_WORDS = {"name": "name", "kind": "estimator", "feature_set": "feature set read", "file": "model file"}
@@ -90,7 +91,8 @@ def _show(path: str, value: object, value_words: Mapping[str, Mapping[str, str]]
     if value in value_words.get(path, {}):
         return value_words[path][value]
     if value is None:
-        return "automatic" if path in AUTOMATIC else "layer below" if path.endswith(".feature_set") else "none"
+        return ("automatic" if path in AUTOMATIC else "layer below" if path.endswith(".feature_set")
+                else "every row" if path == "stack.max_fit_rows" else "none")
     if isinstance(value, bool):
         return "yes" if value else "no"
     if re.search(r"models\[\d+\]\.kind$", path) and value in MODEL_KINDS:
