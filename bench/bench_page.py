@@ -57,16 +57,18 @@ def top_changed(config: RunConfig) -> RunConfig:
 
 def runs_for(telemetry: Telemetry, preset: str, store_path: Path, data_label: str, log) -> tuple[list[Run], dict]:
     """Runs A and B on `telemetry`: read back from the store when an earlier invocation kept them on the same data
-    and preset, else trained (B reusing A's lower layers) and kept; with the seconds each step took."""
+    with the same configurations (a preset changed since is trained again), else trained (B reusing A's lower
+    layers) and kept; with the seconds each step took."""
     store = RunStore(store_path, create=True)
+    wanted = {LABEL_A: get_preset(preset), LABEL_B: top_changed(get_preset(preset))}
     kept = store.list(telemetry.fingerprint)
-    kept = kept[kept["preset"].isin([preset, top_changed(get_preset(preset)).name])]
-    ids = {label: kept.loc[kept["label"] == label, "id"] for label in (LABEL_A, LABEL_B)}
+    ids = {label: [run_id for run_id in kept.loc[kept["label"] == label, "id"] if store.config(run_id) == config]
+           for label, config in wanted.items()}
     seconds: dict[str, float] = {}
-    if all(len(found) for found in ids.values()):
+    if all(ids.values()):
         clock = time.perf_counter()
         try:
-            runs = [Run(label, store.kept_run(found.iloc[0]), data_label, stored_as=found.iloc[0])
+            runs = [Run(label, store.kept_run(found[0]), data_label, stored_as=found[0])
                     for label, found in ids.items()]
         except StoreError as exc:
             log(f"the kept runs cannot be read back ({exc}): training them again")
@@ -75,7 +77,7 @@ def runs_for(telemetry: Telemetry, preset: str, store_path: Path, data_label: st
             return runs, seconds
     cache = LayerCache()
     runs = []
-    for label, config in ((LABEL_A, get_preset(preset)), (LABEL_B, top_changed(get_preset(preset)))):
+    for label, config in wanted.items():
         log(f"training {label} ({config.name})…")
         clock = time.perf_counter()
         result = train_twin(telemetry, config, cache=cache)
