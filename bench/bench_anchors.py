@@ -169,13 +169,18 @@ def order_of(repeat: int, listed: list[tuple[str, str | None]]) -> list[tuple[st
     return listed if repeat % 2 == 0 else listed[::-1]
 
 
+def _median(values: list[float | None]) -> float | None:
+    """The median, or None when a run had no R² (metrics.json writes an undefined score as null)."""
+    return None if any(v is None for v in values) else statistics.median(values)
+
+
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Median and range of the wall seconds; R² and rows of the runs (the median R², the first run's rows)."""
     seconds = [r["seconds"] for r in runs]
     out = {"seconds_median": statistics.median(seconds), "seconds_min": min(seconds), "seconds_max": max(seconds),
-           "r2": statistics.median(r["r2"] for r in runs), "rows": runs[0]["rows"], "runs": runs}
+           "r2": _median([r["r2"] for r in runs]), "rows": runs[0]["rows"], "runs": runs}
     if "r2_best" in runs[0]:
-        out.update(r2_best=statistics.median(r["r2_best"] for r in runs), best=runs[0]["best"], top=runs[0]["top"])
+        out.update(r2_best=_median([r["r2_best"] for r in runs]), best=runs[0]["best"], top=runs[0]["top"])
     if "parallel" in runs[0]:
         out["parallel"] = runs[0]["parallel"]
     return out
