@@ -14,7 +14,8 @@ import re
 
 import streamlit as st
 
-from twin_core.config import TWIN_KINDS, LayerSpec, ModelSpec, RunConfig, StackConfig
+from twin_core.config import (DEFAULT_MAX_FIT_ROWS, MAX_FIT_ROWS, MIN_FIT_ROWS, TWIN_KINDS, LayerSpec, ModelSpec,
+                               RunConfig, StackConfig)
 from twin_core.evaluate import identity_formula
 from twin_core.features import WINDOW_STATS, FeatureSpec
 from twin_core.models import MODEL_KINDS, PRETRAINED, ParamInfo, make_estimator
@@ -301,11 +302,11 @@ def stack_editor(config: RunConfig, feature_sets: tuple[FeatureSpec, ...]) -> tu
 
 
 def _auto_or_number(label: str, auto_label: str, value: int | None, fallback: int, low: int, high: int,
-                   widget_key: str, help: str) -> int | None:
-    """None when 'Automatic' (the box under the number) is ticked and twin_core decides, else a fixed whole number
-    starting from `fallback`, the number 'automatic' stands for."""
+                   widget_key: str, help: str, box_label: str | None = None) -> int | None:
+    """None when 'Automatic' (the box under the number, or `box_label`) is ticked and twin_core decides, else a fixed
+    whole number starting from `fallback`, the number 'automatic' stands for."""
     number_box = st.container()
-    auto = st.checkbox(f"Automatic: {auto_label}", value is None, key=widget_key + ":auto")
+    auto = st.checkbox(box_label or f"Automatic: {auto_label}", value is None, key=widget_key + ":auto")
     start = min(max(fallback, low), high) if value is None else value  # a look-back past the cap is refused elsewhere
     number = number_box.number_input(label, low, high, start, key=widget_key, disabled=auto, help=help)
     return None if auto else int(number)
@@ -365,7 +366,13 @@ def cv_editor(stack: StackConfig, lookback: int) -> StackConfig:
                             automatic, 1, MAX_N_JOBS, key("cv", "jobs"),
                             "Fits run side by side, each model on one thread; 1 runs one fit at a time with each "
                             "model on every core.")
-    return dataclasses.replace(stack, refit=refit, n_jobs=n_jobs, cv=dataclasses.replace(
+    max_fit_rows = _auto_or_number("Rows a fit reads (at most)", "", stack.max_fit_rows, DEFAULT_MAX_FIT_ROWS,
+                                   MIN_FIT_ROWS, MAX_FIT_ROWS, key("cv", "fitrows"),
+                                   "A fit given more training rows reads a seeded random sample of this many: long "
+                                   "10 Hz recordings repeat themselves from row to row, so a sample costs little "
+                                   "accuracy and bounds each fit's time and memory. Out-of-fold predictions and every "
+                                   "score still cover every row.", box_label="Every row (no sample)")
+    return dataclasses.replace(stack, refit=refit, n_jobs=n_jobs, max_fit_rows=max_fit_rows, cv=dataclasses.replace(
         cv, kind=kind, n_splits=int(n_splits), gap=gap, seed=int(seed)))
 
 

@@ -135,6 +135,7 @@ def test_a_pretrained_base_model_names_its_file_and_is_not_trained_to_be_kept(ed
 @pytest.mark.parametrize(("field", "value"), [
     (("split", "test_fraction"), 0.7), (("stack", "cv", "n_splits"), 20), (("feature_sets", 0, "core_lags"), 800),
     (("feature_sets", 0, "min_history"), 9000), (("seed",), 2**32 - 1), (("stack", "n_jobs"), 100),
+    (("stack", "max_fit_rows"), 100_000_000), (("stack", "max_fit_rows"), None),
 ])
 def test_an_uploaded_config_at_the_limits_loads_unchanged(editor: AppTest, field: tuple, value: object) -> None:
     wanted = get_preset("quick").to_dict()
@@ -213,6 +214,12 @@ def test_new_parts_and_unticked_automatic_numbers_start_from_the_library_default
     config = at.session_state["config"]
     assert config.split.gap == config.lookback
     assert config.stack.n_jobs == parallel_fits(None)
+
+    at.checkbox(key=key(at, "cv", "fitrows") + ":auto").check().run()
+    assert at.session_state["config"].stack.max_fit_rows is None  # "Every row (no sample)"
+    at.checkbox(key=key(at, "cv", "fitrows") + ":auto").uncheck().run()
+    at.number_input(key=key(at, "cv", "fitrows")).set_value(50_000).run()
+    assert at.session_state["config"].stack.max_fit_rows == 50_000
 
 
 def test_terms_of_art_carry_the_glossary_and_presets_their_descriptions(editor: AppTest) -> None:
