@@ -26,9 +26,9 @@ def test_changing_the_top_layer_retrains_and_predicts_only_that_layer(demo_telem
     new_top = replace(base, stack=replace(base.stack, layers=(
         base.stack.layers[0], LayerSpec(models=(ModelSpec("top-lgbm", "lightgbm", {"n_estimators": 30}),)))))
     predicted = []  # which members predict during the second run: the reused layer's hold-out is kept, not redone
-    original = FittedMember.predict
-    monkeypatch.setattr(FittedMember, "predict", lambda self, design: predicted.append(self.name) or original(
-        self, design))
+    original = FittedMember.predict_with
+    monkeypatch.setattr(FittedMember, "predict_with", lambda self, design, k: predicted.append(self.name) or original(
+        self, design, k))
     second, fits = _count_fits(demo_telemetry, new_top, cache)
     assert predicted == ["top-lgbm"]
     assert fits and all(msg.startswith("layer 2") for msg in fits)

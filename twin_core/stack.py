@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -38,8 +37,16 @@ class FittedMember:
 
     def predict(self, design: np.ndarray) -> np.ndarray:
         """Prediction of the refit model, or the mean of the fold models under refit='average'."""
-        data = design if self.columns is None else design[:, self.columns]
-        return np.mean([est.predict(data) for est in self.estimators], axis=0)
+        return np.mean([self.predict_with(design, k) for k in range(len(self.estimators))], axis=0)
+
+    def predict_with(self, design: np.ndarray, k: int) -> np.ndarray:
+        """The prediction of this member's k-th estimator (its refit, or one fold model)."""
+        return self.estimators[k].predict(design if self.columns is None else design[:, self.columns])
+
+
+def _predict_part(design: np.ndarray, member: FittedMember, k: int, where: str) -> np.ndarray:
+    with _reported(where):
+        return member.predict_with(design, k)
 
 
 @dataclass(frozen=True)
@@ -282,10 +289,6 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         fitted_members = [
             FittedMember(name, [refits[m]] if self.refit == "full" else fold_models[m], columns, float(seconds[m]))
             for m, (name, _, columns) in enumerate(layer)]
-        if single:  # fitted side by side on one thread each; predictions later run one model at a time: all threads
-            for member in fitted_members:
-                for estimator in member.estimators:
-                    set_threads(estimator, effective_n_jobs(self.n_jobs))
         return oof, fitted_members
 
     def _sampled(self, rows: np.ndarray, depth: int, fold: int) -> np.ndarray:
@@ -318,11 +321,15 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         outputs, previous = list(known), (known[-1].to_numpy() if known else None)
         for depth, layer in enumerate(self.layers_[len(known):], start=len(known) + 1):
             design = self._design(X_arr, previous, flags[depth - 1])
-            predictions = []
-            for member in layer:
-                with _reported(f"layer {depth} · {member.name} · predicting {len(design)} rows"):
-                    predictions.append(member.predict(design))
-            previous = np.column_stack(predictions)
+            # every model of the layer (each fold model under refit='average') predicts side by side, as they were
+            # fitted (one thread each): a layer's hold-out predictions take a core each, not one core in all
+            parts = [(m, k) for m, member in enumerate(layer) for k in range(len(member.estimators))]
+            items = [(layer[m], k, f"layer {depth} · {layer[m].name} · predicting {len(design)} rows")
+                     for m, k in parts]
+            found = dict(LocalEngine().map_shared(_predict_part, (design,), items, jobs=self.n_jobs))
+            # each member's mean in the order of its estimators, whatever order they finished in: same bits every run
+            previous = np.column_stack([np.mean([found[i] for i, (owner, _) in enumerate(parts) if owner == m], axis=0)
+                                        for m in range(len(layer))])
             outputs.append(pd.DataFrame(previous, columns=[m.name for m in layer], index=index))
         return outputs
 
