@@ -370,8 +370,7 @@ def _train(args: argparse.Namespace) -> int:
     for issue in telemetry.report.grouped():
         if issue.level == "warning":
             print(f"warning: {issue.message}", file=sys.stderr)
-    if args.scheduler and args.engine != "dask":
-        raise ConfigError("--scheduler names a Dask scheduler; add --engine dask to train on it.")
+    _check_engine_options(args)
     with warnings.catch_warnings(), open_engine(args.engine, args.scheduler) as engine:
         # the run's notes (printed below) already say which workloads were unseen
         warnings.filterwarnings("ignore", message=".*not seen in training", category=UserWarning)
@@ -382,9 +381,8 @@ def _train(args: argparse.Namespace) -> int:
     result.seconds["load"] = load_seconds
     print(format_report(result.metrics))
     if args.out:
-        save_run_outputs(result, args.out)
-        report = build_report(result, args.label or config.name, files_label(tuple(Path(p).name for p in args.data)))
-        (args.out / "report.html").write_text(report, encoding="utf-8")
+        _write_run_outputs(result, args.out, build_report(result, args.label or config.name,
+                                                           files_label(tuple(Path(p).name for p in args.data))))
         print(f"Wrote {args.out / 'metrics.json'}, config.json, predictions.parquet and report.html")
     if store is not None:
         print(f"Kept as run {store.save(result, args.label)} in {store.path}")
@@ -458,6 +456,12 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_engine_options(args: argparse.Namespace) -> None:
+    """--scheduler without --engine dask is a mistake worth one message, not a silently local run."""
+    if args.scheduler and args.engine != "dask":
+        raise ConfigError("--scheduler names a Dask scheduler; add --engine dask to train on it.")
+
+
 def _write_run_outputs(result: ReportedRun, out: Path, report: str) -> None:
     """What `--out` holds for one run: metrics.json, config.json, predictions.parquet (runs.save_run_outputs) and
     report.html, the run's report to hand out."""
@@ -469,8 +473,7 @@ def _fleet(args: argparse.Namespace) -> int:
 
     config = _read_config(args.config) if args.config else get_preset(args.preset)
     config.validate()
-    if args.scheduler and args.engine != "dask":
-        raise ConfigError("--scheduler names a Dask scheduler; add --engine dask to train on it.")
+    _check_engine_options(args)
     if args.workers is not None and (not isinstance(args.workers, int) or args.workers < 1):
         raise ConfigError(f"--workers: the hosts trained side by side must be a whole number of at least 1, "
                           f"got {args.workers!r}.")
