@@ -13,7 +13,7 @@ from twin_core import plots
 from twin_core.evaluate import model_words
 from twin_core.report import build_report
 from twin_core.verdicts import gain_text
-from ui import charts
+from ui import charts as page_charts
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_compare_two_runs(app: AppTest) -> None:
     assert list(runs["label"]) == ["quick #1", "default #2"]
     assert list(runs["kind"]) == ["reconstruction", "reconstruction"]
     diff = at.table[0].value
-    assert "Folds · number of folds" in diff.index
+    assert "Final models (refit or fold average)" in diff.index
     assert not any("answer different questions" in w.value for w in at.warning)
     charts = figures(at)
     deltas = charts["metric_deltas"]
@@ -205,7 +205,7 @@ def test_a_rerun_serves_the_same_figures_without_building_them_again(trained: Ap
         def counted(*args, _build=getattr(plots, name), _name=name, **kwargs):
             built.append(_name)
             return _build(*args, **kwargs)
-        for module in (plots, charts):  # wherever a page may call it from
+        for module in (plots, page_charts):  # wherever a page may call it from
             monkeypatch.setattr(module, name, counted)
     before = figures(trained)
     at = trained.run()
