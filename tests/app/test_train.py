@@ -65,15 +65,14 @@ def test_cancel_stops_between_fits_and_keeps_nothing(app: AppTest, monkeypatch: 
     at = train(app, "quick")
     seen: list[tuple[int, bool]] = []
 
-    def cancelled_after_two_fits(telemetry, config, *, on_progress, on_plan, should_cancel, cache):
+    def cancelled_after_two_fits(telemetry, config, *, on_progress, **kwargs):
         """The real training; the Cancel button's callback fires while the second fit is reported."""
         def progress(done: int, total: int, message: str) -> None:
             seen.append((done, ui.training.is_active()))
             if done == 2:
                 ui.training.request_cancel()
             on_progress(done, total, message)
-        return train_twin(telemetry, config, on_progress=progress, on_plan=on_plan, should_cancel=should_cancel,
-                          cache=cache)
+        return train_twin(telemetry, config, on_progress=progress, **kwargs)
 
     monkeypatch.setattr(ui.training, "train_twin", cancelled_after_two_fits)
     at = train(at, "default", "never kept")
@@ -133,7 +132,7 @@ def test_changing_only_the_top_layer_retrains_only_the_top_layer(app: AppTest) -
 
 
 @pytest.mark.parametrize(("plan", "total", "done", "layer_text"), [
-    (None, 0, 0, "Layer 1 of 3: 0 of 18 fits"),    # before training starts: the request (3 + 2 + 1 models × 6)
+    (None, 0, 0, "Layer 1 of 3: 0 of 9 fits"),     # before training starts: the request (3 models × 3 folds)
     ([9, 6, 3], 18, 10, "Layer 2 of 3: 1 of 6 fits"),  # folds reduced to 2 for short sessions: 3 fits per model
     ([12, 8, 4], 4, 1, "Layer 3 of 3: 1 of 4 fits"),   # layers 1-2 reused from the cache, 3 folds
 ])
