@@ -230,7 +230,7 @@ def test_a_cancelled_fit_leaves_the_stack_unfitted(data, jobs):
     assert not hasattr(stack, "oof_predictions_") and not hasattr(stack, "rows_without_oof_")
 
 
-def test_max_fit_rows_samples_each_fit_but_every_row_gets_an_out_of_fold_prediction(data):
+def test_max_fit_rows_samples_each_fit_and_the_out_of_fold_rows_seeded(data):
     X, y = data
     big = pd.concat([X] * 4, ignore_index=True)  # 1,200 rows: 800 fit rows per fold of 3, 1,200 for the refit
     target = np.tile(y, 4)
@@ -238,11 +238,15 @@ def test_max_fit_rows_samples_each_fit_but_every_row_gets_an_out_of_fold_predict
     stack.fit(big, target)
     fitted_rows = [member.estimators[0].shape_[0] for layer in stack.layers_ for member in layer]
     assert fitted_rows == [500, 500]  # the refits read 500 of 1,200 rows
-    assert not stack.oof_predictions_[0].isna().any().any() and len(stack.oof_predictions_[0]) == 1200
+    # out-of-fold predictions for about as many rows: 167 of each fold's 400 validation rows
+    has_oof = stack.oof_predictions_[0]["rec"].notna()
+    assert has_oof.sum() == 501 and stack.rows_without_oof_ == [699, 699]
+    assert stack.oof_predictions_[1]["top"].notna().sum() == 501  # the layer above is scored on those rows
     again = HierarchicalStack([[("rec", Recorder())], [("top", Recorder())]], cv=3, max_fit_rows=500,
                               random_state=7).fit(big, target)
     other_seed = HierarchicalStack([[("rec", Recorder())], [("top", Recorder())]], cv=3, max_fit_rows=500,
                                    random_state=8).fit(big, target)
     assert again.predict(big)[0] == stack.predict(big)[0] != other_seed.predict(big)[0]
+    assert again.oof_predictions_[0]["rec"].notna().equals(has_oof)
     uncapped = HierarchicalStack([[("rec", Recorder())]], cv=3).fit(big, target)
-    assert uncapped.layers_[0][0].estimators[0].shape_[0] == 1200
+    assert uncapped.layers_[0][0].estimators[0].shape_[0] == 1200 and uncapped.rows_without_oof_ == [0]

@@ -23,7 +23,7 @@ from twin_core.splits import CVSpec, SplitSpec
 from twin_core.telemetry import DEFAULT_TARGET
 
 SCHEMA_VERSION = 1
-DEFAULT_MAX_FIT_ROWS = 200_000
+DEFAULT_MAX_FIT_ROWS = 150_000
 MAX_LAYERS = 20
 
 ModelName = text("model names must be non-empty and unique in their layer (text of at most 200 characters)")
@@ -88,9 +88,10 @@ class StackConfig:
 
     n_jobs: fits in parallel, each model then on one thread; None = one per physical core; 1 = one fit at a
     time with each model on all physical cores. Never both levels at once.
-    max_fit_rows: a fit given more rows reads a seeded random sample of this many (out-of-fold predictions and
-    every score still cover every row); None reads them all. Long 10 Hz recordings repeat themselves from row to
-    row, so a sample costs little accuracy and bounds each fit's time and memory (see README, "Scale").
+    max_fit_rows: a fit given more rows reads a seeded random sample of this many, and out-of-fold predictions are
+    made for a sample of about as many training rows (the hold-out is scored on every row); None reads them all.
+    Long 10 Hz recordings repeat themselves from row to row, so a sample costs little accuracy and bounds each
+    fit's time and memory (README, "Long recordings").
     """
 
     __pydantic_config__ = SPEC_CONFIG

@@ -268,15 +268,18 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
         notes.append(f"{telemetry.target} does not vary on the {values}, so R² is undefined there (n/a); "
                      "judge this twin by MAE and RMSE.")
     cap = config.stack.max_fit_rows
-    if cap is not None and len(split.train) > cap:
-        notes.append(f"Each fit read a seeded random sample of at most {cap:,} of its training rows "
-                     f"({len(split.train):,} in all; max_fit_rows): out-of-fold predictions and every score cover "
-                     "every row.")
+    sampled = cap is not None and len(split.train) > cap
+    if sampled:
+        scored = len(split.train) - stack.rows_without_oof_[0]
+        notes.append(f"Each fit read a seeded random sample of at most {cap:,} of its {len(split.train):,} training "
+                     f"rows (max_fit_rows), and out-of-fold predictions were made for a seeded sample of {scored:,} "
+                     "of them: the layers above were trained, and out-of-fold R² measured, on those rows. The "
+                     "hold-out is scored on every row.")
     if reused:
         notes.append(f"Layers 1–{reused} were reused from an earlier run with the same data, features, split "
                      "and lower layers; only the layers above were trained.")
     for depth, missing in enumerate(stack.rows_without_oof_, start=1):
-        if missing and depth < len(stack.layers_):
+        if missing and depth < len(stack.layers_) and not sampled:
             notes.append(f"{missing} training rows have no out-of-fold prediction from layer {depth} "
                          f"and were not used to train layer {depth + 1}.")
     if config.leaky:

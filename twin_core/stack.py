@@ -107,7 +107,8 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
     refit: "full" refits each model on all its training rows; "average" predicts with the mean of the fold models.
     n_jobs: parallel fits within a layer; with n_jobs != 1 every model is held to one thread (no nesting).
     max_fit_rows: None, or at most this many rows per fit: a fit given more reads a seeded random sample of them
-      (the same sample for every model of a layer in a fold); out-of-fold predictions still cover every row.
+      (the same sample for every model of a layer in a fold), and out-of-fold predictions are made for a seeded
+      sample of about as many training rows (the rows the layers above train on and are scored on).
     random_state: the seed of those samples.
     """
 
@@ -255,11 +256,17 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
         # every row usable (always so in layer 1): the folds' own index arrays, not a filtered copy per model
         kept = (lambda rows: rows) if usable.all() else (lambda rows: rows[usable[rows]])
         single = self._parallel or engine.kind != "local"  # side by side, or on a cluster's one-thread workers
-        fit_sets = [self._sampled(kept(fit_rows), depth, k) for k, (fit_rows, _) in enumerate(folds)]
-        refit_rows = self._sampled(np.flatnonzero(usable), depth, len(folds))
+        cap = self.max_fit_rows
+        fit_sets = [self._sampled(kept(fit_rows), cap, [depth, k]) for k, (fit_rows, _) in enumerate(folds)]
+        refit_rows = self._sampled(np.flatnonzero(usable), cap, [depth, len(folds)])
+        # the layers above read at most `cap` rows per fit: out-of-fold predictions for a sample of that size serve
+        # them and the out-of-fold scores as well as every row would, for a fraction of the predicting
+        share = 1.0 if cap is None else min(1.0, cap / max(1, int(usable.sum())))
+        val_sets = [self._sampled(kept(val_rows), int(np.ceil(share * len(kept(val_rows)))), [depth, k, 1])
+                    for k, (_, val_rows) in enumerate(folds)]
         for m, (name, estimator, columns) in enumerate(layer):
-            for k, (_, val_rows) in enumerate(folds):
-                tasks.append((m, k, self._prepared(estimator, single), columns, fit_sets[k], kept(val_rows)))
+            for k in range(len(folds)):
+                tasks.append((m, k, self._prepared(estimator, single), columns, fit_sets[k], val_sets[k]))
                 labels.append(f"layer {depth} · {name} · fold {k + 1}/{len(folds)}")
             if self.refit == "full":
                 tasks.append((m, None, self._prepared(estimator, single), columns, refit_rows, None))
@@ -291,12 +298,13 @@ class HierarchicalStack(RegressorMixin, BaseEstimator):
             for m, (name, _, columns) in enumerate(layer)]
         return oof, fitted_members
 
-    def _sampled(self, rows: np.ndarray, depth: int, fold: int) -> np.ndarray:
-        """`rows`, or a seeded random sample of `max_fit_rows` of them (in time order) when there are more."""
-        if self.max_fit_rows is None or len(rows) <= self.max_fit_rows:
+    def _sampled(self, rows: np.ndarray, size: int | None, stream: list[int]) -> np.ndarray:
+        """`rows`, or a random sample of `size` of them (in time order) when there are more, seeded by the stack's
+        random_state and `stream` (so each layer, fold and purpose draws its own sample, the same every run)."""
+        if size is None or len(rows) <= size:
             return rows
-        generator = np.random.default_rng([self.random_state, depth, fold])
-        return np.sort(generator.choice(rows, self.max_fit_rows, replace=False))
+        generator = np.random.default_rng([self.random_state, *stream])
+        return np.sort(generator.choice(rows, size, replace=False))
 
     @property
     def _parallel(self) -> bool:

@@ -370,8 +370,9 @@ def cv_editor(stack: StackConfig, lookback: int) -> StackConfig:
                                    MIN_FIT_ROWS, MAX_FIT_ROWS, key("cv", "fitrows"),
                                    "A fit given more training rows reads a seeded random sample of this many: long "
                                    "10 Hz recordings repeat themselves from row to row, so a sample costs little "
-                                   "accuracy and bounds each fit's time and memory. Out-of-fold predictions and every "
-                                   "score still cover every row.", box_label="Every row (no sample)")
+                                   "accuracy and bounds each fit's time and memory. Out-of-fold predictions are made "
+                                   "for a sample of about as many rows; the hold-out is scored on every row.",
+                                   box_label="Every row (no sample)")
     return dataclasses.replace(stack, refit=refit, n_jobs=n_jobs, max_fit_rows=max_fit_rows, cv=dataclasses.replace(
         cv, kind=kind, n_splits=int(n_splits), gap=gap, seed=int(seed)))
 
