@@ -418,6 +418,23 @@ def test_upload_train_and_see_every_page(server: str, screenshots: Path, tmp_pat
         expect(saved).to_have_attribute("aria-selected", "true")
         views.shoot("compare_saved")
 
+        # a demo fleet of 3 hosts kept in the app's store by the CLI, then the Fleet page and one host in Results
+        for command in (["demo-data", str(tmp_path / "fleet"), "--hosts", "3", "--rows", "1500", "--cores", "4",
+                         "--sessions", "3"],
+                        ["fleet", str(tmp_path / "fleet"), "--out", str(tmp_path / "fleet-out"), "--preset", "quick",
+                         "--store", str(tmp_path / "runs.sqlite"), "--quiet"]):
+            subprocess.run([sys.executable, "-m", "twin_core", *command], cwd=ROOT, check=True, capture_output=True)
+        open_page(page, "Fleet")
+        expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
+        expect(page.get_by_role("button", name="Open in Results")).to_be_visible()
+        assert page.locator("[data-testid='stException']").count() == 0
+        views.shoot("fleet")
+        page.get_by_role("button", name="Open in Results").click()
+        settle(page)
+        expect(page.get_by_role("heading", name="Results").first).to_be_visible()
+        assert page.locator("[data-testid='stException']").count() == 0
+        views.shoot("results_fleet_host")
+
 
 def test_live_twin_follows_this_machine(server: str, screenshots: Path, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
