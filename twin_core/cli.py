@@ -112,12 +112,9 @@ def _parser() -> argparse.ArgumentParser:
                             "created if missing; the store and its key are checked before training")
     train.add_argument("--label", help="a name for the kept run (default: the preset's)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.add_argument("--engine", choices=ENGINES, default="local",
-                       help="where the fits run: `local` (threads on this machine, the default) or `dask` (each "
-                            "layer's fits as tasks on a Dask cluster: --scheduler's, else $TWIN_DASK_SCHEDULER's, "
-                            "else a local cluster); the same scores either way")
-    train.add_argument("--scheduler", metavar="ADDRESS",
-                       help=f"the Dask scheduler, e.g. tcp://HOST:8786 (default: ${SCHEDULER_ENV}); --engine dask only")
+    _engine_options(train, "where the fits run: `local` (threads on this machine, the default) or `dask` (each "
+                           "layer's fits as tasks on a Dask cluster: --scheduler's, else $TWIN_DASK_SCHEDULER's, "
+                           "else a local cluster); the same scores either way")
     _budget_option(train)
 
     validate = sub.add_parser("validate", help="check telemetry and print the validation report")
@@ -177,11 +174,8 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument("--store", nargs="?", const="", type=str, metavar="DB",
                        help="keep every host's run in the SQLite run store (default: $TWIN_STORE or "
                             "runs/studio.sqlite), tagged with the fleet and its host, so the app's Fleet page lists it")
-    fleet.add_argument("--engine", choices=ENGINES, default="local",
-                       help="where the hosts train: `local` (worker processes on this machine, the default) or "
-                            "`dask` (a Dask cluster: --scheduler's, else $TWIN_DASK_SCHEDULER's, else a local cluster)")
-    fleet.add_argument("--scheduler", metavar="ADDRESS",
-                       help=f"the Dask scheduler, e.g. tcp://HOST:8786 (default: ${SCHEDULER_ENV}); --engine dask only")
+    _engine_options(fleet, "where the hosts train: `local` (worker processes on this machine, the default) or "
+                           "`dask` (a Dask cluster: --scheduler's, else $TWIN_DASK_SCHEDULER's, else a local cluster)")
     fleet.add_argument("--workers", type=_flag_value, metavar="N",
                        help="hosts trained side by side: local worker processes, or the workers of the local Dask "
                             "cluster started when there is no scheduler (default: one per physical core)")
@@ -209,6 +203,14 @@ def _parser() -> argparse.ArgumentParser:
                             help=f"the workload_type of every row (default {UNLABELLED})")
     record_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+def _engine_options(parser: argparse.ArgumentParser, engine_help: str) -> None:
+    """--engine and --scheduler, the same for every command that can run on a Dask cluster (checked together by
+    _check_engine_options)."""
+    parser.add_argument("--engine", choices=ENGINES, default="local", help=engine_help)
+    parser.add_argument("--scheduler", metavar="ADDRESS", help=f"the Dask scheduler, e.g. tcp://HOST:8786 (default: "
+                                                               f"${SCHEDULER_ENV}); --engine dask only")
 
 
 def _session_options(parser: argparse.ArgumentParser) -> None:
