@@ -498,7 +498,7 @@ def _fleet(args: argparse.Namespace) -> int:
                 if outcome.run is None:
                     failed.append(outcome)
                 else:
-                    _write_run_outputs(outcome.run, args.out / outcome.host.folder, outcome.run.report)
+                    _write_run_outputs(outcome.run, args.out / outcome.host.folder, outcome.report)
                     run_id = store.save(outcome.run, outcome.host.name, fleet=fleet_id,
                                         host=outcome.host.name) if store is not None else None
                     rows.append({**host_summary(outcome.host.name, outcome.run.metrics),

@@ -7,8 +7,8 @@ What runs where:
   options) and gets a `HostOutcome` back for each host as it finishes; it then writes the files and keeps the runs.
 - a worker loads that host's files (of a file that holds several hosts, only its rows), builds the features, trains
   with `train_twin` one fit at a time (the hosts are the parallelism: one level of it), builds the host's report and
-  returns a `HostRun`: the scores, the hold-out predictions, the fitted twin and the report, never the telemetry nor
-  the feature matrix.
+  returns its `TrainResult` and report: the scores, the hold-out predictions, the fitted twin, never the telemetry
+  nor the feature matrix.
 The client never reads the fleet's telemetry, and what it unpickles is what `train_host` returned. A host that cannot
 be trained (a bad file, too short) is an outcome with its one message; the other hosts go on.
 """
@@ -34,11 +34,9 @@ import pyarrow.parquet as pq
 from twin_core.config import RunConfig
 from twin_core.engine import Engine
 from twin_core.errors import ConfigError, TelemetryError, TwinError
-from twin_core.evaluate import Evaluation, model_key, model_words
+from twin_core.evaluate import model_key, model_words
 from twin_core.pipeline import TrainResult, train_twin
 from twin_core.report import build_report
-from twin_core.runs import TwinModel
-from twin_core.splits import HoldoutSplit
 from twin_core.telemetry import PARQUET_MAGIC, SessionRule, Telemetry, load_telemetry, load_uploaded
 from twin_core.wording import files_label, reference_gain, reference_r2
 
@@ -83,41 +81,21 @@ class HostTask:
     options: FleetOptions
 
 
-@dataclass
-class HostRun:
-    """A host's finished run as a worker returns it: what the run's files, its report and the run store need (a
-    report.ReportedRun), without the telemetry or the feature matrix."""
+@dataclass(frozen=True)
+class HostOutcome:
+    """One host's end: its run (a TrainResult, which holds no telemetry nor feature matrix) with its report built on
+    the worker, or the one message that says why it has none (`invalid_data` when its data was the cause)."""
 
-    config: RunConfig
-    target: str
-    data_fingerprint: str
-    core_columns: tuple[str, ...]
-    data_rows: int
-    data_sessions: int
-    split: HoldoutSplit
-    evaluation: Evaluation
-    seconds: dict[str, float]
-    notes: list[str]
-    model: TwinModel = field(repr=False)
-    metrics: dict = field(repr=False)
-    cv_description: str
-    report_deflated: bytes = field(repr=False)  # report.html, deflated: Plotly's inlined script is most of its 5 MB
+    host: Host
+    run: TrainResult | None = None
+    error: str | None = None
+    invalid_data: bool = False
+    report_deflated: bytes = field(default=b"", repr=False)  # report.html, deflated: Plotly's script is most of 5 MB
 
     @property
     def report(self) -> str:
         """The host's report (report.html), built on the worker."""
         return zlib.decompress(self.report_deflated).decode("utf-8")
-
-
-@dataclass(frozen=True)
-class HostOutcome:
-    """One host's end: its run, or the one message that says why it has none (`invalid_data` when its data was
-    the cause)."""
-
-    host: Host
-    run: HostRun | None = None
-    error: str | None = None
-    invalid_data: bool = False
 
 
 def discover_hosts(paths: Sequence[str | Path]) -> tuple[list[Host], list[HostOutcome]]:
@@ -252,7 +230,7 @@ def train_host(task: HostTask) -> HostOutcome:
             result = train_twin(telemetry, replace(config, stack=replace(config.stack, n_jobs=1)),
                                 memory_budget=task.options.memory_budget)
         result.seconds["load"] = load_seconds
-        return HostOutcome(host, _host_run(result, host))
+        return HostOutcome(host, result, report_deflated=zlib.compress(_host_report(result, host).encode("utf-8")))
     except TwinError as exc:
         return HostOutcome(host, error=str(exc), invalid_data=isinstance(exc, TelemetryError))
     except OSError as exc:
@@ -309,16 +287,11 @@ def _host_rows(path: Path, value: object) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _host_run(result: TrainResult, host: Host) -> HostRun:
-    """What the client needs of a host's finished run: the twin as the store keeps it, the scores, the report."""
+def _host_report(result: TrainResult, host: Host) -> str:
+    """The host's report.html, named after the run and the host, its data named by the host's files."""
     names = tuple(Path(p).name for p in host.files)
     data_label = files_label(names) if host.value is None else f"the rows of {host.name} in {files_label(names)}"
-    return HostRun(config=result.config, target=result.target, data_fingerprint=result.data_fingerprint,
-                   core_columns=result.core_columns, data_rows=result.data_rows, data_sessions=result.data_sessions,
-                   split=result.split, evaluation=result.evaluation, seconds=result.seconds, notes=result.notes,
-                   model=result.model, metrics=result.metrics, cv_description=result.cv_description,
-                   report_deflated=zlib.compress(build_report(result, f"{result.config.name} · {host.name}",
-                                                              data_label).encode("utf-8")))
+    return build_report(result, f"{result.config.name} · {host.name}", data_label)
 
 
 # -- on the client ----------------------------------------------------------------------------------------------
