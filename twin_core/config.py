@@ -17,7 +17,7 @@ from twin_core.features import FeatureSpec
 from twin_core.models import MODEL_KINDS, PRETRAINED, validate_params
 from twin_core.schema import (
     MAX_CONFIG_BYTES, MAX_ITEMS, MAX_N_JOBS, SPEC_CONFIG, Description, Name, Seed, Switch, check, check_depth,
-    choice, describe, entries, parse, text, whole,
+    choice, describe, entries, number, parse, text, whole,
 )
 from twin_core.splits import CVSpec, SplitSpec
 from twin_core.telemetry import DEFAULT_TARGET
@@ -112,6 +112,38 @@ class StackConfig:
         return [len(layer.models) * per_model for layer in self.layers]
 
 
+INTERVAL_METHODS = ("split", "workload", "local")
+NominalLevel = number("the nominal interval level must be a number from 0.5 to 0.99 (0.9 = 90 %)", ge=0.5, le=0.99)
+IntervalMethod = choice(Literal["split", "workload", "local"],
+                        f"must be an interval method: one of {', '.join(INTERVAL_METHODS)}")
+MAX_EPISODE_SAMPLES = 10_000
+EpisodeSamples = whole(1, MAX_EPISODE_SAMPLES, "min_samples must be a whole number of consecutive samples from 1 to "
+                                               f"{MAX_EPISODE_SAMPLES:,}")
+
+
+@dataclass(frozen=True)
+class IntervalSpec:
+    """Prediction intervals: the nominal coverage level and how the out-of-fold residuals are calibrated.
+
+    split: one half-width for every row; workload: one per workload (Mondrian), the pooled one where a workload
+    has too few out-of-fold rows; local: residuals scaled by a spread every row has without reading the target.
+    """
+
+    __pydantic_config__ = SPEC_CONFIG
+
+    nominal: NominalLevel = 0.9
+    method: IntervalMethod = "workload"
+
+
+@dataclass(frozen=True)
+class AnomalySpec:
+    """Anomaly episodes: at least `min_samples` consecutive samples whose actual target leaves the band."""
+
+    __pydantic_config__ = SPEC_CONFIG
+
+    min_samples: EpisodeSamples = 5
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that defines a training run, apart from the data (identified by its fingerprint).
@@ -134,6 +166,8 @@ class RunConfig:
     seed: Seed = 42
     seed_compatible: Switch = False
     description: Description = ""
+    intervals: IntervalSpec = IntervalSpec()
+    anomalies: AnomalySpec = AnomalySpec()
 
     def __post_init__(self) -> None:
         if isinstance(self.feature_sets, list):
