@@ -43,13 +43,14 @@ def test_scale_bench_reports_stages_memory_and_scores_of_a_cli_run():
     assert run["targets"] is None  # the issue's targets are for 1M rows, 8 cores, 10 sessions, default
 
 
-def test_anchors_bench_runs_the_chosen_contenders_on_one_split(tmp_path: Path):
+def test_anchors_bench_runs_the_chosen_contenders_on_one_split_and_bounds_them_below(tmp_path: Path):
     write_demo_parquet(tmp_path, rows=1200, cores=4, sessions=3, seed=3)
-    report = _bench_json("bench_anchors.py", "--repeat", "1", "--only", "seed-v3,sklearn-nested",
+    report = _bench_json("bench_anchors.py", "--repeat", "1", "--only", "seed-v3,sklearn-nested,fit-floor",
                          "--sklearn-parallel", "stacks", "--data", str(tmp_path))
     assert report["repeat"] == 1 and report["cpus"] >= 1 and _finite(report["load_average_1min"])
     contenders = report["contenders"]
-    assert list(contenders) == ["seed-v3", "sklearn-nested"]
+    assert list(contenders) == ["seed-v3", "sklearn-nested", "fit-floor"]
+    floor = contenders.pop("fit-floor")
     for figures in contenders.values():
         assert len(figures["runs"]) == 1
         assert 0 < figures["seconds_min"] <= figures["seconds_median"] <= figures["seconds_max"]
@@ -62,3 +63,9 @@ def test_anchors_bench_runs_the_chosen_contenders_on_one_split(tmp_path: Path):
     assert math.isclose(comparison["ratio"], ours["seconds_median"] / theirs["seconds_median"])
     assert math.isclose(comparison["r2_delta"], ours["r2"] - theirs["r2"])
     assert comparison["met"] == (comparison["time_met"] and comparison["r2_met"])
+    # the floor: seed-v3's 3 layer-1 models × (its folds + the refit), CPU seconds shared over the physical cores
+    measured = floor["runs"][0]
+    assert measured["folds"] >= 2 and measured["fits"] == 3 * (measured["folds"] + 1)
+    assert math.isclose(floor["seconds_median"], measured["fit_seconds"] / measured["cores"])
+    assert 0 < floor["seconds_median"] < ours["seconds_median"]  # a bound below the stack that makes those fits
+    assert math.isclose(comparison["floor_ratio"], floor["seconds_median"] / theirs["seconds_median"])
