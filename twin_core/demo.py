@@ -13,6 +13,16 @@ readings, up to their tick rounding; overall is measured from all cores as witho
 errs by as many points as there (its R² is lower: core 0 varies less). The other cores, times and labels are
 those of the demo without the option for the same seed, and without it the demo is unchanged.
 
+With `anomalies=N` (`write_demo_parquet`) the recording carries N labelled anomalies: bursts of ANOMALY_POINTS
+points on core 0 lasting ANOMALY_SAMPLES samples, which nothing on the other cores explains. They are added to core 0's
+load before it is read, so its reading and cpu_util_overall (measured from every core as before) both carry them: a
+reconstruction twin sees them by arithmetic, a behavioural twin only as core 0 leaving its band. The sessions share
+them out in turn; inside a session each takes a slot of the last `anomaly_tail` share of its rows (all of it by
+default; the last fifth is where the default hold-out lies) and, of a few places in its slot, the one where core 0
+is least busy, so every burst shows in the data. Their labels (file, start, end, samples, points) go to
+ANOMALY_LABELS beside the parquet files, a hidden file the loader does not read; `read_injected_anomalies` reads it.
+Their places and sizes come from a generator of their own: every other value is that of the demo without them.
+
 A demo fleet (`write_demo_fleet`) is one folder per host, `host-01`, `host-02`…, each host's telemetry drawn from a
 seed of its own (derived from the fleet's seed and the host's number), so no two hosts are alike. Hosts differ a
 little as machines of a real fleet do: every second host has FLEET_EXTRA_CORES more cores, and every third host
@@ -21,7 +31,8 @@ blurs), so a few hosts are harder to twin than the others.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +54,21 @@ RESPONSE_NOISE = 3.0  # sd (points) of core 0's own fluctuation around the respo
 FLEET_EXTRA_CORES = 4  # every second host of a demo fleet has this many more cores
 FLEET_BURSTY = ("io_bound", "network_bound", "mixed_workload")  # every third host's workloads: regimes switch often
 MAX_FLEET_HOSTS = 999
+ANOMALY_POINTS = (30.0, 50.0)  # an injected burst adds this many points (uniform) to core 0's load, within 0-100 %
+ANOMALY_SAMPLES = (8, 20)  # and lasts this many samples (uniform, both ends included)
+ANOMALY_CHOICES = 5  # places tried in a burst's slot: the one where core 0 is least busy is taken
+ANOMALY_LABELS = ".injected_anomalies.json"  # the labels beside the demo files (hidden: the loader skips it)
+
+
+@dataclass(frozen=True)
+class InjectedAnomaly:
+    """One labelled burst of a demo recording: its file, first and last sample (epoch s), samples and points."""
+
+    file: str
+    start: float
+    end: float
+    samples: int
+    points: float
 
 
 @dataclass(frozen=True)
@@ -82,14 +108,27 @@ def make_demo_frames(
     `response` makes core 0 follow the known function of the other cores and the workload (module docstring);
     `workloads` are the workloads the sessions take in turn (all six by default).
     """
+    frames, _ = _demo_sessions(rows, cores, sessions, interval_s, seed, timestamp_format, response=response,
+                               workloads=workloads)
+    return frames
+
+
+def _demo_sessions(
+    rows: int, cores: int, sessions: int, interval_s: float, seed: int, timestamp_format: str, *, response: bool,
+    workloads: tuple[str, ...], anomalies: int = 0, anomaly_tail: float = 1.0,
+) -> tuple[list[tuple[str, pd.DataFrame]], list[InjectedAnomaly]]:
+    """The demo's (file name, frame) per session and the labels of the `anomalies` bursts injected into them."""
     _check_args(rows, cores, sessions, interval_s, timestamp_format)
     unknown = sorted(set(workloads) - set(WORKLOADS))
     if not workloads or unknown:
         raise ConfigError(f"Demo workloads must be some of {', '.join(WORKLOADS)}; got {unknown or 'none'}.")
-    children = np.random.SeedSequence(seed).spawn(sessions + 1)
+    # the last child places the anomalies: spawning one more leaves every other child (so every value) unchanged
+    children = np.random.SeedSequence(seed).spawn(sessions + 2)
     sizes = _session_sizes(rows, sessions, np.random.default_rng(children[0]))
+    counts = _anomaly_counts(anomalies, anomaly_tail, sizes)
+    anomaly_rng = np.random.default_rng(children[-1])
     width = max(2, len(str(sessions - 1)))
-    start, frames = START_EPOCH_S, []
+    start, frames, labels = START_EPOCH_S, [], []
     for index, size in enumerate(sizes):
         rng = np.random.default_rng(children[index + 1])
         workload = workloads[index % len(workloads)]
@@ -97,11 +136,15 @@ def make_demo_frames(
         # core 0's own noise under `response` comes from a generator of its own, so every other draw (and so
         # every other core) is the same as in the demo without the option
         own = np.random.default_rng(children[index + 1].spawn(1)[0]) if response else None
-        frame = _session_frame(times, cores, workload, rng, own)
+        bursts = _Bursts(int(counts[index]), anomaly_tail, anomaly_rng)
+        frame = _session_frame(times, cores, workload, rng, own, bursts)
         frame[TIMESTAMP] = _format_times(times, timestamp_format)
-        frames.append((f"{workload}_{index:0{width}d}.parquet", frame))
+        name = f"{workload}_{index:0{width}d}.parquet"
+        frames.append((name, frame))
+        labels += [InjectedAnomaly(name, float(times[a]), float(times[b - 1]), int(b - a), round(float(p), 1))
+                   for a, b, p in bursts.placed]
         start = times[-1] + rng.uniform(60.0, 300.0)
-    return frames
+    return frames, labels
 
 
 def make_demo_telemetry(
@@ -131,18 +174,38 @@ def write_demo_parquet(
     *,
     response: bool = False,
     workloads: tuple[str, ...] = WORKLOADS,
+    anomalies: int = 0,
+    anomaly_tail: float = 1.0,
 ) -> list[Path]:
-    """Write one parquet file per session (`<workload>_<index>.parquet`) and return their paths."""
+    """Write one parquet file per session (`<workload>_<index>.parquet`) and return their paths; with `anomalies`,
+    inject that many labelled bursts (in the last `anomaly_tail` share of each session) and write their labels to
+    ANOMALY_LABELS beside the files."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    frames = make_demo_frames(rows, cores, sessions, interval_s, seed, timestamp_format, response=response,
-                              workloads=workloads)
+    frames, labels = _demo_sessions(rows, cores, sessions, interval_s, seed, timestamp_format, response=response,
+                                    workloads=workloads, anomalies=anomalies, anomaly_tail=anomaly_tail)
     for name, frame in frames:
         path = out / name
         frame.to_parquet(path, engine="pyarrow", index=False)
         paths.append(path)
+    if anomalies:
+        (out / ANOMALY_LABELS).write_text(json.dumps({"target": DEFAULT_TARGET,
+                                                     "anomalies": [asdict(label) for label in labels]}, indent=1))
     return paths
+
+
+def read_injected_anomalies(folder: str | Path) -> list[InjectedAnomaly] | None:
+    """The labelled anomalies a demo folder carries (ANOMALY_LABELS), or None when it has no labels."""
+    path = Path(folder) / ANOMALY_LABELS
+    if not path.is_file():
+        return None
+    try:
+        return [InjectedAnomaly(str(a["file"]), float(a["start"]), float(a["end"]), int(a["samples"]),
+                                float(a["points"])) for a in json.loads(path.read_text())["anomalies"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"The anomaly labels in '{path}' cannot be read ({exc}); write the demo data again "
+                          "with `python -m twin_core demo-data DIR --anomalies N`.") from exc
 
 
 def write_demo_fleet(
@@ -189,6 +252,21 @@ def _check_args(rows: int, cores: int, sessions: int, interval_s: float, timesta
             f"Unknown timestamp_format {timestamp_format!r}; choose one of {', '.join(TIMESTAMP_FORMATS)}.")
 
 
+def _anomaly_counts(anomalies: int, tail: float, sizes: np.ndarray) -> np.ndarray:
+    """Bursts per session (shared out in turn), checked to fit: each needs a slot of twice the longest burst."""
+    if not (isinstance(tail, (int, float)) and 0.0 < tail <= 1.0):
+        raise ConfigError(f"The share of each session that may hold anomalies must be in (0, 1], got {tail!r}.")
+    if anomalies < 0:
+        raise ConfigError(f"The number of injected anomalies cannot be negative, got {anomalies}.")
+    counts = np.full(len(sizes), anomalies // len(sizes)) + (np.arange(len(sizes)) < anomalies % len(sizes))
+    room = np.floor(tail * sizes) // (2 * ANOMALY_SAMPLES[1])
+    if (counts > room).any():
+        raise ConfigError(f"{anomalies} anomalies do not fit in {len(sizes)} sessions of {int(sizes.min()):,} rows "
+                          f"and more (each needs {2 * ANOMALY_SAMPLES[1]} rows of the last {tail:.0%} of its "
+                          "session); ask for fewer anomalies, more rows, or a larger share.")
+    return counts
+
+
 def _session_sizes(rows: int, sessions: int, rng: np.random.Generator) -> np.ndarray:
     """Rows per session, roughly equal (±20 %), at least 2 each, summing to `rows`."""
     weights = rng.uniform(0.8, 1.2, sessions)
@@ -222,9 +300,9 @@ def _format_times(times: np.ndarray, timestamp_format: str) -> object:
 
 
 def _session_frame(times: np.ndarray, cores: int, workload: str, rng: np.random.Generator,
-                   response_rng: np.random.Generator | None) -> pd.DataFrame:
+                   response_rng: np.random.Generator | None, bursts: _Bursts) -> pd.DataFrame:
     """Per-core and overall utilisation for one session, in the seed data's column layout; core 0 follows the
-    known response (drawing its noise from `response_rng`) when that generator is given."""
+    known response (drawing its noise from `response_rng`) when that generator is given, and carries `bursts`."""
     profile = PROFILES[workload]
     levels = _regime_levels(len(times), cores, profile, rng)
     # Each sample splits into a head (fraction OVERALL_SHIFT) and a tail: the cores measure head+tail of
@@ -234,6 +312,7 @@ def _session_frame(times: np.ndarray, cores: int, workload: str, rng: np.random.
     if response_rng is not None:
         head[:, 0] = _responding(head[:, 1:], workload, response_rng)
         tail[:, 0] = _responding(tail[:, 1:], workload, response_rng)
+    bursts.inject(head, tail)
     next_head = np.concatenate([head[1:], head[-1:]])
     per_core = _quantise(OVERALL_SHIFT * head + (1.0 - OVERALL_SHIFT) * tail, rng)
     overall = ((1.0 - OVERALL_SHIFT) * tail + OVERALL_SHIFT * next_head).mean(axis=1)
@@ -243,6 +322,32 @@ def _session_frame(times: np.ndarray, cores: int, workload: str, rng: np.random.
     columns[FREQUENCY] = _frequency(overall, rng)
     columns[WORKLOAD] = pd.array(np.full(len(times), workload), dtype="str")
     return pd.DataFrame(columns)
+
+
+class _Bursts:
+    """The anomalies of one session: `count` bursts on core 0 in the last `tail` share of its rows; `placed` holds
+    each one's (first row, row after its last, points added) once injected."""
+
+    def __init__(self, count: int, tail: float, rng: np.random.Generator) -> None:
+        self.count, self.tail, self.rng = count, tail, rng
+        self.placed: list[tuple[int, int, float]] = []
+
+    def inject(self, head: np.ndarray, tail: np.ndarray) -> None:
+        """Add the bursts to core 0's load in both half samples (in place), each in a slot of its own."""
+        if not self.count:
+            return
+        size = len(head)
+        first = size - int(np.floor(self.tail * size))
+        edges = np.linspace(first, size, self.count + 1).astype(int)
+        load = head[:, 0] + tail[:, 0]
+        for low, high in zip(edges[:-1], edges[1:]):
+            samples = int(self.rng.integers(ANOMALY_SAMPLES[0], ANOMALY_SAMPLES[1] + 1))
+            starts = self.rng.integers(low, high - samples + 1, ANOMALY_CHOICES)
+            start = int(starts[np.argmin([load[a:a + samples].mean() for a in starts])])
+            points = float(self.rng.uniform(*ANOMALY_POINTS))
+            for half in (head, tail):
+                half[start:start + samples, 0] = np.minimum(half[start:start + samples, 0] + points, 100.0)
+            self.placed.append((start, start + samples, points))
 
 
 def _regime_levels(size: int, cores: int, profile: _Profile, rng: np.random.Generator) -> np.ndarray:

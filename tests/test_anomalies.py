@@ -1,0 +1,94 @@
+"""Anomaly episodes (twin_core.anomalies): where the actual leaves the band, ranked, and scored against labels."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twin_core.anomalies import (EPISODE_COLUMNS, anomaly_mask, band_frame, find_episodes, label_frame,
+                                 score_episodes)
+from twin_core.demo import InjectedAnomaly
+from twin_core.errors import MissingColumnError
+
+
+def _band(actual: list[float], sessions: list[int] | None = None, times: list[float] | None = None,
+          rows: list[int] | None = None) -> pd.DataFrame:
+    """A band frame with the band 40–60 around a prediction of 50, one sample every 0.1 s unless told."""
+    n = len(actual)
+    return pd.DataFrame({
+        "row": np.arange(n) if rows is None else rows,
+        "timestamp": 1000.0 + 0.1 * np.arange(n) if times is None else times,
+        "session": np.zeros(n, dtype=int) if sessions is None else sessions,
+        "workload_type": "cpu_bound", "actual": actual, "predicted": 50.0, "lower": 40.0, "upper": 60.0})
+
+
+def test_an_episode_needs_min_samples_consecutive_samples_on_one_side() -> None:
+    actual = [50] * 5 + [70] * 4 + [50] * 5 + [70] * 5 + [50] * 3 + [70, 30, 70, 30, 70] + [50] * 3
+    episodes = find_episodes(_band(actual), min_samples=5)
+    assert list(episodes.columns) == list(EPISODE_COLUMNS)
+    assert episodes[["first_row", "last_row", "samples", "direction"]].values.tolist() == [[14, 18, 5, "above"]]
+    assert len(find_episodes(_band(actual), min_samples=4)) == 2  # the run of 4 counts now, the alternating never
+    assert len(find_episodes(_band(actual), min_samples=1)) == 2 + 5
+
+
+def test_episodes_never_cross_a_session_a_pause_or_rows_that_are_not_neighbours() -> None:
+    actual = [70.0] * 12
+    by_session = find_episodes(_band(actual, sessions=[0] * 6 + [1] * 6), min_samples=4)
+    assert sorted(by_session["samples"]) == [6, 6] and set(by_session["session"]) == {0, 1}
+    times = list(1000.0 + 0.1 * np.arange(6)) + list(1010.0 + 0.1 * np.arange(6))  # a 10 s pause, same session
+    assert sorted(find_episodes(_band(actual, times=times), min_samples=4)["samples"]) == [6, 6]
+    assert find_episodes(_band(actual, times=times), min_samples=7).empty
+    rows = list(range(6)) + list(range(100, 106))  # hold-out rows that are not telemetry neighbours
+    assert sorted(find_episodes(_band(actual, rows=rows), min_samples=4)["samples"]) == [6, 6]
+    assert len(find_episodes(_band(actual), min_samples=4)) == 1
+
+
+def test_direction_change_splits_an_episode_and_sizes_are_points_beyond_the_band() -> None:
+    episodes = find_episodes(_band([50, 65, 70, 80, 30, 35, 20, 50]), min_samples=3)
+    assert episodes.set_index("direction")[["peak_excess", "total_excess", "samples"]].to_dict("index") == {
+        "above": {"peak_excess": 20.0, "total_excess": 35.0, "samples": 3},
+        "below": {"peak_excess": 20.0, "total_excess": 35.0, "samples": 3}}
+    assert episodes["duration_s"].tolist() == pytest.approx([0.2, 0.2])
+
+
+def test_ranked_by_summed_excess_then_peak() -> None:
+    actual = [50] * 3 + [62] * 10 + [50] * 3 + [90] * 3 + [50] * 3 + [61] * 5 + [50] * 3
+    episodes = find_episodes(_band(actual), min_samples=3)
+    assert episodes["rank"].tolist() == [1, 2, 3]
+    assert episodes["total_excess"].tolist() == pytest.approx([90.0, 20.0, 5.0])  # 3×30, 10×2, 5×1
+    assert episodes["first_row"].tolist() == [16, 3, 22]
+
+
+def test_anomaly_mask_marks_exactly_the_rows_of_episodes() -> None:
+    actual = [50] * 2 + [70] * 3 + [50] + [70] * 2 + [20] * 4
+    mask = anomaly_mask(_band(actual), min_samples=3)
+    assert mask.tolist() == [False] * 2 + [True] * 3 + [False] * 3 + [True] * 4
+    assert not anomaly_mask(_band([50.0] * 4), min_samples=1).any()
+    with pytest.raises(ValueError, match="min_samples must be at least 1"):
+        anomaly_mask(_band([50.0]), min_samples=0)
+
+
+def test_band_frame_renames_a_models_band_and_says_when_there_is_none() -> None:
+    predictions = _band([55.0, 45.0]).rename(columns={"predicted": "L1:lgbm", "lower": "lower L1:lgbm",
+                                                      "upper": "upper L1:lgbm"}).iloc[::-1]
+    frame = band_frame(predictions, "L1:lgbm")
+    assert frame["row"].tolist() == [0, 1] and list(frame.columns[-3:]) == ["predicted", "lower", "upper"]
+    with pytest.raises(MissingColumnError, match="no prediction band for that model"):
+        band_frame(predictions.drop(columns=["lower L1:lgbm"]), "L1:lgbm")
+
+
+def test_precision_and_recall_against_labels_in_the_same_session() -> None:
+    frame = _band([50.0] * 40, sessions=[0] * 20 + [1] * 20)
+    t = frame["timestamp"].to_numpy()
+    labels = label_frame([InjectedAnomaly("a", t[2], t[6], 5, 40.0), InjectedAnomaly("b", t[22], t[26], 5, 40.0),
+                          InjectedAnomaly("c", 5000.0, 5001.0, 10, 40.0)], frame)
+    assert labels["session"].tolist()[:2] == [0, 1] and labels["in_band"].tolist() == [True, True, False]
+    episodes = pd.DataFrame({"session": [0, 0, 1], "start": [t[5], t[10], t[27]], "end": [t[8], t[12], t[30]]})
+    # the first overlaps label a; the second overlaps nothing; the third starts just after label b ends
+    score = score_episodes(episodes, labels[labels["in_band"]])
+    assert score == {"episodes": 3, "labels": 2, "true_episodes": 1, "found_labels": 1,
+                     "precision": pytest.approx(1 / 3), "recall": 0.5}
+    elsewhere = episodes.assign(session=[1, 1, 1])  # the same times in another session match nothing
+    assert score_episodes(elsewhere.iloc[:1], labels.iloc[:1])["true_episodes"] == 0
+    empty = score_episodes(episodes.iloc[:0], labels.iloc[:0])
+    assert np.isnan(empty["precision"]) and np.isnan(empty["recall"])

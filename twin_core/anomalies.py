@@ -1,0 +1,126 @@
+"""Anomaly episodes: stretches where the actual target leaves a model's prediction band for at least `min_samples`
+consecutive samples, ranked by how far and how long it stayed out, and scored against labelled anomalies.
+
+A stretch never runs across a session boundary, a pause in sampling, or two hold-out rows that are not neighbours
+in the telemetry: the same breaks the trace charts draw (twin_core.plots), so an episode is always one unbroken
+piece of line. Sizes are in points of utilisation beyond the band: `peak_excess` is the largest, `total_excess` the
+sum over the episode's samples (point·samples, so it grows with both size and duration; episodes are ranked by it).
+What an episode means depends on the twin: a reconstruction twin reads cpu_util_overall, so its episodes are mostly
+where the identity's arithmetic fails; a behavioural twin's are where the target stopped behaving as the rest of
+the machine and the workload say it should.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from twin_core.demo import InjectedAnomaly
+from twin_core.errors import MissingColumnError
+from twin_core.plots import _shared_stretches
+from twin_core.telemetry import SESSION, TIMESTAMP, WORKLOAD
+
+BAND_COLUMNS = ("row", TIMESTAMP, SESSION, WORKLOAD, "actual", "predicted", "lower", "upper")
+EPISODE_COLUMNS = ("rank", SESSION, WORKLOAD, "direction", "start", "end", "duration_s", "samples", "peak_excess",
+                   "total_excess", "first_row", "last_row")
+
+
+def band_frame(predictions: pd.DataFrame, key: str) -> pd.DataFrame:
+    """One model's hold-out band in the columns the episode finder reads (BAND_COLUMNS), in time order, from a
+    predictions frame with `<key>`, `lower <key>` and `upper <key>` (Evaluation.predictions, a stored run's)."""
+    wanted = {key: "predicted", f"lower {key}": "lower", f"upper {key}": "upper"}
+    missing = [c for c in ["row", TIMESTAMP, SESSION, WORKLOAD, "actual", *wanted] if c not in predictions.columns]
+    if missing:
+        raise MissingColumnError(f"The predictions have no {', '.join(repr(c) for c in missing)} column: this run "
+                                 "has no prediction band for that model (runs trained before intervals have none); "
+                                 "train it again to find anomalies.")
+    frame = predictions[["row", TIMESTAMP, SESSION, WORKLOAD, "actual", *wanted]].rename(columns=wanted)
+    return frame.sort_values([TIMESTAMP, "row"], kind="stable").reset_index(drop=True)
+
+
+def _excess(frame: pd.DataFrame) -> np.ndarray:
+    """Signed points beyond the band per row: positive above `upper`, negative below `lower`, 0 inside (or unknown)."""
+    actual = frame["actual"].to_numpy(dtype=float)
+    above = actual - frame["upper"].to_numpy(dtype=float)
+    below = actual - frame["lower"].to_numpy(dtype=float)
+    excess = np.where(above > 0, above, np.where(below < 0, below, 0.0))
+    return np.nan_to_num(excess, nan=0.0)
+
+
+def _runs(frame: pd.DataFrame, min_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each run of at least `min_samples` rows outside the band on one side, within one unbroken stretch: first
+    position, position after the last, and the signed excess of every row."""
+    if min_samples < 1:
+        raise ValueError(f"min_samples must be at least 1, got {min_samples}.")
+    excess = _excess(frame)
+    if not len(frame):
+        return np.array([], dtype=int), np.array([], dtype=int), excess
+    side = np.sign(excess).astype(int)
+    stretch = _shared_stretches(frame)
+    change = np.r_[True, (side[1:] != side[:-1]) | (stretch[1:] != stretch[:-1])]
+    starts = np.flatnonzero(change)
+    ends = np.r_[starts[1:], len(frame)]
+    keep = (side[starts] != 0) & (ends - starts >= min_samples)
+    return starts[keep], ends[keep], excess
+
+
+def find_episodes(frame: pd.DataFrame, min_samples: int = 5) -> pd.DataFrame:
+    """The anomaly episodes of a band frame (`band_frame`), largest first (EPISODE_COLUMNS; times in epoch s,
+    excess in points of utilisation beyond the band)."""
+    starts, ends, excess = _runs(frame, min_samples)
+    times = frame[TIMESTAMP].to_numpy(dtype=float)
+    rows = frame["row"].to_numpy()
+    out = pd.DataFrame({
+        SESSION: frame[SESSION].to_numpy()[starts], WORKLOAD: frame[WORKLOAD].to_numpy()[starts],
+        "direction": np.where(excess[starts] > 0, "above", "below"),
+        "start": times[starts], "end": times[ends - 1], "duration_s": times[ends - 1] - times[starts],
+        "samples": ends - starts,
+        "peak_excess": [float(np.abs(excess[a:b]).max()) for a, b in zip(starts, ends)],
+        "total_excess": [float(np.abs(excess[a:b]).sum()) for a, b in zip(starts, ends)],
+        "first_row": rows[starts], "last_row": rows[ends - 1]})
+    out = out.sort_values(["total_excess", "peak_excess", "samples"], ascending=False, kind="stable")
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out.reset_index(drop=True)[list(EPISODE_COLUMNS)]
+
+
+def anomaly_mask(frame: pd.DataFrame, min_samples: int = 5) -> np.ndarray:
+    """True for every row of a band frame that lies inside an episode (the `anomaly` column of predictions)."""
+    starts, ends, _ = _runs(frame, min_samples)
+    inside = np.zeros(len(frame) + 1, dtype=int)
+    np.add.at(inside, starts, 1)
+    np.add.at(inside, ends, -1)
+    return np.cumsum(inside[:-1]) > 0
+
+
+def label_frame(labels: list[InjectedAnomaly], frame: pd.DataFrame) -> pd.DataFrame:
+    """Labelled anomalies as (session, start, end, samples, points, in_band), each placed in the session of the
+    telemetry rows its time range covers; `in_band` says whether `frame` (a band frame) holds any of its samples,
+    so a score can be limited to the labels a hold-out can find."""
+    times = frame[TIMESTAMP].to_numpy(dtype=float)
+    sessions = frame[SESSION].to_numpy()
+    records = []
+    for label in labels:
+        inside = (times >= label.start) & (times <= label.end)
+        records.append({SESSION: sessions[inside][0] if inside.any() else None, "start": label.start,
+                        "end": label.end, "samples": label.samples, "points": label.points,
+                        "in_band": bool(inside.any())})
+    return pd.DataFrame.from_records(records, columns=[SESSION, "start", "end", "samples", "points", "in_band"])
+
+
+def _overlaps(episodes: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
+    """Matrix (episodes × labels): True where both are in one session and their time ranges overlap."""
+    same = episodes[SESSION].to_numpy()[:, None] == labels[SESSION].to_numpy()[None, :]
+    apart = ((episodes["end"].to_numpy()[:, None] < labels["start"].to_numpy()[None, :])
+             | (episodes["start"].to_numpy()[:, None] > labels["end"].to_numpy()[None, :]))
+    return same & ~apart
+
+
+def score_episodes(episodes: pd.DataFrame, labels: pd.DataFrame) -> dict[str, float | int]:
+    """Precision (share of episodes that overlap a label in time, same session) and recall (share of labels that
+    some episode overlaps), with the counts behind them; NaN where there is nothing to divide by."""
+    hits = _overlaps(episodes, labels) if len(episodes) and len(labels) else np.zeros((len(episodes), len(labels)),
+                                                                                        dtype=bool)
+    true_episodes, found = int(hits.any(axis=1).sum()), int(hits.any(axis=0).sum())
+    return {"episodes": int(len(episodes)), "labels": int(len(labels)), "true_episodes": true_episodes,
+            "found_labels": found,
+            "precision": true_episodes / len(episodes) if len(episodes) else float("nan"),
+            "recall": found / len(labels) if len(labels) else float("nan")}
