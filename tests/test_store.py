@@ -409,39 +409,44 @@ SCHEMA_4_COLUMNS = ("fleet", "host", "data_rows", "data_sessions")
 
 
 def _as_old_schema(path: Path, version: int) -> None:
-    """Make a store look as schema `version` wrote it: without the columns (and the index) added since."""
-    dropped = (("kind",) if version == 2 else ()) + SCHEMA_4_COLUMNS
+    """Make a store look as schema `version` wrote it: without the columns (and the indexes) added since."""
+    dropped = (("kind",) if version == 2 else ()) + (SCHEMA_4_COLUMNS if version < 4 else ()) + ("sweep",)
     with sqlite3.connect(path) as db:
-        db.execute("DROP INDEX runs_by_fleet")
+        db.execute("DROP INDEX runs_by_sweep")
+        if version < 4:
+            db.execute("DROP INDEX runs_by_fleet")
         for column in dropped:
             db.execute(f"ALTER TABLE runs DROP COLUMN {column}")
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
 
 
-@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("version", [2, 3, 4])
 def test_an_old_store_gains_the_new_columns_in_place_and_keeps_every_run(tmp_path, result, demo_telemetry, version):
     path = tmp_path / f"v{version}.sqlite"
     store = RunStore(path, key=b"k", create=True)
     run_id = store.save(result)
     _as_old_schema(path, version)
     with sqlite3.connect(path) as db:
-        assert not {"fleet", "host"} & {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+        assert "sweep" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+        assert (version < 4) == (not {"fleet", "host"} & {row[1] for row in db.execute("PRAGMA table_info(runs)")})
     reopened = RunStore(path, key=b"k")
     listed = reopened.list()
     assert listed["id"].tolist() == [run_id] and listed["kind"].tolist() == ["reconstruction"]
-    assert listed[["fleet", "host"]].isna().all().all()  # an old run belongs to no fleet
+    assert listed[["fleet", "host", "sweep"]].isna().all().all()  # an old run belongs to no fleet nor sweep
     assert reopened.metrics(run_id) == store.metrics(run_id)
     assert reopened.load_model(run_id).predict_layers(demo_telemetry)[0].shape[0] > 0
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
-        assert set(SCHEMA_4_COLUMNS) <= {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
+        assert {*SCHEMA_4_COLUMNS, "sweep"} <= {row[1] for row in db.execute("PRAGMA table_info(runs)")}
     reopened._upgrade(version)  # as a second process that read the old version before this one upgraded: no-op
-    with pytest.raises(StoreError, match="kept before runs recorded the size of their data"):
-        reopened.kept_run(run_id)
+    if version < 4:
+        with pytest.raises(StoreError, match="kept before runs recorded the size of their data"):
+            reopened.kept_run(run_id)
     behavioural = replace(result, config=replace(result.config, kind="behavioural"))  # the row keeps what it is given
-    new_id = reopened.save(behavioural, fleet="f1", host="h1")
+    new_id = reopened.save(behavioural, fleet="f1", host="h1", sweep="s1")
     assert reopened.list().set_index("id")["kind"].to_dict() == {run_id: "reconstruction", new_id: "behavioural"}
     assert reopened.fleets()[["fleet", "hosts"]].values.tolist() == [["f1", 1]]
+    assert reopened.sweeps()[["sweep", "runs"]].values.tolist() == [["s1", 1]]
 
 
 def test_an_upgrade_that_fails_midway_is_one_store_error_and_leaves_the_store_as_it_was(tmp_path, result,
@@ -469,6 +474,17 @@ def test_runs_of_a_fleet_carry_its_id_and_host_and_are_listed_by_fleet(store, re
     assert store.list(fleet="fleet-2")[["id", "host"]].values.tolist() == [[other, "host-a"]]
     assert len(store.list()) == 4 and store.list().set_index("id").loc[alone, ["fleet", "host"]].isna().all()
     assert store.fleets().set_index("fleet")["hosts"].to_dict() == {"fleet-1": 2, "fleet-2": 1}
+
+
+def test_runs_of_a_sweep_carry_its_id_and_are_listed_by_sweep(store, result):
+    first = store.save(result, "a", sweep="sweep-1")
+    second = store.save(result, "b", sweep="sweep-1")
+    other = store.save(result, "a", sweep="sweep-2")
+    alone = store.save(result)
+    assert set(store.list(sweep="sweep-1")["id"]) == {first, second}
+    assert store.list(sweep="sweep-2")["id"].tolist() == [other]
+    assert store.list().set_index("id")["sweep"].isna()[alone]
+    assert store.sweeps().set_index("sweep")["runs"].to_dict() == {"sweep-1": 2, "sweep-2": 1}
 
 
 def test_a_kept_run_opens_as_the_result_it_was(store, result):

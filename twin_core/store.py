@@ -44,15 +44,18 @@ __all__ = ["ArtifactSignatureError", "KeptRun", "RunStore", "StoreError", "defau
 STORE_ENV = "TWIN_STORE"
 KEY_ENV = "TWIN_STORE_KEY"
 DEFAULT_STORE = Path("runs") / "studio.sqlite"
-SCHEMA_VERSION = 4  # 3 added the twin's kind, 4 the fleet and host and the data's size; older stores (from 2) gain
-# the columns on opening, old runs being 'reconstruction' twins of no fleet whose data size was not recorded
+SCHEMA_VERSION = 5  # 3 added the twin's kind, 4 the fleet and host and the data's size, 5 the sweep; older stores
+# (from 2) gain the columns on opening, old runs being 'reconstruction' twins of no fleet nor sweep whose data size was
+# not recorded
 _UPGRADES = {  # the statements that take a store from each version to the next, run in one transaction
     2: ("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'reconstruction'",),
     3: ("ALTER TABLE runs ADD COLUMN fleet TEXT", "ALTER TABLE runs ADD COLUMN host TEXT",
         "ALTER TABLE runs ADD COLUMN data_rows INTEGER", "ALTER TABLE runs ADD COLUMN data_sessions INTEGER",
         "CREATE INDEX IF NOT EXISTS runs_by_fleet ON runs (fleet, host)"),
+    4: ("ALTER TABLE runs ADD COLUMN sweep TEXT", "CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs (sweep)"),
 }
-_UPGRADE_GAINS = {2: "a column for the twin's kind", 3: "columns for the fleet and host of a run and its data's size"}
+_UPGRADE_GAINS = {2: "a column for the twin's kind", 3: "columns for the fleet and host of a run and its data's size",
+                  4: "a column for the sweep of a run"}
 PREDICTIONS = "predictions.parquet"
 ORPHAN_SECONDS = 3600  # a folder without a row this old is left over from a crash (a save takes seconds)
 
@@ -67,6 +70,7 @@ CREATE TABLE IF NOT EXISTS runs (
     kind TEXT NOT NULL DEFAULT 'reconstruction',
     fleet TEXT,
     host TEXT,
+    sweep TEXT,
     data_rows INTEGER,
     data_sessions INTEGER,
     data_fingerprint TEXT NOT NULL,
@@ -86,9 +90,10 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_data ON runs (data_fingerprint, created_at);
 CREATE INDEX IF NOT EXISTS runs_by_fleet ON runs (fleet, host);
+CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs (sweep);
 """
 _SUMMARY = ["id", "created_at", "label", "preset", "target", "kind", "data_fingerprint", "leaky", "split", "best_layer",
-            "best_name", "best_r2_holdout", "identity_r2_holdout", "train_seconds", "fleet", "host"]
+            "best_name", "best_r2_holdout", "identity_r2_holdout", "train_seconds", "fleet", "host", "sweep"]
 
 
 def default_store_path() -> Path:
@@ -191,10 +196,10 @@ class RunStore:
                              f"this version ({twin_core.__version__}) reads {SCHEMA_VERSION}. Upgrade to read it.")
 
     def _upgrade(self, version: int) -> None:
-        """Bring a store of an older schema (2 or 3) to this one, in one transaction: every run is kept (as a
-        'reconstruction' twin, the only kind before 3; in no fleet and of unrecorded data size, before 4), and a
-        failure leaves the store as it was. Another process may have upgraded it since the version was read: the
-        version is read again inside the transaction."""
+        """Bring a store of an older schema (2 to 4) to this one, in one transaction: every run is kept (as a
+        'reconstruction' twin, the only kind before 3; in no fleet and of unrecorded data size, before 4; in no
+        sweep, before 5), and a failure leaves the store as it was. Another process may have upgraded it since the
+        version was read: the version is read again inside the transaction."""
         with self._connect() as db:
             try:
                 db.execute("BEGIN IMMEDIATE")  # sqlite3 runs DDL outside a transaction unless one is begun
@@ -259,10 +264,10 @@ class RunStore:
 
     # -- writing ----------------------------------------------------------------------------------------------
     def save(self, result: FinishedRun, label: str | None = None, *, fleet: str | None = None,
-             host: str | None = None) -> str:
+             host: str | None = None, sweep: str | None = None) -> str:
         """Keep a finished run, all or nothing; returns its id (time-ordered, unique). A run of a fleet carries the
-        fleet's id and its host's name, so the fleet can be listed; the data's size is kept when the run knows it
-        (a TrainResult does), so a kept run can be opened as a result again."""
+        fleet's id and its host's name, a run of a sweep the sweep's id, so either can be listed; the data's size is
+        kept when the run knows it (a TrainResult does), so a kept run can be opened as a result again."""
         run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         files = encode_model(result.model)  # refuses models it cannot keep before anything is written
         buffer = io.BytesIO()
@@ -275,7 +280,7 @@ class RunStore:
         row = {
             "id": run_id, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "label": label or result.config.name, "preset": result.config.name, "target": result.target,
-            "kind": result.config.kind, "fleet": fleet, "host": host,
+            "kind": result.config.kind, "fleet": fleet, "host": host, "sweep": sweep,
             "data_rows": getattr(result, "data_rows", None), "data_sessions": getattr(result, "data_sessions", None),
             "data_fingerprint": result.data_fingerprint, "leaky": int(result.config.leaky),
             "split": result.split.description, "best_layer": best["layer"], "best_name": best["name"],
@@ -320,13 +325,14 @@ class RunStore:
                 shutil.rmtree(entry, ignore_errors=True)
 
     # -- reading ----------------------------------------------------------------------------------------------
-    def list(self, data_fingerprint: str | None = None, *, fleet: str | None = None) -> pd.DataFrame:
+    def list(self, data_fingerprint: str | None = None, *, fleet: str | None = None,
+             sweep: str | None = None) -> pd.DataFrame:
         """One row per kept run, newest first; only runs on the given data when a fingerprint is passed, only the
-        runs of one fleet when its id is."""
+        runs of one fleet or one sweep when its id is."""
         query = f"SELECT {', '.join(_SUMMARY)} FROM runs"
         params: tuple = ()
-        where = {column: value for column, value in (("data_fingerprint", data_fingerprint), ("fleet", fleet))
-                 if value}
+        where = {column: value for column, value in
+                 (("data_fingerprint", data_fingerprint), ("fleet", fleet), ("sweep", sweep)) if value}
         if where:
             query += " WHERE " + " AND ".join(f"{column} = ?" for column in where)
             params = tuple(where.values())
@@ -343,6 +349,14 @@ class RunStore:
         with self._connect() as db:
             rows = db.execute(query).fetchall()
         return pd.DataFrame(rows, columns=["fleet", "created_at", "hosts", "preset"])
+
+    def sweeps(self) -> pd.DataFrame:
+        """One row per sweep kept in the store (id, when its first run was kept, runs), newest first."""
+        query = ("SELECT sweep, MIN(created_at) AS created_at, COUNT(*) AS runs FROM runs WHERE sweep IS NOT NULL "
+                 "GROUP BY sweep ORDER BY MIN(created_at) DESC, sweep DESC")
+        with self._connect() as db:
+            rows = db.execute(query).fetchall()
+        return pd.DataFrame(rows, columns=["sweep", "created_at", "runs"])
 
     def _row(self, run_id: str, columns: str) -> tuple:
         with self._connect() as db:
@@ -491,7 +505,8 @@ class KeptRun:
         return self.model.core_columns
 
 
-_NUMBERS = ("r2_holdout", "mae_holdout", "rmse_holdout", "r2_oof", "mae_oof", "rmse_oof", "gain_holdout", "gain_oof")
+_NUMBERS = ("r2_holdout", "mae_holdout", "rmse_holdout", "r2_oof", "mae_oof", "rmse_oof", "gain_holdout", "gain_oof",
+            "coverage_holdout", "mean_width_holdout")
 
 
 def _numeric(records: list[dict]) -> pd.DataFrame:
@@ -502,21 +517,28 @@ def _numeric(records: list[dict]) -> pd.DataFrame:
 
 def _kept_evaluation(metrics: dict, kept_predictions: pd.DataFrame) -> Evaluation:
     """The Evaluation a run was scored with, rebuilt from its metrics.json and its kept hold-out predictions."""
-    predictions = kept_predictions.drop(columns=[c for c in kept_predictions if c.startswith("residual ")])
-    models = _numeric(metrics["models"])
+    predictions = kept_predictions.drop(columns=[c for c in kept_predictions
+                                                 if c.startswith("residual ") or c in ("lower", "upper")])
+    # each model's interval (runs kept since intervals) back as the columns of a fresh Evaluation's models table
+    models = _numeric([{**{k: v for k, v in m.items() if k != "interval"},
+                        **{k: v for k, v in m.get("interval", {}).items() if k not in ("nominal", "method")}}
+                       for m in metrics["models"]])
+    interval = {k: metrics["best"]["interval"][k] for k in ("nominal", "method")} if "interval" in metrics["best"] \
+        else {}
     models.insert(3, "key", [model_key(layer, name) for layer, name in zip(models["layer"], models["name"])])
     baselines = _numeric([{"name": name, "label": b["label"], "r2_holdout": b["r2_holdout"],
                            "mae_holdout": b["mae_holdout"], "rmse_holdout": b["rmse_holdout"],
                            "n": int((predictions["actual"].notna() & predictions[name].notna()).sum())}
                           for name, b in metrics["baselines"].items()])
-    best = {**metrics["best"], "key": model_key(metrics["best"]["layer"], metrics["best"]["name"])}
+    best = {**{k: v for k, v in metrics["best"].items() if k != "interval"},
+            "key": model_key(metrics["best"]["layer"], metrics["best"]["name"])}
     best = {k: (float("nan") if v is None else v) for k, v in best.items()}
     reference = REFERENCE_BY_KIND[metrics["kind"]]
     return Evaluation(models=models, baselines=baselines, layer_gain=_numeric(metrics["layer_gain"]),
                       by_session=grouped_scores(predictions, SESSION, best["key"], reference),
                       by_workload=grouped_scores(predictions, WORKLOAD, best["key"], reference),
                       predictions=predictions, best=best, target=metrics["target"], kind=metrics["kind"],
-                      kind_sentence=metrics["kind_sentence"])
+                      kind_sentence=metrics["kind_sentence"], interval=interval)
 
 
 def _write_private(path: Path, text: str) -> None:
