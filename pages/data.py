@@ -101,7 +101,7 @@ st.dataframe(table, hide_index=True, column_config={
     "start": st.column_config.DatetimeColumn("start (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     "end": st.column_config.DatetimeColumn("end (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),
-    "rows": st.column_config.NumberColumn("rows", format="%d")})
+    "rows": st.column_config.NumberColumn("rows", format="localized")})
 
 st.markdown("**Utilisation over time**")
 choices = [OVERALL, *telemetry.core_columns]

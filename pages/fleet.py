@@ -65,8 +65,8 @@ columns = {
     "reference_r2_holdout": st.column_config.TextColumn(REFERENCE_CARDS[reference][0], help=GLOSSARY[reference]),
     "gain": st.column_config.TextColumn("gain", help=f"Best R² − {model_words(reference)} R², on the same hold-out "
                                                      "rows: what the twin adds to the baseline."),
-    "rows_train": st.column_config.NumberColumn("training rows", format="%d"),
-    "rows_test": st.column_config.NumberColumn("hold-out rows", format="%d"),
+    "rows_train": st.column_config.NumberColumn("training rows", format="localized"),
+    "rows_test": st.column_config.NumberColumn("hold-out rows", format="localized"),
     "split": st.column_config.TextColumn("hold-out", help=GLOSSARY["hold-out"], width="large")}
 splits = hosts["split"].unique()
 if len(splits) == 1:  # as a rule one for the whole fleet: said once, so the table fits at 1280 px
