@@ -16,7 +16,7 @@ from typing import NoReturn
 from twin_core.artifacts import check_storable
 from twin_core.budget import parse_size
 from twin_core.config import RunConfig
-from twin_core.demo import FLEET_EXTRA_CORES, write_demo_fleet, write_demo_parquet
+from twin_core.demo import ANOMALY_LABELS, FLEET_EXTRA_CORES, write_demo_fleet, write_demo_parquet
 from twin_core.engine import ENGINES, SCHEDULER_ENV, open_engine
 from twin_core.errors import ConfigError, TelemetryError, TrainingCancelled, TwinError
 from twin_core.evaluate import REFERENCE_BY_KIND, model_words, score_text
@@ -155,6 +155,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="write a demo fleet instead: one folder per host (host-01, host-02…), each with these "
                            f"options and a seed of its own; every second host has {FLEET_EXTRA_CORES} more cores and "
                            "every third runs only bursty workloads, so some hosts are harder to twin (see `fleet`)")
+    demo.add_argument("--anomalies", type=int, default=0, metavar="N",
+                      help="inject N labelled anomalies: bursts on core 0 that the other cores do not explain "
+                           f"(overall measures them too); their labels go to {ANOMALY_LABELS} beside the files")
+    demo.add_argument("--anomaly-tail", type=float, default=1.0, metavar="SHARE",
+                      help="place the anomalies in the last SHARE of each session (default 1: anywhere; 0.18 puts "
+                           "them where the default 20%% per-session hold-out lies, so a trained twin can find them)")
 
     fleet = sub.add_parser(
         "fleet", help="train one twin per host of a fleet, each an independent task (in parallel on this machine or "
@@ -445,6 +451,9 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
 
+    if args.hosts is not None and args.anomalies:
+        raise ConfigError("--anomalies injects labelled bursts into one recording, not a fleet; leave out --hosts "
+                          "or --anomalies.")
     if args.hosts is not None:
         folders = write_demo_fleet(args.out_dir, args.hosts, rows=args.rows, cores=args.cores, sessions=args.sessions,
                                    interval_s=args.interval, seed=args.seed, response=args.response)
@@ -452,9 +461,11 @@ def _demo(args: argparse.Namespace) -> int:
               f"train it with `python -m twin_core fleet {args.out_dir} --out DIR`")
         return EXIT_OK
     paths = write_demo_parquet(args.out_dir, rows=args.rows, cores=args.cores, sessions=args.sessions,
-                               interval_s=args.interval, seed=args.seed, response=args.response)
+                               interval_s=args.interval, seed=args.seed, response=args.response,
+                               anomalies=args.anomalies, anomaly_tail=args.anomaly_tail)
     response = " (core 0 follows the known response to the other cores and the workload)" if args.response else ""
-    print(f"Wrote {len(paths)} parquet files to {args.out_dir}{response}")
+    labelled = f", with {args.anomalies} labelled anomalies ({ANOMALY_LABELS})" if args.anomalies else ""
+    print(f"Wrote {len(paths)} parquet files to {args.out_dir}{response}{labelled}")
     return EXIT_OK
 
 
