@@ -1,0 +1,69 @@
+"""Figures of explanations (pure: data in, go.Figure out): what drives a model overall, and why it predicted what it
+did at one instant, in points of utilisation a director can read without knowing what SHAP values are."""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+
+from twin_core.evaluate import model_words
+from twin_core.explain import Contributions, Importance
+
+TOP_K = 15
+POINTS = "points of utilisation"
+UP_COLOUR, DOWN_COLOUR, TOTAL_COLOUR = "#d62728", "#1f77b4", "#444444"
+BAR_PX = 26  # height of one bar, so a chart of many inputs grows instead of squeezing its names
+
+
+def _layout(fig: go.Figure, title: str, subtitle: str, bars: int) -> go.Figure:
+    """Title and subtitle above, full input names left of the bars (autosized margin), a height that fits them."""
+    fig.update_layout(title=dict(text=html.escape(title), subtitle=dict(text=html.escape(subtitle)),
+                                 font=dict(size=16)),
+                      template="plotly_white", height=160 + BAR_PX * bars, margin=dict(t=90, l=12, r=24),
+                      showlegend=False)
+    fig.update_yaxes(automargin=True, autorange="reversed")
+    return fig
+
+
+def importance_figure(importance: Importance, top_k: int = TOP_K) -> go.Figure:
+    """Horizontal bars of a model's mean absolute contribution per input, the largest on top: the top `top_k`,
+    with "k of N inputs" and the rows it was measured on said in the subtitle."""
+    table = importance.table().head(top_k)
+    shown, total = len(table), len(importance.inputs)
+    rows = (f"all {importance.rows_used:,} hold-out rows" if importance.rows_used == importance.rows_total else
+            f"a seeded sample of {importance.rows_used:,} of {importance.rows_total:,} hold-out rows")
+    fig = go.Figure(go.Bar(x=table["mean_abs_contribution"], y=table["input"], orientation="h",
+                           marker_color=TOTAL_COLOUR, hovertemplate="%{y}: %{x:.2f} points<extra></extra>"))
+    fig.update_xaxes(title_text=f"mean size of its contribution ({POINTS})", rangemode="tozero")
+    return _layout(fig, f"What drives {model_words(importance.key)}: top {shown} of {total} inputs",
+                   f"Mean absolute contribution on {rows}; {importance.method}.", shown)
+
+
+def contribution_figure(contributions: Contributions, when: str, top_k: int = TOP_K, index: int = 0) -> go.Figure:
+    """A waterfall for one prediction: the expected value, the `top_k` largest contributions (red pushes the
+    prediction up, blue down), the rest summed as one bar, and the prediction they add up to."""
+    values = contributions.values[index]
+    expected = float(contributions.expected[index])
+    order = np.argsort(-np.abs(values), kind="stable")[:top_k]
+    rest = float(values.sum() - values[order].sum())
+    names = ["expected value (average prediction)", *[contributions.inputs[i] for i in order]]
+    steps = [expected, *values[order].tolist()]
+    others = len(values) - len(order)
+    if others:
+        names.append(f"{others} other inputs together")
+        steps.append(rest)
+    prediction = expected + float(values.sum())
+    names.append("prediction")
+    steps.append(prediction)
+    measure = ["absolute", *["relative"] * (len(steps) - 2), "total"]
+    text = [f"{expected:.2f}", *[f"{v:+.2f}" for v in steps[1:-1]], f"{prediction:.2f}"]
+    fig = go.Figure(go.Waterfall(
+        orientation="h", y=names, x=steps, measure=measure, text=text, textposition="outside", cliponaxis=False,
+        increasing=dict(marker_color=UP_COLOUR), decreasing=dict(marker_color=DOWN_COLOUR),
+        totals=dict(marker_color=TOTAL_COLOUR), connector=dict(line=dict(color="#bbbbbb", width=1)),
+        hovertemplate="%{y}: %{x:+.2f} points<extra></extra>"))
+    fig.update_xaxes(title_text=f"predicted utilisation ({POINTS}, %)")
+    return _layout(fig, f"Why {model_words(contributions.key)} predicts {prediction:.1f} % at {when}",
+                   f"Expected value plus each input's contribution (red up, blue down) = the prediction; "
+                   f"{contributions.method}.", len(steps))
