@@ -9,7 +9,7 @@ from twin_core.wording import (GLOSSARY, LEAKY_WARNING, OOF_GAIN_WORDS, SCORE_WO
                                best_not_top_note, group_score_words,
                                split_caption, verdict_caption, verdict_text)
 from ui import format as fmt
-from ui import charts, state
+from ui import charts, explain, state
 
 SCORE_COLUMNS = {**fmt.number_columns(SCORE_WORDS), "n_oof": "rows with an out-of-fold prediction",
                  "n_without_oof": "rows without one", "n": "rows"}
@@ -102,6 +102,8 @@ session_tab, workload_tab = st.tabs(["By session", "By workload"])
 group_columns = {**fmt.number_columns(group_score_words(reference)), "workload_type": "workload"}
 session_tab.dataframe(evaluation.by_session, hide_index=True, column_config=group_columns)
 workload_tab.dataframe(evaluation.by_workload, hide_index=True, column_config=group_columns)
+
+explain.show(run)
 
 st.subheader("Downloads")
 cols = st.columns(3)
