@@ -10,6 +10,8 @@ from pandas.testing import assert_frame_equal
 
 from twin_core.cli import main
 from twin_core.demo import (
+    ANOMALY_LABELS,
+    ANOMALY_SAMPLES,
     FLEET_BURSTY,
     FLEET_EXTRA_CORES,
     RESPONSE_GAIN,
@@ -18,6 +20,7 @@ from twin_core.demo import (
     WORKLOADS,
     make_demo_frames,
     make_demo_telemetry,
+    read_injected_anomalies,
     write_demo_fleet,
     write_demo_parquet,
 )
@@ -220,3 +223,53 @@ def test_a_fleet_of_no_host_or_too_many_is_a_config_error(tmp_path: Path, hosts:
 def test_unknown_demo_workloads_are_a_config_error() -> None:
     with pytest.raises(ConfigError, match="Demo workloads must be some of"):
         make_demo_frames(rows=600, workloads=("gaming",))
+
+
+def test_injected_anomalies_raise_core_0_and_overall_only_where_labelled(tmp_path: Path) -> None:
+    write_demo_parquet(tmp_path, rows=1500, cores=4, sessions=3, seed=5, response=True, anomalies=5,
+                       anomaly_tail=0.5)
+    labels = read_injected_anomalies(tmp_path)
+    assert len(labels) == 5 and [a.file for a in labels].count("cpu_bound_00.parquet") == 2
+    follows = ["cpu_util_core_0", "cpu_util_overall", "cpu_freq_current_mhz"]
+    for name, clean in make_demo_frames(rows=1500, cores=4, sessions=3, seed=5, response=True):
+        frame = pd.read_parquet(tmp_path / name)
+        assert_frame_equal(frame.drop(columns=follows), clean.drop(columns=follows))  # nothing else changes
+        raised = frame["cpu_util_core_0"] - clean["cpu_util_core_0"]
+        inside = np.zeros(len(frame), dtype=bool)
+        for label in (a for a in labels if a.file == name):
+            span = frame["timestamp"].between(label.start, label.end).to_numpy()
+            assert span.sum() == label.samples and ANOMALY_SAMPLES[0] <= label.samples <= ANOMALY_SAMPLES[1]
+            assert not span[:len(frame) // 2].any()  # in the session's last half (anomaly_tail=0.5)
+            assert raised[span].mean() > 20  # a burst of 30-50 points, less where it met 100 %
+            inside |= span
+        assert (raised[~inside] == 0).all()
+        overall_up = frame["cpu_util_overall"] - clean["cpu_util_overall"]
+        assert (overall_up[inside] > 0).mean() > 0.9  # overall measures the burst too (N·overall − Σ others sees it)
+
+
+def test_the_loader_skips_the_labels_and_plain_demo_data_has_none(tmp_path: Path) -> None:
+    write_demo_parquet(tmp_path / "with", rows=600, cores=4, sessions=2, seed=2, anomalies=2)
+    assert (tmp_path / "with" / ANOMALY_LABELS).is_file()
+    assert load_telemetry(tmp_path / "with").n_sessions == 2
+    write_demo_parquet(tmp_path / "plain", rows=600, cores=4, sessions=2, seed=2)
+    assert read_injected_anomalies(tmp_path / "plain") is None
+    (tmp_path / "plain" / ANOMALY_LABELS).write_text('{"anomalies": [{"file": "x"}]}')
+    with pytest.raises(ConfigError, match="anomaly labels in .* cannot be read"):
+        read_injected_anomalies(tmp_path / "plain")
+
+
+@pytest.mark.parametrize("anomalies, tail, match", [
+    (-1, 1.0, "cannot be negative"), (3, 0.0, r"must be in \(0, 1\]"), (40, 0.2, "do not fit in 2 sessions")])
+def test_impossible_anomaly_requests_are_config_errors(tmp_path: Path, anomalies: int, tail: float,
+                                                       match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        write_demo_parquet(tmp_path, rows=600, cores=4, sessions=2, anomalies=anomalies, anomaly_tail=tail)
+
+
+def test_demo_data_command_injects_labelled_anomalies(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["demo-data", str(tmp_path), "--rows", "900", "--cores", "4", "--sessions", "3",
+                 "--anomalies", "3", "--anomaly-tail", "0.5"]) == 0
+    assert "with 3 labelled anomalies" in capsys.readouterr().out
+    assert len(read_injected_anomalies(tmp_path)) == 3
+    assert main(["demo-data", str(tmp_path / "fleet"), "--hosts", "2", "--anomalies", "3"]) == 1
+    assert "not a fleet" in capsys.readouterr().err

@@ -56,6 +56,7 @@ FLEET_BURSTY = ("io_bound", "network_bound", "mixed_workload")  # every third ho
 MAX_FLEET_HOSTS = 999
 ANOMALY_POINTS = (30.0, 50.0)  # an injected burst adds this many points (uniform) to core 0's load, within 0-100 %
 ANOMALY_SAMPLES = (8, 20)  # and lasts this many samples (uniform, both ends included)
+ANOMALY_APART = 10  # samples at least between two bursts of a session, so each is an episode of its own
 ANOMALY_CHOICES = 5  # places tried in a burst's slot: the one where core 0 is least busy is taken
 ANOMALY_LABELS = ".injected_anomalies.json"  # the labels beside the demo files (hidden: the loader skips it)
 
@@ -253,16 +254,17 @@ def _check_args(rows: int, cores: int, sessions: int, interval_s: float, timesta
 
 
 def _anomaly_counts(anomalies: int, tail: float, sizes: np.ndarray) -> np.ndarray:
-    """Bursts per session (shared out in turn), checked to fit: each needs a slot of twice the longest burst."""
+    """Bursts per session (shared out in turn), checked to fit: each needs a slot of the longest burst and the
+    samples kept between two."""
     if not (isinstance(tail, (int, float)) and 0.0 < tail <= 1.0):
         raise ConfigError(f"The share of each session that may hold anomalies must be in (0, 1], got {tail!r}.")
     if anomalies < 0:
         raise ConfigError(f"The number of injected anomalies cannot be negative, got {anomalies}.")
     counts = np.full(len(sizes), anomalies // len(sizes)) + (np.arange(len(sizes)) < anomalies % len(sizes))
-    room = np.floor(tail * sizes) // (2 * ANOMALY_SAMPLES[1])
-    if (counts > room).any():
-        raise ConfigError(f"{anomalies} anomalies do not fit in {len(sizes)} sessions of {int(sizes.min()):,} rows "
-                          f"and more (each needs {2 * ANOMALY_SAMPLES[1]} rows of the last {tail:.0%} of its "
+    slot = ANOMALY_SAMPLES[1] + ANOMALY_APART
+    if (counts > np.floor(tail * sizes) // slot).any():
+        raise ConfigError(f"{anomalies} anomalies do not fit in {len(sizes)} sessions (the shortest has "
+                          f"{int(sizes.min()):,} rows; each anomaly needs {slot} rows of the last {tail:.0%} of its "
                           "session); ask for fewer anomalies, more rows, or a larger share.")
     return counts
 
@@ -342,7 +344,7 @@ class _Bursts:
         load = head[:, 0] + tail[:, 0]
         for low, high in zip(edges[:-1], edges[1:]):
             samples = int(self.rng.integers(ANOMALY_SAMPLES[0], ANOMALY_SAMPLES[1] + 1))
-            starts = self.rng.integers(low, high - samples + 1, ANOMALY_CHOICES)
+            starts = self.rng.integers(low, high - samples - ANOMALY_APART + 1, ANOMALY_CHOICES)
             start = int(starts[np.argmin([load[a:a + samples].mean() for a in starts])])
             points = float(self.rng.uniform(*ANOMALY_POINTS))
             for half in (head, tail):
