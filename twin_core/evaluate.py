@@ -4,16 +4,20 @@ Hold-out scores use only rows no model trained on; out-of-fold scores use each t
 from the fold that did not see it. The baselines are computed on the same rows and depend on the twin's kind:
 a reconstruction twin must beat the identity; a behavioural twin, which reads neither overall nor the identity,
 must beat a linear model on the other cores (fitted on the training rows), and is never compared with the identity.
+Every model's prediction interval (twin_core.intervals, calibrated on out-of-fold residuals) is scored on the
+hold-out beside its nominal level: the share of rows it covers and its mean width.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import Ridge
 
+from twin_core.config import IntervalSpec
 from twin_core.features import identity_estimate
+from twin_core.intervals import Calibration, calibrate, coverage
 from twin_core.telemetry import SESSION, TIMESTAMP, WORKLOAD, Telemetry
 from twin_core.verdicts import block_rows, r2_gain_interval, verdict
 
@@ -147,6 +151,8 @@ class Evaluation:
     target: str = "target"
     kind: str = "reconstruction"
     kind_sentence: str = ""
+    interval: dict = field(default_factory=dict)  # {"nominal", "method"} of the bands; empty for a run without
+    calibration: Calibration | None = None  # what the trained twin carries; None for a run read back from the store
 
     def baseline_r2(self, name: str) -> float:
         """Hold-out R² of a baseline (a name of BASELINES); NaN if the run has none by that name."""
@@ -154,6 +160,20 @@ class Evaluation:
 
     def residuals(self, key: str) -> pd.Series:
         return self.predictions["actual"] - self.predictions[key]
+
+    def has_band(self, key: str) -> bool:
+        """Whether the hold-out predictions carry the model's interval (runs trained before intervals do not)."""
+        return f"lower {key}" in self.predictions and bool(self.predictions[f"lower {key}"].notna().any())
+
+    def interval_words(self, key: str) -> str:
+        """The band of a model in words, coverage beside the nominal level: '90 % interval (covers 91.2 % of
+        hold-out rows)'; empty when the model has none."""
+        row = self.models.loc[self.models["key"] == key]
+        if not self.interval or row.empty or "coverage_holdout" not in row or not self.has_band(key):
+            return ""
+        covered = row["coverage_holdout"].iloc[0]
+        return (f"{100 * self.interval['nominal']:.0f} % interval (covers "
+                f"{score_text(None if covered is None else 100 * covered, '.1f')} % of hold-out rows)")
 
 
 def evaluate_run(
@@ -167,11 +187,14 @@ def evaluate_run(
     twin_kind: str,
     seed: int,
     lookback: int,
+    intervals: IntervalSpec | None = None,
 ) -> Evaluation:
     """Score every model (hold-out and OOF) and the baselines of the twin's kind; pick the best model by its OOF R².
 
     `kinds` are the models' estimator kinds per layer; `twin_kind` is the run's kind (TWIN_KINDS). The run's `seed`
     and the features' `lookback` set the layer verdicts' block bootstrap (reproducible, blocks of block_rows(lookback)).
+    With `intervals`, every model is calibrated on its out-of-fold residuals, the hold-out predictions gain
+    `lower <key>` and `upper <key>` (float32) and the models table its hold-out coverage and mean width.
     """
     frame = telemetry.frame
     actual_test = frame[telemetry.target].to_numpy(dtype=float)[test_rows]
@@ -181,6 +204,13 @@ def evaluate_run(
         SESSION: frame[SESSION].to_numpy()[test_rows], WORKLOAD: frame[WORKLOAD].to_numpy()[test_rows],
         "actual": actual_test})
     records = []
+    calibration = None if intervals is None else calibrate(
+        telemetry, train_rows, {model_key(depth, name): oof[name].to_numpy()
+                                for depth, oof in enumerate(oof_layers, start=1) for name in oof.columns},
+        nominal=intervals.nominal, method=intervals.method)
+    bands = {} if calibration is None else calibration.bands_for(
+        telemetry, test_rows, {model_key(depth, name): hold[name].to_numpy()
+                               for depth, hold in enumerate(holdout_layers, start=1) for name in hold.columns})
     for depth, (hold, oof) in enumerate(zip(holdout_layers, oof_layers), start=1):
         for m, name in enumerate(hold.columns):
             key = model_key(depth, name)
@@ -191,6 +221,11 @@ def evaluate_run(
                             "r2_holdout": h["r2"], "mae_holdout": h["mae"], "rmse_holdout": h["rmse"],
                             "r2_oof": o["r2"], "mae_oof": o["mae"], "rmse_oof": o["rmse"], "n_oof": o["n"],
                             "n_without_oof": int(len(actual_train) - o["n"])})
+            if key in bands:
+                predictions[f"lower {key}"], predictions[f"upper {key}"] = bands[key]
+                covered, width, _ = coverage(actual_test, *bands[key])
+                records[-1].update(coverage_holdout=covered, mean_width_holdout=width,
+                                   n_calibration=calibration.n_calibration[key])
     models = pd.DataFrame.from_records(records)
     base = baseline_predictions(telemetry, test_rows, train_rows, twin_kind)
     base_records = []
@@ -211,7 +246,9 @@ def evaluate_run(
                       by_workload=grouped_scores(predictions, WORKLOAD, best["key"], reference),
                       predictions=predictions, best=best, target=telemetry.target, kind=twin_kind,
                       kind_sentence=kind_sentence(twin_kind, telemetry.target, best["r2_holdout"], telemetry.n_cores,
-                                                  _baseline_r2(baselines, "identity")))
+                                                  _baseline_r2(baselines, "identity")),
+                      interval={} if intervals is None else {"nominal": intervals.nominal, "method": intervals.method},
+                      calibration=calibration)
 
 
 def _baseline_r2(baselines: pd.DataFrame, name: str) -> float:
@@ -254,12 +291,17 @@ def layer_gain(models: pd.DataFrame, baselines: pd.DataFrame, predictions: pd.Da
 
 def grouped_scores(predictions: pd.DataFrame, by: str, key: str, reference: str = "identity") -> pd.DataFrame:
     """R² and MAE per session or per workload for the chosen model and the `reference` baseline (columns
-    `r2_<reference>`, `mae_<reference>`)."""
+    `r2_<reference>`, `mae_<reference>`), and the hold-out coverage and mean width of the model's interval where
+    the predictions carry it (`coverage_model`, `width_model`)."""
     out = []
+    banded = f"lower {key}" in predictions
     for value, group in predictions.groupby(by, sort=True):
         model, ref = scores(group["actual"], group[key]), scores(group["actual"], group[reference])
         out.append({by: value, "rows": len(group), "r2_model": model["r2"], "mae_model": model["mae"],
                     f"r2_{reference}": ref["r2"], f"mae_{reference}": ref["mae"]})
+        if banded:
+            covered, width, _ = coverage(group["actual"], group[f"lower {key}"], group[f"upper {key}"])
+            out[-1].update(coverage_model=covered, width_model=width)
     return pd.DataFrame.from_records(out)
 
 

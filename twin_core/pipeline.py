@@ -83,7 +83,7 @@ class TrainResult:
     def model(self) -> TwinModel:
         """The fitted twin alone (what a run store keeps and what-if questions are asked of)."""
         return TwinModel(self.config, self.target, self.stack, list(self.features.columns),
-                         self.features.workload_categories, self.core_columns)
+                         self.features.workload_categories, self.core_columns, self.evaluation.calibration)
 
     @property
     def metrics(self) -> dict:
@@ -256,7 +256,7 @@ def train_twin(telemetry: Telemetry, config: RunConfig, *, on_progress: Progress
     kinds = [[m.kind for m in layer.models] for layer in config.stack.layers]
     evaluation = evaluate_run(_as_the_twin_sees_workloads(telemetry, features.workload_categories), test,
                               split.train, holdout_layers, stack.oof_predictions_, kinds, twin_kind=config.kind,
-                              seed=config.seed, lookback=features.lookback)
+                              seed=config.seed, lookback=features.lookback, intervals=config.intervals)
     seconds["evaluate"] = time.perf_counter() - clock
     seconds["total"] = sum(seconds.values())
 

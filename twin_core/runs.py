@@ -13,8 +13,9 @@ import pandas as pd
 
 from twin_core.config import RunConfig
 from twin_core.errors import MissingColumnError, SchemaMismatchError
-from twin_core.evaluate import Evaluation
+from twin_core.evaluate import Evaluation, model_key
 from twin_core.features import build_features
+from twin_core.intervals import Calibration
 from twin_core.splits import HoldoutSplit
 from twin_core.stack import HierarchicalStack
 from twin_core.telemetry import Telemetry
@@ -40,6 +41,7 @@ class TwinModel:
     feature_columns: list[str]
     workload_categories: tuple[str, ...]
     core_columns: tuple[str, ...]
+    calibration: Calibration | None = None  # its intervals; None for a twin stored before runs had them
 
     def incompatibility(self, telemetry: Telemetry) -> str | None:
         """Why this twin cannot read the telemetry (another set of cores), or None when it can."""
@@ -63,6 +65,15 @@ class TwinModel:
                                   workload_categories=self.workload_categories,
                                   positional_windows=self.config.seed_compatible)
         return self.stack.predict_layers(features.X[self.feature_columns])
+
+    def bands(self, telemetry: Telemetry, layers: list[pd.DataFrame]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Each model's interval (lower, upper) on the rows `predict_layers` gave for `telemetry`, keyed by model
+        key ('L2:top-ridge'); empty for a twin stored without a calibration (it has no band to give)."""
+        if self.calibration is None or not layers:
+            return {}
+        return self.calibration.bands_for(with_target(telemetry, self.target), layers[0].index.to_numpy(),
+                                          {model_key(depth, name): frame[name].to_numpy()
+                                           for depth, frame in enumerate(layers, start=1) for name in frame.columns})
 
 
 class FinishedRun(Protocol):
@@ -98,7 +109,9 @@ def run_metrics(*, config: RunConfig, target: str, data_fingerprint: str, split:
                 evaluation: Evaluation, seconds: dict[str, float], notes: list[str]) -> dict:
     """The stable metrics contract (see README, 'metrics.json'); fields are added, never renamed."""
     ev = evaluation
-    models = [{k: _plain(v) for k, v in row.items() if k != "key"} for row in ev.models.to_dict("records")]
+    models = [{**{k: _plain(v) for k, v in row.items() if k != "key" and k not in INTERVAL_FIELDS},
+               **_interval(ev, row)} for row in ev.models.to_dict("records")]
+    best_row = next((row for row in ev.models.to_dict("records") if row["key"] == ev.best["key"]), {})
     baselines = {row["name"]: {"r2_holdout": _plain(row["r2_holdout"]), "mae_holdout": _plain(row["mae_holdout"]),
                                "rmse_holdout": _plain(row["rmse_holdout"]), "label": row["label"]}
                  for row in ev.baselines.to_dict("records")}
@@ -119,17 +132,34 @@ def run_metrics(*, config: RunConfig, target: str, data_fingerprint: str, split:
         "models": models,
         "baselines": baselines,
         "layer_gain": [{k: _plain(v) for k, v in r.items()} for r in ev.layer_gain.to_dict("records")],
-        "best": {k: _plain(v) for k, v in ev.best.items() if k != "key"},
+        "best": {**{k: _plain(v) for k, v in ev.best.items() if k != "key"}, **_interval(ev, best_row)},
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
         "notes": notes,
     }
 
 
+INTERVAL_FIELDS = ("coverage_holdout", "mean_width_holdout", "n_calibration")  # nested under "interval"
+
+
+def _interval(evaluation: Evaluation, row: dict) -> dict:
+    """A model's `"interval"` entry of metrics.json: nominal level, method, hold-out coverage and mean width, and
+    the out-of-fold rows it was calibrated on; nothing for a run without intervals."""
+    if not evaluation.interval or "coverage_holdout" not in row:
+        return {}
+    values = {k: _plain(row.get(k)) for k in INTERVAL_FIELDS}
+    values["n_calibration"] = None if values["n_calibration"] is None else int(values["n_calibration"])
+    return {"interval": {**evaluation.interval, **values}}
+
+
 def predictions_frame(result: FinishedRun) -> pd.DataFrame:
-    """The hold-out predictions with residuals of every model, ready to download."""
+    """The hold-out predictions with residuals of every model and the best model's band as `lower` and `upper`,
+    ready to download."""
     frame = result.evaluation.predictions.copy()
     for key in result.evaluation.models["key"]:
         frame[f"residual {key}"] = result.evaluation.residuals(key)
+    best = result.evaluation.best["key"]
+    if f"lower {best}" in frame:
+        frame["lower"], frame["upper"] = frame[f"lower {best}"], frame[f"upper {best}"]
     return frame
 
 
