@@ -11,6 +11,10 @@ What runs where:
   nor the feature matrix.
 The client never reads the fleet's telemetry, and what it unpickles is what `train_host` returned. A host that cannot
 be trained (a bad file, too short) is an outcome with its one message; the other hosts go on.
+
+`train_tasks` is the part a sweep shares (twin_core.sweep): many independent runs of named files on an engine, each
+outcome as it finishes, a task that died as one line. A worker keeps the last telemetry it loaded, so the runs of a
+sweep (the same files, other configurations) read the files once per worker.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -74,11 +79,13 @@ class FleetOptions:
 
 @dataclass(frozen=True)
 class HostTask:
-    """What a worker needs to train one host: plain, small and picklable (the configuration travels as JSON)."""
+    """What a worker needs to train one host (or one run of a sweep, its `host` then naming the run and its data):
+    plain, small and picklable (the configuration travels as JSON); `report` asks for the run's report.html."""
 
     host: Host
     config_json: str
     options: FleetOptions
+    report: bool = True
 
 
 @dataclass(frozen=True)
@@ -230,7 +237,8 @@ def train_host(task: HostTask) -> HostOutcome:
             result = train_twin(telemetry, replace(config, stack=replace(config.stack, n_jobs=1)),
                                 memory_budget=task.options.memory_budget)
         result.seconds["load"] = load_seconds
-        return HostOutcome(host, result, report_deflated=zlib.compress(_host_report(result, host).encode("utf-8")))
+        report = zlib.compress(_host_report(result, host).encode("utf-8")) if task.report else b""
+        return HostOutcome(host, result, report_deflated=report)
     except TwinError as exc:
         return HostOutcome(host, error=str(exc), invalid_data=isinstance(exc, TelemetryError))
     except OSError as exc:
@@ -255,12 +263,18 @@ def _one_thread_per_fit() -> Iterator[None]:
 
 def _load_host(host: Host, target: str, options: FleetOptions) -> Telemetry:
     """The host's telemetry, through the same readers and checks as `train`: its files as they are, or of files that
-    hold several hosts only its rows (a parquet file read with a filter, a CSV file line by line)."""
+    hold several hosts only its rows (a parquet file read with a filter, a CSV file line by line). The last one
+    loaded is kept on the worker, so the next task on the same files (a sweep's) does not read them again."""
+    return _load_files(host.files, host.value, target, options)
+
+
+@lru_cache(maxsize=1)
+def _load_files(files: tuple[str, ...], value: object, target: str, options: FleetOptions) -> Telemetry:
     rule = {"target": target, "gap_factor": options.gap_factor, "min_gap_s": options.min_gap_s,
             "memory_budget": options.memory_budget}
-    if host.value is None:
-        return load_telemetry(list(host.files), **rule)
-    return load_uploaded([(Path(p).name, _host_rows(Path(p), host.value)) for p in host.files], **rule)
+    if value is None:
+        return load_telemetry(list(files), **rule)
+    return load_uploaded([(Path(p).name, _host_rows(Path(p), value)) for p in files], **rule)
 
 
 def _host_rows(path: Path, value: object) -> bytes:
@@ -302,14 +316,23 @@ def train_fleet(hosts: Sequence[Host], config: RunConfig, engine: Engine,
     A task that ends in an exception rather than an outcome (its worker died, or a bug) is that host's failure.
     """
     config.validate()
-    tasks = [HostTask(host, config.to_json(), options) for host in hosts]
+    yield from train_tasks([HostTask(host, config.to_json(), options) for host in hosts], engine)
+
+
+def train_tasks(tasks: Sequence[HostTask], engine: Engine) -> Iterator[HostOutcome]:
+    """Train independent runs (a fleet's hosts, a sweep's runs) on `engine`; yield each outcome as it finishes.
+
+    A task that ends in an exception rather than an outcome (its worker died, or a bug) is that run's failure, in
+    one line.
+    """
     for index, outcome, error in engine.map_unordered(train_host, tasks):
         if error is None:
             yield outcome
         else:
             said = " ".join(str(error).split())  # one line, however the cluster wrapped it
-            yield HostOutcome(hosts[index], error=f"its task stopped on {engine.describe()} ({type(error).__name__}: "
-                                                  f"{said}); see the worker's log, then train this host again.")
+            yield HostOutcome(tasks[index].host, error=f"its task stopped on {engine.describe()} "
+                                                       f"({type(error).__name__}: {said}); see the worker's log, then "
+                                                       "train it again.")
 
 
 def host_summary(host: str, metrics: dict) -> dict:
