@@ -4,7 +4,9 @@ LightGBM models are kept as LightGBM's own model text, the ridge (`ScaledRidgeCV
 the scaler's mean and scale and the model's coefficients and intercept in JSON, and the scikit-learn tree ensembles
 (HistGradientBoosting, extra trees) through skops with an explicit list of trusted types. Anything else,
 pre-trained models from the operator's directory included, is refused for saving. The manifest carries the
-format version and the library version that wrote it; a format this version does not know is refused.
+format version and the library version that wrote it; a format this version does not know is refused. The
+twin's interval calibration is a plain JSON entry of the manifest; a twin kept before intervals has none, loads as
+it did, and gives no band.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 import twin_core
 from twin_core.config import RunConfig
 from twin_core.errors import StoreError, UnstorableModelError
+from twin_core.intervals import Calibration
 from twin_core.models import PRETRAINED, ScaledRidgeCV
 from twin_core.runs import TwinModel
 from twin_core.stack import FittedMember, HierarchicalStack
@@ -108,6 +111,7 @@ def encode_model(model: TwinModel) -> dict[str, bytes]:
         "config": json.loads(model.config.to_json()), "target": model.target,
         "feature_columns": list(model.feature_columns), "workload_categories": list(model.workload_categories),
         "core_columns": list(model.core_columns),
+        "calibration": None if model.calibration is None else model.calibration.to_dict(),
         "stack": {"passthrough": stack.passthrough if isinstance(stack.passthrough, bool) else list(stack.passthrough),
                   "refit": stack.refit, "n_features_in": int(stack.n_features_in_),
                   "feature_names_in": [str(c) for c in getattr(stack, "feature_names_in_", [])],
@@ -181,6 +185,16 @@ def _decode_estimator(description: dict, data: bytes, where: str):
     raise StoreError(f"{where} has a part of unknown kind {kind!r}; train the run again to keep it.")
 
 
+def _calibration(data: dict | None, where: str) -> Calibration | None:
+    """The interval calibration of a manifest; None for a twin kept before intervals (it gives no band)."""
+    if data is None:
+        return None
+    try:
+        return Calibration.from_dict(data)
+    except StoreError as exc:
+        raise StoreError(f"The model of {where}: {exc}; train the run again.") from None
+
+
 def decode_model(read: Callable[[str], bytes], where: str) -> TwinModel:
     """The twin from its files; `read(path)` returns a file's verified bytes. Raises StoreError on any fault."""
     try:
@@ -203,7 +217,7 @@ def decode_model(read: Callable[[str], bytes], where: str) -> TwinModel:
         stack.layers_ = layers_
         return TwinModel(RunConfig.from_dict(manifest["config"]), manifest["target"], stack,
                          list(manifest["feature_columns"]), tuple(manifest["workload_categories"]),
-                         tuple(manifest["core_columns"]))
+                         tuple(manifest["core_columns"]), _calibration(manifest.get("calibration"), where))
     except StoreError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, lgb.basic.LightGBMError) as exc:
