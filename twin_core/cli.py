@@ -29,6 +29,9 @@ from twin_core.runs import save_run_outputs
 from twin_core.schema import MAX_CONFIG_BYTES, MAX_FOLDS, MAX_LOOKBACK_ROWS, MAX_N_JOBS
 from twin_core.splits import CV_KINDS, HOLDOUT_KINDS
 from twin_core.store import RunStore
+from twin_core.sweep import (
+    MAX_RUNS, check_memory, expand, read_grid, run_row, sweep_document, sweep_text, train_sweep, winner,
+)
 from twin_core.telemetry import SessionRule, Telemetry, load_telemetry, validate_sources
 from twin_core.telemetry.labels import UNLABELLED
 from twin_core.telemetry.options import MAX_SCHEDULE_BYTES, SourceOptions
@@ -188,6 +191,31 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument("--quiet", action="store_true", help="no progress bar")
     _session_options(fleet)
     _budget_option(fleet)
+
+    sweep = sub.add_parser(
+        "sweep", help="train every run of a grid (feature windows and lags, model sizes, layer compositions) as "
+                      "independent runs and rank them by out-of-fold R²",
+        description="Train the runs of a sweep grid (a JSON file: a base preset or configuration and the axes to "
+                    "vary; see examples/sweep_quick.json and README, 'Sweeps') as independent runs, in parallel on "
+                    "this machine or on a Dask cluster, with one progress bar over the runs. The data is checked "
+                    "once here, then each worker reads the files itself. The winner is the run whose best model has "
+                    f"the highest out-of-fold R² on its training rows, never chosen on the hold-out. At most "
+                    f"{MAX_RUNS} runs.")
+    sweep.add_argument("data", nargs="+", help=DATA_HELP)
+    sweep.add_argument("--grid", type=Path, required=True, metavar="GRID.json", help="the sweep grid file")
+    sweep.add_argument("--out", type=Path, metavar="DIR",
+                       help="write DIR/sweep.json (the runs ranked, the winner, the grid) and DIR/run-NN/ with each "
+                            "run's metrics.json, config.json and predictions.parquet (the winner's also report.html)")
+    sweep.add_argument("--store", nargs="?", const="", type=str, metavar="DB",
+                       help="keep every run in the SQLite run store (default: $TWIN_STORE or runs/studio.sqlite), "
+                            "tagged with the sweep, so the app's Sweep and Compare pages show them")
+    _engine_options(sweep, "where the runs train: `local` (worker processes on this machine, the default) or "
+                           "`dask` (a Dask cluster: --scheduler's, else $TWIN_DASK_SCHEDULER's, else a local cluster)")
+    sweep.add_argument("--workers", type=_flag_value, metavar="N",
+                       help="runs trained side by side (default: one per physical core)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    _session_options(sweep)
+    _budget_option(sweep)
 
     config = sub.add_parser("config", help="print a preset as JSON, to edit and pass to `train --config`")
     config.add_argument("preset", choices=sorted(PRESETS))
@@ -553,6 +581,63 @@ def format_fleet(fleet_id: str, config: RunConfig, rows: list[dict], failures: l
     return "\n".join(lines)
 
 
+def _sweep(args: argparse.Namespace) -> int:
+
+    try:
+        grid = read_grid(args.grid)
+        runs = expand(grid)
+    except ConfigError as exc:
+        raise ConfigError(f"{args.grid}: {exc}") from None
+    _check_engine_options(args)
+    if args.workers is not None and (not isinstance(args.workers, int) or args.workers < 1):
+        raise ConfigError(f"--workers: the runs trained side by side must be a whole number of at least 1, "
+                          f"got {args.workers!r}.")
+    store = None
+    if args.store is not None:  # a store that cannot keep the runs is refused before any run trains
+        store = RunStore(args.store or None, create=True)
+        for run in runs:
+            check_storable(run.config)
+    sweep_id = datetime.now(timezone.utc).strftime("sweep-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
+    options = FleetOptions(args.memory_budget, args.gap_factor, args.min_gap_s)
+    progress, rows, failures, best = _ProgressBar(not args.quiet), [], [], None
+    with open_engine(args.engine, args.scheduler, args.workers) as engine:
+        telemetry = load_telemetry(args.data, target=runs[0].config.target, gap_factor=args.gap_factor,
+                                   min_gap_s=args.min_gap_s, memory_budget=args.memory_budget)
+        check_memory(runs, telemetry, at_once=engine.workers, budget=args.memory_budget)
+        del telemetry  # checked once here; each worker reads the files itself
+        progress(0, len(runs), f"{len(runs)} run(s) on {engine.describe()}")
+        for outcome in train_sweep(runs, args.data, engine, options):
+            name, result = outcome.run.name, outcome.result
+            if result is None:
+                failures.append({"run": name, "error": outcome.error})
+            else:
+                rows.append(run_row(outcome.run, result.metrics))
+                rows[-1]["run_id"] = store.save(result, name, sweep=sweep_id) if store is not None else None
+                if args.out:
+                    save_run_outputs(result, args.out / f"run-{outcome.run.index + 1:02d}")
+                if best is None or winner([best[0], rows[-1]]) is rows[-1]:  # the winner's report is written
+                    best = (rows[-1], result)
+            progress(len(rows) + len(failures), len(runs), f"{name} {'failed' if result is None else 'trained'}")
+        where = engine.describe()
+    document = sweep_document(sweep_id, grid, rows, failures, engine=where,
+                              store=str(store.path) if store is not None else None)
+    print(sweep_text(document))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "sweep.json").write_text(json.dumps(document, indent=2, allow_nan=False))
+        if best is not None:
+            data_label = files_label(tuple(Path(p).name for p in args.data))
+            _write_run_outputs(best[1], args.out / f"run-{best[0]['index'] + 1:02d}",
+                               build_report(best[1], best[0]["run"], data_label))
+        print(f"Wrote {args.out / 'sweep.json'} and each run's outputs in {args.out}/run-NN/")
+    if store is not None and rows:
+        print(f"Kept {len(rows)} run(s) in {store.path} as sweep {sweep_id}")
+    if not failures:
+        return EXIT_OK
+    print(f"error: {len(failures)} of {len(runs)} run(s) could not be trained (listed above).", file=sys.stderr)
+    return EXIT_ERROR
+
+
 def _config(args: argparse.Namespace) -> int:
 
     print(get_preset(args.preset).to_json())
@@ -604,7 +689,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a TwinError becomes a one-line message and a non-zero exit, never a traceback."""
     args = _parser().parse_args(argv)
     handlers = {"train": _train, "validate": _validate, "convert": _convert, "demo-data": _demo, "config": _config,
-                "runs": _runs, "record": _record, "fleet": _fleet}
+                "runs": _runs, "record": _record, "fleet": _fleet, "sweep": _sweep}
     try:
         return handlers[args.command](args)
     except TrainingCancelled as exc:
