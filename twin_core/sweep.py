@@ -404,3 +404,39 @@ def split_words(rows: Sequence[dict]) -> str:
     if len(said) <= 1:
         return said[0] if said else ""
     return f"{said[0]} (the purge gap follows each run's look-back: see each run's gap)"
+
+
+def sweep_text(document: dict) -> str:
+    """The table `sweep` prints: the runs ranked by the best model's out-of-fold R² (the winner marked), each with
+    its settings, its hold-out R² beside it, each layer's best, the baseline its kind must beat and its seconds;
+    the split said once, then the runs that failed with their reason."""
+    runs, reference = document["runs"], document["reference"]
+    axes = list(runs[0]["settings"]) if runs else []
+    depth = max((len(r["layers"]) for r in runs), default=0)
+    header = ["", "#", *axes, "best model", "R² OOF", "R² hold-out",
+              *(f"L{d} {what}" for d in range(1, depth + 1) for what in ("OOF", "hold-out")), f"R² {reference}", "s"]
+    table = [header]
+    for rank, row in enumerate(runs, start=1):
+        layers = {g["layer"]: g for g in row["layers"]}
+        cells = [f"{layers[d][what]:.4f}" if d in layers and layers[d][what] is not None else "-"
+                 for d in range(1, depth + 1) for what in ("r2_oof", "r2_holdout")]
+        table.append(["*" if row["run"] == document["winner"] else "", str(rank), *row["settings"].values(),
+                      row["best_model"], _score(row["r2_oof"]), _score(row["r2_holdout"]), *cells,
+                      _score(row["baselines"].get(reference)), f"{row['seconds']:.1f}"])
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    lines = [f"Sweep {document['sweep']} · base {document['base']} · {len(runs)} run(s) trained, "
+             f"{len(document['failed'])} failed · ranked by {document['selected_by']}",
+             f"Hold-out of every run: {document['split']}" if runs else "No run finished."]
+    if document["leaky"]:
+        lines.append("These runs used a LEAKY protocol: their scores overstate the twin.")
+    lines += [""] + ["  ".join(cell.ljust(w) if i < len(axes) + 3 else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(line, widths))).rstrip() for line in table]
+    if document["winner"]:
+        lines += ["", f"* winner: {document['winner']}"]
+    if document["failed"]:
+        lines += ["", "Failed:"] + [f"  {f['run']}: {f['error']}" for f in document["failed"]]
+    return "\n".join(lines)
+
+
+def _score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
