@@ -11,6 +11,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from twin_core.anomalies import anomaly_column
 from twin_core.config import RunConfig
 from twin_core.errors import MissingColumnError, SchemaMismatchError
 from twin_core.evaluate import Evaluation, model_key
@@ -153,13 +154,15 @@ def _interval(evaluation: Evaluation, row: dict) -> dict:
 
 def predictions_frame(result: FinishedRun) -> pd.DataFrame:
     """The hold-out predictions with residuals of every model and the best model's band as `lower` and `upper`,
-    ready to download."""
+    and `anomaly`: whether the row lies in an anomaly episode of that band (the run's AnomalySpec), ready to
+    download."""
     frame = result.evaluation.predictions.copy()
     for key in result.evaluation.models["key"]:
         frame[f"residual {key}"] = result.evaluation.residuals(key)
     best = result.evaluation.best["key"]
     if f"lower {best}" in frame:
         frame["lower"], frame["upper"] = frame[f"lower {best}"], frame[f"upper {best}"]
+        frame["anomaly"] = anomaly_column(frame, best, result.config.anomalies.min_samples)
     return frame
 
 
