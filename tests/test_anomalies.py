@@ -5,10 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin_core.anomalies import (EPISODE_COLUMNS, anomaly_mask, band_frame, find_episodes, label_frame,
+from twin_core.anomalies import (EPISODE_COLUMNS, anomaly_column, band_frame, find_episodes, label_frame,
                                  score_episodes)
-from twin_core.demo import InjectedAnomaly
+from twin_core.demo import InjectedAnomaly, read_injected_anomalies, write_demo_parquet
 from twin_core.errors import MissingColumnError
+from twin_core.pipeline import TrainResult, train_twin
+from twin_core.presets import get_preset
+from twin_core.runs import save_run_outputs
+from twin_core.telemetry import load_telemetry
 
 
 def _band(actual: list[float], sessions: list[int] | None = None, times: list[float] | None = None,
@@ -59,13 +63,16 @@ def test_ranked_by_summed_excess_then_peak() -> None:
     assert episodes["first_row"].tolist() == [16, 3, 22]
 
 
-def test_anomaly_mask_marks_exactly_the_rows_of_episodes() -> None:
+def test_the_anomaly_column_marks_exactly_the_rows_of_episodes_in_the_predictions_order() -> None:
     actual = [50] * 2 + [70] * 3 + [50] + [70] * 2 + [20] * 4
-    mask = anomaly_mask(_band(actual), min_samples=3)
-    assert mask.tolist() == [False] * 2 + [True] * 3 + [False] * 3 + [True] * 4
-    assert not anomaly_mask(_band([50.0] * 4), min_samples=1).any()
+    predictions = _band(actual).rename(columns={"predicted": "L1:m", "lower": "lower L1:m", "upper": "upper L1:m"})
+    shuffled = predictions.sample(frac=1.0, random_state=0)
+    column = anomaly_column(shuffled, "L1:m", min_samples=3)
+    assert column.index.equals(shuffled.index) and column.dtype == bool
+    assert column.sort_index().tolist() == [False] * 2 + [True] * 3 + [False] * 3 + [True] * 4
+    assert not anomaly_column(predictions.assign(actual=50.0), "L1:m", min_samples=1).any()
     with pytest.raises(ValueError, match="min_samples must be at least 1"):
-        anomaly_mask(_band([50.0]), min_samples=0)
+        anomaly_column(predictions, "L1:m", min_samples=0)
 
 
 def test_band_frame_renames_a_models_band_and_says_when_there_is_none() -> None:
@@ -92,3 +99,38 @@ def test_precision_and_recall_against_labels_in_the_same_session() -> None:
     assert score_episodes(elsewhere.iloc[:1], labels.iloc[:1])["true_episodes"] == 0
     empty = score_episodes(episodes.iloc[:0], labels.iloc[:0])
     assert np.isnan(empty["precision"]) and np.isnan(empty["recall"])
+
+
+@pytest.fixture(scope="module")
+def injected(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainResult, pd.DataFrame]:
+    """A behavioural-quick twin trained on response demo data with 10 labelled bursts, all placed where the
+    per-session 20 % hold-out lies (the last 18 % of every session), and the labels placed in its sessions."""
+    folder = tmp_path_factory.mktemp("injected")
+    write_demo_parquet(folder, rows=3000, cores=4, sessions=5, seed=0, response=True, anomalies=10,
+                       anomaly_tail=0.18)
+    result = train_twin(load_telemetry(folder), get_preset("behavioural-quick"))
+    frame = band_frame(result.evaluation.predictions, result.evaluation.best["key"])
+    return result, label_frame(read_injected_anomalies(folder), frame)
+
+
+def test_a_behavioural_twin_finds_the_injected_anomalies_of_its_hold_out(injected) -> None:
+    result, labels = injected
+    assert labels["in_band"].all() and len(labels) == 10  # every injected burst lies in the hold-out
+    frame = band_frame(result.evaluation.predictions, result.evaluation.best["key"])
+    score = score_episodes(find_episodes(frame, result.config.anomalies.min_samples), labels)
+    assert score["found_labels"] >= 8 and score["precision"] >= 0.8, score
+
+
+def test_predictions_parquet_marks_the_rows_of_the_best_models_episodes(injected, tmp_path) -> None:
+    result, labels = injected
+    save_run_outputs(result, tmp_path)
+    saved = pd.read_parquet(tmp_path / "predictions.parquet")
+    assert saved["anomaly"].dtype == bool
+    episodes = find_episodes(band_frame(saved.rename(columns={"lower": "lower best", "upper": "upper best",
+                                                              result.evaluation.best["key"]: "best"}), "best"),
+                             result.config.anomalies.min_samples)
+    assert saved["anomaly"].sum() == episodes["samples"].sum() > 0
+    in_labels = np.zeros(len(saved), dtype=bool)
+    for label in labels.itertuples():
+        in_labels |= saved["timestamp"].between(label.start, label.end).to_numpy()
+    assert (saved["anomaly"] & in_labels).sum() / saved["anomaly"].sum() > 0.8  # marked rows are mostly the bursts

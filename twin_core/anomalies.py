@@ -16,7 +16,6 @@ import pandas as pd
 
 from twin_core.demo import InjectedAnomaly
 from twin_core.errors import MissingColumnError
-from twin_core.plots import _shared_stretches
 from twin_core.telemetry import SESSION, TIMESTAMP, WORKLOAD
 
 BAND_COLUMNS = ("row", TIMESTAMP, SESSION, WORKLOAD, "actual", "predicted", "lower", "upper")
@@ -25,8 +24,9 @@ EPISODE_COLUMNS = ("rank", SESSION, WORKLOAD, "direction", "start", "end", "dura
 
 
 def band_frame(predictions: pd.DataFrame, key: str) -> pd.DataFrame:
-    """One model's hold-out band in the columns the episode finder reads (BAND_COLUMNS), in time order, from a
-    predictions frame with `<key>`, `lower <key>` and `upper <key>` (Evaluation.predictions, a stored run's)."""
+    """One model's hold-out band in the columns the episode finder reads (BAND_COLUMNS), in time order (keeping the
+    index of its rows), from a predictions frame with `<key>`, `lower <key>` and `upper <key>`
+    (Evaluation.predictions, a stored run's)."""
     wanted = {key: "predicted", f"lower {key}": "lower", f"upper {key}": "upper"}
     missing = [c for c in ["row", TIMESTAMP, SESSION, WORKLOAD, "actual", *wanted] if c not in predictions.columns]
     if missing:
@@ -34,7 +34,7 @@ def band_frame(predictions: pd.DataFrame, key: str) -> pd.DataFrame:
                                  "has no prediction band for that model (runs trained before intervals have none); "
                                  "train it again to find anomalies.")
     frame = predictions[["row", TIMESTAMP, SESSION, WORKLOAD, "actual", *wanted]].rename(columns=wanted)
-    return frame.sort_values([TIMESTAMP, "row"], kind="stable").reset_index(drop=True)
+    return frame.sort_values([TIMESTAMP, "row"], kind="stable")
 
 
 def _excess(frame: pd.DataFrame) -> np.ndarray:
@@ -54,6 +54,9 @@ def _runs(frame: pd.DataFrame, min_samples: int) -> tuple[np.ndarray, np.ndarray
     excess = _excess(frame)
     if not len(frame):
         return np.array([], dtype=int), np.array([], dtype=int), excess
+    # the trace charts' own breaks; imported here because plots imports compare, which imports runs, which
+    # imports this module (for predictions_frame's anomaly column)
+    from twin_core.plots import _shared_stretches
     side = np.sign(excess).astype(int)
     stretch = _shared_stretches(frame)
     change = np.r_[True, (side[1:] != side[:-1]) | (stretch[1:] != stretch[:-1])]
@@ -82,13 +85,15 @@ def find_episodes(frame: pd.DataFrame, min_samples: int = 5) -> pd.DataFrame:
     return out.reset_index(drop=True)[list(EPISODE_COLUMNS)]
 
 
-def anomaly_mask(frame: pd.DataFrame, min_samples: int = 5) -> np.ndarray:
-    """True for every row of a band frame that lies inside an episode (the `anomaly` column of predictions)."""
+def anomaly_column(predictions: pd.DataFrame, key: str, min_samples: int = 5) -> pd.Series:
+    """True for every row of `predictions` (any order) inside an episode of model `key`'s band: predictions.parquet's
+    `anomaly` column."""
+    frame = band_frame(predictions, key)
     starts, ends, _ = _runs(frame, min_samples)
     inside = np.zeros(len(frame) + 1, dtype=int)
     np.add.at(inside, starts, 1)
     np.add.at(inside, ends, -1)
-    return np.cumsum(inside[:-1]) > 0
+    return pd.Series(np.cumsum(inside[:-1]) > 0, index=frame.index, name="anomaly").reindex(predictions.index)
 
 
 def label_frame(labels: list[InjectedAnomaly], frame: pd.DataFrame) -> pd.DataFrame:
