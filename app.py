@@ -14,6 +14,7 @@ page = st.navigation([
     st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/results.py", title="Results", icon=":material/insights:"),
+    st.Page("pages/anomalies.py", title="Anomalies", icon=":material/crisis_alert:"),
     st.Page("pages/whatif.py", title="What-if", icon=":material/psychology_alt:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/fleet.py", title="Fleet", icon=":material/dns:"),
