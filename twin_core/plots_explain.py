@@ -3,6 +3,7 @@ did at one instant, in points of utilisation a director can read without knowing
 from __future__ import annotations
 
 import html
+import textwrap
 
 import numpy as np
 import plotly.graph_objects as go
@@ -14,14 +15,16 @@ TOP_K = 15
 POINTS = "points of utilisation"
 UP_COLOUR, DOWN_COLOUR, TOTAL_COLOUR = "#d62728", "#1f77b4", "#444444"
 BAR_PX = 26  # height of one bar, so a chart of many inputs grows instead of squeezing its names
+SUBTITLE_CHARS = 130  # a subtitle line this long fits a chart across the page at 1280 px
 
 
 def _layout(fig: go.Figure, title: str, subtitle: str, bars: int) -> go.Figure:
-    """Title and subtitle above, full input names left of the bars (autosized margin), a height that fits them."""
-    fig.update_layout(title=dict(text=html.escape(title), subtitle=dict(text=html.escape(subtitle)),
-                                 font=dict(size=16)),
-                      template="plotly_white", height=160 + BAR_PX * bars, margin=dict(t=90, l=12, r=24),
-                      showlegend=False)
+    """Title and subtitle above (the subtitle wrapped to fit), full input names left of the bars (autosized margin),
+    and a height that fits every bar."""
+    lines = textwrap.wrap(html.escape(subtitle), SUBTITLE_CHARS) or [""]
+    fig.update_layout(title=dict(text=html.escape(title), subtitle=dict(text="<br>".join(lines)), font=dict(size=16)),
+                      template="plotly_white", height=160 + BAR_PX * bars + 14 * len(lines),
+                      margin=dict(t=76 + 14 * len(lines), l=12, r=24), showlegend=False)
     fig.update_yaxes(automargin=True, autorange="reversed")
     return fig
 
@@ -63,7 +66,7 @@ def contribution_figure(contributions: Contributions, when: str, top_k: int = TO
         increasing=dict(marker_color=UP_COLOUR), decreasing=dict(marker_color=DOWN_COLOUR),
         totals=dict(marker_color=TOTAL_COLOUR), connector=dict(line=dict(color="#bbbbbb", width=1)),
         hovertemplate="%{y}: %{x:+.2f} points<extra></extra>"))
-    fig.update_xaxes(title_text=f"predicted utilisation ({POINTS}, %)")
+    fig.update_xaxes(title_text=f"predicted utilisation (%); each step in {POINTS}")
     return _layout(fig, f"Why {model_words(contributions.key)} predicts {prediction:.1f} % at {when}",
                    f"Expected value plus each input's contribution (red up, blue down) = the prediction; "
                    f"{contributions.method}.", len(steps))

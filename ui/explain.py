@@ -95,9 +95,10 @@ def show(run: Run) -> None:
     if not explained:
         return
     best = result.evaluation.best["key"]
-    key = st.selectbox("Model to explain", explained, index=explained.index(best) if best in explained else 0,
-                       format_func=model_words, key=f"explain_model:{run.label}",
-                       help="A model of any layer: a meta model is explained by the lower models it reads.")
+    key = st.columns([2, 3])[0].selectbox(
+        "Model to explain", explained, index=explained.index(best) if best in explained else 0,
+        format_func=model_words, key=f"explain_model:{run.label}",
+        help="A model of any layer: a meta model is explained by the lower models it reads.")
     st.plotly_chart(_importance(run.key, key, explainer), key="explain_importance")
     st.markdown("**One prediction, taken apart**")
     row = _pick_instant(result.evaluation.predictions, run.label)

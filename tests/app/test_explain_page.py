@@ -1,14 +1,17 @@
 """Results page: the explanations section shows a trained run's global importance and one instant's contributions."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import figures, goto, train, values
 from twin_core.evaluate import model_words
 
 
-def test_results_page_explains_the_best_model_and_one_instant_of_a_quick_run(app: AppTest) -> None:
+def test_results_page_explains_a_quick_runs_models_and_the_instant_picked_by_session_and_time(app: AppTest) -> None:
     at = goto(train(app, "quick"), "results")
     result = at.session_state["runs"][0].result
     assert any(h.value == "Why the twin predicts what it does" for h in at.subheader)
@@ -27,3 +30,17 @@ def test_results_page_explains_the_best_model_and_one_instant_of_a_quick_run(app
     # the prediction bar is the model's own prediction at one hold-out instant of the chosen session
     assert np.isclose(steps[:-1].sum(), steps[-1])
     assert np.isclose(shown[result.evaluation.best["key"]], steps[-1], atol=1e-6).any()
+
+    # another session and its last instant: the waterfall is the ridge's prediction at exactly that row
+    label = at.session_state["runs"][0].label
+    last_session = max(predictions["session"])
+    at.selectbox(key=f"explain_session:{label}").set_value(last_session).run()
+    at.selectbox(key=f"explain_model:{label}").set_value("L1:ridge").run()
+    rows = predictions[predictions["session"] == last_session].sort_values("timestamp")
+    end = datetime.fromtimestamp(rows["timestamp"].iloc[-1], tz=timezone.utc).replace(tzinfo=None)
+    at.slider(key=f"explain_instant:{label}:{last_session}").set_value(end).run()
+    assert not at.exception
+    chart = figures(at)["explain_instant_chart"]
+    assert values(chart["data"][0]["x"]).astype(float)[-1] == pytest.approx(rows["L1:ridge"].iloc[-1], abs=1e-6)
+    assert f"(session {last_session})" in chart["layout"]["title"]["text"]
+    assert "layer 1 · ridge" in figures(at)["explain_importance"]["layout"]["title"]["text"]
