@@ -103,7 +103,10 @@ class SweepGrid:
             raise ConfigError("give exactly one base: a preset's name (`preset`) or a run configuration (`config`)",
                               "preset")
         if self.preset is not None:
-            return get_preset(self.preset)
+            try:
+                return get_preset(self.preset)
+            except ConfigError as exc:
+                raise ConfigError(str(exc), "preset") from None
         try:
             return RunConfig.from_dict(self.config)
         except ConfigError as exc:
@@ -180,21 +183,32 @@ def _value_text(value: Any) -> str:
     return json.dumps(value, separators=(", ", ":")) if not isinstance(value, str) else value
 
 
+_KEEP = object()  # a pick that leaves its axis's setting as the base has it
+
+
 def _apply(base: RunConfig, grid: SweepGrid, picks: Sequence[Any]) -> RunConfig:
-    """The base with one value of every axis (`picks`, in `grid.axes()` order); dropped layers go last."""
+    """The base with one value of every axis (`picks`, in `grid.axes()` order; _KEEP leaves one as it is); dropped
+    layers go last."""
     config = base
     at = iter(picks)
     for axis in grid.features:
         value = next(at)
+        if value is _KEEP:
+            continue
         config = replace(config, feature_sets=tuple(replace(s, **{axis.field: value}) if s.name == axis.feature_set
                                                     else s for s in config.feature_sets))
     layers: list = list(config.stack.layers)
     for axis in grid.params:
         value, layer = next(at), layers[axis.layer - 1]
+        if value is _KEEP:
+            continue
         layers[axis.layer - 1] = replace(layer, models=tuple(
             replace(m, params={**m.params, axis.param: value}) if m.name == axis.model else m for m in layer.models))
     for axis in grid.layers:
-        models = axis.choices[next(at)]
+        pick = next(at)
+        if pick is _KEEP:
+            continue
+        models = axis.choices[pick]
         layers[axis.layer - 1] = None if models is None else replace(layers[axis.layer - 1], models=models)
     return replace(config, stack=replace(config.stack, layers=tuple(layer for layer in layers if layer is not None)))
 
@@ -258,7 +272,7 @@ def expand(grid: SweepGrid) -> list[SweepRun]:
                           "values or axes, or split it into several sweeps")
     for position, (path, _, values) in enumerate(axes):  # each value alone on the base: its own message
         for j, value in enumerate(values):
-            picks = [value if k == position else axis_values[0] for k, (_, _, axis_values) in enumerate(axes)]
+            picks = [value if k == position else _KEEP for k in range(len(axes))]
             _valid(_apply(base, grid, picks), f"{path}.{'choices' if path.startswith('layers') else 'values'}"
                                                f"[{json.dumps(value) if path.startswith('layers') else j}]")
     runs = []
