@@ -56,7 +56,7 @@ def contribution_figure(contributions: Contributions, when: str, top_k: int = TO
     if others:
         names.append(f"{others} other inputs together")
         steps.append(rest)
-    prediction = expected + float(values.sum())
+    prediction = float(contributions.prediction[index])
     names.append("prediction")
     steps.append(prediction)
     measure = ["absolute", *["relative"] * (len(steps) - 2), "total"]
