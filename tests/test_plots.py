@@ -171,8 +171,8 @@ def test_residual_unknown_key(result):
 def test_trace_figure_thinned_and_broken_between_sessions(result):
     ev = result.evaluation
     fig = plots.trace_figure(ev, ["L2:top-ridge", "identity"], max_points=100)
-    assert [t.name for t in fig.data] == ["actual", "layer 2 · top-ridge", "identity baseline"]
-    for trace in fig.data:
+    assert [t.name for t in fig.data][:3] == ["actual", "layer 2 · top-ridge", "identity baseline"]
+    for trace in fig.data[:3]:
         assert len(trace.y) <= 100
         _assert_no_line_joins_sessions(trace)
     finite = np.isfinite(np.asarray(fig.data[0].y, dtype=float))
@@ -180,6 +180,24 @@ def test_trace_figure_thinned_and_broken_between_sessions(result):
     plotted_sessions = _session_of(ev, np.asarray(fig.data[0].x)[finite].astype(np.int64))
     assert set(plotted_sessions) == set(ev.predictions[SESSION])
     assert max(np.asarray(fig.data[0].y)[finite]) == ev.predictions["actual"].max()
+
+
+def test_trace_shades_the_best_models_band_with_its_coverage_and_never_across_sessions(result):
+    ev = result.evaluation
+    best = ev.best["key"]
+    fig = plots.trace_figure(ev, [best, "identity"], max_points=200)
+    band = fig.data[-1]
+    covered = result.metrics["best"]["interval"]["coverage_holdout"]
+    assert band.name == f"{model_words(best)}: 90 % interval (covers {100 * covered:.1f} % of hold-out rows)"
+    assert band.fill == "toself" and band.zorder == -1
+    y = np.asarray(band.y, dtype=float)
+    assert np.isnan(y).sum() == ev.predictions[SESSION].nunique()  # one closed outline per session, none joined
+    assert len(y) <= 2 * 200 + ev.predictions[SESSION].nunique()
+    lower, upper = ev.predictions[f"lower {best}"], ev.predictions[f"upper {best}"]
+    assert np.nanmin(y) >= lower.min() - 1e-4 and np.nanmax(y) <= upper.max() + 1e-4
+    # no band for a model other than the best, nor for a run without intervals
+    assert len(plots.trace_figure(ev, ["identity"]).data) == 2
+    assert len(plots.trace_figure(replace(ev, interval={}), [best]).data) == 2
 
 
 def test_trace_figure_zooms_to_one_session(result):

@@ -669,17 +669,49 @@ def _select_session(frame: pd.DataFrame, session: int | None) -> pd.DataFrame:
     return chosen
 
 
-def _trace_lines(frame: pd.DataFrame, series: list[tuple[str, str, str]], max_points: int) -> go.Figure:
+def _trace_lines(frame: pd.DataFrame, series: list[tuple[str, str, str]], max_points: int,
+                 band: tuple[str, str, str, str] | None = None) -> go.Figure:
     """Actual plus (column, name, colour) lines over time, thinned together and broken between sessions and at
-    pauses, on a 0–100 % axis widened to every value (a prediction past either end is drawn, not clipped)."""
-    columns = ["actual"] + [column for column, _, _ in series]
+    pauses, on a 0–100 % axis widened to every value (a prediction past either end is drawn, not clipped).
+
+    `band` (lower column, upper column, name, colour) adds a shaded interval behind the lines, thinned with them
+    (its bounds are among the columns whose extremes the thinning keeps, so it stays aligned with the lines)."""
+    columns = ["actual"] + [column for column, _, _ in series] + ([band[0], band[1]] if band else [])
     arrays = _broken(_thin(frame.sort_values(TIMESTAMP, kind="stable"), columns, max_points), columns)
     fig = go.Figure(_line(arrays["x"], arrays["actual"], arrays["customdata"], "actual", ACTUAL_COLOUR, width=1.8))
     for column, name, colour in series:
         fig.add_trace(_line(arrays["x"], arrays[column], arrays["customdata"], name, colour))
+    if band:
+        lower, upper, name, colour = band
+        shade = "rgba({}, {}, {}, 0.18)".format(*plotly.colors.hex_to_rgb(colour)) if colour.startswith("#") else colour
+        x, y = _band_outline(arrays["x"], arrays[lower], arrays[upper])
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", fill="toself", fillcolor=shade, line=dict(width=0),
+                                 name=_plain(name), zorder=-1, hoverinfo="skip"))
     _mark_sessions(fig, frame)
     fig.update_yaxes(title_text=UTIL_TITLE, range=_percent_range(np.concatenate([arrays[c] for c in columns])))
     return fig
+
+
+def _band_outline(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One closed outline per unbroken stretch of a band (along the upper bound, back along the lower), separated
+    by blanks, so a filled band never bridges a session change or a pause as a fill to the next trace would.
+
+    `x` is datetime64[ms] (`_utc`). Each stretch's first and last instants move 1 ms inwards: they are the bounds
+    of the axis' cut-out gaps (`_mark_sessions`), where plotly drops a point, which would split the outline and
+    close each part with a chord across the stretch."""
+    ok = np.isfinite(lower) & np.isfinite(upper)
+    starts = np.flatnonzero(ok & ~np.r_[False, ok[:-1]])
+    ends = np.flatnonzero(ok & ~np.r_[ok[1:], False]) + 1
+    xs, ys = [], []
+    for start, end in zip(starts, ends):
+        along = x[start:end].copy()
+        if len(along) > 1:
+            along[0], along[-1] = along[0] + np.timedelta64(1, "ms"), along[-1] - np.timedelta64(1, "ms")
+        xs += [along, along[::-1], np.array(["NaT"], dtype="datetime64[ms]")]
+        ys += [upper[start:end], lower[start:end][::-1], np.array([np.nan])]
+    if not xs:
+        return np.array([], dtype="datetime64[ms]"), np.array([])
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def _percent_range(values: np.ndarray) -> list[float]:
@@ -693,13 +725,17 @@ def _percent_range(values: np.ndarray) -> list[float]:
 
 def trace_figure(evaluation: Evaluation, keys: list[str], session: int | None = None,
                  max_points: int = 4000) -> go.Figure:
-    """The target core's actual utilisation against the chosen models' predictions on the hold-out rows."""
+    """The target core's actual utilisation against the chosen models' predictions on the hold-out rows, with the
+    best model's interval shaded behind them when it is chosen and the run has one (named with its coverage)."""
     unknown = [k for k in keys if k not in evaluation.predictions.columns]
     if unknown:
         raise KeyError(f"{unknown} are not models or baselines of this run.")
     frame = _select_session(evaluation.predictions, session)
-    points = _line_points(max_points, len(keys) + 1)
-    fig = _trace_lines(frame, [(k, model_words(k), key_colour(evaluation, k)) for k in keys], points)
+    best = evaluation.best.get("key")
+    band = ((f"lower {best}", f"upper {best}", f"{model_words(best)}: {evaluation.interval_words(best)}",
+             key_colour(evaluation, best)) if best in keys and evaluation.interval_words(best) else None)
+    points = _line_points(max_points, len(keys) + 1 + (2 if band else 0))
+    fig = _trace_lines(frame, [(k, model_words(k), key_colour(evaluation, k)) for k in keys], points, band)
     where = "all sessions" if session is None else f"session {session}"
     return _titled(fig, f"{evaluation.target}: actual against predicted, hold-out rows",
                    f"{where}; {len(frame):,} rows, thinned to ≤ {points:,} points per line; {PAUSE_NOTE}",
