@@ -13,6 +13,7 @@ import pytest
 from twin_core.cli import main
 from twin_core.demo import write_demo_parquet
 from twin_core.errors import ConfigError, MemoryBudgetError
+from twin_core.plots_sweep import response_chart
 from twin_core.presets import get_preset
 from twin_core.store import RunStore
 from twin_core.sweep import MAX_RUNS, SweepGrid, check_memory, expand, ranked, read_grid, winner
@@ -150,3 +151,13 @@ def test_the_sweep_winner_is_the_best_out_of_fold_run_not_the_best_holdout_run(c
     assert (winner_folder / "report.html").exists() and (winner_folder / "metrics.json").exists()
     assert len(list(cli_sweep["out"].glob("run-*/metrics.json"))) == 12
     assert len(list(cli_sweep["out"].glob("run-*/report.html"))) == 1
+
+
+def test_the_response_chart_has_a_panel_per_setting_and_no_point_where_a_layer_is_dropped(cli_sweep):
+    document = cli_sweep["document"]
+    fig = response_chart(document["runs"], document["reference"])
+    assert [a.text for a in fig.layout.annotations] == ["quick.core_lags", "lgbm.n_estimators", "layer 2"]
+    layer_2_oof = [t for t in fig.data if t.name == "layer 2 · out-of-fold (chooses)" and t.xaxis == "x3"][0]
+    assert list(layer_2_oof.x) == ["ridge", "none"] and layer_2_oof.y[1] is None
+    assert layer_2_oof.y[0] == pytest.approx(sum(  # layer 2's best is each such run's best: the mean of their 6
+        r["r2_oof"] for r in document["runs"] if r["settings"]["layer 2"] == "ridge") / 6)
