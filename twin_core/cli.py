@@ -13,10 +13,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NoReturn
 
+import pandas as pd
+
+from twin_core.anomalies import band_frame, best_key, episodes_text, find_episodes, label_frame, score_episodes
 from twin_core.artifacts import check_storable
 from twin_core.budget import parse_size
-from twin_core.config import RunConfig
-from twin_core.demo import ANOMALY_LABELS, FLEET_EXTRA_CORES, write_demo_fleet, write_demo_parquet
+from twin_core.config import INTERVAL_METHODS, RunConfig
+from twin_core.demo import (ANOMALY_LABELS, FLEET_EXTRA_CORES, read_injected_anomalies, write_demo_fleet,
+                            write_demo_parquet)
 from twin_core.engine import ENGINES, SCHEDULER_ENV, open_engine
 from twin_core.errors import ConfigError, TelemetryError, TrainingCancelled, TwinError
 from twin_core.evaluate import REFERENCE_BY_KIND, model_words, score_text
@@ -72,7 +76,7 @@ def _flag_value(text: str) -> int | float | str:
 # the configuration field each flag sets, so a refused value names the flag the user typed
 _FLAG_FIELDS = {"split.test_fraction": "--test-fraction", "split.gap": "--gap",
                 "split.test_sessions": "--test-sessions", "stack.cv.n_splits": "--folds", "stack.n_jobs": "--n-jobs",
-                "target": "--target"}
+                "target": "--target", "intervals.nominal": "--interval-level"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -99,6 +103,11 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"number of out-of-fold folds, 2 to {MAX_FOLDS} (default 5)")
     train.add_argument("--n-jobs", type=_flag_value, metavar="N",
                        help=f"fits run in parallel, 1 to {MAX_N_JOBS} (each model then uses one thread)")
+    train.add_argument("--interval-level", type=_flag_value, metavar="P",
+                       help="nominal level of every model's prediction interval, 0.5 to 0.99 (default 0.9)")
+    train.add_argument("--interval-method", choices=INTERVAL_METHODS,
+                       help="how intervals are calibrated on out-of-fold residuals: split (one width), workload (one "
+                            "per workload) or local (scaled by the other cores' recent spread) (default split)")
     train.add_argument("--seed-compatible", action="store_true",
                        help="reproduce the notebook's LEAKY protocol: windows across sessions, random 20%% "
                             "hold-out, shuffled 5-fold")
@@ -226,6 +235,20 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--store", metavar="DB", help="the run store (default: $TWIN_STORE or runs/studio.sqlite); "
                                                     "never created here: only train --store creates one")
 
+    anomalies = sub.add_parser(
+        "anomalies", help="list a trained run's anomaly episodes: where the actual target left its best model's "
+                          "band for at least --min-samples samples in a row, on the hold-out, largest first")
+    anomalies.add_argument("run", help="a folder `train --out` wrote, or with --store a run id (see `runs list`)")
+    anomalies.add_argument("--store", nargs="?", const="", type=str, metavar="DB",
+                           help="read the run from the run store (default: $TWIN_STORE or runs/studio.sqlite)")
+    anomalies.add_argument("--min-samples", type=int, metavar="N",
+                           help="samples in a row outside the band that make an episode (default: the run's "
+                                "anomalies.min_samples, 5 unless configured)")
+    anomalies.add_argument("--labels", type=Path, metavar="DIR",
+                           help=f"a demo folder written with --anomalies: score the episodes against its labels "
+                                f"({ANOMALY_LABELS}), precision and recall, on the labels that lie in the hold-out")
+    anomalies.add_argument("--top", type=int, default=20, metavar="N", help="episodes printed (default 20)")
+
     record_cmd = sub.add_parser("record", help="record this machine's CPU utilisation with psutil into a parquet "
                                                "file of our schema (Ctrl-C stops early and keeps the rows)")
     record_cmd.add_argument("out", type=Path, help="the parquet file to write (replaced if it exists)")
@@ -322,6 +345,9 @@ def _resolve_config(args: argparse.Namespace) -> RunConfig:
         config = replace(config, stack=replace(config.stack, n_jobs=args.n_jobs))
     if args.target is not None:
         config = replace(config, target=args.target)
+    interval_changes = {k: v for k, v in {"nominal": args.interval_level, "method": args.interval_method}.items()
+                        if v is not None}
+    config = replace(config, intervals=replace(config.intervals, **interval_changes))
     if args.seed_compatible:
         config = config.as_seed_compatible()
     try:
@@ -386,6 +412,12 @@ def format_report(metrics: dict) -> str:
     lines.append("")
     lines.append(f"Best (selected by {best['selected_by']}): layer {best['layer']} '{best['name']}' "
                  f"R² hold-out {score_text(best['r2_holdout'], '.4f')}")
+    if "interval" in best:  # runs kept before intervals have none
+        band = best["interval"]
+        covered = None if band["coverage_holdout"] is None else 100 * band["coverage_holdout"]
+        lines.append(f"Interval ({band['method']}): nominal {100 * band['nominal']:.0f} %, covers "
+                     f"{score_text(covered, '.1f')} % of hold-out rows, mean width "
+                     f"{score_text(band['mean_width_holdout'], '.2f')} points")
     lines.append("Seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics["seconds"].items()))
     lines.extend(f"Note: {n}" for n in metrics["notes"])
     return "\n".join(lines)
@@ -667,6 +699,38 @@ def _runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _anomalies(args: argparse.Namespace) -> int:
+
+    if args.store is not None:
+        store = RunStore(args.store or None)
+        predictions, metrics, config = store.predictions(args.run), store.metrics(args.run), store.config(args.run)
+    else:
+        folder = Path(args.run)
+        missing = [n for n in ("predictions.parquet", "metrics.json", "config.json") if not (folder / n).is_file()]
+        if missing:
+            raise ConfigError(f"'{folder}' is not a run folder (no {', '.join(missing)}); pass a folder "
+                              "`train --out` wrote, or a run id with --store.")
+        predictions = pd.read_parquet(folder / "predictions.parquet")
+        metrics = json.loads((folder / "metrics.json").read_text())
+        config = RunConfig.from_json((folder / "config.json").read_text())
+    min_samples = config.anomalies.min_samples if args.min_samples is None else args.min_samples
+    if min_samples < 1:
+        raise ConfigError(f"--min-samples must be at least 1, got {min_samples}.")
+    key = best_key(metrics)
+    frame = band_frame(predictions, key)
+    found = find_episodes(frame, min_samples)
+    score = None
+    if args.labels is not None:
+        labels = read_injected_anomalies(args.labels)
+        if labels is None:
+            raise ConfigError(f"'{args.labels}' holds no anomaly labels ({ANOMALY_LABELS}); write demo data with "
+                              "`demo-data DIR --anomalies N`.")
+        placed = label_frame(labels, frame)
+        score = score_episodes(found, placed[placed["in_band"]])
+    print(episodes_text(found, key, len(frame), min_samples, score, top=args.top))
+    return EXIT_OK
+
+
 def _record(args: argparse.Namespace) -> int:
 
     recording = record(args.out, args.seconds, args.interval, args.label, on_progress=_ProgressBar(not args.quiet))
@@ -689,7 +753,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a TwinError becomes a one-line message and a non-zero exit, never a traceback."""
     args = _parser().parse_args(argv)
     handlers = {"train": _train, "validate": _validate, "convert": _convert, "demo-data": _demo, "config": _config,
-                "runs": _runs, "record": _record, "fleet": _fleet, "sweep": _sweep}
+                "runs": _runs, "record": _record, "anomalies": _anomalies, "fleet": _fleet, "sweep": _sweep}
     try:
         return handlers[args.command](args)
     except TrainingCancelled as exc:
