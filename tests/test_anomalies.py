@@ -1,12 +1,15 @@
 """Anomaly episodes (twin_core.anomalies): where the actual leaves the band, ranked, and scored against labels."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from twin_core.anomalies import (EPISODE_COLUMNS, anomaly_column, band_frame, find_episodes, label_frame,
+from twin_core.anomalies import (best_key, EPISODE_COLUMNS, anomaly_column, band_frame, find_episodes, label_frame,
                                  score_episodes)
+from twin_core.cli import main
 from twin_core.demo import InjectedAnomaly, read_injected_anomalies, write_demo_parquet
 from twin_core.errors import MissingColumnError
 from twin_core.pipeline import TrainResult, train_twin
@@ -102,19 +105,20 @@ def test_precision_and_recall_against_labels_in_the_same_session() -> None:
 
 
 @pytest.fixture(scope="module")
-def injected(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainResult, pd.DataFrame]:
+def injected(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainResult, pd.DataFrame, Path]:
     """A behavioural-quick twin trained on response demo data with 10 labelled bursts, all placed where the
-    per-session 20 % hold-out lies (the last 18 % of every session), and the labels placed in its sessions."""
+    per-session 20 % hold-out lies (the last 18 % of every session), the labels placed in its sessions, and the
+    data's folder."""
     folder = tmp_path_factory.mktemp("injected")
     write_demo_parquet(folder, rows=3000, cores=4, sessions=5, seed=0, response=True, anomalies=10,
                        anomaly_tail=0.18)
     result = train_twin(load_telemetry(folder), get_preset("behavioural-quick"))
     frame = band_frame(result.evaluation.predictions, result.evaluation.best["key"])
-    return result, label_frame(read_injected_anomalies(folder), frame)
+    return result, label_frame(read_injected_anomalies(folder), frame), folder
 
 
 def test_a_behavioural_twin_finds_the_injected_anomalies_of_its_hold_out(injected) -> None:
-    result, labels = injected
+    result, labels, _ = injected
     assert labels["in_band"].all() and len(labels) == 10  # every injected burst lies in the hold-out
     frame = band_frame(result.evaluation.predictions, result.evaluation.best["key"])
     score = score_episodes(find_episodes(frame, result.config.anomalies.min_samples), labels)
@@ -122,7 +126,7 @@ def test_a_behavioural_twin_finds_the_injected_anomalies_of_its_hold_out(injecte
 
 
 def test_predictions_parquet_marks_the_rows_of_the_best_models_episodes(injected, tmp_path) -> None:
-    result, labels = injected
+    result, labels, _ = injected
     save_run_outputs(result, tmp_path)
     saved = pd.read_parquet(tmp_path / "predictions.parquet")
     assert saved["anomaly"].dtype == bool
@@ -134,3 +138,33 @@ def test_predictions_parquet_marks_the_rows_of_the_best_models_episodes(injected
     for label in labels.itertuples():
         in_labels |= saved["timestamp"].between(label.start, label.end).to_numpy()
     assert (saved["anomaly"] & in_labels).sum() / saved["anomaly"].sum() > 0.8  # marked rows are mostly the bursts
+
+
+def test_the_anomalies_command_ranks_a_run_folders_episodes_and_scores_them_against_labels(
+        injected, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    result, _, folder = injected
+    save_run_outputs(result, tmp_path / "run")
+    (tmp_path / "run" / "config.json").write_text(result.config.to_json().replace('"min_samples": 5',
+                                                                                  '"min_samples": 6'))
+    assert main(["anomalies", str(tmp_path / "run"), "--labels", str(folder), "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    frame = band_frame(result.evaluation.predictions, best_key(result.metrics))
+    expected = find_episodes(frame, 6)  # the run's configured min_samples
+    assert out.startswith(f"{len(expected)} episode(s) of 6+ samples outside the band of ")
+    assert f"… and {len(expected) - 3} smaller" in out
+    assert "Against the 10 labelled anomalies in the hold-out: 10 found (recall 1.00)" in out
+    assert main(["anomalies", str(tmp_path / "run"), "--min-samples", "1"]) == 0
+    assert capsys.readouterr().out.startswith(f"{len(find_episodes(frame, 1))} episode(s) of 1+ samples")
+
+
+@pytest.mark.parametrize("arguments, match", [
+    (["--min-samples", "0"], "--min-samples must be at least 1"),
+    (["--labels", "."], "holds no anomaly labels"),
+])
+def test_the_anomalies_command_refuses_in_one_line(injected, tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                   arguments: list[str], match: str) -> None:
+    save_run_outputs(injected[0], tmp_path)
+    assert main(["anomalies", str(tmp_path), *arguments]) == 1
+    assert match in capsys.readouterr().err
+    assert main(["anomalies", str(tmp_path / "nowhere")]) == 1
+    assert "is not a run folder" in capsys.readouterr().err

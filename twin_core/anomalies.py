@@ -16,6 +16,7 @@ import pandas as pd
 
 from twin_core.demo import InjectedAnomaly
 from twin_core.errors import MissingColumnError
+from twin_core.evaluate import model_key, model_words
 from twin_core.telemetry import SESSION, TIMESTAMP, WORKLOAD
 
 BAND_COLUMNS = ("row", TIMESTAMP, SESSION, WORKLOAD, "actual", "predicted", "lower", "upper")
@@ -129,3 +130,31 @@ def score_episodes(episodes: pd.DataFrame, labels: pd.DataFrame) -> dict[str, fl
             "found_labels": found,
             "precision": true_episodes / len(episodes) if len(episodes) else float("nan"),
             "recall": found / len(labels) if len(labels) else float("nan")}
+
+
+def best_key(metrics: dict) -> str:
+    """The key of a run's best model ('L2:top-ridge') from its metrics.json, whose predictions carry its band."""
+    return model_key(int(metrics["best"]["layer"]), str(metrics["best"]["name"]))
+
+
+def episodes_text(found: pd.DataFrame, key: str, rows: int, min_samples: int, score: dict | None = None,
+                  top: int = 20) -> str:
+    """The ranked episodes as the CLI prints them (the `top` largest), the rows they cover, and the precision and
+    recall against labels when `score` (score_episodes) is given."""
+    lines = [f"{len(found):,} episode(s) of {min_samples}+ samples outside the band of {model_words(key)}, "
+             f"{int(found['samples'].sum()):,} of {rows:,} hold-out rows"]
+    if len(found):
+        shown = found.head(top).assign(
+            start=pd.to_datetime(found["start"].head(top), unit="s").dt.strftime("%Y-%m-%d %H:%M:%S.%f").str[:-3],
+            duration_s=found["duration_s"].head(top).round(1), peak_excess=found["peak_excess"].head(top).round(1),
+            total_excess=found["total_excess"].head(top).round(0).astype(int))
+        shown = shown.rename(columns={"start": "start (UTC)", "duration_s": "seconds", "peak_excess": "peak (points)",
+                                      "total_excess": "size (point·samples)", WORKLOAD: "workload"})
+        lines.append(shown.drop(columns=["end", "first_row", "last_row"]).to_string(index=False))
+        if len(found) > top:
+            lines.append(f"… and {len(found) - top:,} smaller (--top to see more)")
+    if score is not None:
+        lines.append(f"Against the {score['labels']} labelled anomalies in the hold-out: "
+                     f"{score['found_labels']} found (recall {score['recall']:.2f}), {score['true_episodes']} of "
+                     f"{score['episodes']} episodes on a label (precision {score['precision']:.2f})")
+    return "\n".join(lines)
