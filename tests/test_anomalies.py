@@ -15,6 +15,7 @@ from twin_core.errors import MissingColumnError
 from twin_core.pipeline import TrainResult, train_twin
 from twin_core.presets import get_preset
 from twin_core.runs import save_run_outputs
+from twin_core.store import RunStore
 from twin_core.telemetry import load_telemetry
 
 
@@ -168,3 +169,12 @@ def test_the_anomalies_command_refuses_in_one_line(injected, tmp_path: Path, cap
     assert match in capsys.readouterr().err
     assert main(["anomalies", str(tmp_path / "nowhere")]) == 1
     assert "is not a run folder" in capsys.readouterr().err
+
+
+def test_the_anomalies_command_reads_a_kept_run_from_the_store(injected, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    result = injected[0]
+    run_id = RunStore(tmp_path / "studio.sqlite", create=True).save(result, "with bursts")
+    assert main(["anomalies", run_id, "--store", str(tmp_path / "studio.sqlite")]) == 0
+    expected = find_episodes(band_frame(result.evaluation.predictions, best_key(result.metrics)), 5)
+    assert capsys.readouterr().out.startswith(f"{len(expected)} episode(s) of 5+ samples outside the band of ")
