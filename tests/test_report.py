@@ -113,6 +113,20 @@ def test_r2_per_session_and_per_workload_are_tabled_in_the_results_page_words(re
     assert html.escape("measured against that session's own mean") in report
 
 
+def test_every_models_interval_is_reported_with_its_coverage_beside_the_nominal_level(reported):
+    result, report = reported
+    section = report.split("<h2>Prediction intervals</h2>")[1].split("<h2>")[0]
+    cells = _cell_texts(section)
+    for model in result.metrics["models"]:
+        assert model_words(f"L{model['layer']}:{model['name']}") in cells
+        assert f"{100 * model['interval']['coverage_holdout']:.1f}" in cells
+    assert cells.count("90") == len(result.metrics["models"])  # the nominal level beside every coverage
+    for row in result.evaluation.by_workload.to_dict("records"):
+        assert f"{100 * row['coverage_model']:.1f}" in cells
+    assert "trained before runs had prediction intervals" in build_report(
+        replace(result, evaluation=replace(result.evaluation, interval={})), RUN_NAME, DATA_LABEL)
+
+
 def test_every_layer_verdict_is_shown_with_its_interval_and_why_the_best_is_not_the_top(reported):
     result, report = reported
     gains = result.evaluation.layer_gain

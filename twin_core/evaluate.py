@@ -137,6 +137,22 @@ def model_words(key: str) -> str:
     return BASELINE_WORDS.get(key, key) if parts is None else f"layer {parts[0]} · {parts[1]}"
 
 
+INTERVAL_WORDS = {  # the interval tables' columns in words, with their help (Results page and report)
+    "model": ("model", "A model of the stack, named by its layer and name."),
+    "nominal_pct": ("nominal level (%)", "The share of rows the interval is built to cover, calibrated on the model's "
+                                         "out-of-fold residuals of training rows only."),
+    "coverage_pct": ("hold-out coverage (%)", "The share of hold-out rows whose actual value lies inside the "
+                                              "interval. Near the nominal level, the interval can be trusted."),
+    "mean_width": ("mean width (points)", "Upper minus lower bound in percentage points of utilisation, averaged "
+                                          "over the hold-out rows: the narrower, the more the interval says."),
+    "n_calibration": ("rows calibrated on", "Training rows with an out-of-fold prediction of this model."),
+    "coverage_model": ("interval coverage, best model", "The share of the group's hold-out rows inside the best "
+                                                        "model's interval."),
+    "width_model": ("interval width, best model (points)", "The best model's mean interval width over the group's "
+                                                           "hold-out rows."),
+}
+
+
 @dataclass
 class Evaluation:
     """Every score a run reports. `predictions` holds the hold-out rows: actual, every model, baselines."""
@@ -164,6 +180,18 @@ class Evaluation:
     def has_band(self, key: str) -> bool:
         """Whether the hold-out predictions carry the model's interval (runs trained before intervals do not)."""
         return f"lower {key}" in self.predictions and bool(self.predictions[f"lower {key}"].notna().any())
+
+    def interval_table(self) -> pd.DataFrame:
+        """Every model's interval beside its nominal level: hold-out coverage and mean width, in percent and points
+        (INTERVAL_WORDS); empty for a run without intervals."""
+        if not self.interval or "coverage_holdout" not in self.models:
+            return pd.DataFrame(columns=list(INTERVAL_WORDS)[:5])
+        models = self.models
+        return pd.DataFrame({"model": [model_words(k) for k in models["key"]],
+                             "nominal_pct": 100 * float(self.interval["nominal"]),
+                             "coverage_pct": 100 * pd.to_numeric(models["coverage_holdout"]).astype(float),
+                             "mean_width": pd.to_numeric(models["mean_width_holdout"]).astype(float),
+                             "n_calibration": models["n_calibration"]})
 
     def interval_words(self, key: str) -> str:
         """The band of a model in words, coverage beside the nominal level: '90 % interval (covers 91.2 % of

@@ -27,7 +27,8 @@ from plotly.offline import get_plotlyjs
 import twin_core
 import pandas as pd
 
-from twin_core.evaluate import BASELINES, BASELINES_BY_KIND, REFERENCE_BY_KIND, model_words, score_text
+from twin_core.evaluate import (BASELINES, BASELINES_BY_KIND, INTERVAL_WORDS, REFERENCE_BY_KIND, model_words,
+                                score_text)
 from twin_core.plots import layer_r2_figure, residual_figures, stack_diagram, trace_figure
 from twin_core.runs import FinishedRun
 from twin_core.telemetry import SESSION, WORKLOAD
@@ -166,6 +167,28 @@ def _groups(result: ReportedRun) -> str:
             + _group_table(evaluation.by_workload, WORKLOAD, "workload", reference))
 
 
+def _intervals(result: ReportedRun) -> str:
+    """Every model's prediction interval, its hold-out coverage beside the nominal level, and the best model's
+    coverage per session and per workload; a sentence instead for a run kept before intervals."""
+    evaluation = result.evaluation
+    table = evaluation.interval_table()
+    if table.empty:
+        return "<p>This run was trained before runs had prediction intervals: it has no band to show.</p>"
+    rows = [[r["model"], f"{r['nominal_pct']:.0f}", score_text(r["coverage_pct"], ".1f"),
+             score_text(r["mean_width"], ".2f"), f"{int(r['n_calibration']):,}"] for r in table.to_dict("records")]
+    groups = ""
+    for frame, by, title in ((evaluation.by_session, SESSION, "session"), (evaluation.by_workload, WORKLOAD,
+                                                                            "workload")):
+        if "coverage_model" in frame:
+            groups += _table([title, "hold-out rows", INTERVAL_WORDS["coverage_model"][0] + " (%)",
+                              INTERVAL_WORDS["width_model"][0]],
+                             [[str(g[by]), f"{g['rows']:,}", score_text(100 * g["coverage_model"], ".1f"),
+                               score_text(g["width_model"], ".2f")] for g in frame.to_dict("records")], {1, 2, 3})
+    return (f'<p class="muted">Method {_text(evaluation.interval["method"])}: calibrated on each model\'s '
+            "out-of-fold residuals of training rows only; the hold-out rows only check it.</p>"
+            + _table([INTERVAL_WORDS[c][0] for c in table.columns], rows, {1, 2, 3, 4}) + groups)
+
+
 def _verdicts(result: ReportedRun) -> str:
     """The "Does each layer pay?" table with each layer's gain, interval and verdict, and why the headline's model
     may not be the top layer's."""
@@ -223,6 +246,8 @@ def build_report(result: ReportedRun, run_name: str, data_label: str) -> str:
         "<h2>Predicted against actual over time</h2>",
         _figure(titled_by_kind(trace_figure(evaluation, [best, reference]), kind), "trace"),
         f'<p class="muted">{_text(split_caption(result))}</p>',
+        "<h2>Prediction intervals</h2>",
+        _intervals(result),
         f"<h2>Residuals of {_text(model_words(best))}</h2>",
         _pair(residuals, ("vs_predicted", "histogram"), kind),
         _figure(titled_by_kind(residuals["over_time"], kind), "residual-over_time"),
