@@ -33,13 +33,13 @@ def _episode_words(episode: pd.Series) -> str:
             f"up to {episode['peak_excess']:.1f} points beyond it")
 
 
-def episode_figure(frame: pd.DataFrame, episode: pd.Series, target: str, band_label: str,
+def episode_figure(frame: pd.DataFrame, episode: pd.Series, target: str, band_name: str, band_note: str,
                    context: int = CONTEXT_SAMPLES, max_points: int = 4000) -> go.Figure:
     """One episode (a row of anomalies.find_episodes) zoomed: actual, prediction and band over the episode and
     `context` samples (or the episode's own length, if longer) of its session on either side, the episode shaded.
 
-    `frame` is the band frame the episode was found in (anomalies.band_frame); `band_label` names the band in the
-    legend ('90 % band, covers 89.6 % of hold-out rows')."""
+    `frame` is the band frame the episode was found in (anomalies.band_frame); `band_name` names the band in the
+    legend ('90 % band'), `band_note` says more of it in the subtitle (its model, its coverage)."""
     session = frame.loc[frame[SESSION] == episode[SESSION]].sort_values(TIMESTAMP, kind="stable")
     rows = session["row"].to_numpy()
     first, last = np.searchsorted(rows, [episode["first_row"], episode["last_row"]])
@@ -47,7 +47,7 @@ def episode_figure(frame: pd.DataFrame, episode: pd.Series, target: str, band_la
     window = session.iloc[max(first - pad, 0):last + pad + 1]
     columns = ["actual", "predicted", "lower", "upper"]
     arrays = _broken(_thin(window, columns, max_points), columns)
-    fig = go.Figure(_band_traces(arrays, band_label))
+    fig = go.Figure(_band_traces(arrays, band_name))
     fig.add_trace(_line(arrays["x"], arrays["actual"], arrays["customdata"], "actual", ACTUAL_COLOUR, width=1.8))
     x0, x1 = (str(x) for x in _utc(np.array([episode["start"], episode["end"]])))
     fig.add_vrect(x0=x0, x1=x1, fillcolor=EPISODE_COLOURS[episode["direction"]], opacity=0.15, layer="below",
@@ -57,7 +57,8 @@ def episode_figure(frame: pd.DataFrame, episode: pd.Series, target: str, band_la
     start = pd.to_datetime(episode["start"], unit="s").strftime("%d %b %Y %H:%M:%S")
     return _titled(fig, f"Episode {int(episode['rank'])}: {_plain(target)} {_episode_words(episode)}",
                    f"session {episode[SESSION]} · {_plain(str(episode['workload_type']))} · from {start} UTC; shaded: "
-                   f"the episode; {len(window):,} samples around it; {PAUSE_NOTE}", hovermode="x unified", wide=True)
+                   f"the episode; {len(window):,} samples around it; {_plain(band_note)}; {PAUSE_NOTE}",
+                   hovermode="x unified", wide=True)
 
 
 def episodes_overview_figure(frame: pd.DataFrame, episodes: pd.DataFrame, target: str,

@@ -56,15 +56,18 @@ def episodes(run: Run, min_samples: int) -> pd.DataFrame:
     return _episodes(run.key, min_samples, band(run))
 
 
+def band_name(run: Run) -> str:
+    """The band's short name for a legend: '90 % band' (the level the run's bands were built for)."""
+    nominal = run.result.evaluation.interval.get("nominal", run.result.config.intervals.nominal)
+    return f"{100 * nominal:.0f} % band"
+
+
 def band_label(run: Run) -> str:
-    """The band in words with its coverage beside it: '90 % band (layer 2 · top-ridge), covers 89.6 % of hold-out
+    """The band in words with its coverage beside it: '90 % band of layer 2 · top-ridge, covers 89.6 % of hold-out
     rows', as far as the run's metrics know it."""
-    metrics = run.result.metrics
-    interval = metrics.get("best", {}).get("interval") or {}
-    nominal = interval.get("nominal", run.result.config.intervals.nominal)
-    coverage = interval.get("coverage_holdout")
+    coverage = (run.result.metrics.get("best", {}).get("interval") or {}).get("coverage_holdout")
     covers = "" if coverage is None else f", covers {100 * coverage:.1f} % of hold-out rows"
-    return f"{100 * nominal:.0f} % band ({model_words(run.result.evaluation.best['key'])}){covers}"
+    return f"{band_name(run)} of {model_words(run.result.evaluation.best['key'])}{covers}"
 
 
 def table(found: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -91,7 +94,8 @@ def episode_name(found: pd.DataFrame, rank: int) -> str:
 @st.cache_resource(show_spinner=False, max_entries=ENTRIES)
 def _zoom(run_key: str, min_samples: int, rank: int, _run: Run) -> go.Figure:
     found = episodes(_run, min_samples)
-    fig = episode_figure(band(_run), found.loc[found["rank"] == rank].iloc[0], _run.result.target, band_label(_run))
+    fig = episode_figure(band(_run), found.loc[found["rank"] == rank].iloc[0], _run.result.target, band_name(_run),
+                         band_label(_run))
     return titled_by_kind(fig, _run.result.config.kind)
 
 

@@ -38,10 +38,15 @@ def test_a_behavioural_twins_episodes_are_listed_and_zoomed_as_the_library_finds
     table = at.dataframe[0].value
     assert table["rank"].tolist() == expected["rank"].tolist()
     assert table["samples"].tolist() == expected["samples"].tolist()
-    assert any("90 % band (" in c.value and "covers" in c.value for c in at.caption)
+    coverage = run.result.metrics["best"]["interval"]["coverage_holdout"]
+    assert any("90 % band of layer " in c.value and f"covers {100 * coverage:.1f} % of hold-out rows" in c.value
+               for c in at.caption)
 
     charts = figures(at)
-    assert charts["anomaly_zoom_chart"]["layout"]["title"]["text"].startswith("Behavioural twin · Episode 1: ")
+    zoomed = charts["anomaly_zoom_chart"]
+    assert zoomed["layout"]["title"]["text"].startswith("Behavioural twin · Episode 1: ")
+    assert [t.get("name") for t in zoomed["data"]] == [None, "90 % band", "predicted", "actual"]
+    assert f"covers {100 * coverage:.1f} % of hold-out rows" in zoomed["layout"]["title"]["subtitle"]["text"]
     assert len(charts["anomaly_overview"]["data"][1]["text"]) == len(expected)  # one numbered dot per episode
     at.selectbox(key=f"anomaly_zoom:{run.label}").select(2).run()
     assert "· Episode 2: " in figures(at)["anomaly_zoom_chart"]["layout"]["title"]["text"]
