@@ -31,6 +31,8 @@ from twin_core.features import FeatureSpec, choose_workload_categories, feature_
 from twin_core.fleet import FleetOptions, Host, HostTask, train_tasks
 from twin_core.pipeline import TrainResult, train_twin
 from twin_core.presets import PRESETS, get_preset
+from twin_core.stack import ProgressCallback
+from twin_core.store import RunStore
 from twin_core.schema import (
     MAX_CONFIG_BYTES, MAX_ITEMS, MAX_NAME_CHARS, SPEC_CONFIG, Name, check_depth, describe, join_path, parse, text,
     whole,
@@ -355,15 +357,17 @@ def train_sweep(runs: Sequence[SweepRun], files: Sequence[str | Path], engine: E
 
 
 def train_sweep_here(runs: Sequence[SweepRun], telemetry: Telemetry, *,
-                     should_cancel: Callable[[], bool] | None = None, engine: Engine | None = None
-                     ) -> Iterator[SweepOutcome]:
+                     should_cancel: Callable[[], bool] | None = None, engine: Engine | None = None,
+                     on_progress: ProgressCallback | None = None) -> Iterator[SweepOutcome]:
     """Train the runs one after another in this process on telemetry already loaded (the app's), each with every
-    core; a cancel stops between two fits (TrainingCancelled)."""
+    core; `on_progress` hears each run's fits; a cancel stops between two fits (TrainingCancelled)."""
     for run in runs:
         if should_cancel is not None and should_cancel():
             raise TrainingCancelled("the sweep was stopped before its next run")
         try:
-            yield SweepOutcome(run, train_twin(telemetry, run.config, should_cancel=should_cancel, engine=engine))
+            result = train_twin(telemetry, run.config, should_cancel=should_cancel, engine=engine,
+                                on_progress=on_progress)
+            yield SweepOutcome(run, result)
         except TrainingCancelled:
             raise
         except TwinError as exc:
@@ -374,9 +378,31 @@ def train_sweep_here(runs: Sequence[SweepRun], telemetry: Telemetry, *,
 def run_row(run: SweepRun, metrics: dict) -> dict:
     """One run's line of the sweep table, from its metrics.json: its settings, the best model's out-of-fold and
     hold-out R², each layer's best, the baselines' hold-out R² and its seconds."""
+    return _row(run.index, run.name, dict(run.settings), metrics)
+
+
+def settings_of(name: str) -> dict[str, str]:
+    """A run's settings read back from its name (`base · label=value · …`, as `expand` names it), for runs kept in
+    a store; a name cut short (over 200 characters) gives what it still holds."""
+    said = name.split(" · ")[1:]
+    return dict(part.split("=", 1) for part in said if "=" in part)
+
+
+def kept_rows(store: RunStore, sweep_id: str) -> list[dict]:
+    """The table lines of a sweep kept in a run store, each with its run id (`run_id`), in the order it ran."""
+    table = store.list(sweep=sweep_id).iloc[::-1]  # oldest first: the order the runs were kept
+    rows = [_row(index, label, settings_of(label), metrics) | {"run_id": run_id} for index, (label, run_id, metrics)
+            in enumerate(zip(table["label"], table["id"], store.metrics_of(table["id"].tolist())))]
+    axes = list(dict.fromkeys(axis for row in rows for axis in row["settings"]))
+    for row in rows:  # every row names every axis, so the chart and the table have one column each
+        row["settings"] = {axis: row["settings"].get(axis, "?") for axis in axes}
+    return rows
+
+
+def _row(index: int, name: str, settings: dict[str, str], metrics: dict) -> dict:
     best = metrics["best"]
     return {
-        "index": run.index, "run": run.name, "settings": dict(run.settings),
+        "index": index, "run": name, "settings": settings,
         "best_model": model_words(model_key(best["layer"], best["name"])),
         "r2_oof": best["r2_oof"], "r2_holdout": best["r2_holdout"],
         "layers": [{"layer": g["layer"], "best_model": g["best_model"], "r2_oof": g["r2_oof"],

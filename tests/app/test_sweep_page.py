@@ -1,0 +1,64 @@
+"""The Sweep page: a small grid run on the demo data with one progress bar, every run kept under the sweep, the
+response chart and the ranked table with the winner chosen by out-of-fold R², and a run opened in Results."""
+from __future__ import annotations
+
+import json
+
+from streamlit.testing.v1 import AppTest
+
+from tests.app.helpers import figures, goto
+from twin_core.store import RunStore, default_store_path
+
+SMALL_GRID = {"name": "two sizes", "preset": "quick",
+              "params": [{"layer": 1, "model": "lgbm", "param": "n_estimators", "values": [20, 40]}]}
+
+
+def _run_sweep(app: AppTest) -> AppTest:
+    goto(app, "sweep")
+    assert any(m.value.startswith("**12 runs**") for m in app.markdown)  # the sample grid, until edited
+    app.text_area(key="sweep_grid_text").input(json.dumps(SMALL_GRID)).run()
+    assert any("2 runs" in m.value for m in app.markdown)
+    next(b for b in app.button if b.label == "Run the sweep").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_a_sweep_run_on_the_page_is_kept_ranked_by_out_of_fold_r2_and_charted(app):
+    _run_sweep(app)
+    assert [s.value for s in app.success][0].startswith("Sweep **two sizes** finished: 2 of 2 runs")
+    store = RunStore(default_store_path())
+    (sweep_id,) = store.sweeps()["sweep"]
+    kept = store.list(sweep=sweep_id)
+    assert len(kept) == 2
+    metrics = dict(zip(kept["label"], store.metrics_of(kept["id"].tolist())))
+    by_oof = max(metrics, key=lambda label: metrics[label]["best"]["r2_oof"])
+    table = app.dataframe[0].value
+    assert sorted(table["lgbm.n_estimators"]) == ["20", "40"]
+    assert table.loc[table["winner"] == "★", "rank"].tolist() == [1]
+    assert table["R² out-of-fold"].is_monotonic_decreasing
+    assert f"**Winner:** {by_oof}" in [m.value for m in app.markdown]
+    chart = figures(app)["sweep_response"]
+    assert [a["text"] for a in chart["layout"]["annotations"]] == ["lgbm.n_estimators"]
+    assert {t["name"] for t in chart["data"]} >= {"layer 1 · out-of-fold (chooses)", "layer 2 · hold-out (shown only)"}
+
+
+def test_a_run_of_a_sweep_opens_in_results_and_beside_the_winner_in_compare(app):
+    _run_sweep(app)
+    store = RunStore(default_store_path())
+    ids = store.list()["id"].tolist()
+    next(b for b in app.button if b.label == "Open in Results").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title[0].value == "Results"
+    goto(app, "sweep")
+    (sweep_id,) = store.sweeps()["sweep"]
+    oof = {run_id: m["best"]["r2_oof"] for run_id, m in zip(ids, store.metrics_of(ids))}
+    winner_id = max(oof, key=oof.get)
+    (other_id,) = set(ids) - {winner_id}
+    picker = app.selectbox(key=f"sweep_run:{sweep_id}")
+    assert picker.value == winner_id and picker.options[0].startswith("1. ")  # ranked: the winner first
+    picker.select(other_id).run()
+    next(b for b in app.button if b.label == "Compare").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title[0].value == "Compare"
+    assert (app.selectbox(key="saved_a").value, app.selectbox(key="saved_b").value) == (
+        f"saved:{winner_id}", f"saved:{other_id}")

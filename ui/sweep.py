@@ -1,0 +1,201 @@
+"""The Sweep page's parts: a grid chosen or edited as JSON, its runs trained one after another on the loaded data
+with one progress bar and a clean cancel (as ui.training runs a training: in the page's script, stopped between two
+fits), every run kept in the run store under the sweep, and the sweeps of the store read back as ranked tables.
+
+How cancel works, as for training: the Cancel button's callback sets the job's event, checked between fits; any
+click stops the script at its next progress update; the next script run waits for the old one to let go (`settle`).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from twin_core.engine import open_engine, scheduler_address
+from twin_core.errors import TrainingCancelled, TwinError
+from twin_core.store import RunStore
+from twin_core.sweep import SweepGrid, SweepRun, check_memory, expand, kept_rows, train_sweep_here
+from twin_core.telemetry import Telemetry
+from ui import state, training
+from ui import store as run_store
+
+SAMPLE_GRID = Path(__file__).resolve().parents[1] / "examples" / "sweep_quick.json"
+JOB, REFUSED, CHOSEN = "sweep_job", "sweep_refused", "sweep_choice"
+SETTLE_TIMEOUT_S = 600.0
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepJob:
+    """One sweep request and what became of it: queued → running → done | cancelled | failed | interrupted."""
+
+    grid: SweepGrid
+    runs: list[SweepRun]
+    telemetry: Telemetry
+    sweep_id: str
+    cancel: threading.Event = field(default_factory=threading.Event)
+    status: str = "queued"
+    done: int = 0  # runs finished (trained or failed)
+    failures: list[dict] = field(default_factory=list)
+    error: str | None = None
+    thread: int | None = None
+    started: float = 0.0
+    finished: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        """Queued or running: the Run button stays disabled."""
+        return self.status in ("queued", "running")
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the sweep started (until it finished)."""
+        return (self.finished or time.perf_counter()) - self.started if self.started else 0.0
+
+
+def sample_text() -> str:
+    """The sample grid's JSON (12 runs of the quick preset), to start editing from."""
+    return SAMPLE_GRID.read_text(encoding="utf-8")
+
+
+def parse(text: str) -> tuple[SweepGrid, list[SweepRun]]:
+    """A grid's text and its runs; raises ConfigError naming the field."""
+    grid = SweepGrid.from_json(text)
+    return grid, expand(grid)
+
+
+def current() -> SweepJob | None:
+    """This session's latest sweep."""
+    return st.session_state.get(JOB)
+
+
+def is_active() -> bool:
+    """Whether a sweep (or a training) is queued or running in this session: one at a time."""
+    job = current()
+    return (job is not None and job.active) or training.is_active()
+
+
+def refusal() -> str | None:
+    """Why the last Run click was refused, if it was."""
+    return st.session_state.get(REFUSED)
+
+
+def request(text: str) -> None:
+    """Queue the grid in `text` on the active data, or record why it is refused (Run button callback): an invalid
+    grid, a sweep that would pass the memory budget, or a store that cannot keep its runs."""
+    st.session_state[REFUSED] = None
+    if is_active():
+        return
+    telemetry = state.telemetry()
+    try:
+        grid, runs = parse(text)
+        check_memory(runs, telemetry, at_once=1)
+        RunStore(run_store.path(), create=True)
+    except run_store.STORE_FAILURES as exc:
+        st.session_state[REFUSED] = str(exc)
+        return
+    sweep_id = datetime.now(timezone.utc).strftime("sweep-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
+    st.session_state[JOB] = SweepJob(grid, runs, telemetry, sweep_id)
+
+
+def request_cancel() -> None:
+    """Ask the running sweep to stop after its current fit (Cancel button callback)."""
+    job = current()
+    if job is not None:
+        job.cancel.set()
+        if job.status == "interrupted":
+            job.status = "cancelled"
+
+
+def settle() -> None:
+    """Wait until a sweep still running in an earlier, interrupted script run has stopped between two fits."""
+    job = current()
+    if job is None or job.status != "running" or job.thread == threading.get_ident():
+        return
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    with st.spinner("Stopping the sweep after its current fit…"):
+        while job.status == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    if job.status == "running":
+        job.status, job.error = "interrupted", "The sweep did not stop in time and was abandoned."
+
+
+def execute(job: SweepJob) -> None:
+    """Run a queued sweep in this script run under one progress bar over its runs, keeping each finished run in the
+    store under the sweep; a cancel stops between two fits and keeps the runs already finished."""
+    job.status, job.thread, job.started = "running", threading.get_ident(), time.perf_counter()
+    total = len(job.runs)
+    bar = st.progress(0.0, text=f"Sweep **{job.grid.name}**: 0 of {total} runs")
+    store = RunStore(run_store.path(), create=True)
+
+    def on_progress(done: int, fits: int, message: str) -> None:
+        share = (job.done + done / max(fits, 1)) / total
+        bar.progress(min(share, 1.0), text=f"Sweep **{job.grid.name}**: {job.done} of {total} runs · run "
+                                           f"{job.done + 1}: {message} · {job.elapsed:.0f} s")
+
+    try:
+        with open_engine("dask" if scheduler_address() else "local") as engine:
+            for outcome in train_sweep_here(job.runs, job.telemetry, should_cancel=job.cancel.is_set,
+                                            engine=engine, on_progress=on_progress):
+                if outcome.result is None:
+                    job.failures.append({"run": outcome.run.name, "error": outcome.error})
+                else:
+                    store.save(outcome.result, outcome.run.name, sweep=job.sweep_id)
+                job.done += 1
+                on_progress(0, 1, f"{outcome.run.name} {'failed' if outcome.result is None else 'kept'}")
+    except TrainingCancelled:
+        job.status = "cancelled"
+    except TwinError as exc:
+        job.status, job.error = "failed", str(exc)
+    except Exception as exc:  # a bug: one line on the page, the traceback only in the server's log
+        LOG.exception("Sweep %r failed unexpectedly", job.grid.name)
+        job.status = "failed"
+        job.error = (f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}. This is a bug in Digital Twin "
+                     "Studio, not a problem with your data or settings: please report it with both.")
+    else:
+        job.status = "cancelled" if job.cancel.is_set() else "done"
+    finally:
+        if job.status == "running":  # the script was stopped by a rerun between two fits
+            job.status = "cancelled" if job.cancel.is_set() else "interrupted"
+        job.finished = time.perf_counter()
+    if job.done:
+        st.session_state[CHOSEN] = job.sweep_id  # the table below shows the sweep just run
+
+
+def sweeps() -> pd.DataFrame:
+    """The sweeps kept in the run store, newest first (empty when there is no store yet); raises a store failure."""
+    if not run_store.exists():
+        return pd.DataFrame(columns=["sweep", "created_at", "runs"])
+    return run_store.open_store().sweeps()
+
+
+def rows(sweep_id: str) -> list[dict]:
+    """A kept sweep's table lines (sweep.kept_rows), each with its run id."""
+    return kept_rows(run_store.open_store(), sweep_id)
+
+
+def open_run(run_id: str, name: str) -> None:
+    """Make a kept run of a sweep the active run of this session (read from the store once), so Results shows it."""
+    opened = next((run for run in state.runs() if run.stored_as == run_id), None)
+    if opened is None:
+        kept = run_store.open_store().kept_run(run_id)
+        same = kept.data_fingerprint == state.telemetry().fingerprint
+        data = state.data_label() if same else f"data {kept.data_fingerprint[:12]}"
+        opened = state.Run(state.unique_label(name), kept, data, stored_as=run_id)
+        state.add_run(opened)
+    st.session_state[state.ACTIVE_RUN] = opened.label
+
+
+def compare_with(winner_id: str, run_id: str) -> None:
+    """Preselect the winner as Run A and another run as Run B on the Compare page's saved-runs tab (every saved
+    run listed, so runs of a sweep on other data are offered too)."""
+    st.session_state["saved_only_current"] = False
+    st.session_state["saved_a"] = f"saved:{winner_id}"
+    st.session_state["saved_b"] = f"saved:{run_id}"
