@@ -18,6 +18,7 @@ page = st.navigation([
     st.Page("pages/whatif.py", title="What-if", icon=":material/psychology_alt:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/fleet.py", title="Fleet", icon=":material/dns:"),
+    st.Page("pages/sweep.py", title="Sweep", icon=":material/tune:"),
     st.Page("pages/live.py", title="Live", icon=":material/monitor_heart:"),
 ])
 sidebar.render()
