@@ -1,7 +1,7 @@
 """Results: how the active run's twin performs, layer by layer, against the baselines, with its split named."""
 import streamlit as st
 
-from twin_core.evaluate import BASELINES_BY_KIND, REFERENCE_BY_KIND, model_words
+from twin_core.evaluate import BASELINES_BY_KIND, INTERVAL_WORDS, REFERENCE_BY_KIND, model_words
 from twin_core.runs import predictions_frame
 from twin_core.report import build_report
 from twin_core.verdicts import gain_text
@@ -82,6 +82,21 @@ session = session_col.selectbox("Zoom to session", [None, *sessions], key=f"trac
 st.plotly_chart(charts.trace(run, chosen, session), key="trace")
 st.caption(split_words)
 
+st.subheader("Prediction intervals", help=INTERVAL_WORDS["coverage_pct"][1])
+intervals = evaluation.interval_table()
+if intervals.empty:
+    st.info("This run was trained before runs had prediction intervals: it has no band to show. Train it again to "
+            "get one.", icon=":material/info:")
+else:
+    st.caption(f"Method {evaluation.interval['method']}: each model's band is calibrated on its out-of-fold residuals "
+               "of training rows only; the hold-out rows only check it. The trace shades the best model's band "
+               "when the best model is among its lines.")
+    st.dataframe(intervals, hide_index=True, column_config={
+        c: st.column_config.NumberColumn(label, help=about, format="%.2f" if c == "mean_width" else
+                                         "%.1f" if c.endswith("_pct") else "localized")
+        if c != "model" else st.column_config.TextColumn(label, help=about)
+        for c, (label, about) in INTERVAL_WORDS.items() if c in intervals})
+
 st.subheader("Residuals")
 residual_key = st.selectbox("Model", [*keys, *baselines], index=keys.index(evaluation.best["key"]),
                             format_func=model_words,
@@ -99,7 +114,10 @@ st.subheader("R² per session and per workload")
 st.caption(f"Best model {model_words(evaluation.best['key'])} against the {model_words(reference)} on the hold-out "
            f"rows of each group. {SESSION_R2_NOTE} " + split_words)
 session_tab, workload_tab = st.tabs(["By session", "By workload"])
-group_columns = {**fmt.number_columns(group_score_words(reference)), "workload_type": "workload"}
+group_columns = {**fmt.number_columns(group_score_words(reference)), "workload_type": "workload",
+                 **{c: st.column_config.NumberColumn(label, help=about, format="percent" if c == "coverage_model"
+                                                     else "%.2f") for c, (label, about) in INTERVAL_WORDS.items()
+                    if c in ("coverage_model", "width_model")}}
 session_tab.dataframe(evaluation.by_session, hide_index=True, column_config=group_columns)
 workload_tab.dataframe(evaluation.by_workload, hide_index=True, column_config=group_columns)
 
