@@ -100,7 +100,8 @@ def test_trace_chart_follows_the_toggles_and_the_session_zoom(trained: AppTest) 
     at = trained
     predictions = at.session_state["runs"][0].result.evaluation.predictions
     chart = figures(at)["trace"]
-    assert [t["name"] for t in chart["data"]] == ["actual", "layer 2 · top-ridge", "identity baseline"]
+    band = f"layer 2 · top-ridge: {at.session_state['runs'][0].result.evaluation.interval_words('L2:top-ridge')}"
+    assert [t["name"] for t in chart["data"]] == ["actual", "layer 2 · top-ridge", "identity baseline", band]
     actual = values(trace(chart, "actual")["y"]).astype(float)
     np.testing.assert_allclose(actual[np.isfinite(actual)], predictions.sort_values("timestamp")["actual"])
 
@@ -167,8 +168,9 @@ def test_a_behavioural_run_says_its_kind_and_is_measured_against_its_own_baselin
     charts = figures(at)
     assert charts["trace"]["layout"]["title"]["text"] == (
         "Behavioural twin · cpu_util_core_0: actual against predicted, hold-out rows")
-    assert [t["name"] for t in charts["trace"]["data"]] == ["actual", model_words(evaluation.best["key"]),
-                                                            "linear baseline"]
+    best = evaluation.best["key"]
+    assert [t["name"] for t in charts["trace"]["data"]] == ["actual", model_words(best), "linear baseline",
+                                                            f"{model_words(best)}: {evaluation.interval_words(best)}"]
     assert all(fig["layout"]["title"]["text"].startswith("Behavioural twin · ") for fig in charts.values())
     assert "r2_linear_others" in at.dataframe[-1].value.columns
 
@@ -214,4 +216,17 @@ def test_a_rerun_serves_the_same_figures_without_building_them_again(trained: Ap
     lines = at.multiselect(key="trace_keys:quick #1")
     lines.select("persistence").run()
     assert built == ["trace_figure"]
-    assert [t["name"] for t in figures(at)["trace"]["data"]][-1] == "persistence baseline"
+    assert [t["name"] for t in figures(at)["trace"]["data"]][-2] == "persistence baseline"  # the band is drawn last
+
+
+def test_every_models_interval_is_shown_with_its_coverage_and_the_trace_shades_the_best_band(trained: AppTest) -> None:
+    at = trained
+    evaluation = at.session_state["runs"][0].result.evaluation
+    shown = next(frame.value for frame in at.dataframe if "coverage_pct" in frame.value)
+    assert list(shown["model"]) == [model_words(k) for k in evaluation.models["key"]]
+    np.testing.assert_allclose(shown["coverage_pct"], 100 * evaluation.models["coverage_holdout"])
+    assert (shown["nominal_pct"] == 90).all()
+    by_workload = next(frame.value for frame in at.dataframe if "workload_type" in frame.value)
+    np.testing.assert_allclose(by_workload["coverage_model"], evaluation.by_workload["coverage_model"])
+    band = figures(at)["trace"]["data"][-1]
+    assert band["name"] == f"{model_words(evaluation.best['key'])}: {evaluation.interval_words(evaluation.best['key'])}"
