@@ -16,7 +16,7 @@ from twin_core.errors import ConfigError, MemoryBudgetError
 from twin_core.plots_sweep import response_chart
 from twin_core.presets import get_preset
 from twin_core.store import RunStore
-from twin_core.sweep import MAX_RUNS, SweepGrid, check_memory, expand, ranked, read_grid, winner
+from twin_core.sweep import MAX_RUNS, SweepGrid, check_memory, expand, ranked, read_grid, train_sweep_here, winner
 from twin_core.telemetry import load_telemetry
 
 GRID = Path(__file__).resolve().parents[1] / "examples" / "sweep_quick.json"
@@ -161,3 +161,13 @@ def test_the_response_chart_has_a_panel_per_setting_and_no_point_where_a_layer_i
     assert list(layer_2_oof.x) == ["ridge", "none"] and layer_2_oof.y[1] is None
     assert layer_2_oof.y[0] == pytest.approx(sum(  # layer 2's best is each such run's best: the mean of their 6
         r["r2_oof"] for r in document["runs"] if r["settings"]["layer 2"] == "ridge") / 6)
+
+
+def test_a_run_that_cannot_train_is_one_message_and_the_others_go_on(demo_dir):
+    grid = SweepGrid.from_dict({"name": "too deep", "preset": "quick",
+                                "features": [{"feature_set": "quick", "field": "core_lags", "values": [1, 999]}]})
+    outcomes = {dict(o.run.settings)["quick.core_lags"]: o
+                for o in train_sweep_here(expand(grid), load_telemetry([demo_dir]))}
+    assert outcomes["1"].result is not None and outcomes["1"].error is None
+    assert outcomes["999"].result is None
+    assert re.match(r"^Feature set 'quick' looks back 999 rows .*load longer recordings\.$", outcomes["999"].error)
