@@ -11,7 +11,7 @@ from twin_core.anomalies import (best_key, EPISODE_COLUMNS, anomaly_column, band
                                  score_episodes)
 from twin_core.cli import main
 from twin_core.demo import InjectedAnomaly, read_injected_anomalies, write_demo_parquet
-from twin_core.errors import MissingColumnError
+from twin_core.errors import ConfigError, MissingColumnError
 from twin_core.pipeline import TrainResult, train_twin
 from twin_core.presets import get_preset
 from twin_core.runs import save_run_outputs
@@ -75,7 +75,7 @@ def test_the_anomaly_column_marks_exactly_the_rows_of_episodes_in_the_prediction
     assert column.index.equals(shuffled.index) and column.dtype == bool
     assert column.sort_index().tolist() == [False] * 2 + [True] * 3 + [False] * 3 + [True] * 4
     assert not anomaly_column(predictions.assign(actual=50.0), "L1:m", min_samples=1).any()
-    with pytest.raises(ValueError, match="min_samples must be at least 1"):
+    with pytest.raises(ConfigError, match="anomalies.min_samples: An anomaly episode needs at least 1 sample"):
         anomaly_column(predictions, "L1:m", min_samples=0)
 
 

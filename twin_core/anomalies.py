@@ -15,19 +15,18 @@ import numpy as np
 import pandas as pd
 
 from twin_core.demo import InjectedAnomaly
-from twin_core.errors import MissingColumnError
+from twin_core.errors import ConfigError, MissingColumnError
 from twin_core.evaluate import model_key, model_words
 from twin_core.telemetry import SESSION, TIMESTAMP, WORKLOAD
 
-BAND_COLUMNS = ("row", TIMESTAMP, SESSION, WORKLOAD, "actual", "predicted", "lower", "upper")
 EPISODE_COLUMNS = ("rank", SESSION, WORKLOAD, "direction", "start", "end", "duration_s", "samples", "peak_excess",
                    "total_excess", "first_row", "last_row")
 
 
 def band_frame(predictions: pd.DataFrame, key: str) -> pd.DataFrame:
-    """One model's hold-out band in the columns the episode finder reads (BAND_COLUMNS), in time order (keeping the
-    index of its rows), from a predictions frame with `<key>`, `lower <key>` and `upper <key>`
-    (Evaluation.predictions, a stored run's)."""
+    """One model's hold-out band in the columns the episode finder reads (row, timestamp, session, workload_type,
+    actual, predicted, lower, upper), in time order (keeping the index of its rows), from a predictions frame with
+    `<key>`, `lower <key>` and `upper <key>` (Evaluation.predictions, a stored run's)."""
     wanted = {key: "predicted", f"lower {key}": "lower", f"upper {key}": "upper"}
     missing = [c for c in ["row", TIMESTAMP, SESSION, WORKLOAD, "actual", *wanted] if c not in predictions.columns]
     if missing:
@@ -51,7 +50,8 @@ def _runs(frame: pd.DataFrame, min_samples: int) -> tuple[np.ndarray, np.ndarray
     """Each run of at least `min_samples` rows outside the band on one side, within one unbroken stretch: first
     position, position after the last, and the signed excess of every row."""
     if min_samples < 1:
-        raise ValueError(f"min_samples must be at least 1, got {min_samples}.")
+        raise ConfigError(f"An anomaly episode needs at least 1 sample outside the band; min_samples is {min_samples}.",
+                          "anomalies.min_samples")
     excess = _excess(frame)
     if not len(frame):
         return np.array([], dtype=int), np.array([], dtype=int), excess
