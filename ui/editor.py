@@ -14,8 +14,8 @@ import re
 
 import streamlit as st
 
-from twin_core.config import (DEFAULT_MAX_FIT_ROWS, MAX_FIT_ROWS, MIN_FIT_ROWS, TWIN_KINDS, LayerSpec, ModelSpec,
-                               RunConfig, StackConfig)
+from twin_core.config import (DEFAULT_MAX_FIT_ROWS, INTERVAL_METHODS, MAX_FIT_ROWS, MIN_FIT_ROWS, TWIN_KINDS,
+                               IntervalSpec, LayerSpec, ModelSpec, RunConfig, StackConfig)
 from twin_core.evaluate import identity_formula
 from twin_core.features import WINDOW_STATS, FeatureSpec
 from twin_core.models import MODEL_KINDS, PRETRAINED, ParamInfo, make_estimator
@@ -39,6 +39,8 @@ NOTEBOOK_HELP = ("The original notebook's protocol reproduces the published numb
                  "LEAKY (rows next to a scored row are trained on), so their scores overstate the twin on new data.")
 _PRETRAINED_LABEL = "Pre-trained (server's trusted folder)"
 REFIT_LABELS = {"full": "Refit each model on all its training rows", "average": "Average the fold models"}
+INTERVAL_LABELS = {"split": "One width for every row (recommended)", "workload": "One width per workload",
+                   "local": "Wider where the other cores vary more"}
 FEATURE_WIDGETS = {  # a feature set's fields by the label of the widget that sets them
     "current_values": "Current values", "current_overall": "Current overall",
     "overall_windows": "Overall windows (rows)", "core_windows": "Per-core windows (rows)",
@@ -393,4 +395,22 @@ def run_editor(config: RunConfig, telemetry: Telemetry) -> RunConfig:
                                      "hold-out and shuffled K-fold to reproduce its published numbers.\n\n"
                                      + NOTEBOOK_HELP)
     return dataclasses.replace(config, name=name.strip(), description=description, target=target, seed=int(seed),
-                               seed_compatible=seed_compatible)
+                               seed_compatible=seed_compatible, intervals=interval_editor(config.intervals))
+
+
+def interval_editor(intervals: IntervalSpec) -> IntervalSpec:
+    """The prediction intervals every model gets: their nominal level and how they are calibrated."""
+    st.markdown("#### Prediction intervals", help="Every model's prediction gets a band meant to hold the actual "
+                "value on this share of rows, calibrated on its out-of-fold residuals of training rows only; Results "
+                "shows the share of hold-out rows it really holds beside it.")
+    level_col, method_col = st.columns(2)
+    level = level_col.number_input("Interval level (%)", 50.0, 99.0, round(100 * intervals.nominal, 2), step=1.0,
+                                   format="%.1f", key=key("run", "interval_level"),
+                                   help="The nominal share of rows the band should cover: 90 % by default.")
+    method = method_col.radio("Interval width", INTERVAL_METHODS, index=INTERVAL_METHODS.index(intervals.method),
+                              format_func=INTERVAL_LABELS.get, key=key("run", "interval_method"),
+                              help="One width for every row came closest to the nominal level with the narrowest "
+                                   "band on out-of-fold rows (README, 'Prediction intervals'); per workload fits "
+                                   "data whose workloads differ in noise; the local width scales with the recent "
+                                   "spread of the other cores.")
+    return IntervalSpec(nominal=round(float(level) / 100, 4), method=method)

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import figures, goto, train
-from twin_core.config import LayerSpec, ModelSpec, RunConfig
+from twin_core.config import IntervalSpec, LayerSpec, ModelSpec, RunConfig
 from twin_core.features import FeatureSpec
 from twin_core.pipeline import parallel_fits
 from twin_core.presets import get_preset
@@ -135,7 +135,9 @@ def test_a_pretrained_base_model_names_its_file_and_is_not_trained_to_be_kept(ed
 @pytest.mark.parametrize(("field", "value"), [
     (("split", "test_fraction"), 0.7), (("stack", "cv", "n_splits"), 20), (("feature_sets", 0, "core_lags"), 800),
     (("feature_sets", 0, "min_history"), 9000), (("seed",), 2**32 - 1), (("stack", "n_jobs"), 100),
-    (("stack", "max_fit_rows"), 100_000_000), (("stack", "max_fit_rows"), None),
+    (("stack", "max_fit_rows"), 100_000_000), (("stack", "max_fit_rows"), None), (("intervals", "nominal"), 0.5),
+    (("intervals", "nominal"), 0.99), (("intervals", "nominal"), 0.925), (("intervals", "method"), "local"),
+    (("anomalies", "min_samples"), 10_000),
 ])
 def test_an_uploaded_config_at_the_limits_loads_unchanged(editor: AppTest, field: tuple, value: object) -> None:
     wanted = get_preset("quick").to_dict()
@@ -220,6 +222,16 @@ def test_new_parts_and_unticked_automatic_numbers_start_from_the_library_default
     at.checkbox(key=key(at, "cv", "fitrows") + ":auto").uncheck().run()
     at.number_input(key=key(at, "cv", "fitrows")).set_value(50_000).run()
     assert at.session_state["config"].stack.max_fit_rows == 50_000
+
+
+def test_the_interval_level_and_method_are_chosen_on_the_run_tab(editor: AppTest) -> None:
+    at = editor
+    assert at.number_input(key=key(at, "run", "interval_level")).value == 90
+    assert at.radio(key=key(at, "run", "interval_method")).value == "split"
+    at.number_input(key=key(at, "run", "interval_level")).set_value(80.0).run()
+    at.radio(key=key(at, "run", "interval_method")).set_value("workload").run()
+    assert not at.exception
+    assert at.session_state["config"].intervals == IntervalSpec(nominal=0.8, method="workload")
 
 
 def test_terms_of_art_carry_the_glossary_and_presets_their_descriptions(editor: AppTest) -> None:
