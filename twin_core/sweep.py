@@ -32,11 +32,11 @@ from twin_core.fleet import FleetOptions, Host, HostTask, train_tasks
 from twin_core.pipeline import TrainResult, train_twin
 from twin_core.presets import PRESETS, get_preset
 from twin_core.stack import ProgressCallback
-from twin_core.store import RunStore
 from twin_core.schema import (
     MAX_CONFIG_BYTES, MAX_ITEMS, MAX_NAME_CHARS, SPEC_CONFIG, Name, check_depth, describe, join_path, parse, text,
     whole,
 )
+from twin_core.store import RunStore
 from twin_core.telemetry import WORKLOAD, Telemetry
 
 MAX_RUNS = 200
@@ -227,7 +227,7 @@ def _check_axes(grid: SweepGrid, base: RunConfig) -> None:
         if axis.field not in FEATURE_FIELDS:
             raise ConfigError(f"'{axis.field}' is not a field of a feature set; use one of {', '.join(FEATURE_FIELDS)}",
                               f"features[{i}].field")
-        seen_once(seen, ("feature", axis.feature_set, axis.field), f"features[{i}]")
+        _seen_once(seen, ("feature", axis.feature_set, axis.field), f"features[{i}]")
     varied_layers = {axis.layer for axis in grid.layers}
     for i, axis in enumerate(grid.params):
         if axis.layer > depth:
@@ -239,14 +239,14 @@ def _check_axes(grid: SweepGrid, base: RunConfig) -> None:
         if axis.layer in varied_layers:
             raise ConfigError(f"layer {axis.layer}'s models are also varied by a `layers` axis; vary the sizes inside "
                               "its alternatives instead (one alternative per size)", f"params[{i}].layer")
-        seen_once(seen, ("param", axis.layer, axis.model, axis.param), f"params[{i}]")
+        _seen_once(seen, ("param", axis.layer, axis.model, axis.param), f"params[{i}]")
     for i, axis in enumerate(grid.layers):
         if axis.layer > depth:
             raise ConfigError(f"the base has {depth} layer(s), so there is no layer {axis.layer}", f"layers[{i}].layer")
-        seen_once(seen, ("layer", axis.layer), f"layers[{i}]")
+        _seen_once(seen, ("layer", axis.layer), f"layers[{i}]")
 
 
-def seen_once(seen: set, key: tuple, path: str) -> None:
+def _seen_once(seen: set, key: tuple, path: str) -> None:
     """Refuse a setting varied by two axes (the product would hold each run twice)."""
     if key in seen:
         raise ConfigError("this setting is already varied by an earlier axis; put all its values in one axis", path)
@@ -299,7 +299,7 @@ def _valid(config: RunConfig, where: str) -> None:
 
 
 # -- memory ------------------------------------------------------------------------------------------------------
-def run_bytes(config: RunConfig, telemetry: Telemetry) -> int:
+def _run_bytes(config: RunConfig, telemetry: Telemetry) -> int:
     """Peak bytes of one run of a sweep on its worker (budget.training_bytes): its own copy of the telemetry, its
     feature matrix and one fit at a time of its costliest first-layer model."""
     n_cores, frame = telemetry.n_cores, telemetry.frame
@@ -320,7 +320,7 @@ def check_memory(runs: Sequence[SweepRun], telemetry: Telemetry, *, at_once: int
                  budget: str | int | None = None) -> int:
     """Refuse, before any run starts, a sweep whose `at_once` costliest runs side by side would pass the memory
     budget (MemoryBudgetError, saying what to change); returns the estimate in bytes."""
-    each = sorted((run_bytes(run.config, telemetry) for run in runs), reverse=True)
+    each = sorted((_run_bytes(run.config, telemetry) for run in runs), reverse=True)
     side_by_side = max(1, min(at_once, len(each)))
     need = sum(each[:side_by_side])
     limit = memory_budget(budget)
@@ -336,24 +336,23 @@ def check_memory(runs: Sequence[SweepRun], telemetry: Telemetry, *, at_once: int
 # -- running -----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SweepOutcome:
-    """One run's end: its finished run (TrainResult), its report (report.html, when asked for), or why it has none."""
+    """One run's end: its finished run (a TrainResult, without the telemetry or the feature matrix), or why it has
+    none."""
 
     run: SweepRun
     result: TrainResult | None = None
     error: str | None = None
-    report: str = ""
 
 
 def train_sweep(runs: Sequence[SweepRun], files: Sequence[str | Path], engine: Engine,
-                options: FleetOptions = FleetOptions(), *, report: bool = False) -> Iterator[SweepOutcome]:
-    """Train every run as an independent task on `engine` (each worker reads `files` once); yield each outcome as it
-    finishes, a run that failed with its one message."""
+                options: FleetOptions = FleetOptions()) -> Iterator[SweepOutcome]:
+    """Train every run as an independent task on `engine` (each worker reads `files` once, and builds no report:
+    the client writes the winner's); yield each outcome as it finishes, a run that failed with its one message."""
     paths = tuple(str(Path(p).resolve()) for p in files)
     by_name = {run.name: run for run in runs}
-    tasks = [HostTask(Host(run.name, paths), run.config.to_json(), options, report) for run in runs]
+    tasks = [HostTask(Host(run.name, paths), run.config.to_json(), options, report=False) for run in runs]
     for outcome in train_tasks(tasks, engine):
-        yield SweepOutcome(by_name[outcome.host.name], outcome.run, outcome.error,
-                           outcome.report if outcome.run is not None and report else "")
+        yield SweepOutcome(by_name[outcome.host.name], outcome.run, outcome.error)
 
 
 def train_sweep_here(runs: Sequence[SweepRun], telemetry: Telemetry, *,
@@ -381,7 +380,7 @@ def run_row(run: SweepRun, metrics: dict) -> dict:
     return _row(run.index, run.name, dict(run.settings), metrics)
 
 
-def settings_of(name: str) -> dict[str, str]:
+def _settings_of(name: str) -> dict[str, str]:
     """A run's settings read back from its name (`base · label=value · …`, as `expand` names it), for runs kept in
     a store; a name cut short (over 200 characters) gives what it still holds."""
     said = name.split(" · ")[1:]
@@ -391,7 +390,7 @@ def settings_of(name: str) -> dict[str, str]:
 def kept_rows(store: RunStore, sweep_id: str) -> list[dict]:
     """The table lines of a sweep kept in a run store, each with its run id (`run_id`), in the order it ran."""
     table = store.list(sweep=sweep_id).iloc[::-1]  # oldest first: the order the runs were kept
-    rows = [_row(index, label, settings_of(label), metrics) | {"run_id": run_id} for index, (label, run_id, metrics)
+    rows = [_row(index, label, _settings_of(label), metrics) | {"run_id": run_id} for index, (label, run_id, metrics)
             in enumerate(zip(table["label"], table["id"], store.metrics_of(table["id"].tolist())))]
     axes = list(dict.fromkeys(axis for row in rows for axis in row["settings"]))
     for row in rows:  # every row names every axis, so the chart and the table have one column each
