@@ -100,7 +100,7 @@ except STORE_FAILURES as exc:
 reference = REFERENCE_BY_KIND[kind]
 best = winner(rows)
 cards = st.columns(3)
-cards[0].metric("Winner", f"run {best['index'] + 1}" if best else "none", help=best["run"] if best else None)
+cards[0].metric("Runs kept", len(rows), help="The runs of this sweep kept in the run store, ranked below.")
 cards[1].metric("Winner's R² out-of-fold", score_text(best and best["r2_oof"], ".4f"),
                 help=f"What chose it: {SELECTED_BY}. {GLOSSARY['R²']}")
 cards[2].metric("Winner's R² hold-out", score_text(best and best["r2_holdout"], ".4f"),
@@ -113,7 +113,7 @@ st.caption(f"Hold-out of every run: {split_words(rows)}.", help=GLOSSARY["hold-o
 table = pd.DataFrame([{"winner": "★" if best and row["run"] == best["run"] else "", "rank": rank,
                        **row["settings"], "best model": row["best_model"], "R² out-of-fold": row["r2_oof"],
                        "R² hold-out": row["r2_holdout"],
-                       **{f"layer {g['layer']} {what}": g[score] for g in row["layers"]
+                       **{f"L{g['layer']} {what}": g[score] for g in row["layers"]
                           for what, score in (("out-of-fold", "r2_oof"), ("hold-out", "r2_holdout"))},
                        f"{model_words(reference)} R²": row["baselines"].get(reference), "seconds": row["seconds"]}
                       for rank, row in enumerate(rows, start=1)])
@@ -121,6 +121,7 @@ st.dataframe(table, hide_index=True, column_config={
     "R² out-of-fold": st.column_config.NumberColumn(format="%.4f", help=f"Ranks the runs: {SELECTED_BY}."),
     "R² hold-out": st.column_config.NumberColumn(format="%.4f", help="Shown, never used to choose."),
     "seconds": st.column_config.NumberColumn(format="%.1f")})
+st.caption("L1, L2…: the R² of each layer's best model (by out-of-fold R²); a layer a run dropped is empty.")
 
 names = {row["run_id"]: f"{rank}. {row['run']}" for rank, row in enumerate(rows, start=1)}
 pick_col, open_col, compare_col = st.columns([3, 1, 1], vertical_alignment="bottom")

@@ -8,7 +8,7 @@ value drops has no point there.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -25,6 +25,15 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(finite)) if finite else None
 
 
+def _in_order(values: Iterable[str]) -> list[str]:
+    """A setting's values along its axis: by number when they all are numbers, else as the runs first give them."""
+    seen = list(dict.fromkeys(values))
+    try:
+        return sorted(seen, key=float)
+    except ValueError:
+        return seen
+
+
 def response_chart(rows: Sequence[dict], reference: str, title: str = "How R² answers each swept setting") -> go.Figure:
     """R² by each swept setting (one panel each), per layer: out-of-fold solid, hold-out dotted and faded, and the
     `reference` baseline's hold-out R² as a grey line; `rows` are sweep.run_row lines (settings, layers, baselines)."""
@@ -35,7 +44,7 @@ def response_chart(rows: Sequence[dict], reference: str, title: str = "How R² a
     depth = max((g["layer"] for r in rows for g in r["layers"]), default=0)
     baseline = _mean([r["baselines"].get(reference) for r in rows])
     for col, axis in enumerate(axes, start=1):
-        values = list(dict.fromkeys(r["settings"][axis] for r in rows))
+        values = _in_order(r["settings"][axis] for r in rows)
         for layer in range(1, depth + 1):
             for score, dash, opacity, words in (("r2_oof", "solid", 1.0, "out-of-fold (chooses)"),
                                                 ("r2_holdout", "dot", 0.45, "hold-out (shown only)")):
