@@ -87,6 +87,7 @@ def test_metrics_and_predictions_carry_every_band(quick):
         assert model["interval"]["coverage_holdout"] == pytest.approx(covered, abs=1e-6)
         assert model["interval"]["mean_width_holdout"] == pytest.approx(width, rel=1e-5)
         assert model["interval"]["n_calibration"] == model["n_oof"]
+        assert 0.5 < model["interval"]["coverage_oof"] <= 1 and model["interval"]["mean_width_oof"] > 0
     assert metrics["best"]["interval"] == next(m["interval"] for m in metrics["models"]
                                                if f"L{m['layer']}:{m['name']}" == best)
     np.testing.assert_array_equal(frame["lower"], frame[f"lower {best}"])

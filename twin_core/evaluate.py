@@ -145,6 +145,10 @@ INTERVAL_WORDS = {  # the interval tables' columns in words, with their help (Re
                                               "interval. Near the nominal level, the interval can be trusted."),
     "mean_width": ("mean width (points)", "Upper minus lower bound in percentage points of utilisation, averaged "
                                           "over the hold-out rows: the narrower, the more the interval says."),
+    "coverage_oof_pct": ("out-of-fold coverage (%)", "The same share on training rows: each session's earlier half "
+                                                     "of out-of-fold rows calibrates its later half and back. It "
+                                                     "never reads the hold-out, so the default method is chosen "
+                                                     "by it."),
     "n_calibration": ("rows calibrated on", "Training rows with an out-of-fold prediction of this model."),
     "coverage_model": ("interval coverage, best model", "The share of the group's hold-out rows inside the best "
                                                         "model's interval."),
@@ -185,12 +189,13 @@ class Evaluation:
         """Every model's interval beside its nominal level: hold-out coverage and mean width, in percent and points
         (INTERVAL_WORDS); empty for a run without intervals."""
         if not self.interval or "coverage_holdout" not in self.models:
-            return pd.DataFrame(columns=list(INTERVAL_WORDS)[:5])
+            return pd.DataFrame(columns=list(INTERVAL_WORDS)[:6])
         models = self.models
         return pd.DataFrame({"model": [model_words(k) for k in models["key"]],
                              "nominal_pct": 100 * float(self.interval["nominal"]),
                              "coverage_pct": 100 * pd.to_numeric(models["coverage_holdout"]).astype(float),
                              "mean_width": pd.to_numeric(models["mean_width_holdout"]).astype(float),
+                             "coverage_oof_pct": 100 * pd.to_numeric(models.get("coverage_oof", np.nan)).astype(float),
                              "n_calibration": models["n_calibration"]})
 
     def interval_words(self, key: str) -> str:
@@ -252,8 +257,9 @@ def evaluate_run(
             if key in bands:
                 predictions[f"lower {key}"], predictions[f"upper {key}"] = bands[key]
                 covered, width, _ = coverage(actual_test, *bands[key])
-                records[-1].update(coverage_holdout=covered, mean_width_holdout=width,
-                                   n_calibration=calibration.n_calibration[key])
+                covered_oof, width_oof = calibration.oof_check[key]
+                records[-1].update(coverage_holdout=covered, mean_width_holdout=width, coverage_oof=covered_oof,
+                                   mean_width_oof=width_oof, n_calibration=calibration.n_calibration[key])
     models = pd.DataFrame.from_records(records)
     base = baseline_predictions(telemetry, test_rows, train_rows, twin_kind)
     base_records = []

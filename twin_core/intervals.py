@@ -59,6 +59,7 @@ class Calibration:
     by_workload: dict[str, dict[str, float]] = field(default_factory=dict)
     n_calibration: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    oof_check: dict[str, tuple[float, float]] = field(default_factory=dict)  # calibration-time only, not stored
 
     def half_width(self, key: str, workloads: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
         """Each row's half-width for the model `key`; NaN for a model without a band."""
@@ -117,35 +118,68 @@ class Calibration:
                              ) from None
 
 
+def _quantiles(score: np.ndarray, workloads: np.ndarray, nominal: float, method: str
+               ) -> tuple[float, dict[str, float], set[str]]:
+    """The pooled conformal quantile of `score`, one per workload with enough finite scores (method `workload`),
+    and the workloads that had too few."""
+    finite = np.isfinite(score)
+    groups, few = {}, set()
+    for workload in pd.unique(workloads) if method == "workload" else ():
+        mine = finite & (workloads == workload)
+        if mine.sum() >= MIN_GROUP_ROWS:
+            groups[str(workload)] = conformal_quantile(score[mine], nominal)
+        else:
+            few.add(str(workload))
+    return conformal_quantile(score, nominal), groups, few
+
+
+def _cross_half(actual: np.ndarray, predicted: np.ndarray, workloads: np.ndarray, sessions: np.ndarray,
+                scale: np.ndarray, nominal: float, method: str) -> tuple[float, float]:
+    """Coverage and mean width on out-of-fold rows of a band calibrated on the other half of them: each session's
+    earlier half of training rows calibrates its later half and back, the two averaged. Training rows only, so
+    methods can be compared (and the default chosen) without the hold-out."""
+    later = np.zeros(len(actual), dtype=bool)
+    for session in pd.unique(sessions):
+        mine = np.flatnonzero(sessions == session)
+        later[mine[len(mine) // 2:]] = True
+    score = np.abs(actual - predicted) / scale
+    found = []
+    for fit, check in ((~later, later), (later, ~later)):
+        pooled, groups, _ = _quantiles(score[fit], workloads[fit], nominal, method)
+        half = np.full(int(check.sum()), pooled)
+        for workload, q in groups.items():
+            half[workloads[check] == workload] = q
+        lower = np.clip(predicted[check] - half * scale[check], 0.0, 100.0)
+        upper = np.clip(predicted[check] + half * scale[check], 0.0, 100.0)
+        found.append(coverage(actual[check], lower, upper)[:2])
+    return float(np.mean([c for c, _ in found])), float(np.mean([w for _, w in found]))
+
+
 def calibrate(telemetry: Telemetry, train_rows: np.ndarray, oof: Mapping[str, np.ndarray], *, nominal: float,
               method: str) -> Calibration:
     """Calibrate every model (model key → its out-of-fold predictions of `train_rows`, NaN where it has none) on
-    its out-of-fold residuals: training rows only."""
+    its out-of-fold residuals: training rows only. `oof_check` holds each model's cross-half coverage and width."""
     actual = telemetry.frame[telemetry.target].to_numpy(dtype=float)[train_rows]
     workloads = telemetry.frame[WORKLOAD].to_numpy()[train_rows]
+    sessions = telemetry.frame[SESSION].to_numpy()[train_rows]
     scale = local_scale(telemetry, train_rows) if method == "local" else np.ones(len(train_rows))
-    pooled, by_workload, counts, notes, few = {}, {}, {}, [], set()
+    pooled, by_workload, counts, checks, notes, few = {}, {}, {}, {}, [], set()
     for key, predicted in oof.items():
-        score = np.abs(actual - np.asarray(predicted, dtype=float)) / scale
-        finite = np.isfinite(score)
-        counts[key] = int(finite.sum())
-        pooled[key] = conformal_quantile(score, nominal)
+        predicted = np.asarray(predicted, dtype=float)
+        score = np.abs(actual - predicted) / scale
+        counts[key] = int(np.isfinite(score).sum())
+        pooled[key], groups, missing = _quantiles(score, workloads, nominal, method)
+        few |= missing
+        if method == "workload":
+            by_workload[key] = groups
         if not np.isfinite(pooled[key]):
             notes.append(f"{key} has {counts[key]} out-of-fold rows, too few for a {nominal:.0%} interval; "
                          "it has no band.")
-        if method == "workload":
-            groups = {}
-            for workload in pd.unique(workloads):
-                mine = finite & (workloads == workload)
-                if mine.sum() >= MIN_GROUP_ROWS:
-                    groups[str(workload)] = conformal_quantile(score[mine], nominal)
-                else:
-                    few.add(str(workload))
-            by_workload[key] = groups
+        checks[key] = _cross_half(actual, predicted, workloads, sessions, scale, nominal, method)
     if few:
         notes.append(f"Workload(s) {', '.join(sorted(few))} had fewer than {MIN_GROUP_ROWS} out-of-fold rows for "
                      "some model: there its band uses the half-width of all workloads together.")
-    return Calibration(nominal, method, pooled, by_workload, counts, tuple(notes))
+    return Calibration(nominal, method, pooled, by_workload, counts, tuple(notes), checks)
 
 
 def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[float, float, int]:

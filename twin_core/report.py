@@ -175,7 +175,8 @@ def _intervals(result: ReportedRun) -> str:
     if table.empty:
         return "<p>This run was trained before runs had prediction intervals: it has no band to show.</p>"
     rows = [[r["model"], f"{r['nominal_pct']:.0f}", score_text(r["coverage_pct"], ".1f"),
-             score_text(r["mean_width"], ".2f"), f"{int(r['n_calibration']):,}"] for r in table.to_dict("records")]
+             score_text(r["mean_width"], ".2f"), score_text(r["coverage_oof_pct"], ".1f"),
+             f"{int(r['n_calibration']):,}"] for r in table.to_dict("records")]
     groups = ""
     for frame, by, title in ((evaluation.by_session, SESSION, "session"), (evaluation.by_workload, WORKLOAD,
                                                                             "workload")):
@@ -186,7 +187,7 @@ def _intervals(result: ReportedRun) -> str:
                                score_text(g["width_model"], ".2f")] for g in frame.to_dict("records")], {1, 2, 3})
     return (f'<p class="muted">Method {_text(evaluation.interval["method"])}: calibrated on each model\'s '
             "out-of-fold residuals of training rows only; the hold-out rows only check it.</p>"
-            + _table([INTERVAL_WORDS[c][0] for c in table.columns], rows, {1, 2, 3, 4}) + groups)
+            + _table([INTERVAL_WORDS[c][0] for c in table.columns], rows, {1, 2, 3, 4, 5}) + groups)
 
 
 def _verdicts(result: ReportedRun) -> str:

@@ -139,12 +139,13 @@ def run_metrics(*, config: RunConfig, target: str, data_fingerprint: str, split:
     }
 
 
-INTERVAL_FIELDS = ("coverage_holdout", "mean_width_holdout", "n_calibration")  # nested under "interval"
+INTERVAL_FIELDS = ("coverage_holdout", "mean_width_holdout", "coverage_oof", "mean_width_oof", "n_calibration")
 
 
 def _interval(evaluation: Evaluation, row: dict) -> dict:
-    """A model's `"interval"` entry of metrics.json: nominal level, method, hold-out coverage and mean width, and
-    the out-of-fold rows it was calibrated on; nothing for a run without intervals."""
+    """A model's `"interval"` entry of metrics.json (its INTERVAL_FIELDS nested): nominal level, method, hold-out
+    coverage and mean width, the same measured across halves of the out-of-fold rows, and the out-of-fold rows it
+    was calibrated on; nothing for a run without intervals."""
     if not evaluation.interval or "coverage_holdout" not in row:
         return {}
     values = {k: _plain(row.get(k)) for k in INTERVAL_FIELDS}
