@@ -506,7 +506,7 @@ class KeptRun:
 
 
 _NUMBERS = ("r2_holdout", "mae_holdout", "rmse_holdout", "r2_oof", "mae_oof", "rmse_oof", "gain_holdout", "gain_oof",
-            "coverage_holdout", "mean_width_holdout")
+            "coverage_holdout", "mean_width_holdout", "coverage_oof", "mean_width_oof")
 
 
 def _numeric(records: list[dict]) -> pd.DataFrame:
