@@ -4,12 +4,14 @@ LocalCluster of 2 workers and on local worker processes with the same metrics, h
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import twin_core.fleet as fleet_module
 from twin_core.cli import main
 from twin_core.demo import write_demo_fleet
 from twin_core.engine import open_engine
@@ -17,6 +19,7 @@ from twin_core.errors import ConfigError
 from twin_core.fleet import FleetOptions, Host, HostTask, discover_hosts, train_fleet, train_host
 from twin_core.presets import get_preset
 from twin_core.store import RunStore
+from twin_core.telemetry import load_telemetry
 
 DEMO = {"rows": 1200, "cores": 4, "sessions": 3}
 QUICK = get_preset("quick")
@@ -178,3 +181,23 @@ def test_the_memory_budget_is_each_hosts_on_its_worker(fleet_dir):
     hosts, _ = discover_hosts([fleet_dir])
     outcome = train_host(HostTask(hosts[0], QUICK.to_json(), FleetOptions(memory_budget=50_000)))
     assert outcome.run is None and "memory budget" in outcome.error and not outcome.invalid_data
+
+
+def test_a_worker_reads_the_same_files_once_for_consecutive_tasks_and_skips_unasked_reports(fleet_dir, monkeypatch):
+    reads = []
+
+    def counting(*args, **kwargs):
+        reads.append(args[0])
+        return load_telemetry(*args, **kwargs)
+
+    fleet_module._load_files.cache_clear()
+    monkeypatch.setattr(fleet_module, "load_telemetry", counting)
+    hosts, _ = discover_hosts([fleet_dir])
+    smaller = replace(QUICK, stack=replace(QUICK.stack, cv=replace(QUICK.stack.cv, n_splits=2)))
+    first, second = (train_host(HostTask(hosts[0], config.to_json(), FleetOptions(), report=False))
+                     for config in (QUICK, smaller))
+    assert first.run is not None and second.run is not None and len(reads) == 1  # a sweep's runs of one host
+    assert first.report_deflated == b"" and second.run.config.stack.cv.n_splits == 2
+    train_host(HostTask(hosts[1], QUICK.to_json(), FleetOptions(), report=False))
+    assert len(reads) == 2  # another host's files are read
+    fleet_module._load_files.cache_clear()
