@@ -12,7 +12,7 @@ from ui import sweep, training
 from ui import store as run_store
 from ui.store import STORE_FAILURES
 
-TEXT, UPLOAD = "sweep_grid_text", "sweep_grid_upload"
+TEXT, UPLOAD = sweep.TEXT, "sweep_grid_upload"
 
 
 def take_upload() -> None:
@@ -38,6 +38,9 @@ with grid_col:
     text = st.text_area("Grid", key=TEXT, height=260, disabled=busy,
                         help="Starts as the sample grid: 12 runs of the quick preset (2 lag depths × 3 LightGBM sizes "
                              "× the top layer kept or dropped).")
+    st.button("Start from the Model page", icon=":material/account_tree:", on_click=sweep.start_from_model_page,
+              disabled=busy, help="Replace the grid with one on the Model page's configuration: two lag depths, "
+                                  "three sizes of its first LightGBM model and its top layer kept or dropped.")
     run_col, cancel_col = st.columns(2)
     try:
         grid, runs = sweep.parse(text)

@@ -7,10 +7,11 @@ click stops the script at its next progress update; the next script run waits fo
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 import uuid
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from twin_core.config import RunConfig
 from twin_core.engine import open_engine, scheduler_address
 from twin_core.errors import TrainingCancelled, TwinError
 from twin_core.store import RunStore
@@ -27,7 +29,7 @@ from ui import state, training
 from ui import store as run_store
 
 SAMPLE_GRID = Path(__file__).resolve().parents[1] / "examples" / "sweep_quick.json"
-JOB, REFUSED, CHOSEN = "sweep_job", "sweep_refused", "sweep_choice"
+JOB, REFUSED, CHOSEN, TEXT = "sweep_job", "sweep_refused", "sweep_choice", "sweep_grid_text"
 SETTLE_TIMEOUT_S = 600.0
 LOG = logging.getLogger(__name__)
 
@@ -63,6 +65,33 @@ class SweepJob:
 def sample_text() -> str:
     """The sample grid's JSON (12 runs of the quick preset), to start editing from."""
     return SAMPLE_GRID.read_text(encoding="utf-8")
+
+
+def grid_from_config(config: RunConfig) -> str:
+    """A starting grid (JSON) on a configuration (the Model page's): the first used feature set's core lags (two
+    depths), the first LightGBM model's size (half, as is, double) and, with two layers or more, the top layer kept
+    or dropped; a person edits it from there."""
+    grid: dict = {"name": f"{config.name} grid", "config": config.to_dict()}
+    used = config.used_feature_sets()
+    if used:
+        lags = used[0].core_lags
+        grid["features"] = [{"feature_set": used[0].name, "field": "core_lags",
+                             "values": sorted({lags, max(lags, 1) * 2})}]
+    trees = [m for m in config.stack.layers[0].models if m.kind == "lightgbm"]
+    if trees:
+        size = int(trees[0].params.get("n_estimators", 100))
+        grid["params"] = [{"layer": 1, "model": trees[0].name, "param": "n_estimators",
+                           "values": sorted({max(size // 2, 1), size, size * 2})}]
+    if len(config.stack.layers) > 1:
+        top = config.stack.layers[-1]
+        grid["layers"] = [{"layer": len(config.stack.layers),
+                           "choices": {"as configured": [asdict(m) for m in top.models], "none": None}}]
+    return json.dumps(grid, indent=2, default=list)
+
+
+def start_from_model_page() -> None:
+    """The Grid text starts again from the Model page's configuration (button callback)."""
+    st.session_state[TEXT] = grid_from_config(state.config())
 
 
 def parse(text: str) -> tuple[SweepGrid, list[SweepRun]]:

@@ -62,3 +62,13 @@ def test_a_run_of_a_sweep_opens_in_results_and_beside_the_winner_in_compare(app)
     assert app.title[0].value == "Compare"
     assert (app.selectbox(key="saved_a").value, app.selectbox(key="saved_b").value) == (
         f"saved:{winner_id}", f"saved:{other_id}")
+
+
+def test_a_grid_can_start_from_the_model_pages_configuration(app):
+    goto(app, "sweep")
+    next(b for b in app.button if b.label == "Start from the Model page").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    grid = json.loads(app.text_area(key="sweep_grid_text").value)
+    assert grid["config"]["name"] == "default" and "preset" not in grid  # the Model page opens on the default preset
+    assert any(m.value.startswith("**12 runs** of `default` · identity-short.core_lags (2) × lgbm-identity."
+                                  "n_estimators (3) × layer 3 (2)") for m in app.markdown)
