@@ -32,7 +32,7 @@ def _explainer(run_key: str, _run: Run, _telemetry: Telemetry) -> Explainer:
     return holdout_explainer(result.model, _telemetry, result.evaluation.predictions["row"].to_numpy())
 
 
-@st.cache_resource(show_spinner=False, max_entries=CHARTS)
+@st.cache_resource(show_spinner="Measuring each input's contribution on the hold-out…", max_entries=CHARTS)
 def _importance(run_key: str, key: str, _explainer: Explainer) -> go.Figure:
     return titled_by_kind(importance_figure(_explainer.importance(key)), _explainer.model.config.kind)
 
