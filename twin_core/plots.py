@@ -26,6 +26,7 @@ from twin_core.config import RunConfig
 from twin_core.downsample import downsample_frame
 from twin_core.evaluate import (BASELINES, Evaluation, model_key, model_key_parts, model_words,
                                 residual_autocorrelation, score_text)
+from twin_core.intervals import coverage
 from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, SessionRule, Telemetry
 from twin_core.verdicts import signed_text
 from twin_core.whatif import WhatIfAnswer
@@ -696,21 +697,21 @@ def _band_outline(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[
     """One closed outline per unbroken stretch of a band (along the upper bound, back along the lower), separated
     by blanks, so a filled band never bridges a session change or a pause as a fill to the next trace would.
 
-    `x` is datetime64[ms] (`_utc`). Each stretch's first and last instants move 1 ms inwards: they are the bounds
-    of the axis' cut-out gaps (`_mark_sessions`), where plotly drops a point, which would split the outline and
-    close each part with a chord across the stretch."""
+    Where `x` is datetime64[ms] (`_utc`), each stretch's first and last instants move 1 ms inwards: they are the
+    bounds of the axis' cut-out gaps (`_mark_sessions`), where plotly drops a point, which would split the outline
+    and close each part with a chord across the stretch."""
     ok = np.isfinite(lower) & np.isfinite(upper)
     starts = np.flatnonzero(ok & ~np.r_[False, ok[:-1]])
     ends = np.flatnonzero(ok & ~np.r_[ok[1:], False]) + 1
     xs, ys = [], []
     for start, end in zip(starts, ends):
         along = x[start:end].copy()
-        if len(along) > 1:
+        if len(along) > 1 and np.issubdtype(along.dtype, np.datetime64):
             along[0], along[-1] = along[0] + np.timedelta64(1, "ms"), along[-1] - np.timedelta64(1, "ms")
-        xs += [along, along[::-1], np.array(["NaT"], dtype="datetime64[ms]")]
+        xs += [along, along[::-1], np.array([None if along.dtype == object else np.nan]).astype(along.dtype)]
         ys += [upper[start:end], lower[start:end][::-1], np.array([np.nan])]
     if not xs:
-        return np.array([], dtype="datetime64[ms]"), np.array([])
+        return np.array([], dtype=x.dtype), np.array([])
     return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -866,15 +867,25 @@ LIVE_AGO_TITLE = "seconds before the newest sample"
 LIVE_BREAK_FACTOR = 1.5  # a step over this many sampling intervals apart has skipped ticks: the lines break there
 
 
-def live_figure(history: pd.DataFrame, target: str, interval: float, window_s: float) -> go.Figure:
+def live_figure(history: pd.DataFrame, target: str, interval: float, window_s: float,
+                nominal: float | None = None) -> go.Figure:
     """The last `window_s` seconds of a live following (all of it, on an axis as long as it, while it is younger)
     before the newest sample: the actual target and the twin's prediction, a marker per sample. Lines join only
     samples one interval apart: where two are more than LIVE_BREAK_FACTOR intervals apart (ticks skipped) they break,
-    so no straight line is ever drawn across a span no sample was taken in."""
+    so no straight line is ever drawn across a span no sample was taken in. Where `history` has the twin's interval
+    (`lower`, `upper`) it is shaded, named with the share of these samples it covers (and its `nominal` level)."""
     seconds = history[TIMESTAMP].to_numpy(dtype=float)
     x = seconds - seconds[-1]
     cut = np.flatnonzero(np.diff(x) > LIVE_BREAK_FACTOR * interval) + 1
     fig = go.Figure()
+    if {"lower", "upper"} <= set(history) and history["lower"].notna().any():
+        lower, upper = (np.insert(history[c].to_numpy(dtype=float), cut, np.nan) for c in ("lower", "upper"))
+        covered = coverage(history["actual"], history["lower"], history["upper"])[0]
+        level = "" if nominal is None else f"{100 * nominal:.0f} % "
+        bx, by = _band_outline(np.insert(x, cut, x[cut - 1]), lower, upper)
+        fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", fill="toself", line=dict(width=0), hoverinfo="skip",
+                                 fillcolor="rgba({}, {}, {}, 0.18)".format(*plotly.colors.hex_to_rgb(layer_colour(1))),
+                                 name=f"twin's {level}interval (covers {100 * covered:.0f} % of these samples)"))
     for column, name, colour, width in (("actual", "actual", ACTUAL_COLOUR, 1.8),
                                         ("predicted", "twin's prediction", layer_colour(1), 1.4)):
         y = np.insert(history[column].to_numpy(dtype=float), cut, np.nan)

@@ -20,13 +20,14 @@ import time
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from twin_core.errors import TwinError
-from twin_core.evaluate import scores
+from twin_core.evaluate import model_key, scores
 from twin_core.recorder import (
     BackgroundSampler,
     PsutilSource,
@@ -173,19 +174,35 @@ class LiveSession:
             warnings.simplefilter("always")
             try:
                 telemetry = telemetry_from_frames([("live", frame)], target=self.model.target)
-                predicted = self.model.predict_layers(telemetry)[-1].mean(axis=1).clip(0.0, 100.0)
+                layers = self.model.predict_layers(telemetry)
+                predicted = layers[-1].mean(axis=1).clip(0.0, 100.0)
             except TwinError as exc:
                 self.problem = f"The twin could not read the samples: {exc}"
                 self.stop("the twin could not read the samples")
                 return
         self.notes = tuple(dict.fromkeys([*self.notes, *(str(w.message) for w in caught)]))
         rows = telemetry.frame.loc[predicted.index]
+        lower, upper = self._band(telemetry, layers)
         new = pd.DataFrame({TIMESTAMP: rows[TIMESTAMP].to_numpy(), "actual": rows[self.model.target].to_numpy(),
-                            "predicted": predicted.to_numpy()})
+                            "predicted": predicted.to_numpy(), "lower": lower, "upper": upper})
         if len(self.history):
             new = new[new[TIMESTAMP] > self.history[TIMESTAMP].iloc[-1]]
         history = pd.concat([self.history, new], ignore_index=True) if len(self.history) else new
         self.history = history[history[TIMESTAMP] >= history[TIMESTAMP].iloc[-1] - WINDOW_S].reset_index(drop=True)
+
+    def _band(self, telemetry: Telemetry, layers: list[pd.DataFrame]) -> tuple[Any, Any]:
+        """The twin's interval around its prediction (the top layer's model, when it has one model and the twin a
+        calibration); NaN where there is none: a mean of several models has no calibrated band, and none is made."""
+        top = layers[-1].columns
+        band = self.model.bands(telemetry, layers).get(model_key(len(layers), top[0])) if len(top) == 1 else None
+        return band if band is not None else (float("nan"), float("nan"))
+
+    @property
+    def nominal(self) -> float | None:
+        """The nominal level of the twin's interval on the chart; None when it draws none."""
+        calibration = self.model.calibration
+        return None if calibration is None or "lower" not in self.history or not self.history["lower"].notna().any() \
+            else calibration.nominal
 
     def stop(self, why: str) -> None:
         """End the sampling; the rows taken stay, to look at or keep."""

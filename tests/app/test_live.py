@@ -89,6 +89,16 @@ def test_start_follows_the_replay_with_the_twins_own_predictions(app: AppTest,
     np.testing.assert_allclose(chart["actual"], history["actual"])
     np.testing.assert_allclose(chart["predicted"], history["predicted"], rtol=1e-6)
     np.testing.assert_allclose(chart.index, history["timestamp"] - history["timestamp"].iloc[-1])
+    # the twin's interval around its prediction, the band its calibration gives these rows, shaded with its coverage
+    rows = telemetry_from_frames([("first rows", first)])
+    layers = model.predict_layers(rows)
+    lower, upper = model.bands(rows, layers)["L2:top-ridge"]
+    np.testing.assert_allclose(history["lower"], lower, rtol=1e-6)
+    np.testing.assert_allclose(history["upper"], upper, rtol=1e-6)
+    inside = ((history["actual"] >= history["lower"]) & (history["actual"] <= history["upper"])).mean()
+    band = figures(at)["live_chart"]["data"][0]
+    assert band["fill"] == "toself"
+    assert band["name"].endswith(f"interval (covers {100 * inside:.0f} % of these samples)")
 
     button(at, "Stop").click()
     run(at)
