@@ -197,13 +197,6 @@ class LiveSession:
         band = self.model.bands(telemetry, layers).get(model_key(len(layers), top[0])) if len(top) == 1 else None
         return band if band is not None else (float("nan"), float("nan"))
 
-    @property
-    def nominal(self) -> float | None:
-        """The nominal level of the twin's interval on the chart; None when it draws none."""
-        calibration = self.model.calibration
-        return None if calibration is None or "lower" not in self.history or not self.history["lower"].notna().any() \
-            else calibration.nominal
-
     def stop(self, why: str) -> None:
         """End the sampling; the rows taken stay, to look at or keep."""
         self.feed.stop()
