@@ -518,7 +518,7 @@ def _numeric(records: list[dict]) -> pd.DataFrame:
 def _kept_evaluation(metrics: dict, kept_predictions: pd.DataFrame) -> Evaluation:
     """The Evaluation a run was scored with, rebuilt from its metrics.json and its kept hold-out predictions."""
     predictions = kept_predictions.drop(columns=[c for c in kept_predictions
-                                                 if c.startswith("residual ") or c in ("lower", "upper")])
+                                                 if c.startswith("residual ") or c in ("lower", "upper", "anomaly")])
     # each model's interval (runs kept since intervals) back as the columns of a fresh Evaluation's models table
     models = _numeric([{**{k: v for k, v in m.items() if k != "interval"},
                         **{k: v for k, v in m.get("interval", {}).items() if k not in ("nominal", "method")}}
