@@ -47,7 +47,7 @@ with grid_col:
     except ConfigError as exc:
         grid, runs = None, []
         about_col.error(f"This grid cannot run: {exc}", icon=":material/block:")
-    run_col.button("Run the sweep", type="primary", icon=":material/play_arrow:", on_click=sweep.request, args=(text,),
+    run_col.button("Run the sweep", type="primary", icon=":material/play_arrow:", on_click=sweep.request,
                    disabled=busy or not runs, width="stretch")
     cancel_col.button("Cancel", icon=":material/stop_circle:", on_click=sweep.request_cancel, width="stretch",
                       disabled=not busy, help="Stop after the current fit; the runs already finished stay kept.")

@@ -116,12 +116,16 @@ def refusal() -> str | None:
     return st.session_state.get(REFUSED)
 
 
-def request(text: str) -> None:
-    """Queue the grid in `text` on the active data, or record why it is refused (Run button callback): an invalid
-    grid, a sweep that would pass the memory budget, or a store that cannot keep its runs."""
+def request() -> None:
+    """Queue the grid being edited on the active data, or record why it is refused (Run button callback): an invalid
+    grid, a sweep that would pass the memory budget, or a store that cannot keep its runs. The text is read here, not
+    passed in: an edit committed by the same click is the one that runs."""
     st.session_state[REFUSED] = None
     if is_active():
         return
+    # set it again: the grid is drawn disabled while the sweep runs, and Streamlit drops a disabled widget's value
+    # unless it was set through session state
+    text = st.session_state[TEXT] = st.session_state[TEXT]
     telemetry = state.telemetry()
     try:
         grid, runs = parse(text)
