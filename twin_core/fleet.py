@@ -101,8 +101,8 @@ class HostOutcome:
 
     @property
     def report(self) -> str:
-        """The host's report (report.html), built on the worker."""
-        return zlib.decompress(self.report_deflated).decode("utf-8")
+        """The host's report (report.html), built on the worker; empty when the task asked for none."""
+        return zlib.decompress(self.report_deflated).decode("utf-8") if self.report_deflated else ""
 
 
 def discover_hosts(paths: Sequence[str | Path]) -> tuple[list[Host], list[HostOutcome]]:
