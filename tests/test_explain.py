@@ -13,9 +13,11 @@ from twin_core.demo import make_demo_telemetry
 from twin_core.errors import ConfigError, MemoryBudgetError
 from twin_core.explain import LINEAR_METHOD, NO_EXPLANATION, TREE_METHOD, holdout_explainer
 from twin_core.features import FeatureSpec
+from twin_core.models import ScaledRidgeCV
 from twin_core.pipeline import train_twin
 from twin_core.plots_explain import contribution_figure, importance_figure
 from twin_core.splits import CVSpec
+from twin_core.stack import FittedMember
 
 NOW = FeatureSpec(name="now", current_values=True, overall_windows=(), overall_lags=0, core_lags=0, identity=True,
                   workload_onehot=True)
@@ -157,3 +159,16 @@ def test_figures_show_the_top_inputs_and_a_waterfall_that_adds_up(explainer):
     assert fall.y[-2] == f"{n - 4} other inputs together"
     assert sum(fall.x[:-1]) == pytest.approx(fall.x[-1]) and fall.x[-1] == pytest.approx(one.prediction[0])
 
+
+
+def test_a_ridge_of_a_reloaded_models_module_is_still_explained(explainer):
+    """Streamlit re-imports the app's modules after a source file changes: runs trained before hold a ridge whose
+    class is a different object of the same module and name."""
+    member = explainer.model.stack.layers_[1][0]
+    ridge = member.estimators[0]
+    reloaded_class = type("ScaledRidgeCV", (ScaledRidgeCV,), {"__module__": ScaledRidgeCV.__module__})
+    twin = reloaded_class.__new__(reloaded_class)
+    twin.__dict__.update(ridge.__dict__)
+    design = np.random.default_rng(0).uniform(0, 100, (20, ridge.n_features_in_))
+    values, expected = explain.member_contributions(FittedMember("meta-ridge", [twin], None), design)
+    np.testing.assert_allclose(expected + values.sum(axis=1), ridge.predict(design), rtol=0, atol=1e-9)

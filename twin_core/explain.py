@@ -87,9 +87,17 @@ def _booster(estimator: BaseEstimator) -> lgb.Booster | None:
     return None
 
 
+def _same_class(estimator: BaseEstimator, cls: type) -> bool:
+    """Whether the estimator is of exactly this class, by module and name: a module reloaded while the app runs
+    (Streamlit re-imports every watched module after a source file changes) makes a new class object of the same
+    name, and runs trained before it still hold instances of the old one."""
+    kind = type(estimator)
+    return (kind.__module__, kind.__qualname__) == (cls.__module__, cls.__qualname__)
+
+
 def _linear_terms(estimator: BaseEstimator) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
     """(mean, scale, coefficients, intercept) of a linear model on standardised inputs, else None."""
-    if type(estimator) is ScaledRidgeCV:
+    if _same_class(estimator, ScaledRidgeCV):
         return estimator.mean_, estimator.scale_, estimator.coef_, float(estimator.intercept_)
     if isinstance(estimator, Pipeline) and len(estimator.steps) == 2:
         scaler, linear = (step for _, step in estimator.steps)

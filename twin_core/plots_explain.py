@@ -15,7 +15,7 @@ TOP_K = 15
 POINTS = "points of utilisation"
 UP_COLOUR, DOWN_COLOUR, TOTAL_COLOUR = "#d62728", "#1f77b4", "#444444"
 BAR_PX = 26  # height of one bar, so a chart of many inputs grows instead of squeezing its names
-SUBTITLE_CHARS = 130  # a subtitle line this long fits a chart across the page at 1280 px
+SUBTITLE_CHARS = 150  # a subtitle line this long fits a chart across the page at 1280 px
 
 
 def _layout(fig: go.Figure, title: str, subtitle: str, bars: int) -> go.Figure:
