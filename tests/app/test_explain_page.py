@@ -8,10 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import figures, goto, train, values
+from twin_core.demo import make_demo_telemetry
 from twin_core.evaluate import model_words
 
 
-def test_results_page_explains_a_quick_runs_models_and_the_instant_picked_by_session_and_time(app: AppTest) -> None:
+def test_results_page_explains_a_quick_run_at_the_instant_picked_and_only_on_its_own_data(app: AppTest) -> None:
     at = goto(train(app, "quick"), "results")
     result = at.session_state["runs"][0].result
     assert any(h.value == "Why the twin predicts what it does" for h in at.subheader)
@@ -44,3 +45,9 @@ def test_results_page_explains_a_quick_runs_models_and_the_instant_picked_by_ses
     assert values(chart["data"][0]["x"]).astype(float)[-1] == pytest.approx(rows["L1:ridge"].iloc[-1], abs=1e-6)
     assert f"(session {last_session})" in chart["layout"]["title"]["text"]
     assert "layer 1 · ridge" in figures(at)["explain_importance"]["layout"]["title"]["text"]
+
+    # other data made active: the section says the run's data is needed instead of explaining other rows
+    at.session_state["telemetry"] = make_demo_telemetry(rows=600, seed=5)
+    at.run()
+    assert not at.exception and "explain_instant_chart" not in figures(at)
+    assert any("no longer the active data" in i.value for i in at.info)
