@@ -30,7 +30,7 @@ from twin_core.evaluate import model_key, model_key_parts, model_words
 from twin_core.features import build_features
 from twin_core.models import CHUNK_CELLS, ScaledRidgeCV
 from twin_core.runs import TwinModel, with_target
-from twin_core.stack import FittedMember
+from twin_core.stack import FittedMember, HierarchicalStack
 from twin_core.telemetry import Telemetry
 
 SAMPLE_ROWS = 2_000  # hold-out rows behind a global importance at most (a seeded sample beyond that): enough to rank
@@ -101,9 +101,9 @@ def _linear_terms(estimator: BaseEstimator) -> tuple[np.ndarray, np.ndarray, np.
         return estimator.mean_, estimator.scale_, estimator.coef_, float(estimator.intercept_)
     if isinstance(estimator, Pipeline) and len(estimator.steps) == 2:
         scaler, linear = (step for _, step in estimator.steps)
-        if isinstance(scaler, StandardScaler) and hasattr(linear, "coef_") and np.ndim(linear.coef_) == 1:
-            scale = np.ones_like(scaler.mean_) if scaler.scale_ is None else scaler.scale_
-            return scaler.mean_, scale, linear.coef_, float(np.ravel(linear.intercept_)[0])
+        standardised = isinstance(scaler, StandardScaler) and scaler.with_mean and scaler.with_std
+        if standardised and hasattr(linear, "coef_") and np.ndim(linear.coef_) == 1:
+            return scaler.mean_, scaler.scale_, linear.coef_, float(np.ravel(linear.intercept_)[0])
     return None
 
 
@@ -152,7 +152,7 @@ def member_contributions(member: FittedMember, design: np.ndarray) -> tuple[np.n
     return total[:, :-1], total[:, -1]
 
 
-def _passthrough(stack, depth: int) -> bool:
+def _passthrough(stack: HierarchicalStack, depth: int) -> bool:
     """Whether layer `depth` (from 1) also reads the features, as the stack's `passthrough` says."""
     flags = stack.passthrough
     if isinstance(flags, (bool, np.bool_)):
