@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from twin_core.artifacts import MANIFEST, decode_model, encode_model
-from twin_core.config import IntervalSpec
+from twin_core.config import AnomalySpec, IntervalSpec, RunConfig
 from twin_core.demo import make_demo_telemetry
-from twin_core.errors import StoreError
+from twin_core.errors import ConfigError, StoreError
 from twin_core.intervals import MIN_GROUP_ROWS, Calibration, calibrate, conformal_quantile, coverage, local_scale
 from twin_core.pipeline import train_twin
 from twin_core.presets import get_preset
@@ -34,6 +34,33 @@ def quick(demo_telemetry):
 ])
 def test_the_conformal_quantile_takes_the_finite_sample_rank(scores, nominal, expected):
     np.testing.assert_equal(conformal_quantile(scores, nominal), expected)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("intervals", {"nominal": 0.3}, r"^intervals\.nominal: the nominal interval level must be a number from 0\.5 to "
+                                    r"0\.99 \(0\.9 = 90 %\), got 0\.3$"),
+    ("intervals", {"nominal": 1.0}, r"^intervals\.nominal: .* got 1\.0$"),
+    ("intervals", {"nominal": "90%"}, r"^intervals\.nominal: .* got '90%' \(text\)$"),
+    ("intervals", {"method": "bootstrap"}, r"^intervals\.method: must be an interval method: one of split, workload, "
+                                           r"local, got 'bootstrap' \(text\)$"),
+    ("intervals", {"level": 0.9}, r"^intervals\.level: is an unknown field"),
+    ("anomalies", {"min_samples": 0}, r"^anomalies\.min_samples: min_samples must be a whole number of consecutive "
+                                      r"samples from 1 to 10,000, got 0$"),
+    ("anomalies", {"min_samples": 2.5}, r"^anomalies\.min_samples: .* got 2\.5$"),
+])
+def test_interval_and_anomaly_settings_out_of_range_name_their_field(field, value, message):
+    data = get_preset("quick").to_dict()
+    data[field] = value
+    with pytest.raises(ConfigError, match=message):
+        RunConfig.from_dict(data)
+
+
+def test_a_config_written_before_intervals_loads_with_their_defaults():
+    data = get_preset("quick").to_dict()
+    del data["intervals"], data["anomalies"]
+    config = RunConfig.from_dict(data)
+    assert config.intervals == IntervalSpec(nominal=0.9, method="split") and config.anomalies == AnomalySpec(5)
+    assert RunConfig.from_json(config.to_json()) == config
 
 
 def test_a_workload_with_too_few_out_of_fold_rows_takes_the_pooled_half_width(demo_telemetry):
