@@ -12,11 +12,14 @@ import pytest
 
 from twin_core.cli import main
 from twin_core.demo import write_demo_parquet
+from twin_core.engine import open_engine
 from twin_core.errors import ConfigError, MemoryBudgetError
 from twin_core.plots_sweep import response_chart
 from twin_core.presets import get_preset
 from twin_core.store import RunStore
-from twin_core.sweep import MAX_RUNS, SweepGrid, check_memory, expand, ranked, read_grid, train_sweep_here, winner
+from twin_core.sweep import (
+    MAX_RUNS, SweepGrid, check_memory, expand, ranked, read_grid, train_sweep, train_sweep_here, winner,
+)
 from twin_core.telemetry import load_telemetry
 
 GRID = Path(__file__).resolve().parents[1] / "examples" / "sweep_quick.json"
@@ -171,3 +174,14 @@ def test_a_run_that_cannot_train_is_one_message_and_the_others_go_on(demo_dir):
     assert outcomes["1"].result is not None and outcomes["1"].error is None
     assert outcomes["999"].result is None
     assert re.match(r"^Feature set 'quick' looks back 999 rows .*load longer recordings\.$", outcomes["999"].error)
+
+
+def test_a_small_sweep_on_a_dask_local_cluster_scores_as_in_this_process(demo_dir):
+    runs = expand(SweepGrid.from_dict({"name": "on dask", "preset": "quick", "params": [
+        {"layer": 1, "model": "lgbm", "param": "n_estimators", "values": [20, 40]}]}))
+    with open_engine("dask", workers=1) as engine:
+        on_dask = {o.run.name: o.result.metrics for o in train_sweep(runs, [demo_dir], engine)}
+    here = {o.run.name: o.result.metrics for o in train_sweep_here(runs, load_telemetry([demo_dir]))}
+    assert sorted(on_dask) == sorted(here) == sorted(run.name for run in runs)
+    assert {name: [m["r2_oof"] for m in metrics["models"]] for name, metrics in on_dask.items()} == {
+        name: [m["r2_oof"] for m in metrics["models"]] for name, metrics in here.items()}
