@@ -124,24 +124,33 @@ def test_metrics_and_predictions_carry_every_band(quick):
     assert "coverage_model" in quick.evaluation.by_workload and "coverage_model" in quick.evaluation.by_session
 
 
+def _every_band(model, telemetry, layers):
+    """Every model's band on the rows the twin predicted, by model key."""
+    predicted = {f"L{depth}:{name}": frame[name].to_numpy() for depth, frame in enumerate(layers, start=1)
+                 for name in frame.columns}
+    return model.calibration.bands_for(telemetry, layers[0].index.to_numpy(), predicted)
+
+
 def test_a_stored_twin_gives_the_same_band_and_an_old_one_gives_none(quick, demo_telemetry):
     files = encode_model(quick.model)
     loaded = decode_model(files.__getitem__, "a test run")
     layers = loaded.predict_layers(demo_telemetry)
-    before, after = quick.model.bands(demo_telemetry, layers), loaded.bands(demo_telemetry, layers)
+    before, after = _every_band(quick.model, demo_telemetry, layers), _every_band(loaded, demo_telemetry, layers)
     assert set(after) == set(before) == set(quick.evaluation.models["key"])
     for key in before:
         np.testing.assert_array_equal(after[key][0], before[key][0])
         np.testing.assert_array_equal(after[key][1], before[key][1])
-    # the hold-out rows of the evaluation get the band the twin gives them again
+    # the hold-out rows of the evaluation get the band the twin gives them again, and What-if and Live the top one
     best, test = quick.evaluation.best["key"], quick.evaluation.predictions["row"].to_numpy()
     position = layers[0].index.get_indexer(test)
     np.testing.assert_array_equal(after[best][0][position], quick.evaluation.predictions[f"lower {best}"])
+    top = loaded.top_band(demo_telemetry, layers[-1]["top-ridge"])
+    np.testing.assert_array_equal(top[1], after["L2:top-ridge"][1])
 
     manifest = json.loads(files[MANIFEST])
     del manifest["calibration"]  # as written before runs had intervals
     old = decode_model({**files, MANIFEST: json.dumps(manifest).encode()}.__getitem__, "an old run")
-    assert old.calibration is None and old.bands(demo_telemetry, layers) == {}
+    assert old.calibration is None and old.top_band(demo_telemetry, layers[-1]["top-ridge"]) is None
 
     manifest["calibration"] = {"nominal": 0.9, "method": "guess", "pooled": {}}
     with pytest.raises(StoreError, match=r"^The model of a bad run: unknown interval method 'guess'; train"):

@@ -821,7 +821,8 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
     frame = _select_session(answer.predictions, session).sort_values(TIMESTAMP, kind="stable")
     frame = frame.assign(difference=frame["scenario"] - frame["baseline"])
     name = answer.scenario.name  # raw: _line escapes it in the legend; escaped below where it goes into text
-    columns = ["actual", "baseline", "scenario", "difference"]
+    banded = {"lower", "upper"} <= set(frame)
+    columns = ["actual", "baseline", "scenario", "difference"] + (["lower", "upper"] if banded else [])
     points = _line_points(max_points, len(columns) + 1)  # and the session means, drawn at the same points
     arrays = _broken(_thin(frame, columns, points), columns)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.56, 0.44], vertical_spacing=0.11)
@@ -845,6 +846,15 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
                                        yanchor="bottom", text=f"mean {mean:+.2f}", showarrow=False,
                                        font=dict(size=11, color=SESSION_MEAN_COLOUR))
                                   for start, mean in zip(starts, means)])
+    if banded:  # the twin's interval around its prediction as recorded, named with the share of these rows it covers
+        nominal = answer.predictions.attrs.get("interval_nominal")
+        covered = coverage(frame["actual"], frame["lower"], frame["upper"])[0]
+        bx, by = _band_outline(arrays["x"], arrays["lower"], arrays["upper"])
+        fig.add_trace(go.Scatter(
+            x=bx, y=by, mode="lines", fill="toself", line=dict(width=0), hoverinfo="skip", zorder=-1,
+            fillcolor="rgba({}, {}, {}, 0.15)".format(*plotly.colors.hex_to_rgb(BASELINE_COLOUR)),
+            name=f"as recorded: {'' if nominal is None else f'{100 * nominal:.0f} % '}interval (covers "
+                 f"{score_text(100 * covered, '.1f')} % of these rows)"), row=1, col=1)
     _mark_sessions(fig, frame, panels=("", "2"))
     fig.add_hline(y=0, line=dict(color="#555555", width=1), row=2, col=1)
     fig.add_annotation(x=0, y=1, xref="x2 domain", yref="y2 domain", xanchor="left", yanchor="bottom",

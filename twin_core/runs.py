@@ -67,14 +67,17 @@ class TwinModel:
                                   positional_windows=self.config.seed_compatible)
         return self.stack.predict_layers(features.X[self.feature_columns])
 
-    def bands(self, telemetry: Telemetry, layers: list[pd.DataFrame]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Each model's interval (lower, upper) on the rows `predict_layers` gave for `telemetry`, keyed by model
-        key ('L2:top-ridge'); empty for a twin stored without a calibration (it has no band to give)."""
-        if self.calibration is None or not layers:
-            return {}
-        return self.calibration.bands_for(with_target(telemetry, self.target), layers[0].index.to_numpy(),
-                                          {model_key(depth, name): frame[name].to_numpy()
-                                           for depth, frame in enumerate(layers, start=1) for name in frame.columns})
+    def top_band(self, telemetry: Telemetry, predicted: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+        """The band around the twin's final prediction `predicted` (indexed by `telemetry`'s row ids), for What-if
+        and Live: its top layer's model's when that layer has one model; None when the twin has no calibrated band
+        for it (a mean of several models, or a twin stored before intervals): none is made up."""
+        top = self.config.stack.layers[-1].models
+        if self.calibration is None or len(top) != 1:
+            return None
+        rows = predicted.index.to_numpy()
+        bands = self.calibration.bands_for(with_target(telemetry, self.target), rows,
+                                           {model_key(len(self.config.stack.layers), top[0].name): predicted})
+        return next(iter(bands.values()), None)
 
 
 class FinishedRun(Protocol):

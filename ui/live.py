@@ -20,14 +20,13 @@ import time
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from twin_core.errors import TwinError
-from twin_core.evaluate import model_key, scores
+from twin_core.evaluate import scores
 from twin_core.recorder import (
     BackgroundSampler,
     PsutilSource,
@@ -182,20 +181,13 @@ class LiveSession:
                 return
         self.notes = tuple(dict.fromkeys([*self.notes, *(str(w.message) for w in caught)]))
         rows = telemetry.frame.loc[predicted.index]
-        lower, upper = self._band(telemetry, layers)
+        lower, upper = self.model.top_band(telemetry, layers[-1].iloc[:, 0]) or (float("nan"), float("nan"))
         new = pd.DataFrame({TIMESTAMP: rows[TIMESTAMP].to_numpy(), "actual": rows[self.model.target].to_numpy(),
                             "predicted": predicted.to_numpy(), "lower": lower, "upper": upper})
         if len(self.history):
             new = new[new[TIMESTAMP] > self.history[TIMESTAMP].iloc[-1]]
         history = pd.concat([self.history, new], ignore_index=True) if len(self.history) else new
         self.history = history[history[TIMESTAMP] >= history[TIMESTAMP].iloc[-1] - WINDOW_S].reset_index(drop=True)
-
-    def _band(self, telemetry: Telemetry, layers: list[pd.DataFrame]) -> tuple[Any, Any]:
-        """The twin's interval around its prediction (the top layer's model, when it has one model and the twin a
-        calibration); NaN where there is none: a mean of several models has no calibrated band, and none is made."""
-        top = layers[-1].columns
-        band = self.model.bands(telemetry, layers).get(model_key(len(layers), top[0])) if len(top) == 1 else None
-        return band if band is not None else (float("nan"), float("nan"))
 
     def stop(self, why: str) -> None:
         """End the sampling; the rows taken stay, to look at or keep."""

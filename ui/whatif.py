@@ -3,6 +3,7 @@ whether it fits the current data, and the question itself with the library's war
 An answer is kept with the twin, data and scenario that produced it and shown only for those (never stale)."""
 from __future__ import annotations
 
+import dataclasses
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -135,11 +136,24 @@ def ask_twin(twin: Twin, telemetry: Telemetry, data_label: str, scenario: Scenar
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            answer, error = ask(twin.model, telemetry, scenario), None
+            answer, error = with_band(twin.model, telemetry, ask(twin.model, telemetry, scenario)), None
         except TwinError as exc:
             answer, error = None, str(exc)
     st.session_state[ANSWER] = Asked(twin, data_label, telemetry.fingerprint, scenario, answer,
                                      tuple(dict.fromkeys(str(w.message) for w in caught)), error)
+
+
+def with_band(model: TwinModel, telemetry: Telemetry, answer: WhatIfAnswer) -> WhatIfAnswer:
+    """The answer with the twin's interval around its prediction as recorded (`lower`, `upper`; its nominal level in
+    the frame's attrs), when the twin has one for its final prediction; as it was otherwise. The band is taken around
+    the prediction as shown (clipped to 0–100 %), which can only widen it, and not around the scenario's: a changed
+    machine is not what the band was calibrated on."""
+    band = model.top_band(telemetry, answer.predictions["baseline"])
+    if band is None:
+        return answer
+    predictions = answer.predictions.assign(lower=band[0], upper=band[1])
+    predictions.attrs["interval_nominal"] = model.calibration.nominal
+    return dataclasses.replace(answer, predictions=predictions)
 
 
 def answer_for(twin: Twin, telemetry: Telemetry, scenario: Scenario) -> Asked | None:

@@ -92,7 +92,7 @@ def test_start_follows_the_replay_with_the_twins_own_predictions(app: AppTest,
     # the twin's interval around its prediction, the band its calibration gives these rows, shaded with its coverage
     rows = telemetry_from_frames([("first rows", first)])
     layers = model.predict_layers(rows)
-    lower, upper = model.bands(rows, layers)["L2:top-ridge"]
+    lower, upper = model.top_band(rows, layers[-1]["top-ridge"])
     np.testing.assert_allclose(history["lower"], lower, rtol=1e-6)
     np.testing.assert_allclose(history["upper"], upper, rtol=1e-6)
     inside = ((history["actual"] >= history["lower"]) & (history["actual"] <= history["upper"])).mean()

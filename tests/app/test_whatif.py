@@ -32,10 +32,15 @@ def test_the_answer_is_the_twins_on_the_same_inputs(app: AppTest) -> None:
     chart = figures(at)["whatif_traces"]  # a scenario left unnamed is named from its settings, said once
     assert chart["layout"]["title"]["text"].endswith("What-if 'input cores at 150 %, shifted -5 points': "
                                                      "predictions and their difference")
+    lower, upper = run.result.model.top_band(at.session_state["telemetry"], expected.predictions["baseline"])
+    covered = ((expected.predictions["actual"] >= lower) & (expected.predictions["actual"] <= upper)).mean()
     assert [t["name"] for t in chart["data"]] == ["actual", "predicted, as recorded",
                                                   "predicted, input cores at 150 %, shifted -5 points",
                                                   "difference (scenario − as recorded)",
-                                                  "session mean of the difference"]
+                                                  "session mean of the difference",
+                                                  f"as recorded: 90 % interval (covers {100 * covered:.1f} % of these "
+                                                  "rows)"]
+    assert chart["data"][-1]["fill"] == "toself"  # the twin's band, shaded behind the lines
     ordered = expected.predictions.sort_values("timestamp", kind="stable")
     ordered["difference (scenario − as recorded)"] = ordered["scenario"] - ordered["baseline"]
     for name, column in (("predicted, as recorded", "baseline"),
