@@ -132,7 +132,7 @@ class IntervalSpec:
     __pydantic_config__ = SPEC_CONFIG
 
     nominal: NominalLevel = 0.9
-    method: IntervalMethod = "split"  # closest to nominal and narrowest on out-of-fold rows (README, "Prediction intervals")
+    method: IntervalMethod = "split"  # closest to nominal, narrowest on out-of-fold rows (README, Prediction intervals)
 
 
 @dataclass(frozen=True)
