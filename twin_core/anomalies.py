@@ -17,6 +17,7 @@ import pandas as pd
 from twin_core.demo import InjectedAnomaly
 from twin_core.errors import ConfigError, MissingColumnError
 from twin_core.evaluate import model_key, model_words
+from twin_core.stretches import shared_stretch_ids
 from twin_core.telemetry import SESSION, TIMESTAMP, WORKLOAD
 
 EPISODE_COLUMNS = ("rank", SESSION, WORKLOAD, "direction", "start", "end", "duration_s", "samples", "peak_excess",
@@ -55,11 +56,8 @@ def _runs(frame: pd.DataFrame, min_samples: int) -> tuple[np.ndarray, np.ndarray
     excess = _excess(frame)
     if not len(frame):
         return np.array([], dtype=int), np.array([], dtype=int), excess
-    # the trace charts' own breaks; imported here because plots imports compare, which imports runs, which
-    # imports this module (for predictions_frame's anomaly column)
-    from twin_core.plots import _shared_stretches
     side = np.sign(excess).astype(int)
-    stretch = _shared_stretches(frame)
+    stretch = shared_stretch_ids(frame)  # the trace charts' own breaks
     change = np.r_[True, (side[1:] != side[:-1]) | (stretch[1:] != stretch[:-1])]
     starts = np.flatnonzero(change)
     ends = np.r_[starts[1:], len(frame)]

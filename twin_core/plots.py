@@ -27,7 +27,8 @@ from twin_core.downsample import downsample_frame
 from twin_core.evaluate import (BASELINES, Evaluation, model_key, model_key_parts, model_words,
                                 residual_autocorrelation, score_text)
 from twin_core.intervals import coverage
-from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, SessionRule, Telemetry
+from twin_core.stretches import PAUSE_FACTOR, shared_stretch_ids, stretch_ids
+from twin_core.telemetry import OVERALL, SESSION, TIMESTAMP, WORKLOAD, Telemetry
 from twin_core.verdicts import signed_text
 from twin_core.whatif import WhatIfAnswer
 
@@ -50,8 +51,7 @@ RESIDUAL_TITLE = "residual: actual − predicted (percentage points)"
 MAX_SESSION_LABELS = 20
 # a step longer than this many median steps is a pause and lines break: the default session rule's factor, without
 # its min_gap_s (at fast sampling a pause of a few seconds still draws as a ramp); longer pauses start a session
-PAUSE_FACTOR = SessionRule().gap_factor
-SEGMENT = "_segment"  # the stretch id a thinned frame carries (see _segments)
+SEGMENT = "_segment"  # the stretch id a thinned frame carries (see stretch_ids)
 SUBTITLE_CHARS = 84  # a subtitle line this long (about 4.7 px a character) fits a half-width chart at 1280 px
 WIDE_SUBTITLE_CHARS = 150  # and this long a chart across the page at 1280 px (about 800 px for the subtitle)
 PAUSE_NOTE = f"lines break where sampling pauses for over {PAUSE_FACTOR:g} intervals"
@@ -100,18 +100,6 @@ def _utc(seconds: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(seconds, dtype=float) * 1000.0).astype("datetime64[ms]")
 
 
-def _segments(frame: pd.DataFrame) -> np.ndarray:
-    """A stretch id per row (rows in time order): a new stretch at every session change and at every pause inside a
-    session longer than PAUSE_FACTOR times that session's median step (a stall, not sampling), so no line is drawn
-    across a pause."""
-    sessions = frame[SESSION].to_numpy()
-    steps = np.diff(frame[TIMESTAMP].to_numpy(dtype=float))
-    same = sessions[1:] == sessions[:-1]
-    median = pd.Series(steps[same]).groupby(sessions[1:][same]).median()
-    limit = PAUSE_FACTOR * pd.Series(sessions[1:]).map(median).to_numpy(dtype=float)
-    return np.cumsum(np.r_[False, ~same | (steps > limit)])
-
-
 def _line_points(max_points: int, lines: int) -> int:
     """Points each of `lines` lines of one time chart may carry: `max_points`, fewer when FIGURE_POINTS would not
     hold them all."""
@@ -120,10 +108,10 @@ def _line_points(max_points: int, lines: int) -> int:
 
 def _thin(frame: pd.DataFrame, columns: list[str], max_points: int) -> pd.DataFrame:
     """Downsample `frame` (in time order) so the traces of `columns`, with a break point at every session change or
-    pause between two kept rows, fit `max_points`; each kept row carries its stretch id (`_segments`, worked out
+    pause between two kept rows, fit `max_points`; each kept row carries its stretch id (`stretch_ids`, worked out
     before thinning, unless the frame brings its own SEGMENT column). Breaks never take more than half the points
     (a break sits between two kept rows), so a recording with many pauses still keeps half of them for samples."""
-    segmented = frame if SEGMENT in frame.columns else frame.assign(**{SEGMENT: _segments(frame)})
+    segmented = frame if SEGMENT in frame.columns else frame.assign(**{SEGMENT: stretch_ids(frame)})
     breaks = int(segmented[SEGMENT].iloc[-1]) if len(frame) else 0
     budget = max(max_points - breaks, (max_points + 1) // 2, 2 * len(columns) + 2)
     return downsample_frame(segmented, TIMESTAMP, columns, budget)
@@ -131,7 +119,7 @@ def _thin(frame: pd.DataFrame, columns: list[str], max_points: int) -> pd.DataFr
 
 def _broken(frame: pd.DataFrame, columns: list[str]) -> dict[str, np.ndarray]:
     """x, customdata (session, workload) and each column, with a blank point between sessions and at every pause
-    inside one (`_segments`) so lines break."""
+    inside one (`stretch_ids`) so lines break."""
     sessions = frame[SESSION].to_numpy()
     segments = frame[SEGMENT].to_numpy()
     cut = np.flatnonzero(segments[1:] != segments[:-1]) + 1
@@ -765,22 +753,13 @@ def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], sessio
         series.append((column, column, palette[i % len(palette)]))
     frame = _select_session(frame, session).sort_values(TIMESTAMP, kind="stable")
     points = _line_points(max_points, len(series) + 1)
-    fig = _trace_lines(frame.assign(**{SEGMENT: _shared_stretches(frame)}), series, points)
+    fig = _trace_lines(frame.assign(**{SEGMENT: shared_stretch_ids(frame)}), series, points)
     dotted = [_dot_lone_points(trace) for trace in fig.data]
     return _titled(fig, "Best model of each run against the actual",
                    f"{len(frame):,} hold-out rows all runs share; thinned to ≤ {points:,} points per line; lines "
                    "break where shared rows are not neighbours in the telemetry and where sampling pauses for over "
                    f"{PAUSE_FACTOR:g} intervals" + ("; dots: a row with no shared neighbour" if any(dotted) else ""),
                    hovermode="x unified", wide=True)
-
-
-def _shared_stretches(frame: pd.DataFrame) -> np.ndarray:
-    """A stretch id per shared hold-out row (in time order): a new stretch at every session change and pause
-    (`_segments`) and wherever the next shared row is not the next row of the telemetry, so no line is drawn across
-    rows some run did not hold out (a ramp there would look like a prediction)."""
-    pauses = _segments(frame)
-    apart = np.diff(frame["row"].to_numpy()) != 1
-    return np.cumsum(np.r_[False, apart | (np.diff(pauses) != 0)])
 
 
 def _dot_lone_points(trace: go.Scatter) -> bool:
