@@ -33,6 +33,8 @@ SETTING_WORDS = {  # every setting outside the feature sets and the models, by i
     "stack.cv.gap": "Folds · purge gap (rows)", "stack.cv.seed": "Folds · shuffle seed",
     "stack.refit": "Final models (refit or fold average)", "stack.n_jobs": "Fits in parallel",
     "stack.max_fit_rows": "Rows a fit reads (at most)",
+    "intervals.nominal": "Prediction intervals · level", "intervals.method": "Prediction intervals · width",
+    "anomalies.min_samples": "Anomalies · samples outside the band (at least)",
 }
 FEATURE_SET_WORDS = {"name": "name", "windows_include_current": "windows include now"}  # fields without a widget label
 MODEL_WORDS = {"name": "name", "kind": "estimator", "feature_set": "feature set read", "file": "model file"}
