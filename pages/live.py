@@ -132,7 +132,8 @@ def follow() -> None:
                          "the twin's look-back.")
     newest = pd.Timestamp(session.history[TIMESTAMP].iloc[-1], unit="s")
     st.caption(f"Newest sample {newest:%H:%M:%S} UTC")
-    st.plotly_chart(live_figure(session.history, model.target, session.interval, live.WINDOW_S),
+    st.plotly_chart(live_figure(session.history, model.target, session.interval, live.WINDOW_S,
+                                nominal=model.calibration.nominal if model.calibration else None),
                     key="live_chart")
     lag = session.feed.lag_note()
     for note in (*session.notes, *([lag] if lag else [])):
