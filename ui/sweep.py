@@ -2,18 +2,14 @@
 with one progress bar and a clean cancel (as ui.training runs a training: in the page's script, stopped between two
 fits), every run kept in the run store under the sweep, and the sweeps of the store read back as ranked tables.
 
-How cancel works, as for training: the Cancel button's callback sets the job's event, checked between fits; any
-click stops the script at its next progress update; the next script run waits for the old one to let go (`settle`).
+Cancel and settling work as for training (ui.jobs).
 """
 from __future__ import annotations
 
 import json
-import logging
-import threading
-import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -21,45 +17,26 @@ import streamlit as st
 
 from twin_core.config import RunConfig
 from twin_core.engine import open_engine, scheduler_address
-from twin_core.errors import TrainingCancelled, TwinError
 from twin_core.store import RunStore
 from twin_core.sweep import SweepGrid, SweepRun, check_memory, expand, kept_rows, train_sweep_here
 from twin_core.telemetry import Telemetry
-from ui import state, training
+from ui import jobs, state, training
 from ui import store as run_store
 
 SAMPLE_GRID = Path(__file__).resolve().parents[1] / "examples" / "sweep_quick.json"
 JOB, REFUSED, CHOSEN, TEXT = "sweep_job", "sweep_refused", "sweep_choice", "sweep_grid_text"
-SETTLE_TIMEOUT_S = 600.0
-LOG = logging.getLogger(__name__)
 
 
 @dataclass
-class SweepJob:
-    """One sweep request and what became of it: queued → running → done | cancelled | failed | interrupted."""
+class SweepJob(jobs.Job):
+    """One sweep request: its grid, its runs, its data and the runs finished so far."""
 
     grid: SweepGrid
     runs: list[SweepRun]
     telemetry: Telemetry
     sweep_id: str
-    cancel: threading.Event = field(default_factory=threading.Event)
-    status: str = "queued"
     done: int = 0  # runs finished (trained or failed)
     failures: list[dict] = field(default_factory=list)
-    error: str | None = None
-    thread: int | None = None
-    started: float = 0.0
-    finished: float = 0.0
-
-    @property
-    def active(self) -> bool:
-        """Queued or running: the Run button stays disabled."""
-        return self.status in ("queued", "running")
-
-    @property
-    def elapsed(self) -> float:
-        """Seconds since the sweep started (until it finished)."""
-        return (self.finished or time.perf_counter()) - self.started if self.started else 0.0
 
 
 def sample_text() -> str:
@@ -140,30 +117,17 @@ def request() -> None:
 
 def request_cancel() -> None:
     """Ask the running sweep to stop after its current fit (Cancel button callback)."""
-    job = current()
-    if job is not None:
-        job.cancel.set()
-        if job.status == "interrupted":
-            job.status = "cancelled"
+    jobs.request_cancel(current())
 
 
 def settle() -> None:
     """Wait until a sweep still running in an earlier, interrupted script run has stopped between two fits."""
-    job = current()
-    if job is None or job.status != "running" or job.thread == threading.get_ident():
-        return
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    with st.spinner("Stopping the sweep after its current fit…"):
-        while job.status == "running" and time.monotonic() < deadline:
-            time.sleep(0.05)
-    if job.status == "running":
-        job.status, job.error = "interrupted", "The sweep did not stop in time and was abandoned."
+    jobs.settle(current(), "sweep")
 
 
 def execute(job: SweepJob) -> None:
     """Run a queued sweep in this script run under one progress bar over its runs, keeping each finished run in the
     store under the sweep; a cancel stops between two fits and keeps the runs already finished."""
-    job.status, job.thread, job.started = "running", threading.get_ident(), time.perf_counter()
     total = len(job.runs)
     bar = st.progress(0.0, text=f"Sweep **{job.grid.name}**: 0 of {total} runs")
     store = RunStore(run_store.path(), create=True)
@@ -173,7 +137,7 @@ def execute(job: SweepJob) -> None:
         bar.progress(min(share, 1.0), text=f"Sweep **{job.grid.name}**: {job.done} of {total} runs · run "
                                            f"{job.done + 1}: {message} · {job.elapsed:.0f} s")
 
-    try:
+    with jobs.running(job, f"sweep {job.grid.name!r}"):
         with open_engine("dask" if scheduler_address() else "local") as engine:
             for outcome in train_sweep_here(job.runs, job.telemetry, should_cancel=job.cancel.is_set,
                                             engine=engine, on_progress=on_progress):
@@ -183,21 +147,7 @@ def execute(job: SweepJob) -> None:
                     store.save(outcome.result, outcome.run.name, sweep=job.sweep_id)
                 job.done += 1
                 on_progress(0, 1, f"{outcome.run.name} {'failed' if outcome.result is None else 'kept'}")
-    except TrainingCancelled:
-        job.status = "cancelled"
-    except TwinError as exc:
-        job.status, job.error = "failed", str(exc)
-    except Exception as exc:  # a bug: one line on the page, the traceback only in the server's log
-        LOG.exception("Sweep %r failed unexpectedly", job.grid.name)
-        job.status = "failed"
-        job.error = (f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}. This is a bug in Digital Twin "
-                     "Studio, not a problem with your data or settings: please report it with both.")
-    else:
         job.status = "cancelled" if job.cancel.is_set() else "done"
-    finally:
-        if job.status == "running":  # the script was stopped by a rerun between two fits
-            job.status = "cancelled" if job.cancel.is_set() else "interrupted"
-        job.finished = time.perf_counter()
     if job.done:
         st.session_state[CHOSEN] = job.sweep_id  # the table below shows the sweep just run
 
@@ -215,15 +165,11 @@ def rows(sweep_id: str) -> list[dict]:
 
 
 def open_run(run_id: str, name: str) -> None:
-    """Make a kept run of a sweep the active run of this session (read from the store once), so Results shows it."""
-    opened = next((run for run in state.runs() if run.stored_as == run_id), None)
-    if opened is None:
-        kept = run_store.open_store().kept_run(run_id)
-        same = kept.data_fingerprint == state.telemetry().fingerprint
-        data = state.data_label() if same else f"data {kept.data_fingerprint[:12]}"
-        opened = state.Run(state.unique_label(name), kept, data, stored_as=run_id)
-        state.add_run(opened)
-    st.session_state[state.ACTIVE_RUN] = opened.label
+    """Make a kept run of a sweep the active run of this session, so Results shows it (its data named by fingerprint
+    when it is not the loaded data)."""
+    fingerprint = run_store.open_store().metrics(run_id)["data_fingerprint"]
+    same = fingerprint == state.telemetry().fingerprint
+    run_store.open_kept(run_id, name, state.data_label() if same else f"data {fingerprint[:12]}")
 
 
 def compare_with(winner_id: str, run_id: str) -> None:

@@ -1,15 +1,8 @@
-"""Training jobs: one per browser session, run inside the page's script with live progress and a clean cancel.
-
-How cancel works: the Cancel button's callback sets the job's `threading.Event`; `train_twin` checks it
-between fits (`should_cancel`) and raises `TrainingCancelled`. Any click makes Streamlit stop the running
-script at its next progress update (also between fits); the new script run waits for the old one to let
-go (`settle`) before it draws anything, so a run that did not finish is never kept or shown.
+"""Training jobs: one per browser session, run inside the page's script with live progress and a clean cancel
+(ui.jobs says how cancel and settling work), so a run that did not finish is never kept or shown.
 """
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -17,35 +10,27 @@ import streamlit as st
 from twin_core.artifacts import check_storable
 from twin_core.config import RunConfig
 from twin_core.engine import SCHEDULER_ENV, open_engine, scheduler_address
-from twin_core.errors import ConfigError, TrainingCancelled, TwinError, UnstorableModelError
+from twin_core.errors import ConfigError, UnstorableModelError
 from twin_core.pipeline import train_twin
 from twin_core.telemetry import Telemetry
-from ui import state, store
+from ui import jobs, state, store
 
 JOB = "train_job"
 REFUSED = "train_refused"
-SETTLE_TIMEOUT_S = 600.0
-LOG = logging.getLogger(__name__)
 
 
 @dataclass
-class TrainingJob:
-    """One training request and what became of it: queued → running → done | cancelled | failed | interrupted."""
+class TrainingJob(jobs.Job):
+    """One training request: its configuration, its data and the progress of its fits."""
 
     label: str
     config: RunConfig
     telemetry: Telemetry
     data_label: str
     keep: bool = True
-    cancel: threading.Event = field(default_factory=threading.Event)
-    status: str = "queued"
     done: int = 0
     total: int = 0
     message: str = ""
-    started: float = 0.0
-    finished: float = 0.0
-    error: str | None = None
-    thread: int | None = None
     stored_as: str | None = None
     store_error: str | None = None
     plan: list[int] = field(default_factory=list)  # fits per layer: the request's until the run says its own
@@ -56,18 +41,6 @@ class TrainingJob:
     def adopt_plan(self, plan: list[int]) -> None:
         """Take the fits per layer the run will really do (folds may be adapted to short sessions)."""
         self.plan = list(plan)
-
-    @property
-    def active(self) -> bool:
-        """Queued or running: widgets that would start another run stay disabled."""
-        return self.status in ("queued", "running")
-
-    @property
-    def elapsed(self) -> float:
-        """Seconds since the job started (until it finished)."""
-        if not self.started:
-            return 0.0
-        return (self.finished or time.perf_counter()) - self.started
 
 
 def current() -> TrainingJob | None:
@@ -104,29 +77,13 @@ def request(label: str, config: RunConfig, keep: bool = True) -> None:
 
 
 def request_cancel() -> None:
-    """Ask the running job to stop after its current fit (Cancel button callback).
-
-    The click itself may already have stopped the script (then the job reads 'interrupted'): it was a cancel.
-    """
-    job = current()
-    if job is None:
-        return
-    job.cancel.set()
-    if job.status == "interrupted":
-        job.status = "cancelled"
+    """Ask the running job to stop after its current fit (Cancel button callback)."""
+    jobs.request_cancel(current())
 
 
 def settle() -> None:
     """Wait until a job still running in an earlier, interrupted script run has stopped between two fits."""
-    job = current()
-    if job is None or job.status != "running" or job.thread == threading.get_ident():
-        return
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    with st.spinner("Stopping the training after its current fit…"):
-        while job.status == "running" and time.monotonic() < deadline:
-            time.sleep(0.05)
-    if job.status == "running":
-        job.status, job.error = "interrupted", "The training did not stop in time and was abandoned."
+    jobs.settle(current(), "training")
 
 
 class ProgressPanel:
@@ -180,27 +137,16 @@ def where_fits_run() -> str:
 
 def execute(job: TrainingJob) -> None:
     """Run a queued job in this script run, drawing progress; keep the result only if every fit finished."""
-    job.status, job.thread, job.started = "running", threading.get_ident(), time.perf_counter()
     panel = ProgressPanel(job)
 
     def on_progress(done: int, total: int, message: str) -> None:
         job.done, job.total, job.message = done, total, message
         panel.update()
 
-    try:
+    with jobs.running(job, f"training of {job.label!r}"):
         with open_engine("dask" if scheduler_address() else "local") as engine:
             result = train_twin(job.telemetry, job.config, on_progress=on_progress, on_plan=job.adopt_plan,
                                 should_cancel=job.cancel.is_set, cache=state.layer_cache(), engine=engine)
-    except TrainingCancelled:
-        job.status = "cancelled"
-    except TwinError as exc:
-        job.status, job.error = "failed", str(exc)
-    except Exception as exc:  # a bug: one line on the page, the traceback only in the server's log
-        LOG.exception("Training job %r failed unexpectedly", job.label)
-        job.status = "failed"
-        job.error = (f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}. This is a bug in Digital Twin "
-                     "Studio, not a problem with your data or settings: please report it with both.")
-    else:
         if job.cancel.is_set():
             job.status = "cancelled"
         else:
@@ -208,8 +154,4 @@ def execute(job: TrainingJob) -> None:
                 job.stored_as, job.store_error = store.save(result, job.label)
             state.add_run(state.Run(job.label, result, job.data_label, job.stored_as))
             job.status = "done"
-    finally:
-        if job.status == "running":  # the script was stopped by a rerun between two fits
-            job.status = "cancelled" if job.cancel.is_set() else "interrupted"
-        job.finished = time.perf_counter()
     panel.close()
