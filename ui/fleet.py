@@ -6,11 +6,9 @@ Store failures come back as the store's own errors (ui.store.STORE_FAILURES); th
 from __future__ import annotations
 
 import pandas as pd
-import streamlit as st
 
 from twin_core.fleet import host_summary, worst_first
 from twin_core.store import RunStore
-from ui import state
 from ui import store as run_store
 
 HOW_TO_MAKE = ("python -m twin_core demo-data demo-fleet --hosts 4\n"
@@ -33,11 +31,5 @@ def hosts(store: RunStore, fleet: str) -> pd.DataFrame:
 
 
 def open_host(run_id: str, host: str, fleet: str) -> None:
-    """Make a host's kept run the active run of this session (read from the store once; opened again, the same run
-    is made active rather than added twice). Raises the store's error when it cannot be read."""
-    opened = next((run for run in state.runs() if run.stored_as == run_id), None)
-    if opened is None:
-        kept = run_store.open_store().kept_run(run_id)
-        opened = state.Run(state.unique_label(host), kept, f"the telemetry of {host} in {fleet}", stored_as=run_id)
-        state.add_run(opened)
-    st.session_state[state.ACTIVE_RUN] = opened.label
+    """Make a host's kept run the active run of this session (so Results, What-if and Compare show it)."""
+    run_store.open_kept(run_id, host, f"the telemetry of {host} in {fleet}")

@@ -16,6 +16,7 @@ from twin_core.errors import TwinError
 from twin_core.evaluate import model_key
 from twin_core.runs import FinishedRun
 from twin_core.store import RunStore, default_store_path
+from ui import state
 from ui.state import Run
 
 STORE_FAILURES = (TwinError, OSError, sqlite3.Error)
@@ -93,6 +94,16 @@ def save(result: FinishedRun, label: str) -> tuple[str | None, str | None]:
         return RunStore(path(), create=True).save(result, label), None
     except STORE_FAILURES as exc:
         return None, str(exc)
+
+
+def open_kept(run_id: str, name: str, data_label: str) -> None:
+    """Make a kept run the active run of this session, read from the store once: opened again, the same run is made
+    active rather than added twice. Raises the store's error when it cannot be read."""
+    opened = next((run for run in state.runs() if run.stored_as == run_id), None)
+    if opened is None:
+        opened = Run(state.unique_label(name), open_store().kept_run(run_id), data_label, stored_as=run_id)
+        state.add_run(opened)
+    st.session_state[state.ACTIVE_RUN] = opened.label
 
 
 def from_session(run: Run, label: str | None = None) -> ComparedRun:
