@@ -168,9 +168,10 @@ def prepare_run(telemetry: Telemetry, config: RunConfig, *, trusted_dir: str | P
                        config, (*budget_notes, *split.notes, *plan.notes))
 
 
-def _within_budget(telemetry: Telemetry, config: RunConfig, budget: str | int | None) -> tuple[RunConfig, list[str]]:
-    """Check the memory budget before anything is built (MemoryBudgetError if the run cannot fit); when fits
-    side by side would pass it and fits one at a time would not, run them one at a time and say so."""
+def training_sizes(telemetry: Telemetry, config: RunConfig) -> dict:
+    """What a run of `config` on `telemetry` holds, in the terms budget.training_bytes and check_training read (rows,
+    features, the training share, the first-layer models' and passthrough layers' columns, the telemetry held), so
+    every estimate of a run's memory (here, a sweep's) counts the same things."""
     specs, labels = config.used_feature_sets(), telemetry.frame[WORKLOAD]
     n_categories = len(choose_workload_categories(labels))
     features = feature_count(specs, telemetry.n_cores, n_categories)
@@ -181,12 +182,19 @@ def _within_budget(telemetry: Telemetry, config: RunConfig, budget: str | int | 
     layers = config.stack.layers
     passthrough = [(m.kind, features + len(below.models))
                    for below, layer in zip(layers, layers[1:]) if layer.passthrough for m in layer.models]
-    resident = int(telemetry.frame.memory_usage(deep=True).sum())
+    return {"rows": len(labels), "features": features, "train_share": 1.0 - config.split.test_fraction,
+            "first_layer": first_layer, "passthrough_layers": passthrough,
+            "resident": int(telemetry.frame.memory_usage(deep=True).sum())}
+
+
+def _within_budget(telemetry: Telemetry, config: RunConfig, budget: str | int | None) -> tuple[RunConfig, list[str]]:
+    """Check the memory budget before anything is built (MemoryBudgetError if the run cannot fit); when fits
+    side by side would pass it and fits one at a time would not, run them one at a time and say so."""
+    sizes = training_sizes(telemetry, config)
     jobs = parallel_fits(config.stack.n_jobs)
 
     def check(at_once: int) -> None:
-        check_training(len(labels), features, train_share=1.0 - config.split.test_fraction, parallel_fits=at_once,
-                       first_layer=first_layer, passthrough_layers=passthrough, resident=resident, budget=budget)
+        check_training(**sizes, parallel_fits=at_once, budget=budget)
 
     try:
         check(jobs)

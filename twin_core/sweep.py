@@ -27,9 +27,9 @@ from twin_core.config import MAX_LAYERS, Models, RunConfig
 from twin_core.engine import Engine
 from twin_core.errors import ConfigError, MemoryBudgetError, TrainingCancelled, TwinError
 from twin_core.evaluate import REFERENCE_BY_KIND, model_key, model_words
-from twin_core.features import FeatureSpec, choose_workload_categories, feature_count
+from twin_core.features import FeatureSpec
 from twin_core.fleet import FleetOptions, Host, HostTask, train_tasks
-from twin_core.pipeline import TrainResult, train_twin
+from twin_core.pipeline import TrainResult, train_twin, training_sizes
 from twin_core.presets import PRESETS, get_preset
 from twin_core.stack import ProgressCallback
 from twin_core.schema import (
@@ -37,7 +37,7 @@ from twin_core.schema import (
     whole,
 )
 from twin_core.store import RunStore
-from twin_core.telemetry import WORKLOAD, Telemetry
+from twin_core.telemetry import Telemetry
 
 MAX_RUNS = 200
 SELECTED_BY = "the best model's out-of-fold R² on training rows (the hold-out is never used to choose)"
@@ -299,28 +299,13 @@ def _valid(config: RunConfig, where: str) -> None:
 
 
 # -- memory ------------------------------------------------------------------------------------------------------
-def _run_bytes(config: RunConfig, telemetry: Telemetry) -> int:
-    """Peak bytes of one run of a sweep on its worker (budget.training_bytes): its own copy of the telemetry, its
-    feature matrix and one fit at a time of its costliest first-layer model."""
-    n_cores, frame = telemetry.n_cores, telemetry.frame
-    categories = len(choose_workload_categories(frame[WORKLOAD]))
-    specs = config.used_feature_sets()
-    by_name = {spec.name: spec for spec in specs}
-    features = feature_count(specs, n_cores, categories)
-    layers = config.stack.layers
-    first = [(m.kind, feature_count([by_name[m.feature_set]], n_cores, categories)) for m in layers[0].models]
-    passthrough = [(m.kind, features + len(below.models))
-                   for below, layer in zip(layers, layers[1:]) if layer.passthrough for m in layer.models]
-    return training_bytes(len(frame), features, train_share=1.0 - config.split.test_fraction, parallel_fits=1,
-                          first_layer=first, passthrough_layers=passthrough,
-                          resident=int(frame.memory_usage(deep=True).sum()))
-
-
 def check_memory(runs: Sequence[SweepRun], telemetry: Telemetry, *, at_once: int,
                  budget: str | int | None = None) -> int:
     """Refuse, before any run starts, a sweep whose `at_once` costliest runs side by side would pass the memory
     budget (MemoryBudgetError, saying what to change); returns the estimate in bytes."""
-    each = sorted((_run_bytes(run.config, telemetry) for run in runs), reverse=True)
+    # each run on its worker: its own copy of the telemetry, its features and one fit at a time
+    each = sorted((training_bytes(**training_sizes(telemetry, run.config), parallel_fits=1) for run in runs),
+                  reverse=True)
     side_by_side = max(1, min(at_once, len(each)))
     need = sum(each[:side_by_side])
     limit = memory_budget(budget)
