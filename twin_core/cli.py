@@ -192,14 +192,9 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument("--store", nargs="?", const="", type=str, metavar="DB",
                        help="keep every host's run in the SQLite run store (default: $TWIN_STORE or "
                             "runs/studio.sqlite), tagged with the fleet and its host, so the app's Fleet page lists it")
-    _engine_options(fleet, "where the hosts train: `local` (worker processes on this machine, the default) or "
-                           "`dask` (a Dask cluster: --scheduler's, else $TWIN_DASK_SCHEDULER's, else a local cluster)")
-    fleet.add_argument("--workers", type=_flag_value, metavar="N",
-                       help="hosts trained side by side: local worker processes, or the workers of the local Dask "
-                            "cluster started when there is no scheduler (default: one per physical core)")
-    fleet.add_argument("--quiet", action="store_true", help="no progress bar")
-    _session_options(fleet)
-    _budget_option(fleet)
+    _independent_runs_options(fleet, "hosts", "hosts trained side by side: local worker processes, or the workers of "
+                                              "the local Dask cluster started when there is no scheduler (default: "
+                                              "one per physical core)")
 
     sweep = sub.add_parser(
         "sweep", help="train every run of a grid (feature windows and lags, model sizes, layer compositions) as "
@@ -218,13 +213,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--store", nargs="?", const="", type=str, metavar="DB",
                        help="keep every run in the SQLite run store (default: $TWIN_STORE or runs/studio.sqlite), "
                             "tagged with the sweep, so the app's Sweep and Compare pages show them")
-    _engine_options(sweep, "where the runs train: `local` (worker processes on this machine, the default) or "
-                           "`dask` (a Dask cluster: --scheduler's, else $TWIN_DASK_SCHEDULER's, else a local cluster)")
-    sweep.add_argument("--workers", type=_flag_value, metavar="N",
-                       help="runs trained side by side (default: one per physical core)")
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
-    _session_options(sweep)
-    _budget_option(sweep)
+    _independent_runs_options(sweep, "runs", "runs trained side by side (default: one per physical core)")
 
     config = sub.add_parser("config", help="print a preset as JSON, to edit and pass to `train --config`")
     config.add_argument("preset", choices=sorted(PRESETS))
@@ -260,6 +249,17 @@ def _parser() -> argparse.ArgumentParser:
                             help=f"the workload_type of every row (default {UNLABELLED})")
     record_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+def _independent_runs_options(parser: argparse.ArgumentParser, what: str, workers_help: str) -> None:
+    """The options of a command that trains independent runs (a fleet's hosts, a sweep's runs): where they train, how
+    many side by side, the progress bar, the session rule and the memory budget."""
+    _engine_options(parser, f"where the {what} train: `local` (worker processes on this machine, the default) or "
+                            "`dask` (a Dask cluster: --scheduler's, else $TWIN_DASK_SCHEDULER's, else a local cluster)")
+    parser.add_argument("--workers", type=_flag_value, metavar="N", help=workers_help)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _session_options(parser)
+    _budget_option(parser)
 
 
 def _engine_options(parser: argparse.ArgumentParser, engine_help: str) -> None:
@@ -398,8 +398,8 @@ def format_report(metrics: dict) -> str:
     lines.append("")
     lines.append("Baselines on the same hold-out rows:")
     for name, b in metrics["baselines"].items():
-        lines.append(f"  {name:<13} R² {score_text(b['r2_holdout'], '.4f')}  MAE {score_text(b['mae_holdout'], '.3f')}  "
-                     f"({b['label']})")
+        lines.append(f"  {name:<13} R² {score_text(b['r2_holdout'], '.4f')}  "
+                     f"MAE {score_text(b['mae_holdout'], '.3f')}  ({b['label']})")
     lines.append("")
     lines.append("Does each layer pay (best model by OOF R², hold-out gain over the layer below [95 % block-bootstrap "
                  "interval]; pays only when the whole interval is above 0)?")
