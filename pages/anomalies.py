@@ -9,11 +9,7 @@ from ui import format as fmt
 st.title("Anomalies")
 st.caption("Episodes where the target core's actual utilisation left its twin's prediction band for several samples "
            "in a row, on the hold-out rows (rows no model trained on), largest first.")
-run = state.active_run()
-if run is None:
-    st.info("No finished run yet. Train one and its anomalies appear here.", icon=":material/info:")
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
-    st.stop()
+run = state.active_run_or_stop("anomalies")
 
 result = run.result
 kind = result.config.kind

@@ -15,11 +15,7 @@ SCORE_COLUMNS = {**fmt.number_columns(SCORE_WORDS), "n_oof": "rows with an out-o
                  "n_without_oof": "rows without one", "n": "rows"}
 
 st.title("Results")
-run = state.active_run()
-if run is None:
-    st.info("No finished run yet. Train one and its results appear here.", icon=":material/info:")
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
-    st.stop()
+run = state.active_run_or_stop("results")
 
 result = run.result
 evaluation = result.evaluation

@@ -243,6 +243,17 @@ def active_run() -> Run | None:
     return run_by_label(label) if label is not None else None
 
 
+def active_run_or_stop(what: str) -> Run:
+    """The active run; with none yet, the page says so (`what` appears here once one is trained), links to Train
+    and stops."""
+    run = active_run()
+    if run is None:
+        st.info(f"No finished run yet. Train one and its {what} appear here.", icon=":material/info:")
+        st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+        st.stop()
+    return run
+
+
 def add_run(run: Run) -> None:
     """Keep a finished run and make it the active one."""
     st.session_state[RUNS] = [*runs(), run]
