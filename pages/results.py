@@ -11,6 +11,7 @@ from twin_core.wording import (GLOSSARY, LEAKY_WARNING, OOF_GAIN_WORDS, SCORE_WO
 from ui import format as fmt
 from ui import charts, explain, state
 
+BAND_COLUMNS = ("coverage_model", "width_model")  # the best model's band per session or workload
 SCORE_COLUMNS = {**fmt.number_columns(SCORE_WORDS), "n_oof": "rows with an out-of-fold prediction",
                  "n_without_oof": "rows without one", "n": "rows"}
 
@@ -92,6 +93,18 @@ else:
                                          "%.1f" if c.endswith("_pct") else "localized")
         if c != "model" else st.column_config.TextColumn(label, help=about)
         for c, (label, about) in INTERVAL_WORDS.items() if c in intervals})
+    if "coverage_model" in evaluation.by_session:
+        nominal = f"{100 * evaluation.interval['nominal']:.0f} %"
+        st.caption(f"The best model ({model_words(evaluation.best['key'])}) per group: its band is built to cover "
+                   f"{nominal} of rows; each group's hold-out rows say how much it did.")
+        band_columns = {"workload_type": "workload", "rows": fmt.number_columns(group_score_words(reference))["rows"],
+                        **{c: st.column_config.NumberColumn(label, help=about, format="percent" if c == "coverage_model"
+                                                            else "%.2f") for c, (label, about) in INTERVAL_WORDS.items()
+                           if c in BAND_COLUMNS}}
+        groups = (evaluation.by_session, evaluation.by_workload)
+        for tab, frame in zip(st.tabs(["By session", "By workload"]), groups):
+            tab.dataframe(frame, hide_index=True, column_config=band_columns,
+                          column_order=[frame.columns[0], "rows", *BAND_COLUMNS])
 
 st.subheader("Residuals")
 residual_key = st.selectbox("Model", [*keys, *baselines], index=keys.index(evaluation.best["key"]),
@@ -110,12 +123,10 @@ st.subheader("R² per session and per workload")
 st.caption(f"Best model {model_words(evaluation.best['key'])} against the {model_words(reference)} on the hold-out "
            f"rows of each group. {SESSION_R2_NOTE} " + split_words)
 session_tab, workload_tab = st.tabs(["By session", "By workload"])
-group_columns = {**fmt.number_columns(group_score_words(reference)), "workload_type": "workload",
-                 **{c: st.column_config.NumberColumn(label, help=about, format="percent" if c == "coverage_model"
-                                                     else "%.2f") for c, (label, about) in INTERVAL_WORDS.items()
-                    if c in ("coverage_model", "width_model")}}
-session_tab.dataframe(evaluation.by_session, hide_index=True, column_config=group_columns)
-workload_tab.dataframe(evaluation.by_workload, hide_index=True, column_config=group_columns)
+group_columns = {**fmt.number_columns(group_score_words(reference)), "workload_type": "workload"}
+for tab, frame in zip((session_tab, workload_tab), (evaluation.by_session, evaluation.by_workload)):
+    tab.dataframe(frame, hide_index=True, column_config=group_columns,  # the bands' columns: under Prediction intervals
+                  column_order=[c for c in frame.columns if c not in BAND_COLUMNS])
 
 explain.show(run)
 
