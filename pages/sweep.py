@@ -113,18 +113,30 @@ if best:
 st.plotly_chart(response_chart(rows, reference), key="sweep_response")
 st.caption(f"Hold-out of every run: {split_words(rows)}.", help=GLOSSARY["hold-out"])
 
-table = pd.DataFrame([{"winner": "★" if best and row["run"] == best["run"] else "", "rank": rank,
+baseline = {row["baselines"].get(reference) for row in rows}
+reference_column = {} if len(baseline) == 1 else {f"{model_words(reference)} R²": reference}  # else said once below
+by_layer = st.toggle("Each layer's best R²", key=f"sweep_layers:{chosen}",
+                     help="Add each layer's best model's out-of-fold and hold-out R² (L1, L2…) to the table.")
+table = pd.DataFrame([{"rank": f"{rank} ★" if best and row["run"] == best["run"] else str(rank),
                        **row["settings"], "best model": row["best_model"], "R² out-of-fold": row["r2_oof"],
                        "R² hold-out": row["r2_holdout"],
-                       **{f"L{g['layer']} {what}": g[score] for g in row["layers"]
-                          for what, score in (("out-of-fold", "r2_oof"), ("hold-out", "r2_holdout"))},
-                       f"{model_words(reference)} R²": row["baselines"].get(reference), "seconds": row["seconds"]}
+                       **({f"L{g['layer']} {what}": g[score] for g in row["layers"]
+                           for what, score in (("out-of-fold", "r2_oof"), ("hold-out", "r2_holdout"))}
+                          if by_layer else {}),
+                       **{label: row["baselines"].get(name) for label, name in reference_column.items()},
+                       "seconds": row["seconds"]}
                       for rank, row in enumerate(rows, start=1)])
 st.dataframe(table, hide_index=True, column_config={
+    "rank": st.column_config.TextColumn(help=f"By {SELECTED_BY}; ★ marks the winner."),
     "R² out-of-fold": st.column_config.NumberColumn(format="%.4f", help=f"Ranks the runs: {SELECTED_BY}."),
     "R² hold-out": st.column_config.NumberColumn(format="%.4f", help="Shown, never used to choose."),
     "seconds": st.column_config.NumberColumn(format="%.1f")})
-st.caption("L1, L2…: the R² of each layer's best model (by out-of-fold R²); a layer a run dropped is empty.")
+notes = ["L1, L2…: the R² of each layer's best model (by out-of-fold R²); a layer a run dropped is empty."
+         ] if by_layer else []
+if not reference_column:
+    notes.append(f"The {model_words(reference)} scores R² {score_text(baseline.pop(), '.4f')} on the same hold-out "
+                 "rows in every run.")
+st.caption(" ".join(notes))
 
 names = {row["run_id"]: f"{rank}. {row['run']}" for rank, row in enumerate(rows, start=1)}
 pick_col, open_col, compare_col = st.columns([3, 1, 1], vertical_alignment="bottom")

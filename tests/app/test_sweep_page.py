@@ -34,8 +34,13 @@ def test_a_sweep_run_on_the_page_is_kept_ranked_by_out_of_fold_r2_and_charted(ap
     by_oof = max(metrics, key=lambda label: metrics[label]["best"]["r2_oof"])
     table = app.dataframe[0].value
     assert sorted(table["lgbm.n_estimators"]) == ["20", "40"]
-    assert table.loc[table["winner"] == "★", "rank"].tolist() == [1]
+    assert table["rank"].tolist() == ["1 ★", "2"]  # the winner first, marked
     assert table["R² out-of-fold"].is_monotonic_decreasing
+    assert not any(column.startswith("L1 ") for column in table)  # each layer's R² only when asked for
+    (reference_r2,) = {m["baselines"]["identity"]["r2_holdout"] for m in metrics.values()}  # one split for all
+    assert any(f"R² {reference_r2:.4f} on the same hold-out rows in every run" in c.value for c in app.caption)
+    app.toggle[0].set_value(True).run()
+    assert {"L1 out-of-fold", "L1 hold-out", "L2 out-of-fold", "L2 hold-out"} <= set(app.dataframe[0].value.columns)
     assert f"**Winner:** {by_oof}" in [m.value for m in app.markdown]
     chart = figures(app)["sweep_response"]
     assert [a["text"] for a in chart["layout"]["annotations"]] == ["lgbm.n_estimators"]
