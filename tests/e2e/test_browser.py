@@ -361,7 +361,8 @@ def test_upload_train_and_see_every_page(server: str, screenshots: Path, tmp_pat
         views.shoot("results_behavioural")
 
         open_page(page, "What-if")  # the behavioural twin's answer says it is the learned response
-        scale = page.locator("[data-testid='stNumberInput']", has_text="Input cores at (% of recorded)").locator("input")
+        scale = page.locator("[data-testid='stNumberInput']",
+                             has_text="Input cores at (% of recorded)").locator("input")
         scale.fill("150")  # a real change, so the answer has a difference to show
         scale.press("Enter")
         settle(page)
@@ -477,3 +478,57 @@ def test_live_twin_follows_this_machine(server: str, screenshots: Path, tmp_path
         page.wait_for_timeout(2500)
         expect(newest).to_have_text(stopped)  # nothing samples once stopped
         views.shoot("live_stopped")
+
+
+def test_bands_anomalies_explanations_and_a_sweep(server: str, screenshots: Path, tmp_path: Path) -> None:
+    """Issue 10's views as a user reaches them: a behavioural twin of telemetry with injected bursts, its band and
+    coverage and explanations on Results, its episodes on Anomalies, then the sample sweep on Sweep."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
+
+    files = write_demo_parquet(tmp_path / "upload", rows=3000, cores=4, sessions=5, seed=2, response=True,
+                               anomalies=10, anomaly_tail=0.18)
+    with opened_app(server, screenshots) as views:
+        page = views.page
+        open_page(page, "Data")
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(p) for p in files])
+        settle(page)
+        expect(page.locator("[data-testid='stMetricValue']", has_text="3,000")).to_be_visible()
+
+        open_page(page, "Train")
+        choose_and_train(page, "Preset: behavioural-quick")
+        settle(page)
+        expect(page.get_by_text("trained in")).to_be_visible()
+
+        open_page(page, "Results")
+        trace = page.locator(".js-plotly-plot", has_text="actual against predicted, hold-out rows")
+        trace.scroll_into_view_if_needed()
+        expect(trace.get_by_text("90 % interval (covers")).to_be_visible()  # the band's legend names its coverage
+        expect(page.get_by_role("heading", name="Prediction intervals")).to_be_visible()
+        explained = page.get_by_role("heading", name="Why the twin predicts what it does")
+        explained.scroll_into_view_if_needed()
+        expect(explained).to_be_visible()
+        assert page.locator("[data-testid='stException']").count() == 0
+        views.shoot("results_bands_explanations")
+
+        open_page(page, "Anomalies")
+        card = page.locator("[data-testid='stMetric']").filter(has=page.get_by_text("Episodes", exact=True))
+        episodes = card.locator("[data-testid='stMetricValue']")
+        expect(episodes).to_be_visible()
+        assert int(episodes.inner_text().replace(",", "")) > 0  # the injected bursts leave the band
+        expect(page.locator("[data-testid='stSelectbox']", has_text="Zoom to episode")).to_be_visible()
+        assert page.locator("[data-testid='stException']").count() == 0
+        views.shoot("anomalies")
+
+        open_page(page, "Sweep")
+        page.get_by_role("button", name="Run the sweep").click()
+        settle(page)
+        expect(page.get_by_text("finished: 12 of 12 runs")).to_be_visible()
+        chart = page.locator(".js-plotly-plot", has_text="How R² answers each swept setting")
+        chart.scroll_into_view_if_needed()
+        expect(chart).to_be_visible()
+        assert page.locator("[data-testid='stException']").count() == 0
+        views.shoot("sweep")
