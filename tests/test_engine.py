@@ -58,3 +58,10 @@ def test_unknown_engines_and_unreachable_schedulers_are_one_message(monkeypatch)
                                           r"\$TWIN_DASK_SCHEDULER"):
         with open_engine("dask"):
             pass
+
+
+@pytest.mark.parametrize("address", ["notanaddress", "http://x", "tcp://:", "::::", "inproc://x", "ucx://x:1"])
+def test_a_scheduler_address_distributed_cannot_parse_is_one_message(address):
+    with pytest.raises(ConfigError, match=r"is not a Dask scheduler address .*tcp://HOST:8786"):
+        with open_engine("dask", address):
+            pass

@@ -180,6 +180,9 @@ def _dask_engine(address: str | None, workers: int | None) -> DaskEngine:
         return DaskEngine(Client(cluster), cluster)
     try:
         return DaskEngine(Client(address, timeout=10))
+    except (ValueError, TypeError) as exc:  # distributed's parsing of the address: no port, unknown scheme...
+        raise ConfigError(f"'{address}' is not a Dask scheduler address we can connect to ({exc}); write it as "
+                          f"tcp://HOST:8786, or unset ${SCHEDULER_ENV} to start a local cluster.") from None
     except (OSError, TimeoutError) as exc:
         raise ConfigError(f"Cannot reach the Dask scheduler at {address}: {exc}. Check the address (as "
                           f"tcp://HOST:8786), that the scheduler runs, or unset ${SCHEDULER_ENV} to start a "
