@@ -226,3 +226,13 @@ def test_a_run_kept_before_kinds_is_reported_as_a_reconstruction_twin():
                "layer_gain": [], "best": {"selected_by": "oof", "layer": 1, "name": "m", "r2_holdout": 0.5},
                "seconds": {}, "notes": []}
     assert format_report(metrics).splitlines()[1].startswith("Reconstruction twin (kept before runs recorded")
+
+
+@pytest.mark.parametrize("command", [["train"], ["sweep", "--grid", str(REPO / "examples" / "sweep_quick.json")],
+                                     ["fleet"]])
+def test_out_on_a_file_is_refused_before_any_data_is_read(tmp_path, capsys, command):
+    (tmp_path / "taken").write_text("mine")
+    args = [command[0], str(tmp_path / "no-data"), *command[1:], "--out", str(tmp_path / "taken"), "--quiet"]
+    assert main(args) == EXIT_ERROR
+    assert re.match(r"^error: --out: '.*taken' is a file, not a folder", capsys.readouterr().err)
+    assert (tmp_path / "taken").read_text() == "mine"

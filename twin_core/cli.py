@@ -426,6 +426,7 @@ def format_report(metrics: dict) -> str:
 def _train(args: argparse.Namespace) -> int:
 
     config = _resolve_config(args)
+    _check_out(args.out)
     store = None
     if args.store is not None:  # a store that cannot keep the run is refused before training, not after
         store = RunStore(args.store or None, create=True)
@@ -535,6 +536,13 @@ def _check_engine_options(args: argparse.Namespace) -> None:
         raise ConfigError("--scheduler names a Dask scheduler; add --engine dask to train on it.")
 
 
+def _check_out(out: Path | None) -> None:
+    """--out is a folder (created if missing): a file there is refused before anything trains, not after."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise ConfigError(f"--out: '{out}' is a file, not a folder; give a folder to write the outputs into (it is "
+                          "created if missing).")
+
+
 def _write_run_outputs(result: ReportedRun, out: Path, report: str) -> None:
     """What `--out` holds for one run: metrics.json, config.json, predictions.parquet (runs.save_run_outputs) and
     report.html, the run's report to hand out."""
@@ -547,6 +555,7 @@ def _fleet(args: argparse.Namespace) -> int:
     config = _read_config(args.config) if args.config else get_preset(args.preset)
     config.validate()
     _check_engine_options(args)
+    _check_out(args.out)
     if args.workers is not None and (not isinstance(args.workers, int) or args.workers < 1):
         raise ConfigError(f"--workers: the hosts trained side by side must be a whole number of at least 1, "
                           f"got {args.workers!r}.")
@@ -621,6 +630,7 @@ def _sweep(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise ConfigError(f"{args.grid}: {exc}") from None
     _check_engine_options(args)
+    _check_out(args.out)
     if args.workers is not None and (not isinstance(args.workers, int) or args.workers < 1):
         raise ConfigError(f"--workers: the runs trained side by side must be a whole number of at least 1, "
                           f"got {args.workers!r}.")
