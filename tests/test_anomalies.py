@@ -1,6 +1,7 @@
 """Anomaly episodes (twin_core.anomalies): where the actual leaves the band, ranked, and scored against labels."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -178,3 +179,20 @@ def test_the_anomalies_command_reads_a_kept_run_from_the_store(injected, tmp_pat
     assert main(["anomalies", run_id, "--store", str(tmp_path / "studio.sqlite")]) == 0
     expected = find_episodes(band_frame(result.evaluation.predictions, best_key(result.metrics)), 5)
     assert capsys.readouterr().out.startswith(f"{len(expected)} episode(s) of 5+ samples outside the band of ")
+
+
+@pytest.mark.parametrize("name, content, match", [
+    ("predictions.parquet", b"PAR1 cut short", r"The run's predictions\.parquet in '.*' cannot be read \("),
+    ("metrics.json", b"{oops", r"The run's metrics\.json in '.*' cannot be read \(Expecting property name"),
+    ("metrics.json", b"[1, 2]", r"The run's metrics\.json in '.*' cannot be read \(not a JSON object\)"),
+    ("metrics.json", b"{}", r"The run's metrics name no best model"),
+    ("config.json", b'{"x": 1}', r"The run's config\.json in '.*' cannot be read \(name: is required"),
+])
+def test_the_anomalies_command_names_a_damaged_file_of_a_run_folder(injected, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture, name: str,
+                                                                     content: bytes, match: str) -> None:
+    save_run_outputs(injected[0], tmp_path)
+    (tmp_path / name).write_bytes(content)
+    assert main(["anomalies", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and re.search(match, err), err

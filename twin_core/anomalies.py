@@ -132,7 +132,11 @@ def score_episodes(episodes: pd.DataFrame, labels: pd.DataFrame) -> dict[str, fl
 
 def best_key(metrics: dict) -> str:
     """The key of a run's best model ('L2:top-ridge') from its metrics.json, whose predictions carry its band."""
-    return model_key(int(metrics["best"]["layer"]), str(metrics["best"]["name"]))
+    try:
+        return model_key(int(metrics["best"]["layer"]), str(metrics["best"]["name"]))
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError("The run's metrics name no best model (`best.layer` and `best.name`); they are not a "
+                          "metrics.json that `train` wrote: train the run again.") from None
 
 
 def episodes_text(found: pd.DataFrame, key: str, rows: int, min_samples: int, score: dict | None = None,

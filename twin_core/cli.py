@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NoReturn
 
-import pandas as pd
 
 from twin_core.anomalies import band_frame, best_key, episodes_text, find_episodes, label_frame, score_episodes
 from twin_core.artifacts import check_storable
@@ -29,7 +28,7 @@ from twin_core.pipeline import plan_rows, train_twin
 from twin_core.presets import PRESETS, get_preset
 from twin_core.recorder import MIN_INTERVAL_S, record
 from twin_core.report import ReportedRun, build_report
-from twin_core.runs import save_run_outputs
+from twin_core.runs import read_run_outputs, save_run_outputs
 from twin_core.schema import MAX_CONFIG_BYTES, MAX_FOLDS, MAX_LOOKBACK_ROWS, MAX_N_JOBS
 from twin_core.splits import CV_KINDS, HOLDOUT_KINDS
 from twin_core.store import RunStore
@@ -715,14 +714,7 @@ def _anomalies(args: argparse.Namespace) -> int:
         store = RunStore(args.store or None)
         predictions, metrics, config = store.predictions(args.run), store.metrics(args.run), store.config(args.run)
     else:
-        folder = Path(args.run)
-        missing = [n for n in ("predictions.parquet", "metrics.json", "config.json") if not (folder / n).is_file()]
-        if missing:
-            raise ConfigError(f"'{folder}' is not a run folder (no {', '.join(missing)}); pass a folder "
-                              "`train --out` wrote, or a run id with --store.")
-        predictions = pd.read_parquet(folder / "predictions.parquet")
-        metrics = json.loads((folder / "metrics.json").read_text())
-        config = RunConfig.from_json((folder / "config.json").read_text())
+        predictions, metrics, config = read_run_outputs(args.run)
     min_samples = config.anomalies.min_samples if args.min_samples is None else args.min_samples
     if min_samples < 1:
         raise ConfigError(f"--min-samples must be at least 1, got {min_samples}.")

@@ -10,10 +10,11 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from twin_core.anomalies import anomaly_column
 from twin_core.config import RunConfig
-from twin_core.errors import MissingColumnError, SchemaMismatchError
+from twin_core.errors import ConfigError, MissingColumnError, SchemaMismatchError
 from twin_core.evaluate import Evaluation, model_key
 from twin_core.features import build_features
 from twin_core.intervals import Calibration
@@ -178,3 +179,36 @@ def save_run_outputs(result: FinishedRun, out_dir: str | Path) -> Path:
     (out / "config.json").write_text(result.config.to_json())
     predictions_frame(result).to_parquet(out / "predictions.parquet", engine="pyarrow", index=False)
     return out
+
+
+RUN_FILES = ("predictions.parquet", "metrics.json", "config.json")
+
+
+def read_run_outputs(folder: str | Path) -> tuple[pd.DataFrame, dict, RunConfig]:
+    """The predictions, metrics and configuration `save_run_outputs` wrote into `folder`; a folder without them, or
+    with one that cannot be read, is a ConfigError naming the file."""
+    folder = Path(folder)
+    missing = [name for name in RUN_FILES if not (folder / name).is_file()]
+    if missing:
+        raise ConfigError(f"'{folder}' is not a run folder (no {', '.join(missing)}); pass a folder `train --out` "
+                          "wrote, or a run id with --store.")
+
+    def damaged(name: str, exc: Exception) -> ConfigError:
+        return ConfigError(f"The run's {name} in '{folder}' cannot be read ({str(exc).strip()[:300]}); train the run "
+                           "again with `train --out`.")
+
+    try:
+        predictions = pd.read_parquet(folder / "predictions.parquet", engine="pyarrow")
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise damaged("predictions.parquet", exc) from None
+    try:
+        metrics = json.loads((folder / "metrics.json").read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
+        raise damaged("metrics.json", exc) from None
+    if not isinstance(metrics, dict):
+        raise damaged("metrics.json", ValueError("not a JSON object"))
+    try:
+        config = RunConfig.from_json((folder / "config.json").read_bytes())
+    except (OSError, ConfigError) as exc:
+        raise damaged("config.json", exc) from None
+    return predictions, metrics, config
