@@ -263,7 +263,8 @@ def test_the_loader_skips_the_labels_and_plain_demo_data_has_none(tmp_path: Path
 def test_impossible_anomaly_requests_are_config_errors(tmp_path: Path, anomalies: int, tail: float,
                                                        match: str) -> None:
     with pytest.raises(ConfigError, match=match):
-        write_demo_parquet(tmp_path, rows=600, cores=4, sessions=2, anomalies=anomalies, anomaly_tail=tail)
+        write_demo_parquet(tmp_path / "out", rows=600, cores=4, sessions=2, anomalies=anomalies, anomaly_tail=tail)
+    assert not (tmp_path / "out").exists()  # refused before its folder is made: nothing half-written
 
 
 def test_demo_data_command_injects_labelled_anomalies(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -181,11 +181,11 @@ def write_demo_parquet(
     """Write one parquet file per session (`<workload>_<index>.parquet`) and return their paths; with `anomalies`,
     inject that many labelled bursts (in the last `anomaly_tail` share of each session) and write their labels to
     ANOMALY_LABELS beside the files."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
     frames, labels = _demo_sessions(rows, cores, sessions, interval_s, seed, timestamp_format, response=response,
                                     workloads=workloads, anomalies=anomalies, anomaly_tail=anomaly_tail)
+    out = Path(out_dir)  # made only once the arguments are known to be good: a refusal leaves nothing behind
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
     for name, frame in frames:
         path = out / name
         frame.to_parquet(path, engine="pyarrow", index=False)
