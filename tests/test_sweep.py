@@ -160,10 +160,15 @@ def test_the_response_chart_has_a_panel_per_setting_and_no_point_where_a_layer_i
     document = cli_sweep["document"]
     fig = response_chart(document["runs"], document["reference"])
     assert [a.text for a in fig.layout.annotations] == ["quick.core_lags", "lgbm.n_estimators", "layer 2"]
-    layer_2_oof = [t for t in fig.data if t.name == "layer 2 · out-of-fold (chooses)" and t.xaxis == "x3"][0]
+    layer_2_oof = [t for t in fig.data if t.name == "layer 2 · out-of-fold (picks the winner)" and t.xaxis == "x3"][0]
     assert list(layer_2_oof.x) == ["ridge", "none"] and layer_2_oof.y[1] is None
     assert layer_2_oof.y[0] == pytest.approx(sum(  # layer 2's best is each such run's best: the mean of their 6
         r["r2_oof"] for r in document["runs"] if r["settings"]["layer 2"] == "ridge") / 6)
+    points = [y for t in fig.data for y in t.y if y is not None]
+    low, high = fig.layout.yaxis.range
+    assert fig.layout.yaxis.tick0 == low <= min(points) and max(points) <= high  # a tick at or below every point
+    legend = fig.layout.legend  # below the panels' tick labels, growing downward: it never covers them
+    assert legend.yanchor == "top" and legend.y * (fig.layout.height - 80 - 110) <= -30
 
 
 def test_a_run_that_cannot_train_is_one_message_and_the_others_go_on(demo_dir):

@@ -44,7 +44,8 @@ def test_a_sweep_run_on_the_page_is_kept_ranked_by_out_of_fold_r2_and_charted(ap
     assert f"**Winner:** {by_oof}" in [m.value for m in app.markdown]
     chart = figures(app)["sweep_response"]
     assert [a["text"] for a in chart["layout"]["annotations"]] == ["lgbm.n_estimators"]
-    assert {t["name"] for t in chart["data"]} >= {"layer 1 · out-of-fold (chooses)", "layer 2 · hold-out (shown only)"}
+    assert {t["name"] for t in chart["data"]} >= {"layer 1 · out-of-fold (picks the winner)",
+                                                  "layer 2 · hold-out (for information)"}
 
 
 def test_a_run_of_a_sweep_opens_in_results_and_beside_the_winner_in_compare(app):
