@@ -2,7 +2,7 @@
 ranked, each zoomed on request."""
 import streamlit as st
 
-from twin_core.wording import GLOSSARY
+from twin_core.wording import GLOSSARY, best_band_note
 from ui import anomalies, state
 from ui import format as fmt
 
@@ -45,6 +45,9 @@ cards[2].metric("Longest (s)", f"{found['duration_s'].max():.1f}" if len(found) 
 cards[3].metric("Largest peak (points)", f"{found['peak_excess'].max():.1f}" if len(found) else "–", border=True,
                 help="The farthest any episode went beyond the band, in points of utilisation.")
 st.caption(f"Band: {anomalies.band_label(run)}.", help=GLOSSARY["hold-out"])
+if (band_note := best_band_note(result.evaluation, anomalies=True)) is not None:
+    level, words = band_note
+    (st.warning if level == "warning" else st.info)(words, icon=f":material/{level}:")
 
 st.plotly_chart(anomalies.overview(run, min_samples), key="anomaly_overview")
 if found.empty:

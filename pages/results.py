@@ -6,7 +6,7 @@ from twin_core.runs import predictions_frame
 from twin_core.report import build_report
 from twin_core.verdicts import gain_text
 from twin_core.wording import (GLOSSARY, LEAKY_WARNING, OOF_GAIN_WORDS, SCORE_WORDS, SESSION_R2_NOTE, VERDICT_HEADER,
-                               best_not_top_note, group_score_words,
+                               best_band_note, best_not_top_note, group_score_words,
                                split_caption, verdict_caption, verdict_text)
 from ui import format as fmt
 from ui import charts, explain, state
@@ -88,6 +88,9 @@ else:
     st.caption(f"Method {evaluation.interval['method']}: each model's band is calibrated on its out-of-fold residuals "
                "of training rows only; the hold-out rows only check it. The trace shades the best model's band "
                "when the best model is among its lines.")
+    if (band_note := best_band_note(evaluation)) is not None:
+        level, words = band_note
+        (st.warning if level == "warning" else st.info)(words, icon=f":material/{level}:")
     st.dataframe(intervals, hide_index=True, column_config={
         c: st.column_config.NumberColumn(label, help=about, format="%.2f" if c == "mean_width" else
                                          "%.1f" if c.endswith("_pct") else "localized")

@@ -166,3 +166,12 @@ def test_a_kept_run_shows_its_band(quick, tmp_path):
     np.testing.assert_allclose(kept.evaluation.by_workload["coverage_model"],
                                quick.evaluation.by_workload["coverage_model"])
     assert isinstance(kept.model.calibration, Calibration)
+
+
+def test_a_band_far_from_its_level_is_said_plainly_and_a_near_one_is_not() -> None:
+    from twin_core.wording import coverage_note
+    level, words = coverage_note(0.9, 0.647)
+    assert level == "warning" and "90 % band covers 64.7 %" in words and "25.3 points below" in words
+    assert "episodes" not in words and "episodes" in coverage_note(0.9, 0.647, anomalies=True)[1]
+    assert coverage_note(0.9, 0.999)[0] == "info" and "wider than needed" in coverage_note(0.9, 0.999)[1]
+    assert coverage_note(0.9, 0.86) is None and coverage_note(0.9, 0.94) is None and coverage_note(0.9, None) is None

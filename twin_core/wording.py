@@ -247,3 +247,34 @@ def best_not_top_note(evaluation: Evaluation) -> str | None:
             f"chosen by their out-of-fold R² on the training rows ({score_text(evaluation.best['r2_oof'])} against "
             f"{score_text(top['r2_oof'])} for layer {top_layer}'s {top['best_model']}), never by the hold-out"
             + holdout)
+
+
+COVERAGE_OFF_BY = 5.0  # a band's hold-out coverage this many points from its nominal level is worth a sentence
+
+
+def coverage_note(nominal: float, coverage: float | None, anomalies: bool = False) -> tuple[str, str] | None:
+    """What a band's hold-out `coverage` (a share) against its `nominal` level (a share) means for its reader, as
+    (level, sentence): ('warning', …) when it covers more than COVERAGE_OFF_BY points less, ('info', …) when more;
+    None when near nominal or not measured. `anomalies` adds what a short band means for episodes."""
+    if coverage is None or not np.isfinite(coverage):
+        return None
+    off = 100 * (coverage - nominal)
+    said = f"{100 * nominal:.0f} % band covers {100 * coverage:.1f} % of the hold-out rows"
+    if off < -COVERAGE_OFF_BY:
+        episodes = (" Many episodes may therefore mark where the twin is weak rather than where the machine "
+                    "misbehaved." if anomalies else "")
+        return "warning", (f"The band is too narrow: the twin's {said}, {-off:.1f} points below its level, so "
+                           f"it misses the actual value more often than it says.{episodes}")
+    if off > COVERAGE_OFF_BY:
+        return "info", (f"The band is wider than needed: the twin's {said}, {off:.1f} points above its level, "
+                        "so it says less than it could.")
+    return None
+
+
+def best_band_note(evaluation: Evaluation, anomalies: bool = False) -> tuple[str, str] | None:
+    """coverage_note for the run's best model's band on its hold-out rows; None for a run without bands."""
+    row = evaluation.models.loc[evaluation.models["key"] == evaluation.best["key"]]
+    if not evaluation.interval or row.empty or "coverage_holdout" not in row:
+        return None
+    covered = row["coverage_holdout"].iloc[0]
+    return coverage_note(float(evaluation.interval["nominal"]), None if covered is None else float(covered), anomalies)

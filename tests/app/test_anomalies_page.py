@@ -67,3 +67,11 @@ def test_a_reconstruction_twin_is_named_and_a_run_without_a_band_says_so(app: Ap
     assert any("reconstruction twin" in i.value and "behavioural-quick" in i.value for i in at.info)
     assert any("has no prediction band" in i.value for i in at.info)
     assert not at.dataframe
+
+
+def test_a_band_covering_far_less_than_its_level_says_episodes_may_mark_a_weak_twin(app: AppTest) -> None:
+    at = train(app, "quick")
+    evaluation = at.session_state["runs"][0].result.evaluation
+    evaluation.models.loc[evaluation.models["key"] == evaluation.best["key"], "coverage_holdout"] = 0.5
+    at = goto(at, "anomalies")
+    assert any("90 % band covers 50.0 %" in w.value and "where the twin is weak" in w.value for w in at.warning)

@@ -230,3 +230,15 @@ def test_every_models_interval_is_shown_with_its_coverage_and_the_trace_shades_t
     np.testing.assert_allclose(by_workload["coverage_model"], evaluation.by_workload["coverage_model"])
     band = figures(at)["trace"]["data"][-1]
     assert band["name"] == f"{model_words(evaluation.best['key'])}: {evaluation.interval_words(evaluation.best['key'])}"
+
+
+def test_a_band_covering_far_less_than_its_level_is_warned_of_under_prediction_intervals(trained: AppTest) -> None:
+    at = trained
+    evaluation = at.session_state["runs"][0].result.evaluation
+    best = evaluation.models["key"] == evaluation.best["key"]
+    evaluation.models.loc[best, "coverage_holdout"] = 0.647
+    at.run()
+    assert any("90 % band covers 64.7 % of the hold-out rows" in w.value for w in at.warning)
+    evaluation.models.loc[best, "coverage_holdout"] = 0.9
+    at.run()
+    assert not any("band covers" in w.value for w in [*at.warning, *at.info])
