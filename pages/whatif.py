@@ -115,6 +115,11 @@ sessions = sorted(int(s) for s in answer.predictions["session"].unique())
 session = st.selectbox("Zoom to session", [None, *sessions], key=f"whatif_session:{telemetry.fingerprint}",
                        format_func=lambda s: "all sessions" if s is None else f"session {s}")
 st.plotly_chart(charts.whatif(result, session), key="whatif_traces")
+if (band_caption := whatif.band_words(result)) is not None:
+    st.caption(band_caption)
+if (band_note := whatif.band_note(result)) is not None:
+    level, words = band_note
+    (st.warning if level == "warning" else st.info)(words, icon=f":material/{level}:")
 st.markdown("**Per session**")
 st.dataframe(whatif.session_table(answer), hide_index=True, column_config={
     "session": st.column_config.TextColumn("session", width=110),  # 'all sessions' in full

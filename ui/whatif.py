@@ -16,6 +16,7 @@ from twin_core.evaluate import score_text
 from twin_core.runs import TwinModel
 from twin_core.telemetry import Telemetry
 from twin_core.whatif import Scenario, WhatIfAnswer, ask
+from twin_core.wording import coverage_note
 from ui import state
 from ui import store as run_store
 from ui.state import Run
@@ -34,6 +35,7 @@ class Twin:
     name: str
     trained_on: str
     fingerprint: str
+    band_coverage: float | None = None  # hold-out coverage of the band What-if shades (its top model's), if measured
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def session_twin(run: Run) -> Twin:
     counts = result.split.counts()
     return Twin(f"session:{run.label}", result.model, f"run **{run.label}** of this session",
                 f"{run.data_label}, {counts['train']:,} training rows; hold-out: {result.split.description}",
-                result.data_fingerprint)
+                result.data_fingerprint, band_coverage(result.model, result.metrics))
 
 
 def pick_saved_twin(saved: pd.DataFrame, key: str, disabled: bool = False, current: str | None = None) -> Twin:
@@ -100,7 +102,36 @@ def _saved_twin(run_id: str, label: str, created_at: str) -> Twin:
             f"saved:{run_id}", store.load_model(run_id), f"saved run **{label}** (`{run_id}`, saved {created_at} UTC)",
             f"data {metrics['data_fingerprint'][:12]}, {metrics['rows']['train']:,} training rows; "
             f"hold-out: {metrics['split']['description']}", metrics["data_fingerprint"])
+        loaded[run_id] = dataclasses.replace(loaded[run_id], band_coverage=band_coverage(loaded[run_id].model, metrics))
     return loaded[run_id]
+
+
+def band_coverage(model: TwinModel, metrics: dict) -> float | None:
+    """The hold-out coverage, in metrics.json, of the band TwinModel.top_band draws (the top layer's one model's);
+    None when the twin has no such band or the run did not measure it."""
+    top = model.config.stack.layers[-1].models
+    depth = len(model.config.stack.layers)
+    if model.calibration is None or len(top) != 1:
+        return None
+    entry = next((m for m in metrics.get("models", []) if m.get("layer") == depth and m.get("name") == top[0].name), {})
+    return entry.get("interval", {}).get("coverage_holdout")
+
+
+def band_note(asked: Asked) -> tuple[str, str] | None:
+    """wording.coverage_note for the band the answer shades, from its hold-out coverage; None without one."""
+    nominal = asked.answer.predictions.attrs.get("interval_nominal")
+    return None if nominal is None else coverage_note(float(nominal), asked.twin.band_coverage)
+
+
+def band_words(asked: Asked) -> str | None:
+    """What the legend's share means: it counts every row asked, training rows included (the band was calibrated on
+    those), so the hold-out coverage is named beside it; None when the answer has no band."""
+    if "lower" not in asked.answer.predictions:
+        return None
+    covered = asked.twin.band_coverage
+    holdout = "" if covered is None else f" (on the hold-out rows alone: {score_text(100 * covered, '.1f')} %)"
+    return ("The shaded band is the twin's interval around its prediction as recorded; the share its legend gives is "
+            f"of all rows here, training rows included{holdout}.")
 
 
 def input_cores(model: TwinModel, telemetry: Telemetry) -> list[str]:

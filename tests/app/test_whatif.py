@@ -41,6 +41,9 @@ def test_the_answer_is_the_twins_on_the_same_inputs(app: AppTest) -> None:
                                                   f"as recorded: 90 % interval (covers {100 * covered:.1f} % of these "
                                                   "rows)"]
     assert chart["data"][-1]["fill"] == "toself"  # the twin's band, shaded behind the lines
+    top = next(m for m in run.result.metrics["models"] if m["layer"] == 2)["interval"]["coverage_holdout"]
+    assert any("of all rows here, training rows included (on the hold-out rows alone: "
+               f"{100 * top:.1f} %)" in c.value for c in at.caption)
     ordered = expected.predictions.sort_values("timestamp", kind="stable")
     ordered["difference (scenario − as recorded)"] = ordered["scenario"] - ordered["baseline"]
     for name, column in (("predicted, as recorded", "baseline"),
@@ -114,6 +117,7 @@ def test_a_saved_twin_answers_in_a_new_session_and_refuses_other_cores(app: AppT
     at = ask_the_twin(at, scale=50.0)
     expected = ask(model, at.session_state["telemetry"], Scenario("input cores at 50 %", core_scale=0.5))
     assert metric(at, "Change (points)") == f"{expected.mean_change:+.2f}"
+    assert any("training rows included (on the hold-out rows alone: " in c.value for c in at.caption)
 
     other = make_demo_telemetry(rows=600, cores=4, sessions=2, seed=1)
     at.session_state["telemetry"] = other
@@ -147,3 +151,11 @@ def test_the_answer_says_what_it_means_for_the_twins_kind(app: AppTest, preset: 
     at = ask_the_twin(at, scale=150.0)
     assert [i.value for i in at.info if i.value.startswith(note)] == [at.session_state["whatif_answer"].answer.note]
     assert figures(at)["whatif_traces"]["layout"]["title"]["text"].startswith(title)
+
+
+def test_a_band_covering_far_less_than_its_level_is_warned_of_beside_the_answer(app: AppTest) -> None:
+    at = goto(train(app, "quick"), "whatif")
+    models = at.session_state["runs"][0].result.evaluation.models
+    models.loc[models["layer"] == 2, "coverage_holdout"] = 0.647
+    at = ask_the_twin(at, scale=150.0)
+    assert any("90 % band covers 64.7 % of the hold-out rows" in w.value for w in at.warning)
