@@ -7,7 +7,8 @@ from twin_core.errors import ConfigError
 from twin_core.evaluate import REFERENCE_BY_KIND, model_words, score_text
 from twin_core.plots_sweep import response_chart
 from twin_core.sweep import MAX_RUNS, SELECTED_BY, ranked, split_words, winner
-from twin_core.wording import GLOSSARY
+from twin_core.wording import GLOSSARY, below_reference_note
+from ui import format as fmt
 from ui import sweep, training
 from ui import store as run_store
 from ui.store import STORE_FAILURES
@@ -104,12 +105,18 @@ reference = REFERENCE_BY_KIND[kind]
 best = winner(rows)
 cards = st.columns(3)
 cards[0].metric("Runs kept", len(rows), help="The runs of this sweep kept in the run store, ranked below.")
-cards[1].metric("Winner's R² out-of-fold", score_text(best and best["r2_oof"], ".4f"),
+cards[1].metric("Winner's R² out-of-fold", score_text(best and best["r2_oof"]),
                 help=f"What chose it: {SELECTED_BY}. {GLOSSARY['R²']}")
-cards[2].metric("Winner's R² hold-out", score_text(best and best["r2_holdout"], ".4f"),
-                help=f"Shown beside it, never used to choose. {GLOSSARY['hold-out']}")
+gain = sweep.gain_over_baseline(best, reference)
+color, arrow = fmt.DELTA_STYLE[gain.direction] if gain else ("normal", "auto")
+cards[2].metric("Winner's R² hold-out", score_text(best and best["r2_holdout"]), delta=gain and gain.text,
+                delta_color=color, delta_arrow=arrow,
+                help=f"Shown beside it, never used to choose; its delta: against the {model_words(reference)} on "
+                     f"the same rows. {GLOSSARY['hold-out']}")
 if best:
     st.markdown(f"**Winner:** {best['run']}")
+if (below := below_reference_note(rows, best, reference)) is not None:
+    st.warning(below, icon=":material/warning:")
 st.plotly_chart(response_chart(rows, reference), key="sweep_response")
 st.caption(f"Hold-out of every run: {split_words(rows)}.", help=GLOSSARY["hold-out"])
 
@@ -126,15 +133,16 @@ table = pd.DataFrame([{"rank": f"{rank} ★" if best and row["run"] == best["run
                        **{label: row["baselines"].get(name) for label, name in reference_column.items()},
                        "seconds": row["seconds"]}
                       for rank, row in enumerate(rows, start=1)])
-st.dataframe(table, hide_index=True, column_config={
+st.dataframe(table, hide_index=True, height="content", column_config={  # every run in view, no scroll box
+    **{c: st.column_config.NumberColumn(format="%.3f") for c in table if "R²" in c or c[:2] in sweep.LAYER_PREFIXES},
     "rank": st.column_config.TextColumn(help=f"By {SELECTED_BY}; ★ marks the winner."),
-    "R² out-of-fold": st.column_config.NumberColumn(format="%.4f", help=f"Ranks the runs: {SELECTED_BY}."),
-    "R² hold-out": st.column_config.NumberColumn(format="%.4f", help="Shown, never used to choose."),
+    "R² out-of-fold": st.column_config.NumberColumn(format="%.3f", help=f"Ranks the runs: {SELECTED_BY}."),
+    "R² hold-out": st.column_config.NumberColumn(format="%.3f", help="Shown, never used to choose."),
     "seconds": st.column_config.NumberColumn(format="%.1f")})
 notes = ["L1, L2…: the R² of each layer's best model (by out-of-fold R²); a layer a run dropped is empty."
          ] if by_layer else []
 if not reference_column:
-    notes.append(f"The {model_words(reference)} scores R² {score_text(baseline.pop(), '.4f')} on the same hold-out "
+    notes.append(f"The {model_words(reference)} scores R² {score_text(baseline.pop())} on the same hold-out "
                  "rows in every run.")
 st.caption(" ".join(notes))
 

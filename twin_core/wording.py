@@ -144,8 +144,12 @@ def gain_over_reference(result: FinishedRun) -> Gain | None:
     """The best model's hold-out R² gain over the baseline its kind must beat, e.g. "+0.012 vs identity" (a gain that
     rounds to zero reads "0.000 vs identity" and points nowhere); None when it cannot be measured (no arrow is better
     than a misleading one)."""
-    reference, gain = reference_gain(result.metrics)
-    if not np.isfinite(gain):
+    return gain_against(*reference_gain(result.metrics))
+
+
+def gain_against(reference: str, gain: float | None) -> Gain | None:
+    """An R² gain over a reference baseline as a card's delta ("+0.012 vs identity"); None when not measured."""
+    if gain is None or not np.isfinite(gain):
         return None
     text = signed_text(gain)
     direction = "up" if text.startswith("+") else "down" if text.startswith("−") else "off"
@@ -278,3 +282,22 @@ def best_band_note(evaluation: Evaluation, anomalies: bool = False) -> tuple[str
         return None
     covered = row["coverage_holdout"].iloc[0]
     return coverage_note(float(evaluation.interval["nominal"]), None if covered is None else float(covered), anomalies)
+
+
+def below_reference_note(rows: list[dict], best: dict | None, reference: str) -> str | None:
+    """A sweep whose winner's hold-out R² is below its reference baseline's on the same rows, in one sentence: every
+    run when none beats it, else the winner; None when the winner beats it or either is not measured. `rows` are
+    sweep.kept_rows' ("r2_holdout", "baselines")."""
+    below = [r["r2_holdout"] < r["baselines"][reference] for r in rows if _scored(r, reference)]
+    if best is None or not _scored(best, reference) or best["r2_holdout"] >= best["baselines"][reference]:
+        return None
+    who = "Every run scores" if all(below) else "The winner scores"
+    return (f"{who} below the {model_words(reference)} on the hold-out: {score_text(best['r2_holdout'])} against "
+            f"{score_text(best['baselines'][reference])}. The winner is only the best of this grid, not a twin worth "
+            "using.")
+
+
+def _scored(row: dict, reference: str) -> bool:
+    """Whether a sweep row has both its hold-out R² and its reference baseline's measured."""
+    values = (row.get("r2_holdout"), row.get("baselines", {}).get(reference))
+    return all(v is not None and np.isfinite(v) for v in values)

@@ -20,11 +20,13 @@ from twin_core.engine import open_engine, scheduler_address
 from twin_core.store import RunStore
 from twin_core.sweep import SweepGrid, SweepRun, check_memory, expand, kept_rows, train_sweep_here
 from twin_core.telemetry import Telemetry
+from twin_core.wording import Gain, gain_against
 from ui import jobs, state, training
 from ui import store as run_store
 
 SAMPLE_GRID = Path(__file__).resolve().parents[1] / "examples" / "sweep_quick.json"
 JOB, REFUSED, CHOSEN, TEXT = "sweep_job", "sweep_refused", "sweep_choice", "sweep_grid_text"
+LAYER_PREFIXES = tuple(f"L{depth}" for depth in range(1, 10))  # the table's per-layer R² columns: 'L1 hold-out'…
 
 
 @dataclass
@@ -178,3 +180,11 @@ def compare_with(winner_id: str, run_id: str) -> None:
     st.session_state["saved_only_current"] = False
     st.session_state["saved_a"] = f"saved:{winner_id}"
     st.session_state["saved_b"] = f"saved:{run_id}"
+
+
+def gain_over_baseline(best: dict | None, reference: str) -> Gain | None:
+    """The winner's hold-out R² gain over its reference baseline on the same rows, as the card's delta (as Results
+    shows it); None without a winner or a measured pair."""
+    if best is None or best.get("r2_holdout") is None or best["baselines"].get(reference) is None:
+        return None
+    return gain_against(reference, best["r2_holdout"] - best["baselines"][reference])

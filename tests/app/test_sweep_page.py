@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import figures, goto
 from twin_core.store import RunStore, default_store_path
+from twin_core.wording import below_reference_note
 
 SMALL_GRID = {"name": "two sizes", "preset": "quick",
               "params": [{"layer": 1, "model": "lgbm", "param": "n_estimators", "values": [20, 40]}]}
@@ -38,7 +39,14 @@ def test_a_sweep_run_on_the_page_is_kept_ranked_by_out_of_fold_r2_and_charted(ap
     assert table["R² out-of-fold"].is_monotonic_decreasing
     assert not any(column.startswith("L1 ") for column in table)  # each layer's R² only when asked for
     (reference_r2,) = {m["baselines"]["identity"]["r2_holdout"] for m in metrics.values()}  # one split for all
-    assert any(f"R² {reference_r2:.4f} on the same hold-out rows in every run" in c.value for c in app.caption)
+    assert any(f"R² {reference_r2:.3f} on the same hold-out rows in every run" in c.value for c in app.caption)
+    winner = metrics[by_oof]["best"]["r2_holdout"]
+    card = next(m for m in app.metric if m.label == "Winner's R² hold-out")
+    assert card.value == f"{winner:.3f}" and card.proto.delta.endswith(" vs identity")
+    below = [w.value for w in app.warning if "below the identity baseline on the hold-out" in w.value]
+    assert below == ([f"Every run scores below the identity baseline on the hold-out: {winner:.3f} against "
+                      f"{reference_r2:.3f}. The winner is only the best of this grid, not a twin worth using."]
+                     if all(m["best"]["r2_holdout"] < reference_r2 for m in metrics.values()) else [])
     app.toggle[0].set_value(True).run()
     assert {"L1 out-of-fold", "L1 hold-out", "L2 out-of-fold", "L2 hold-out"} <= set(app.dataframe[0].value.columns)
     assert f"**Winner:** {by_oof}" in [m.value for m in app.markdown]
@@ -78,3 +86,13 @@ def test_a_grid_can_start_from_the_model_pages_configuration(app):
     assert grid["config"]["name"] == "default" and "preset" not in grid  # the Model page opens on the default preset
     assert any(m.value.startswith("**12 runs** of `default` · identity-short.core_lags (2) × lgbm-identity."
                                   "n_estimators (3) × layer 3 (2)") for m in app.markdown)
+
+
+def test_a_winner_below_its_baseline_is_said_and_one_above_is_not():
+    rows = [{"r2_holdout": 0.539, "baselines": {"identity": 0.872}},
+            {"r2_holdout": 0.9, "baselines": {"identity": 0.872}}]
+    assert below_reference_note(rows[:1], rows[0], "identity").startswith(
+        "Every run scores below the identity baseline on the hold-out: 0.539 against 0.872.")
+    assert below_reference_note(rows, rows[0], "identity").startswith("The winner scores below")
+    assert below_reference_note(rows, rows[1], "identity") is None
+    assert below_reference_note(rows, None, "identity") is None
