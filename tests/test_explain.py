@@ -10,7 +10,7 @@ from twin_core import explain
 from twin_core.artifacts import decode_model, encode_model
 from twin_core.config import LayerSpec, ModelSpec, RunConfig, StackConfig
 from twin_core.demo import make_demo_telemetry
-from twin_core.errors import ConfigError, MemoryBudgetError
+from twin_core.errors import ConfigError, MemoryBudgetError, SchemaMismatchError
 from twin_core.explain import LINEAR_METHOD, NO_EXPLANATION, TREE_METHOD, holdout_explainer
 from twin_core.features import FeatureSpec
 from twin_core.models import ScaledRidgeCV
@@ -142,6 +142,17 @@ def test_rebuilding_the_features_is_checked_against_the_budget_and_the_rows(expl
         holdout_explainer(explainer.model, telemetry, rows, budget=1000)
     with pytest.raises(ConfigError, match="have no complete feature windows"):
         holdout_explainer(explainer.model, telemetry, [0])  # the first row of a session has no lag
+    with pytest.raises(ConfigError, match="No rows to explain"):
+        holdout_explainer(explainer.model, telemetry, [])
+
+
+def test_other_data_of_the_same_shape_is_refused_by_its_fingerprint(trained, telemetry):
+    rows = trained.evaluation.predictions["row"].to_numpy()
+    changed = make_demo_telemetry(rows=900, sessions=3, seed=1, response=True)  # same rows and times, core 0 not
+    assert changed.fingerprint != telemetry.fingerprint and len(changed.frame) == len(telemetry.frame)
+    with pytest.raises(SchemaMismatchError, match="is not the data the run was trained on"):
+        holdout_explainer(trained.model, changed, rows, data_fingerprint=trained.data_fingerprint)
+    assert len(holdout_explainer(trained.model, telemetry, rows, data_fingerprint=trained.data_fingerprint).X)
 
 
 def test_figures_show_the_top_inputs_and_a_waterfall_that_adds_up(explainer):

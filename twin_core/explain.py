@@ -253,15 +253,26 @@ class Explainer:
         return self.contributions(key, [row])
 
 
-def holdout_explainer(model: TwinModel, telemetry: Telemetry, rows, *, budget: str | int | None = None) -> Explainer:
+def holdout_explainer(model: TwinModel, telemetry: Telemetry, rows, *, data_fingerprint: str | None = None,
+                      budget: str | int | None = None) -> Explainer:
     """An Explainer over `rows` (telemetry row ids: a run's hold-out) of the telemetry the twin was trained on.
 
+    `data_fingerprint` (the run's, `result.data_fingerprint`) checks that the telemetry is that data: other data of
+    the same shape has the same row ids, and its rows would be explained in their place (SchemaMismatchError).
     The features are built again as training built them (the twin's workload categories and windows); their peak
     is checked against the memory budget first (MemoryBudgetError), and only the asked rows are kept.
     """
     problem = model.incompatibility(telemetry)
     if problem:
         raise SchemaMismatchError(problem)
+    if data_fingerprint is not None and telemetry.fingerprint != data_fingerprint:
+        raise SchemaMismatchError(
+            f"This telemetry (fingerprint {telemetry.fingerprint[:12]}…) is not the data the run was trained on "
+            f"({data_fingerprint[:12]}…): its rows would be explained in place of the run's hold-out. Load the "
+            "files the run was trained on and explain it there.")
+    if len(np.atleast_1d(np.asarray(rows, dtype=object))) == 0:
+        raise ConfigError("No rows to explain: pass the row ids of the run's hold-out "
+                          "(result.evaluation.predictions['row']).")
     n_rows, n_features = len(telemetry.frame), len(model.feature_columns)
     need = int(MARGIN * n_rows * (n_features * FLOAT32 + FLOAT64 * BUILD_TEMPORARY_COLUMNS))
     limit = memory_budget(budget)

@@ -29,7 +29,8 @@ HELP = ("Each prediction split into what each input added to or took from the mo
 @st.cache_resource(show_spinner="Explaining the hold-out…", max_entries=ENTRIES)
 def _explainer(run_key: str, _run: Run, _telemetry: Telemetry) -> Explainer:
     result = _run.result
-    return holdout_explainer(result.model, _telemetry, result.evaluation.predictions["row"].to_numpy())
+    return holdout_explainer(result.model, _telemetry, result.evaluation.predictions["row"].to_numpy(),
+                             data_fingerprint=result.data_fingerprint)
 
 
 @st.cache_resource(show_spinner="Measuring each input's contribution on the hold-out…", max_entries=CHARTS)
