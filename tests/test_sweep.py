@@ -94,6 +94,10 @@ def _grid(**changes) -> dict:
     (_grid(layers=[{"layer": 3, "choices": {"none": None}}]), r"^layers\[0\]\.layer: the base has 2 layer\(s\)"),
     (_grid(params=[], layers=[{"layer": 1, "choices": {"none": None}}]),
      r"^layers\[0\]\.choices\[\"none\"\]: makes an invalid configuration: .*needs a feature set"),
+    (_grid(params=[{"layer": 1, "model": "lgbm", "param": "n_estimators", "values": [30, 60, 30]}]),
+     r"^params\[0\]\.values\[2\]: repeats values\[0\] \(30\); give each value once"),
+    (_grid(features=[{"feature_set": "quick", "field": "overall_windows", "values": [[5, 10], [5, 10]]}]),
+     r"^features\[0\]\.values\[1\]: repeats values\[0\]"),
     (_grid(params=[{"layer": 1, "model": "lgbm", "param": "n_estimators", "values": list(range(10, 110))}]),
      rf"the grid makes 400 runs \(2 × 100 × 2\); a sweep runs at most {MAX_RUNS}"),
 ])

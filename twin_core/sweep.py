@@ -228,6 +228,7 @@ def _check_axes(grid: SweepGrid, base: RunConfig) -> None:
             raise ConfigError(f"'{axis.field}' is not a field of a feature set; use one of {', '.join(FEATURE_FIELDS)}",
                               f"features[{i}].field")
         _seen_once(seen, ("feature", axis.feature_set, axis.field), f"features[{i}]")
+        _distinct(axis.values, f"features[{i}]")
     varied_layers = {axis.layer for axis in grid.layers}
     for i, axis in enumerate(grid.params):
         if axis.layer > depth:
@@ -240,10 +241,22 @@ def _check_axes(grid: SweepGrid, base: RunConfig) -> None:
             raise ConfigError(f"layer {axis.layer}'s models are also varied by a `layers` axis; vary the sizes inside "
                               "its alternatives instead (one alternative per size)", f"params[{i}].layer")
         _seen_once(seen, ("param", axis.layer, axis.model, axis.param), f"params[{i}]")
+        _distinct(axis.values, f"params[{i}]")
     for i, axis in enumerate(grid.layers):
         if axis.layer > depth:
             raise ConfigError(f"the base has {depth} layer(s), so there is no layer {axis.layer}", f"layers[{i}].layer")
         _seen_once(seen, ("layer", axis.layer), f"layers[{i}]")
+
+
+def _distinct(values: tuple, path: str) -> None:
+    """Refuse a value given twice in one axis: its runs would share a name, so one would hide the other in the table
+    and the outputs (both marked winner, one run-NN folder written twice)."""
+    first: dict[str, int] = {}
+    for j, value in enumerate(values):
+        said = json.dumps(value, sort_keys=True, default=str)
+        if said in first:
+            raise ConfigError(f"repeats values[{first[said]}] ({said}); give each value once", f"{path}.values[{j}]")
+        first[said] = j
 
 
 def _seen_once(seen: set, key: tuple, path: str) -> None:
