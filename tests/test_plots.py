@@ -345,7 +345,8 @@ def test_stack_diagram_of_four_layers_of_long_names_steps_down_to_12_px():
 def test_layer_r2_legend_tells_the_pattern_in_grey_and_leaves_colour_to_the_names(result):
     fig = plots.layer_r2_figure(result.evaluation, result.split.description, "folds")
     keys = [(t.name, t.marker.color, t.marker.pattern.shape) for t in fig.data if t.showlegend is not False]
-    assert keys == [("hold-out (solid)", plots.NEUTRAL_COLOUR, ""), ("out-of-fold (hatched)", plots.NEUTRAL_COLOUR, "/")]
+    assert keys == [("hold-out (solid)", plots.NEUTRAL_COLOUR, ""),
+                    ("out-of-fold (hatched)", plots.NEUTRAL_COLOUR, "/")]
     holdout, oof, baselines = fig.data[:3]
     assert (holdout.legendgroup, oof.legendgroup, baselines.legendgroup) == ("holdout", "oof", "holdout")
     assert list(baselines.marker.color) == [plots.BASELINE_COLOURS[n] for n in result.evaluation.baselines["name"]]
@@ -525,3 +526,39 @@ def test_utilisation_of_a_million_rows_and_every_core_fits_the_page_budget(milli
     points, size = _sent(fig)
     assert len(fig.data) == 17
     assert points <= PAGE_POINTS and size <= PAGE_BYTES
+
+
+def _tick_places(spans: pd.DataFrame, values: list[str]) -> np.ndarray:
+    """Where each tick falls along a time axis cut between sessions, as a share of its width."""
+    seconds = np.asarray(values, dtype="datetime64[ms]").astype(np.int64) / 1000
+    share, places, offset = plots._visible_shares(spans), [], 0.0
+    for (start, end), part in zip(spans[["start", "end"]].to_numpy(dtype=float), share):
+        inside = seconds[(seconds >= start) & (seconds <= end)]
+        places += list(offset + (inside - start) / max(end - start, 1e-9) * part)
+        offset += part
+    return np.asarray(places)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_time_tick_labels_never_touch_on_the_narrowest_plot(seed):
+    """Sessions of random lengths and gaps: neighbouring tick labels (centred, the first and each new day's two
+    lines wide) keep a gap on the narrowest plot a time chart gets at 1280 px."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.uniform(20, 400, rng.integers(2, 7))
+    starts = 1_758_982_000 + np.cumsum(np.r_[0, lengths[:-1] + rng.uniform(30, 90_000, len(lengths) - 1)])
+    spans = pd.DataFrame({"start": starts, "end": starts + lengths, "workload": "w"})
+    values, texts = plots._time_ticks(spans)
+    places = _tick_places(spans, values) * plots.NARROWEST_PLOT_PX
+    widths = [plots.TICK_CHAR_PX * max(len(line) for line in text.split("<br>")) for text in texts]
+    assert len(places) == len(texts) >= 1
+    for i in range(1, len(places)):
+        assert places[i] - places[i - 1] >= (widths[i] + widths[i - 1]) / 2 + plots.TICK_GAP_PX, (i, texts)
+
+
+def test_trace_legends_stand_under_the_plot_so_it_keeps_the_charts_width(result, other):
+    ev = result.evaluation
+    for fig in (plots.trace_figure(ev, [ev.best["key"], "identity"]),
+                plots.compare_predictions_figure([("A", ev.predictions, ev.best["key"]),
+                                                  ("B", other.evaluation.predictions, other.evaluation.best["key"])])):
+        legend = fig.layout.legend  # at the figure's foot: plotly reserves its rows under the axis title
+        assert (legend.orientation, legend.yref, legend.y, legend.yanchor) == ("h", "container", 0, "bottom")

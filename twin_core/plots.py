@@ -60,6 +60,10 @@ NARROWEST_PLOT_PX = 560  # plot width a time chart gets in a full-width column a
 LABEL_CHAR_PX = 6.2  # width of a character of a session label (10 px font)
 SESSION_LABEL_ROW = 14  # px between the two staggered rows of session labels
 MAX_TIME_TICKS = 6  # ticks on a time axis: two-line date ticks of 6 never touch on a half-width chart
+TICK_CHAR_PX = 6.0  # width of a character of a tick label (12 px font), a little over, so neighbours never touch
+TICK_GAP_PX = 10  # px at least between two neighbouring tick labels
+LEGEND_BELOW = dict(orientation="h", x=0, xanchor="left", y=0, yanchor="bottom", yref="container")  # plotly reserves
+# its rows at the figure's foot, under the tick labels and the axis title, and the plot keeps the chart's full width
 TICK_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800,
                 604800)
 
@@ -205,22 +209,32 @@ def _time_ticks(spans: pd.DataFrame) -> tuple[list[str], list[str]]:
     share = _visible_shares(spans)
     visible = float((spans["end"] - spans["start"]).clip(lower=0).sum())
     step = next((s for s in TICK_STEPS_S if s >= visible / MAX_TIME_TICKS), TICK_STEPS_S[-1])
-    positions, values = [], []
+    clock = "%H:%M:%S" if step < 60 else "%H:%M"
+    positions, values, widths, day = [], [], [], None
     offset = 0.0
     for (start, end), part in zip(spans[["start", "end"]].to_numpy(dtype=float), share):
         for value in np.arange(np.ceil(start / step) * step, end + 1e-9, step):
             where = offset + (value - start) / max(end - start, 1e-9) * part
-            if not positions or where - positions[-1] >= 0.5 / MAX_TIME_TICKS:
+            stamp = pd.Timestamp(value, unit="s")
+            width = _tick_label_px(stamp, clock, dated=stamp.date() != day)
+            # labels are centred on their ticks: half of each and a gap between them, on the narrowest plot
+            if not positions or (where - positions[-1]) * NARROWEST_PLOT_PX >= (widths[-1] + width) / 2 + TICK_GAP_PX:
                 positions.append(where)
                 values.append(value)
+                widths.append(width)
+                day = stamp.date()
         offset += part
     stamps = pd.to_datetime(np.asarray(values, dtype=float), unit="s")
-    clock = "%H:%M:%S" if step < 60 else "%H:%M"
     texts, day = [], None
     for stamp in stamps:
         texts.append(stamp.strftime(clock) + ("" if stamp.date() == day else stamp.strftime("<br>%d %b %Y")))
         day = stamp.date()
     return [str(v) for v in _utc(np.asarray(values, dtype=float))], texts
+
+
+def _tick_label_px(stamp: pd.Timestamp, clock: str, dated: bool) -> float:
+    """Width of a time tick's label: its clock line, or its date line under it when it is `dated` (and wider)."""
+    return TICK_CHAR_PX * max(len(stamp.strftime(clock)), len(stamp.strftime("%d %b %Y")) if dated else 0)
 
 
 def _line(x: np.ndarray, y: np.ndarray, customdata: np.ndarray, name: str, colour: str, width: float = 1.2,
@@ -728,7 +742,7 @@ def trace_figure(evaluation: Evaluation, keys: list[str], session: int | None = 
     where = "all sessions" if session is None else f"session {session}"
     return _titled(fig, f"{evaluation.target}: actual against predicted, hold-out rows",
                    f"{where}; {len(frame):,} rows, thinned to ≤ {points:,} points per line; {PAUSE_NOTE}",
-                   hovermode="x unified", wide=True)
+                   hovermode="x unified", wide=True, legend=LEGEND_BELOW)
 
 
 def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], session: int | None = None,
@@ -759,7 +773,7 @@ def compare_predictions_figure(runs: list[tuple[str, pd.DataFrame, str]], sessio
                    f"{len(frame):,} hold-out rows all runs share; thinned to ≤ {points:,} points per line; lines "
                    "break where shared rows are not neighbours in the telemetry and where sampling pauses for over "
                    f"{PAUSE_FACTOR:g} intervals" + ("; dots: a row with no shared neighbour" if any(dotted) else ""),
-                   hovermode="x unified", wide=True)
+                   hovermode="x unified", wide=True, legend=LEGEND_BELOW)
 
 
 def _dot_lone_points(trace: go.Scatter) -> bool:
