@@ -246,6 +246,11 @@ def _check_axes(grid: SweepGrid, base: RunConfig) -> None:
         if axis.layer > depth:
             raise ConfigError(f"the base has {depth} layer(s), so there is no layer {axis.layer}", f"layers[{i}].layer")
         _seen_once(seen, ("layer", axis.layer), f"layers[{i}]")
+        dropped = [name for name, models in axis.choices.items() if models is None]
+        if axis.layer == 1 and dropped:
+            raise ConfigError("layer 1 is the one that reads the features, so it cannot be dropped (null); give it "
+                              "other models, or drop a layer above it",
+                              f"layers[{i}].choices[{json.dumps(dropped[0])}]")
 
 
 def _distinct(values: tuple, path: str) -> None:
