@@ -98,16 +98,21 @@ else:
         for c, (label, about) in INTERVAL_WORDS.items() if c in intervals})
     if "coverage_model" in evaluation.by_session:
         nominal = f"{100 * evaluation.interval['nominal']:.0f} %"
+        groups = [frame.assign(coverage_model=100 * frame["coverage_model"])  # in percent, as the table above
+                  for frame in (evaluation.by_session, evaluation.by_workload)]
+        widths = {round(float(w), 2) for frame in groups for w in frame["width_model"].dropna()}
+        shown = [c for c in BAND_COLUMNS if c != "width_model" or len(widths) > 1]  # one width for all: said once
         st.caption(f"The best model ({model_words(evaluation.best['key'])}) per group: its band is built to cover "
-                   f"{nominal} of rows; each group's hold-out rows say how much it did.")
+                   f"{nominal} of rows; each group's hold-out rows say how much it did."
+                   + (f" Its width is the same in every group: {widths.pop():.2f} points." if len(widths) == 1 else ""))
         band_columns = {"workload_type": "workload", "rows": fmt.number_columns(group_score_words(reference))["rows"],
-                        **{c: st.column_config.NumberColumn(label, help=about, format="percent" if c == "coverage_model"
+                        **{c: st.column_config.NumberColumn(f"{label} (%)" if c == "coverage_model" else label,
+                                                            help=about, format="%.1f" if c == "coverage_model"
                                                             else "%.2f") for c, (label, about) in INTERVAL_WORDS.items()
                            if c in BAND_COLUMNS}}
-        groups = (evaluation.by_session, evaluation.by_workload)
         for tab, frame in zip(st.tabs(["By session", "By workload"]), groups):
             tab.dataframe(frame, hide_index=True, column_config=band_columns,
-                          column_order=[frame.columns[0], "rows", *BAND_COLUMNS])
+                          column_order=[frame.columns[0], "rows", *shown])
 
 st.subheader("Residuals")
 residual_key = st.selectbox("Model", [*keys, *baselines], index=keys.index(evaluation.best["key"]),

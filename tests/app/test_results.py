@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import numpy as np
@@ -226,8 +227,18 @@ def test_every_models_interval_is_shown_with_its_coverage_and_the_trace_shades_t
     assert list(shown["model"]) == [model_words(k) for k in evaluation.models["key"]]
     np.testing.assert_allclose(shown["coverage_pct"], 100 * evaluation.models["coverage_holdout"])
     assert (shown["nominal_pct"] == 90).all()
-    by_workload = next(frame.value for frame in at.dataframe if "workload_type" in frame.value)
-    np.testing.assert_allclose(by_workload["coverage_model"], evaluation.by_workload["coverage_model"])
+    shown = next(frame for frame in at.dataframe if "workload_type" in frame.value)
+    np.testing.assert_allclose(shown.value["coverage_model"], 100 * evaluation.by_workload["coverage_model"])
+    columns = json.loads(shown.proto.columns)
+    assert columns["coverage_model"]["label"] == "interval coverage, best model (%)"
+    assert columns["coverage_model"]["type_config"]["format"] == "%.1f"
+    assert "width_model" in shown.proto.column_order  # widths differ across groups here (bands clipped to 0–100)
+    for frame in (evaluation.by_session, evaluation.by_workload):  # one width for every row: said once, no column
+        frame["width_model"] = 12.5
+    at.run()
+    shown = next(frame for frame in at.dataframe if "workload_type" in frame.value)
+    assert "width_model" not in shown.proto.column_order and "coverage_model" in shown.proto.column_order
+    assert any("Its width is the same in every group: 12.50 points." in c.value for c in at.caption)
     band = figures(at)["trace"]["data"][-1]
     assert band["name"] == f"{model_words(evaluation.best['key'])}: {evaluation.interval_words(evaluation.best['key'])}"
 
