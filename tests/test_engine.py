@@ -65,3 +65,10 @@ def test_a_scheduler_address_distributed_cannot_parse_is_one_message(address):
     with pytest.raises(ConfigError, match=r"is not a Dask scheduler address .*tcp://HOST:8786"):
         with open_engine("dask", address):
             pass
+
+
+@pytest.mark.parametrize("kind", ["local", "dask"])
+def test_workers_beyond_the_limit_are_refused_before_any_process_starts(kind):
+    with pytest.raises(ConfigError, match=r"--workers: .* from 1 to 256, got 100000"):
+        with open_engine(kind, workers=100_000):
+            pass

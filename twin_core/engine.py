@@ -26,6 +26,7 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from twin_core.errors import ConfigError
+from twin_core.schema import MAX_N_JOBS
 
 EngineKind = Literal["local", "dask"]
 ENGINES: tuple[str, ...] = ("local", "dask")
@@ -195,6 +196,10 @@ def open_engine(kind: str = "local", scheduler: str | None = None, workers: int 
     """The engine `kind` names, closed on exit; `scheduler` (or $TWIN_DASK_SCHEDULER) applies to `dask` only."""
     if kind not in ENGINES:
         raise ConfigError(f"Unknown engine {kind!r}; use one of {', '.join(ENGINES)}.")
+    if workers is not None and not (isinstance(workers, int) and 1 <= workers <= MAX_N_JOBS):
+        # each is a process of its own (a local cluster starts them all at once): a typo must not start thousands
+        raise ConfigError(f"--workers: the workers side by side must be a whole number from 1 to {MAX_N_JOBS}, got "
+                          f"{workers!r}.")
     if kind == "local":
         yield LocalEngine(workers)
         return
