@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
@@ -190,6 +191,10 @@ def test_trace_shades_the_best_models_band_with_its_coverage_and_never_across_se
     covered = result.metrics["best"]["interval"]["coverage_holdout"]
     assert band.name == f"{model_words(best)}: 90 % interval (covers {100 * covered:.1f} % of hold-out rows)"
     assert band.fill == "toself" and band.zorder == -1
+    colour = plotly.colors.hex_to_rgb(plots.key_colour(ev, best))  # opaque enough over the grey session shading
+    assert band.fillcolor == "rgba({}, {}, {}, {})".format(*colour, plots.BAND_FILL_OPACITY)
+    assert plots.BAND_FILL_OPACITY >= 0.25 and band.line.width > 0 and band.line.color.startswith("rgba({}, {}, {},"
+                                                                                                  .format(*colour))
     y = np.asarray(band.y, dtype=float)
     assert np.isnan(y).sum() == ev.predictions[SESSION].nunique()  # one closed outline per session, none joined
     assert len(y) <= 2 * 200 + ev.predictions[SESSION].nunique()
@@ -444,6 +449,11 @@ def test_live_figure_draws_the_window_by_seconds_before_the_newest_sample_and_br
     assert fig.layout.xaxis.range == pytest.approx((-1.01, 0.01))  # 0.9 s so far: at least 10 intervals are shown
     assert fig.layout.title.text == "cpu_util_core_0: actual and predicted, the 1 s since Start"
     older = history.assign(timestamp=history["timestamp"] - np.r_[100.0, np.zeros(len(history) - 1)])
+    banded = plots.live_figure(history.assign(lower=history["predicted"] - 2, upper=history["predicted"] + 2),
+                               "cpu_util_core_0", 0.1, 60.0, nominal=0.9)
+    band = banded.data[0]  # behind the lines, as opaque as the Results band, with a thin edge
+    assert band.fill == "toself" and band.zorder == -1 and band.line.width > 0
+    assert band.fillcolor.endswith(f", {plots.BAND_FILL_OPACITY})")
     full = plots.live_figure(older, "cpu_util_core_0", 0.1, 60.0)  # 100 s of history: the whole window
     assert full.layout.xaxis.range == pytest.approx((-60.6, 0.6))
     assert full.layout.title.text == "cpu_util_core_0: actual and predicted, last 60 s"

@@ -60,6 +60,8 @@ NARROWEST_PLOT_PX = 560  # plot width a time chart gets in a full-width column a
 LABEL_CHAR_PX = 6.2  # width of a character of a session label (10 px font)
 SESSION_LABEL_ROW = 14  # px between the two staggered rows of session labels
 MAX_TIME_TICKS = 6  # ticks on a time axis: two-line date ticks of 6 never touch on a half-width chart
+BAND_FILL_OPACITY = 0.28  # a model's interval band: readable over the grey shading of every other session
+BAND_EDGE_OPACITY = 0.5  # and its thin edge, in the same colour
 TICK_CHAR_PX = 6.0  # width of a character of a tick label (12 px font), a little over, so neighbours never touch
 TICK_GAP_PX = 10  # px at least between two neighbouring tick labels
 LEGEND_BELOW = dict(orientation="h", x=0, xanchor="left", y=0, yanchor="bottom", yref="container")  # plotly reserves
@@ -230,6 +232,15 @@ def _time_ticks(spans: pd.DataFrame) -> tuple[list[str], list[str]]:
         texts.append(stamp.strftime(clock) + ("" if stamp.date() == day else stamp.strftime("<br>%d %b %Y")))
         day = stamp.date()
     return [str(v) for v in _utc(np.asarray(values, dtype=float))], texts
+
+
+def _band_style(colour: str) -> dict:
+    """Fill and edge of an interval band drawn in `colour` (hex; any other colour string is used as it is)."""
+    if not colour.startswith("#"):
+        return dict(fillcolor=colour, line=dict(color=colour, width=0.6))
+    rgb = plotly.colors.hex_to_rgb(colour)
+    return dict(fillcolor="rgba({}, {}, {}, {})".format(*rgb, BAND_FILL_OPACITY),
+                line=dict(color="rgba({}, {}, {}, {})".format(*rgb, BAND_EDGE_OPACITY), width=0.6))
 
 
 def _tick_label_px(stamp: pd.Timestamp, clock: str, dated: bool) -> float:
@@ -686,9 +697,8 @@ def _trace_lines(frame: pd.DataFrame, series: list[tuple[str, str, str]], max_po
         fig.add_trace(_line(arrays["x"], arrays[column], arrays["customdata"], name, colour))
     if band:
         lower, upper, name, colour = band
-        shade = "rgba({}, {}, {}, 0.18)".format(*plotly.colors.hex_to_rgb(colour)) if colour.startswith("#") else colour
         x, y = _band_outline(arrays["x"], arrays[lower], arrays[upper])
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", fill="toself", fillcolor=shade, line=dict(width=0),
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", fill="toself", **_band_style(colour),
                                  name=_plain(name), zorder=-1, hoverinfo="skip"))
     _mark_sessions(fig, frame)
     fig.update_yaxes(title_text=UTIL_TITLE, range=_percent_range(np.concatenate([arrays[c] for c in columns])))
@@ -844,8 +854,7 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
         covered = coverage(frame["actual"], frame["lower"], frame["upper"])[0]
         bx, by = _band_outline(arrays["x"], arrays["lower"], arrays["upper"])
         fig.add_trace(go.Scatter(
-            x=bx, y=by, mode="lines", fill="toself", line=dict(width=0), hoverinfo="skip", zorder=-1,
-            fillcolor="rgba({}, {}, {}, 0.15)".format(*plotly.colors.hex_to_rgb(BASELINE_COLOUR)),
+            x=bx, y=by, mode="lines", fill="toself", hoverinfo="skip", zorder=-1, **_band_style(BASELINE_COLOUR),
             name=f"as recorded: {'' if nominal is None else f'{100 * nominal:.0f} % '}interval (covers "
                  f"{score_text(100 * covered, '.1f')} % of these rows)"), row=1, col=1)
     _mark_sessions(fig, frame, panels=("", "2"))
@@ -886,8 +895,8 @@ def live_figure(history: pd.DataFrame, target: str, interval: float, window_s: f
         covered = coverage(history["actual"], history["lower"], history["upper"])[0]
         level = "" if nominal is None else f"{100 * nominal:.0f} % "
         bx, by = _band_outline(np.insert(x, cut, x[cut - 1]), lower, upper)
-        fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", fill="toself", line=dict(width=0), hoverinfo="skip",
-                                 fillcolor="rgba({}, {}, {}, 0.18)".format(*plotly.colors.hex_to_rgb(layer_colour(1))),
+        fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", fill="toself", hoverinfo="skip", zorder=-1,
+                                 **_band_style(layer_colour(1)),
                                  name=f"twin's {level}interval (covers {100 * covered:.0f} % of these samples)"))
     for column, name, colour, width in (("actual", "actual", ACTUAL_COLOUR, 1.8),
                                         ("predicted", "twin's prediction", layer_colour(1), 1.4)):

@@ -7,12 +7,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from twin_core.plots import (ACTUAL_COLOUR, PAUSE_NOTE, UTIL_TITLE, _broken, _line, _mark_sessions, _percent_range,
-                             _plain, _thin, _titled, _utc)
+from twin_core.plots import (ACTUAL_COLOUR, PAUSE_NOTE, UTIL_TITLE, _band_style, _broken, _line, _mark_sessions,
+                             _percent_range, _plain, _thin, _titled, _utc)
 from twin_core.telemetry import SESSION, TIMESTAMP
 
-BAND_COLOUR = "rgba(31, 119, 180, 0.18)"  # the band's fill
-PREDICTED_COLOUR = "#1f77b4"
+PREDICTED_COLOUR = "#1f77b4"  # the prediction, and its band (plots.BAND_FILL_OPACITY, with a thin edge)
 EPISODE_COLOURS = {"above": "#d62728", "below": "#9467bd"}  # an episode's shading, by the side it left the band on
 CONTEXT_SAMPLES = 60  # samples shown before and after an episode (at least)
 
@@ -20,10 +19,10 @@ CONTEXT_SAMPLES = 60  # samples shown before and after an episode (at least)
 def _band_traces(arrays: dict[str, np.ndarray], label: str) -> list[go.Scatter]:
     """The band as a filled area between its upper and lower edge, then the prediction."""
     return [
-        go.Scatter(x=arrays["x"], y=arrays["upper"], mode="lines", line=dict(width=0), showlegend=False,
-                   hoverinfo="skip", connectgaps=False),
-        go.Scatter(x=arrays["x"], y=arrays["lower"], mode="lines", line=dict(width=0), fill="tonexty",
-                   fillcolor=BAND_COLOUR, name=_plain(label), hoverinfo="skip", connectgaps=False),
+        go.Scatter(x=arrays["x"], y=arrays["upper"], mode="lines", line=_band_style(PREDICTED_COLOUR)["line"],
+                   showlegend=False, hoverinfo="skip", connectgaps=False),
+        go.Scatter(x=arrays["x"], y=arrays["lower"], mode="lines", fill="tonexty", **_band_style(PREDICTED_COLOUR),
+                   name=_plain(label), hoverinfo="skip", connectgaps=False),
         _line(arrays["x"], arrays["predicted"], arrays["customdata"], "predicted", PREDICTED_COLOUR)]
 
 
