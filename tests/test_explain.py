@@ -108,8 +108,15 @@ def test_chunks_give_the_contributions_of_one_pass(explainer, monkeypatch):
 def test_importance_is_the_mean_absolute_contribution_on_a_seeded_sample(explainer):
     everything = explainer.importance("L1:lgbm-now")
     assert everything.rows_used == everything.rows_total == len(explainer.X)
-    np.testing.assert_allclose(everything.mean_abs,
-                               np.abs(explainer.contributions("L1:lgbm-now").values).mean(axis=0), rtol=1e-12)
+    raw = explainer.contributions("L1:lgbm-now")
+    onehot = [i for i, name in enumerate(raw.inputs) if name.startswith("workload_")]
+    assert len(onehot) > 1 and everything.inputs.count("workload") == 1  # one input: the mean size of their sum
+    assert not any(name.startswith("workload_") for name in everything.inputs)
+    by_input = dict(zip(everything.inputs, everything.mean_abs))
+    assert by_input["workload"] == pytest.approx(np.abs(raw.values[:, onehot].sum(axis=1)).mean(), rel=1e-12)
+    for i, name in enumerate(raw.inputs):
+        if i not in onehot:
+            assert by_input[name] == pytest.approx(np.abs(raw.values[:, i]).mean(), rel=1e-12)
     sampled = explainer.importance("L1:lgbm-now", sample=40, seed=3)
     assert (sampled.rows_used, sampled.rows_total) == (40, len(explainer.X))
     np.testing.assert_array_equal(sampled.mean_abs, explainer.importance("L1:lgbm-now", sample=40, seed=3).mean_abs)
@@ -121,7 +128,14 @@ def test_importance_is_the_mean_absolute_contribution_on_a_seeded_sample(explain
 def test_local_explains_one_instant(trained, explainer):
     row = int(explainer.X.index[7])
     one = explainer.local("L2:meta-ridge", row)
-    assert one.rows.tolist() == [row] and one.values.shape == (1, len(explainer.inputs("L2:meta-ridge")))
+    inputs = explainer.inputs("L2:meta-ridge")
+    onehot = [name for name in inputs if name.startswith("workload_")]
+    assert one.rows.tolist() == [row] and one.values.shape == (1, len(inputs) - len(onehot) + 1)
+    workload = str(trained.evaluation.predictions.set_index("row").loc[row, "workload_type"])
+    assert f"workload ({workload})" in one.inputs and not any(n.startswith("workload_") for n in one.inputs)
+    raw = explainer.contributions("L2:meta-ridge", [row])
+    summed = raw.values[0, [raw.inputs.index(n) for n in onehot]].sum()
+    assert one.values[0, one.inputs.index(f"workload ({workload})")] == pytest.approx(summed, abs=1e-12)
     expected = trained.evaluation.predictions.set_index("row").loc[row, "L2:meta-ridge"]
     assert one.prediction[0] == pytest.approx(expected, abs=1e-6)
 

@@ -40,6 +40,7 @@ PARALLEL_ROWS = 200  # rows from which a LightGBM member's contributions are mad
 TREE_METHOD = "LightGBM's own SHAP values (pred_contrib)"
 LINEAR_METHOD = "coefficient × (input − its training mean); the intercept is the prediction at the mean"
 FLOAT64 = 8
+WORKLOAD_PREFIX = "workload_"  # the workload's one-hot feature columns, one input to a reader (features.py)
 
 
 @dataclass(frozen=True)
@@ -242,15 +243,36 @@ class Explainer:
         rows = everything if len(everything) <= sample else np.sort(
             np.random.default_rng(seed).choice(everything, sample, replace=False))
         names = self.inputs(key)
-        total = np.zeros(len(names))
+        grouped = self._grouped(names, np.zeros((0, len(names))), rows[:0])[0]
+        total = np.zeros(len(grouped))
         for part in _chunks(len(rows), len(names) + 1):
             values, _ = member_contributions(member, self._design(depth, rows[part]))
-            total += np.abs(values).sum(axis=0)
-        return Importance(key, member_method(member), names, total / max(1, len(rows)), len(rows), len(everything))
+            total += np.abs(self._grouped(names, values, rows[part])[1]).sum(axis=0)
+        return Importance(key, member_method(member), grouped, total / max(1, len(rows)), len(rows), len(everything))
 
     def local(self, key: str, row: int) -> Contributions:
-        """The contributions that made a model's prediction at one instant (a telemetry row id of X)."""
-        return self.contributions(key, [row])
+        """The contributions that made a model's prediction at one instant (a telemetry row id of X), the workload's
+        one-hot columns as one input named with the instant's workload ('workload (cpu_bound)')."""
+        one = self.contributions(key, [row])
+        inputs, values = self._grouped(one.inputs, one.values, one.rows)
+        return Contributions(one.key, one.method, inputs, values, one.expected, one.rows)
+
+    def _grouped(self, names: tuple[str, ...], values: np.ndarray,
+                 rows: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+        """The workload one-hot columns among `names` as one input where the first of them stood, its contribution
+        the sum of theirs (so the sum of all still gives the prediction): 'workload', or on one row that row's
+        'workload (cpu_bound)'; the inputs as they were without such columns."""
+        onehot = [i for i, name in enumerate(names) if name.startswith(WORKLOAD_PREFIX)]
+        if not onehot:
+            return names, values
+        label = "workload"
+        if len(rows) == 1:
+            hot = [names[i] for i in onehot if self.X.loc[rows[0], names[i]] == 1]
+            label = f"workload ({hot[0].removeprefix(WORKLOAD_PREFIX) if hot else 'none it knows'})"
+        keep = [i for i in range(len(names)) if i not in onehot or i == onehot[0]]
+        summed = values.copy()
+        summed[:, onehot[0]] = values[:, onehot].sum(axis=1)
+        return tuple(label if i == onehot[0] else names[i] for i in keep), summed[:, keep]
 
 
 def holdout_explainer(model: TwinModel, telemetry: Telemetry, rows, *, data_fingerprint: str | None = None,
