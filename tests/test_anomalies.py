@@ -161,6 +161,9 @@ def test_the_anomalies_command_ranks_a_run_folders_episodes_and_scores_them_agai
 
 @pytest.mark.parametrize("arguments, match", [
     (["--min-samples", "0"], "--min-samples must be at least 1"),
+    (["--min-samples", "1000000000"], "--min-samples must be at least 1 and at most 10,000"),
+    (["--top", "0"], "--top: the episodes printed must be at least 1, got 0"),
+    (["--top", "-1"], "--top: the episodes printed must be at least 1, got -1"),
     (["--labels", "."], "holds no anomaly labels"),
 ])
 def test_the_anomalies_command_refuses_in_one_line(injected, tmp_path: Path, capsys: pytest.CaptureFixture,

@@ -17,7 +17,7 @@ from typing import NoReturn
 from twin_core.anomalies import band_frame, best_key, episodes_text, find_episodes, label_frame, score_episodes
 from twin_core.artifacts import check_storable
 from twin_core.budget import parse_size
-from twin_core.config import INTERVAL_METHODS, RunConfig
+from twin_core.config import INTERVAL_METHODS, MAX_EPISODE_SAMPLES, RunConfig
 from twin_core.demo import (ANOMALY_LABELS, FLEET_EXTRA_CORES, read_injected_anomalies, write_demo_fleet,
                             write_demo_parquet)
 from twin_core.engine import ENGINES, SCHEDULER_ENV, open_engine
@@ -710,14 +710,17 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _anomalies(args: argparse.Namespace) -> int:
 
+    if args.min_samples is not None and not 1 <= args.min_samples <= MAX_EPISODE_SAMPLES:
+        raise ConfigError(f"--min-samples must be at least 1 and at most {MAX_EPISODE_SAMPLES:,} samples in a row (as "
+                          f"a run's anomalies.min_samples), got {args.min_samples}.")
+    if args.top < 1:
+        raise ConfigError(f"--top: the episodes printed must be at least 1, got {args.top}.")
     if args.store is not None:
         store = RunStore(args.store or None)
         predictions, metrics, config = store.predictions(args.run), store.metrics(args.run), store.config(args.run)
     else:
         predictions, metrics, config = read_run_outputs(args.run)
     min_samples = config.anomalies.min_samples if args.min_samples is None else args.min_samples
-    if min_samples < 1:
-        raise ConfigError(f"--min-samples must be at least 1, got {min_samples}.")
     key = best_key(metrics)
     frame = band_frame(predictions, key)
     found = find_episodes(frame, min_samples)
