@@ -176,6 +176,10 @@ def test_figures_show_the_top_inputs_and_a_waterfall_that_adds_up(explainer):
     assert f"top 5 of {n} inputs" in bars.layout.title.text and f"all {len(explainer.X):,} hold-out rows" in \
         bars.layout.title.subtitle.text
     assert list(bars.data[0].y) == importance.table()["input"].head(5).tolist()
+    assert list(bars.data[0].text) == [f"{v:.2f}" for v in importance.table()["mean_abs_contribution"].head(5)]
+    assert bars.data[0].marker.color != "#222222"  # not the near-black that means "actual"
+    every = importance_figure(importance, top_k=n).layout.title.text
+    assert every == f"What drives layer 2 · meta-enet: all {n} inputs"
     sampled = importance_figure(explainer.importance("L2:meta-enet", sample=30))
     assert f"a seeded sample of 30 of {len(explainer.X):,}" in sampled.layout.title.subtitle.text
     one = explainer.local("L2:meta-enet", int(explainer.X.index[3]))
@@ -183,6 +187,8 @@ def test_figures_show_the_top_inputs_and_a_waterfall_that_adds_up(explainer):
     assert list(fall.measure) == ["absolute", *["relative"] * 5, "total"]
     assert fall.y[-2] == f"{n - 4} other inputs together"
     assert sum(fall.x[:-1]) == pytest.approx(fall.x[-1]) and fall.x[-1] == pytest.approx(one.prediction[0])
+    marked = contribution_figure(one, "noon", actual=42.0)
+    assert marked.layout.shapes[0].x0 == 42.0 and "dashed: the actual value" in marked.layout.title.subtitle.text
 
 
 

@@ -14,6 +14,9 @@ from twin_core.explain import Contributions, Importance
 TOP_K = 15
 POINTS = "points of utilisation"
 UP_COLOUR, DOWN_COLOUR, TOTAL_COLOUR = "#d62728", "#1f77b4", "#444444"
+BAR_COLOUR = "#8c8c8c"  # importance bars: a mid-grey, apart from the near-black that means "actual" elsewhere
+ACTUAL_COLOUR = "#222222"  # the measured value, as the traces draw it
+EXPECTED = "expected value (average prediction)"  # one name for the base value in the bars and the subtitles
 BAR_PX = 26  # height of one bar, so a chart of many inputs grows instead of squeezing its names
 SUBTITLE_CHARS = 150  # a subtitle line this long fits a chart across the page at 1280 px
 
@@ -37,20 +40,26 @@ def importance_figure(importance: Importance, top_k: int = TOP_K) -> go.Figure:
     rows = (f"all {importance.rows_used:,} hold-out rows" if importance.rows_used == importance.rows_total else
             f"a seeded sample of {importance.rows_used:,} of {importance.rows_total:,} hold-out rows")
     fig = go.Figure(go.Bar(x=table["mean_abs_contribution"], y=table["input"], orientation="h",
-                           marker_color=TOTAL_COLOUR, hovertemplate="%{y}: %{x:.2f} points<extra></extra>"))
+                           marker_color=BAR_COLOUR, text=[f"{v:.2f}" for v in table["mean_abs_contribution"]],
+                           textposition="outside", cliponaxis=False,
+                           hovertemplate="%{y}: %{x:.2f} points<extra></extra>"))
     fig.update_xaxes(title_text=f"mean size of its contribution ({POINTS})", rangemode="tozero")
-    return _layout(fig, f"What drives {model_words(importance.key)}: top {shown} of {total} inputs",
-                   f"Mean absolute contribution on {rows}; {importance.method}.", shown)
+    which = f"all {total} inputs" if shown == total else f"top {shown} of {total} inputs"
+    return _layout(fig, f"What drives {model_words(importance.key)}: {which}",
+                   f"Mean absolute contribution, how far each input moves the prediction from the {EXPECTED}, on "
+                   f"{rows}; {importance.method}.", shown)
 
 
-def contribution_figure(contributions: Contributions, when: str, top_k: int = TOP_K, index: int = 0) -> go.Figure:
+def contribution_figure(contributions: Contributions, when: str, top_k: int = TOP_K, index: int = 0,
+                        actual: float | None = None) -> go.Figure:
     """A waterfall for one prediction: the expected value, the `top_k` largest contributions (red pushes the
-    prediction up, blue down), the rest summed as one bar, and the prediction they add up to."""
+    prediction up, blue down), the rest summed as one bar, and the prediction they add up to; the `actual` value
+    measured at that instant, when given, as a dashed line."""
     values = contributions.values[index]
     expected = float(contributions.expected[index])
     order = np.argsort(-np.abs(values), kind="stable")[:top_k]
     rest = float(values.sum() - values[order].sum())
-    names = ["expected value (average prediction)", *[contributions.inputs[i] for i in order]]
+    names = [EXPECTED, *[contributions.inputs[i] for i in order]]
     steps = [expected, *values[order].tolist()]
     others = len(values) - len(order)
     if others:
@@ -67,6 +76,11 @@ def contribution_figure(contributions: Contributions, when: str, top_k: int = TO
         totals=dict(marker_color=TOTAL_COLOUR), connector=dict(line=dict(color="#bbbbbb", width=1)),
         hovertemplate="%{y}: %{x:+.2f} points<extra></extra>"))
     fig.update_xaxes(title_text=f"predicted utilisation (%); each step in {POINTS}")
+    if actual is not None and np.isfinite(actual):
+        fig.add_vline(x=float(actual), line=dict(color=ACTUAL_COLOUR, width=1.5, dash="dash"),
+                      annotation=dict(text=f"actual {actual:.1f} %", font=dict(color=ACTUAL_COLOUR)),
+                      annotation_position="top")
     return _layout(fig, f"Why {model_words(contributions.key)} predicts {prediction:.1f} % at {when}",
-                   f"Expected value plus each input's contribution (red up, blue down) = the prediction; "
-                   f"{contributions.method}.", len(steps))
+                   f"The {EXPECTED} plus each input's contribution (red up, blue down) = the prediction"
+                   + ("; dashed: the actual value" if actual is not None and np.isfinite(actual) else "")
+                   + f"; {contributions.method}.", len(steps))

@@ -39,8 +39,9 @@ def _importance(run_key: str, key: str, _explainer: Explainer) -> go.Figure:
 
 
 @st.cache_resource(show_spinner=False, max_entries=CHARTS)
-def _instant(run_key: str, key: str, row: int, when: str, _explainer: Explainer) -> go.Figure:
-    return titled_by_kind(contribution_figure(_explainer.local(key, row), when), _explainer.model.config.kind)
+def _instant(run_key: str, key: str, row: int, when: str, actual: float, _explainer: Explainer) -> go.Figure:
+    return titled_by_kind(contribution_figure(_explainer.local(key, row), when, actual=actual),
+                          _explainer.model.config.kind)
 
 
 def _utc(seconds: float) -> datetime:
@@ -103,7 +104,8 @@ def show(run: Run) -> None:
     st.plotly_chart(_importance(run.key, key, explainer), key="explain_importance")
     st.markdown("**One prediction, taken apart**")
     row = _pick_instant(result.evaluation.predictions, run.label)
-    st.plotly_chart(_instant(run.key, key, int(row["row"]), _when(row[TIMESTAMP], int(row[SESSION])), explainer),
+    st.plotly_chart(_instant(run.key, key, int(row["row"]), _when(row[TIMESTAMP], int(row[SESSION])),
+                             float(row["actual"]), explainer),
                     key="explain_instant_chart")
     st.caption(f"Actual {result.target} at that instant: {float(row['actual']):.1f} %; "
                f"{model_words(key)} predicted {float(row[key]):.1f} %.")

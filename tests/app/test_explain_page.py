@@ -44,7 +44,15 @@ def test_results_page_explains_a_quick_run_at_the_instant_picked_and_only_on_its
     chart = figures(at)["explain_instant_chart"]
     assert values(chart["data"][0]["x"]).astype(float)[-1] == pytest.approx(rows["L1:ridge"].iloc[-1], abs=1e-6)
     assert f"(session {last_session})" in chart["layout"]["title"]["text"]
-    assert "layer 1 · ridge" in figures(at)["explain_importance"]["layout"]["title"]["text"]
+    importance = figures(at)["explain_importance"]
+    assert "layer 1 · ridge" in importance["layout"]["title"]["text"]
+    workload = str(rows["workload_type"].iloc[-1])  # the one-hot columns are one input, named with the instant's
+    assert f"workload ({workload})" in list(chart["data"][0]["y"]) and "workload" in list(importance["data"][0]["y"])
+    assert not any(str(name).startswith("workload_") for name in chart["data"][0]["y"])
+    line = chart["layout"]["shapes"][0]  # the actual value at that instant, dashed
+    assert line["line"]["dash"] == "dash" and line["x0"] == pytest.approx(rows["actual"].iloc[-1])
+    assert "expected value (average prediction)" in chart["layout"]["title"]["subtitle"]["text"]
+    assert "expected value (average prediction)" in importance["layout"]["title"]["subtitle"]["text"]
 
     # other data made active: the section says the run's data is needed instead of explaining other rows
     at.session_state["telemetry"] = make_demo_telemetry(rows=600, seed=5)
