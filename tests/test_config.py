@@ -100,7 +100,8 @@ PATH = r"stack\.layers\[0\]\.models\[0\]"
     (_quick(feature_sets=(replace(get_preset("quick").feature_sets[0], overall_windows=(2.5,)),)), ConfigError,
      r"^feature_sets\[0\]\.overall_windows\[0\]: rolling windows must be at least 2 rows .*, got 2\.5$"),
     (_quick(feature_sets=(replace(get_preset("quick").feature_sets[0], overall_lags=10**9),)), ConfigError,
-     r"^feature_sets\[0\]\.overall_lags: lag depths cannot be negative: .* to 1,000, got 1000000000$"),
+     r"^feature_sets\[0\]\.overall_lags: a lag depth is a whole number of rows from 0 \(none\) to 1,000, "
+     r"got 1000000000$"),
     (replace(get_preset("default"), feature_sets=get_preset("default").feature_sets[:1] * 2), ConfigError,
      r"^feature_sets\[1\]\.name: feature set names must be unique; 'identity-short' is used twice$"),
     (_quick(name=None), ConfigError, r"^name: must be non-empty text of at most 200 characters, got null$"),
@@ -151,10 +152,9 @@ LAYER1 = ("stack", "layers", 0, "models", 0)
     (("feature_sets", 0, "overall_windows"), "10", r"^feature_sets\[0\]\.overall_windows: must be a list, got "
                                                    r"'10' \(text\)$"),
     (("feature_sets", 0, "overall_windows"), [5, 5], r"^feature_sets\[0\]\.overall_windows: 5 is listed twice"),
-    (("feature_sets", 0, "overall_lags"), 1_000_000_000, r"^feature_sets\[0\]\.overall_lags: lag depths cannot be "
-                                                         r"negative: a whole number of rows from 0 to 1,000, got "
-                                                         r"1000000000$"),
-    (("feature_sets", 0, "core_lags"), -1, r"^feature_sets\[0\]\.core_lags: lag depths cannot be negative"),
+    (("feature_sets", 0, "overall_lags"), 1_000_000_000, r"^feature_sets\[0\]\.overall_lags: a lag depth is a whole "
+                                                         r"number of rows from 0 \(none\) to 1,000, got 1000000000$"),
+    (("feature_sets", 0, "core_lags"), -1, r"^feature_sets\[0\]\.core_lags: a lag depth is a whole number of rows"),
     (("feature_sets", 0, "min_history"), 10**6, r"^feature_sets\[0\]\.min_history: minimum history .*, got 1000000$"),
     (("feature_sets", 0, "window_stats"), ["median"], r"^feature_sets\[0\]\.window_stats\[0\]: unknown window "
                                                       r"statistic; use one of mean, std, min, max, got 'median'"),

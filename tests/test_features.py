@@ -109,7 +109,7 @@ def test_short_sessions(telemetry):
 @pytest.mark.parametrize("spec, message", [
     (FeatureSpec(name="w", overall_windows=(1,)), "at least 2 rows"),
     (FeatureSpec(name="s", window_stats=("median",)), "unknown window statistic"),
-    (FeatureSpec(name="l", core_lags=-1), "cannot be negative"),
+    (FeatureSpec(name="l", core_lags=-1), "a lag depth is a whole number of rows from 0"),
     (FeatureSpec(name="e", current_values=False, overall_windows=(), overall_lags=0, core_lags=0, identity=False,
                  workload_onehot=False), "is empty"),
     (FeatureSpec(name=" "), "needs a name"),

@@ -81,8 +81,8 @@ def _grid(**changes) -> dict:
     (_grid(features=[{"feature_set": "quick", "field": "lags", "values": [1]}]),
      r"^features\[0\]\.field: 'lags' is not a field of a feature set"),
     (_grid(features=[{"feature_set": "quick", "field": "core_lags", "values": [1, -1]}]),
-     r"^features\[0\]\.values\[1\]: makes an invalid configuration: feature_sets\[0\]\.core_lags: lag depths cannot "
-     r"be negative"),
+     r"^features\[0\]\.values\[1\]: makes an invalid configuration: feature_sets\[0\]\.core_lags: a lag depth is "
+     r"a whole number of rows from 0"),
     (_grid(features=[{"feature_set": "quick", "field": "core_lags", "values": []}]),
      r"^features\[0\]\.values: must hold at least 1 entry"),
     (_grid(params=[{"layer": 1, "model": "xgb", "param": "n_estimators", "values": [10]}]),

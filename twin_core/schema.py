@@ -224,7 +224,7 @@ def check_depth(data: Any, root: str = "", limit: int = MAX_CONFIG_DEPTH) -> Non
 Window = whole(2, MAX_LOOKBACK_ROWS, f"rolling windows must be at least 2 rows and at most {MAX_LOOKBACK_ROWS:,} "
                                      "(whole numbers)")
 Windows = entries(Window)
-LagDepth = whole(0, MAX_LAG_DEPTH, f"lag depths cannot be negative: a whole number of rows from 0 to {MAX_LAG_DEPTH:,}")
+LagDepth = whole(0, MAX_LAG_DEPTH, f"a lag depth is a whole number of rows from 0 (none) to {MAX_LAG_DEPTH:,}")
 HistoryRows = whole(0, MAX_LOOKBACK_ROWS, "minimum history cannot be negative: a whole number of rows from 0 to "
                                           f"{MAX_LOOKBACK_ROWS:,}")
 GapRows = whole(0, MAX_LOOKBACK_ROWS, "a purge gap cannot be negative: a whole number of rows from 0 to "
