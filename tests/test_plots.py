@@ -10,7 +10,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from twin_core import plots
+from twin_core import plots, plots_anomalies
+from twin_core.anomalies import find_episodes
 from twin_core.compare import metric_deltas_from_metrics
 from twin_core.evaluate import Evaluation, model_words
 from twin_core.demo import make_demo_telemetry
@@ -572,3 +573,42 @@ def test_trace_legends_stand_under_the_plot_so_it_keeps_the_charts_width(result,
                                                   ("B", other.evaluation.predictions, other.evaluation.best["key"])])):
         legend = fig.layout.legend  # at the figure's foot: plotly reserves its rows under the axis title
         assert (legend.orientation, legend.yref, legend.y, legend.yanchor) == ("h", "container", 0, "bottom")
+
+
+def _two_bursts() -> pd.DataFrame:
+    """A band frame (anomalies.band_frame's columns) of one session at 10 Hz, band 40–60: a long low burst above it
+    (the larger episode) and right after it a short tall one."""
+    actual = np.full(400, 50.0)
+    actual[100:140], actual[150:158] = 70.0, 99.0
+    return pd.DataFrame({"row": np.arange(400), TIMESTAMP: 1_758_983_000.0 + 0.1 * np.arange(400), SESSION: 2,
+                         "workload_type": "memory_bound", "actual": actual, "predicted": 50.0, "lower": 40.0,
+                         "upper": 60.0})
+
+
+def test_the_anomaly_overview_says_dots_are_ranked_by_size_not_height():
+    frame = _two_bursts()
+    found = find_episodes(frame, 5)
+    assert found["peak_excess"].tolist() == [10.0, 39.0]  # rank 1 is the lower dot: the larger size
+    fig = plots_anomalies.episodes_overview_figure(frame, found, "cpu_util_core_0")
+    subtitle = fig.layout.title.subtitle.text.replace("<br>", " ")
+    assert "y = 0: inside the band" in subtitle and "0 inside the band" not in subtitle.replace("y = 0:", "")
+    assert "numbered by rank of size = points beyond the band × samples" in subtitle
+    assert fig.data[1].name.replace("<br>", " ") == "episode, numbered by rank of size"
+
+
+def test_the_episode_zoom_shades_its_neighbours_lightly_with_their_ranks_and_dates_its_axis():
+    frame = _two_bursts()
+    found = find_episodes(frame, 5)
+    chosen = found.loc[found["rank"] == 2].iloc[0]
+    fig = plots_anomalies.episode_figure(frame, chosen, "cpu_util_core_0", "90 % band", "a note", episodes=found)
+    shaded = [s for s in fig.layout.shapes if s.fillcolor == plots_anomalies.EPISODE_COLOURS["above"]]
+    assert sorted(s.opacity for s in shaded) == [plots_anomalies.OTHER_OPACITY, plots_anomalies.CHOSEN_OPACITY]
+    assert plots_anomalies.OTHER_OPACITY < plots_anomalies.CHOSEN_OPACITY
+    ranks = [a.text for a in fig.layout.annotations if a.yref == "y domain"]
+    assert sorted(ranks) == ["1", "<b>2</b>"]  # the taller neighbour is episode 1, marked too
+    assert "1 other episode in view (light)" in fig.layout.title.subtitle.text.replace("<br>", " ")
+    assert fig.layout.xaxis.title.text == plots.TIME_TITLE
+    assert fig.layout.xaxis.ticktext[0].endswith("<br>27 Sep 2025")  # dated as the other time charts
+    alone = plots_anomalies.episode_figure(frame, chosen, "cpu_util_core_0", "90 % band", "a note")
+    assert [s.opacity for s in alone.layout.shapes if s.fillcolor == plots_anomalies.EPISODE_COLOURS["above"]] == [
+        plots_anomalies.CHOSEN_OPACITY]  # without the episodes: only the chosen one
