@@ -199,3 +199,22 @@ def test_the_anomalies_command_names_a_damaged_file_of_a_run_folder(injected, tm
     assert main(["anomalies", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and re.search(match, err), err
+
+
+
+@pytest.mark.parametrize("frame, min_samples, error, match", [
+    (pd.DataFrame(), 5, MissingColumnError, r"The band frame has no 'row', .* column: pass band_frame"),
+    (_band([70.0] * 6).drop(columns="upper"), 5, MissingColumnError, r"no 'upper' column"),
+    (_band([70.0] * 6), "3", ConfigError, r"^anomalies\.min_samples: .*\(a whole number\); min_samples is '3'"),
+    (_band([70.0] * 6), None, ConfigError, r"min_samples is None"),
+    (_band([70.0] * 6), 1.5, ConfigError, r"min_samples is 1\.5"),
+])
+def test_find_episodes_refuses_what_is_not_a_band_frame_or_a_sample_count(frame, min_samples, error, match) -> None:
+    with pytest.raises(error, match=match):
+        find_episodes(frame, min_samples)
+
+
+def test_find_episodes_on_empty_one_row_and_unknown_bands() -> None:
+    assert find_episodes(_band([]).astype({"actual": float})).empty
+    assert find_episodes(_band([70.0]), 1)["samples"].tolist() == [1]
+    assert find_episodes(_band([70.0] * 6).assign(lower=np.nan, upper=np.nan), 1).empty  # no band: no episode

@@ -11,6 +11,8 @@ the machine and the workload say it should.
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
@@ -22,6 +24,9 @@ from twin_core.telemetry import SESSION, TIMESTAMP, WORKLOAD
 
 EPISODE_COLUMNS = ("rank", SESSION, WORKLOAD, "direction", "start", "end", "duration_s", "samples", "peak_excess",
                    "total_excess", "first_row", "last_row")
+
+
+BAND_COLUMNS = ("row", TIMESTAMP, SESSION, WORKLOAD, "actual", "predicted", "lower", "upper")
 
 
 def band_frame(predictions: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -50,9 +55,13 @@ def _excess(frame: pd.DataFrame) -> np.ndarray:
 def _runs(frame: pd.DataFrame, min_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each run of at least `min_samples` rows outside the band on one side, within one unbroken stretch: first
     position, position after the last, and the signed excess of every row."""
-    if min_samples < 1:
-        raise ConfigError(f"An anomaly episode needs at least 1 sample outside the band; min_samples is {min_samples}.",
-                          "anomalies.min_samples")
+    if isinstance(min_samples, bool) or not isinstance(min_samples, numbers.Integral) or min_samples < 1:
+        raise ConfigError(f"An anomaly episode needs at least 1 sample outside the band (a whole number); "
+                          f"min_samples is {min_samples!r}.", "anomalies.min_samples")
+    missing = [c for c in BAND_COLUMNS if c not in frame.columns]
+    if missing:
+        raise MissingColumnError(f"The band frame has no {', '.join(repr(c) for c in missing)} column: pass "
+                                 "band_frame(predictions, key), which names a model's band as the episodes read it.")
     excess = _excess(frame)
     if not len(frame):
         return np.array([], dtype=int), np.array([], dtype=int), excess
