@@ -147,9 +147,11 @@ def join_path(root: str, *parts: Any) -> str:
     """'stack', 'layers', 1, 'models' → 'stack.layers[1].models' (JSON path; list positions from 0)."""
     path = root
     for part in parts:
+        if part == "[key]":  # pydantic's mark of a mapping's key at fault: the path already ends with that key
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", str(part)):
             path += f".{part}" if path else str(part)
         else:
             path += f"[{str(part)[:40]!r}]"

@@ -46,7 +46,7 @@ FEATURE_FIELDS = tuple(f.name for f in fields(FeatureSpec) if f.name != "name")
 LayerNumber = whole(1, MAX_LAYERS, f"layers are numbered from 1 (the first) to {MAX_LAYERS}")
 ParamName = text("must be the name of a model parameter, e.g. n_estimators")
 Values = Annotated[tuple[Any, ...], Field(min_length=1, max_length=MAX_ITEMS)]
-Choices = Annotated[dict[str, Models | None], Field(min_length=1, max_length=MAX_ITEMS)]
+Choices = Annotated[dict[Name, Models | None], Field(min_length=1, max_length=MAX_ITEMS)]
 PresetName = text(f"must be a preset's name: one of {', '.join(sorted(PRESETS))}")
 
 
