@@ -218,3 +218,15 @@ def test_find_episodes_on_empty_one_row_and_unknown_bands() -> None:
     assert find_episodes(_band([]).astype({"actual": float})).empty
     assert find_episodes(_band([70.0]), 1)["samples"].tolist() == [1]
     assert find_episodes(_band([70.0] * 6).assign(lower=np.nan, upper=np.nan), 1).empty  # no band: no episode
+
+
+
+def test_the_anomalies_command_says_when_the_best_model_has_no_band(injected, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture) -> None:
+    save_run_outputs(injected[0], tmp_path)
+    key = best_key(injected[0].metrics)
+    saved = pd.read_parquet(tmp_path / "predictions.parquet")
+    saved[[f"lower {key}", f"upper {key}"]] = np.nan  # as a model whose out-of-fold rows were too few to calibrate
+    saved.to_parquet(tmp_path / "predictions.parquet")
+    assert main(["anomalies", str(tmp_path)]) == 1
+    assert "has no prediction band in this run" in capsys.readouterr().err

@@ -723,6 +723,10 @@ def _anomalies(args: argparse.Namespace) -> int:
     min_samples = config.anomalies.min_samples if args.min_samples is None else args.min_samples
     key = best_key(metrics)
     frame = band_frame(predictions, key)
+    if len(frame) and not (frame["lower"].notna() | frame["upper"].notna()).any():
+        raise ConfigError(f"{model_words(key)} has no prediction band in this run (too few out-of-fold rows to "
+                          "calibrate its nominal level), so no episode can be found; train on more rows or with a "
+                          "lower --interval-level.")
     found = find_episodes(frame, min_samples)
     score = None
     if args.labels is not None:
