@@ -14,6 +14,7 @@ from twin_core.demo import (
     ANOMALY_SAMPLES,
     FLEET_BURSTY,
     FLEET_EXTRA_CORES,
+    MAX_LABELS_BYTES,
     RESPONSE_GAIN,
     RESPONSE_OFFSETS,
     TIMESTAMP_FORMATS,
@@ -254,7 +255,15 @@ def test_the_loader_skips_the_labels_and_plain_demo_data_has_none(tmp_path: Path
     write_demo_parquet(tmp_path / "plain", rows=600, cores=4, sessions=2, seed=2)
     assert read_injected_anomalies(tmp_path / "plain") is None
     (tmp_path / "plain" / ANOMALY_LABELS).write_text('{"anomalies": [{"file": "x"}]}')
+    with pytest.raises(ConfigError, match=r"anomaly labels in .* cannot be read \(a label or the file has no "
+                                          r"'start' field\)"):
+        read_injected_anomalies(tmp_path / "plain")
+    (tmp_path / "plain" / ANOMALY_LABELS).write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(ConfigError, match="anomaly labels in .* cannot be read"):
+        read_injected_anomalies(tmp_path / "plain")
+    with (tmp_path / "plain" / ANOMALY_LABELS).open("wb") as file:
+        file.truncate(MAX_LABELS_BYTES + 1)
+    with pytest.raises(ConfigError, match=r"cannot be read \(larger than 16,777,216 bytes\)"):
         read_injected_anomalies(tmp_path / "plain")
 
 

@@ -58,6 +58,7 @@ ANOMALY_POINTS = (30.0, 50.0)  # an injected burst adds this many points (unifor
 ANOMALY_SAMPLES = (8, 20)  # and lasts this many samples (uniform, both ends included)
 ANOMALY_APART = 10  # samples at least between two bursts of a session, so each is an episode of its own
 ANOMALY_CHOICES = 5  # places tried in a burst's slot: the one where core 0 is least busy is taken
+MAX_LABELS_BYTES = 16 * 2**20  # far above the labels any demo that fits in memory can carry
 ANOMALY_LABELS = ".injected_anomalies.json"  # the labels beside the demo files (hidden: the loader skips it)
 
 
@@ -202,11 +203,19 @@ def read_injected_anomalies(folder: str | Path) -> list[InjectedAnomaly] | None:
     if not path.is_file():
         return None
     try:
+        with path.open("rb") as file:  # labels are ~150 bytes each: read no further than a generous bound
+            text = file.read(MAX_LABELS_BYTES + 1)
+        if len(text) > MAX_LABELS_BYTES:
+            raise ValueError(f"larger than {MAX_LABELS_BYTES:,} bytes")
         return [InjectedAnomaly(str(a["file"]), float(a["start"]), float(a["end"]), int(a["samples"]),
-                                float(a["points"])) for a in json.loads(path.read_text())["anomalies"]]
-    except (ValueError, KeyError, TypeError) as exc:
+                                float(a["points"])) for a in json.loads(text)["anomalies"]]
+    except KeyError as exc:
+        raise ConfigError(f"The anomaly labels in '{path}' cannot be read (a label or the file has no {exc} "
+                          "field); write the demo data again with `python -m twin_core demo-data DIR --anomalies N`."
+                          ) from None
+    except (OSError, ValueError, TypeError, RecursionError) as exc:
         raise ConfigError(f"The anomaly labels in '{path}' cannot be read ({exc}); write the demo data again "
-                          "with `python -m twin_core demo-data DIR --anomalies N`.") from exc
+                          "with `python -m twin_core demo-data DIR --anomalies N`.") from None
 
 
 def write_demo_fleet(
