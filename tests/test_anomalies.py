@@ -87,6 +87,10 @@ def test_band_frame_renames_a_models_band_and_says_when_there_is_none() -> None:
     assert frame["row"].tolist() == [0, 1] and list(frame.columns[-3:]) == ["predicted", "lower", "upper"]
     with pytest.raises(MissingColumnError, match="no prediction band for that model"):
         band_frame(predictions.drop(columns=["lower L1:lgbm"]), "L1:lgbm")
+    with pytest.raises(MissingColumnError, match=r"no 'row', .* column: they are not a run's hold-out predictions"):
+        band_frame(predictions.drop(columns=["row", "actual"]), "L1:lgbm")  # telemetry, say, not predictions
+    with pytest.raises(MissingColumnError, match=r"no 'L2:x', .* column: they are not a run's .* with model 'L2:x'"):
+        band_frame(predictions, "L2:x")
 
 
 def test_precision_and_recall_against_labels_in_the_same_session() -> None:

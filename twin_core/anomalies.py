@@ -35,6 +35,10 @@ def band_frame(predictions: pd.DataFrame, key: str) -> pd.DataFrame:
     `<key>`, `lower <key>` and `upper <key>` (Evaluation.predictions, a stored run's)."""
     wanted = {key: "predicted", f"lower {key}": "lower", f"upper {key}": "upper"}
     missing = [c for c in ["row", TIMESTAMP, SESSION, WORKLOAD, "actual", *wanted] if c not in predictions.columns]
+    if set(missing) & {"row", TIMESTAMP, SESSION, WORKLOAD, "actual", key}:
+        raise MissingColumnError(f"The predictions have no {', '.join(repr(c) for c in missing)} column: they are "
+                                 f"not a run's hold-out predictions with model '{key}' (a predictions.parquet that "
+                                 "`train --out` wrote, or a kept run's).")
     if missing:
         raise MissingColumnError(f"The predictions have no {', '.join(repr(c) for c in missing)} column: this run "
                                  "has no prediction band for that model (runs trained before intervals have none); "
