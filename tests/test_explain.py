@@ -142,6 +142,7 @@ def test_local_explains_one_instant(trained, explainer):
 
 @pytest.mark.parametrize(("call", "error", "message"), [
     (lambda ex: ex.contributions("L3:nothing"), ConfigError, "No model 'L3:nothing' in this twin"),
+    (lambda ex: ex.importance(None), ConfigError, "No model 'None' in this twin; its models are L1:lgbm-now"),
     (lambda ex: ex.contributions("L1:lgbm-now", rows=[-5]), ConfigError, r"Rows \[-5\] are not among"),
     (lambda ex: ex.contributions("L1:lgbm-now", budget=1000), MemoryBudgetError, "explain fewer rows"),
 ])

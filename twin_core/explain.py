@@ -176,7 +176,7 @@ class Explainer:
         self.X = X
 
     def _member(self, key: str) -> tuple[int, FittedMember]:
-        parts = model_key_parts(key)
+        parts = model_key_parts(key) if isinstance(key, str) else None
         layers = self.model.stack.layers_
         if parts is not None and 1 <= parts[0] <= len(layers):
             for member in layers[parts[0] - 1]:
