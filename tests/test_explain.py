@@ -159,6 +159,8 @@ def test_rebuilding_the_features_is_checked_against_the_budget_and_the_rows(expl
         holdout_explainer(explainer.model, telemetry, [0])  # the first row of a session has no lag
     with pytest.raises(ConfigError, match="No rows to explain"):
         holdout_explainer(explainer.model, telemetry, [])
+    twice = holdout_explainer(explainer.model, telemetry, [*rows[:3], *rows[:3]])  # each row explained once
+    assert twice.X.index.tolist() == sorted(rows[:3].tolist())
 
 
 def test_other_data_of_the_same_shape_is_refused_by_its_fingerprint(trained, telemetry):

@@ -311,4 +311,4 @@ def holdout_explainer(model: TwinModel, telemetry: Telemetry, rows, *, data_fing
     if len(missing):
         raise ConfigError(f"Rows {missing[:5].tolist()} have no complete feature windows in this telemetry: it is "
                           "not the data this twin was trained on, or those rows are not its hold-out.")
-    return Explainer(model, features.X.loc[np.sort(rows), model.feature_columns])
+    return Explainer(model, features.X.loc[np.unique(rows), model.feature_columns])  # a row given twice counts once
