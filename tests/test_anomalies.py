@@ -169,6 +169,7 @@ def test_the_anomalies_command_ranks_a_run_folders_episodes_and_scores_them_agai
     (["--top", "0"], "--top: the episodes printed must be at least 1, got 0"),
     (["--top", "-1"], "--top: the episodes printed must be at least 1, got -1"),
     (["--labels", "."], "holds no anomaly labels"),
+    (["--labels", "no-such-folder"], "--labels: 'no-such-folder' is not a folder; pass the folder `demo-data"),
 ])
 def test_the_anomalies_command_refuses_in_one_line(injected, tmp_path: Path, capsys: pytest.CaptureFixture,
                                                    arguments: list[str], match: str) -> None:

@@ -715,6 +715,9 @@ def _anomalies(args: argparse.Namespace) -> int:
                           f"a run's anomalies.min_samples), got {args.min_samples}.")
     if args.top < 1:
         raise ConfigError(f"--top: the episodes printed must be at least 1, got {args.top}.")
+    if args.labels is not None and not args.labels.is_dir():
+        raise ConfigError(f"--labels: '{args.labels}' is not a folder; pass the folder `demo-data DIR --anomalies N` "
+                          "wrote (its labels are DIR/.injected_anomalies.json).")
     if args.store is not None:
         store = RunStore(args.store or None)
         predictions, metrics, config = store.predictions(args.run), store.metrics(args.run), store.config(args.run)
