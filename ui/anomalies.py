@@ -95,7 +95,7 @@ def episode_name(found: pd.DataFrame, rank: int) -> str:
 def _zoom(run_key: str, min_samples: int, rank: int, _run: Run) -> go.Figure:
     found = episodes(_run, min_samples)
     fig = episode_figure(band(_run), found.loc[found["rank"] == rank].iloc[0], _run.result.target, band_name(_run),
-                         band_label(_run))
+                         band_label(_run), episodes=found)  # its neighbours in the window shaded lightly
     return titled_by_kind(fig, _run.result.config.kind)
 
 
