@@ -45,7 +45,7 @@ MAX_POINTS, MAX_BYTES, MAX_SECONDS = 10_000, 3_000_000, 2.0  # the issue's `page
 RERUNS = 3
 TIMEOUT_S = 600
 LABEL_A, LABEL_B = "bench-page A", "bench-page B"
-PAGES = ("overview", "data", "model", "train", "results", "whatif", "compare", "live", "fleet")
+PAGES = ("overview", "data", "model", "train", "results", "anomalies", "whatif", "compare", "sweep", "live", "fleet")
 
 
 def top_changed(config: RunConfig) -> RunConfig:
