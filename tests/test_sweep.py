@@ -198,3 +198,11 @@ def test_a_small_sweep_on_a_dask_local_cluster_scores_as_in_this_process(demo_di
     assert sorted(on_dask) == sorted(here) == sorted(run.name for run in runs)
     assert {name: [m["r2_oof"] for m in metrics["models"]] for name, metrics in on_dask.items()} == {
         name: [m["r2_oof"] for m in metrics["models"]] for name, metrics in here.items()}
+
+
+def test_a_grid_file_larger_than_the_cap_is_refused_after_reading_no_more_than_the_cap(tmp_path: Path, monkeypatch):
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b" " * 3_000_000)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("the whole grid file was read"))
+    with pytest.raises(ConfigError, match="larger than 1,000,000 bytes"):
+        read_grid(huge)

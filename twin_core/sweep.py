@@ -161,7 +161,8 @@ def _path_parts(path: str) -> list[str | int]:
 def read_grid(path: str | Path) -> SweepGrid:
     """A grid file, as `sweep --grid` and the Sweep page's upload read it."""
     try:
-        return SweepGrid.from_json(Path(path).read_bytes())
+        with Path(path).open("rb") as file:  # one byte past the cap: from_json refuses it without reading the rest
+            return SweepGrid.from_json(file.read(MAX_CONFIG_BYTES + 1))
     except OSError as exc:
         raise ConfigError(f"Cannot read the sweep grid {path} ({exc.strerror or exc}); pass a grid JSON file such as "
                           "examples/sweep_quick.json.") from None
