@@ -549,15 +549,20 @@ def _write_run_outputs(result: ReportedRun, out: Path, report: str) -> None:
     (out / "report.html").write_text(report, encoding="utf-8")
 
 
+def _check_independent_runs(args: argparse.Namespace, what: str) -> None:
+    """The checks of _independent_runs_options' flags (and --out), before any data is read: one message each."""
+    _check_engine_options(args)
+    _check_out(args.out)
+    if args.workers is not None and (not isinstance(args.workers, int) or args.workers < 1):
+        raise ConfigError(f"--workers: the {what} trained side by side must be a whole number of at least 1, "
+                          f"got {args.workers!r}.")
+
+
 def _fleet(args: argparse.Namespace) -> int:
 
     config = _read_config(args.config) if args.config else get_preset(args.preset)
     config.validate()
-    _check_engine_options(args)
-    _check_out(args.out)
-    if args.workers is not None and (not isinstance(args.workers, int) or args.workers < 1):
-        raise ConfigError(f"--workers: the hosts trained side by side must be a whole number of at least 1, "
-                          f"got {args.workers!r}.")
+    _check_independent_runs(args, "hosts")
     store = None
     if args.store is not None:  # a store that cannot keep the runs is refused before any host trains
         store = RunStore(args.store or None, create=True)
@@ -628,11 +633,7 @@ def _sweep(args: argparse.Namespace) -> int:
         runs = expand(grid)
     except ConfigError as exc:
         raise ConfigError(f"{args.grid}: {exc}") from None
-    _check_engine_options(args)
-    _check_out(args.out)
-    if args.workers is not None and (not isinstance(args.workers, int) or args.workers < 1):
-        raise ConfigError(f"--workers: the runs trained side by side must be a whole number of at least 1, "
-                          f"got {args.workers!r}.")
+    _check_independent_runs(args, "runs")
     store = None
     if args.store is not None:  # a store that cannot keep the runs is refused before any run trains
         store = RunStore(args.store or None, create=True)
