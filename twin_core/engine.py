@@ -172,6 +172,7 @@ def scheduler_address(explicit: str | None = None) -> str | None:
 def _dask_engine(address: str | None, workers: int | None) -> DaskEngine:
     try:
         from distributed import Client, LocalCluster
+        from distributed.comm import get_address_host_port
     except ImportError as exc:  # pragma: no cover - dask is in requirements.txt
         raise ConfigError("The Dask engine needs dask[distributed]; install it with "
                           "`pip install -r requirements.txt`, or use --engine local.") from exc
@@ -180,6 +181,7 @@ def _dask_engine(address: str | None, workers: int | None) -> DaskEngine:
                                dashboard_address=None, host="127.0.0.1", silence_logs=logging.CRITICAL)
         return DaskEngine(Client(cluster), cluster)
     try:
+        get_address_host_port(address)  # parsed before connecting: a bad address is refused at once, not after 10 s
         return DaskEngine(Client(address, timeout=10))
     except (ValueError, TypeError) as exc:  # distributed's parsing of the address: no port, unknown scheme...
         raise ConfigError(f"'{address}' is not a Dask scheduler address we can connect to ({exc}); write it as "
