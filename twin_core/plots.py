@@ -849,14 +849,15 @@ def whatif_figure(answer: WhatIfAnswer, session: int | None = None, max_points: 
                                        yanchor="bottom", text=f"mean {mean:+.2f}", showarrow=False,
                                        font=dict(size=11, color=SESSION_MEAN_COLOUR))
                                   for start, mean in zip(starts, means)])
-    if banded:  # the twin's band around its prediction as recorded, named with the share of all rows it covers
+    if banded:  # the twin's band around its prediction as recorded, named with the share of all rows (training rows
+        # included, as the page's caption says) it covers
         nominal = answer.predictions.attrs.get("interval_nominal")
         covered = coverage(frame["actual"], frame["lower"], frame["upper"])[0]
         bx, by = _band_outline(arrays["x"], arrays["lower"], arrays["upper"])
         fig.add_trace(go.Scatter(
             x=bx, y=by, mode="lines", fill="toself", hoverinfo="skip", zorder=-1, **_band_style(BASELINE_COLOUR),
             name=f"as recorded: {'' if nominal is None else f'{100 * nominal:.0f} % '}interval (covers "
-                 f"{score_text(100 * covered, '.1f')} % of all rows here, training rows included)"), row=1, col=1)
+                 f"{score_text(100 * covered, '.1f')} % of all rows)"), row=1, col=1)
     _mark_sessions(fig, frame, panels=("", "2"))
     fig.add_hline(y=0, line=dict(color="#555555", width=1), row=2, col=1)
     fig.add_annotation(x=0, y=1, xref="x2 domain", yref="y2 domain", xanchor="left", yanchor="bottom",

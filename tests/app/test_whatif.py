@@ -39,7 +39,7 @@ def test_the_answer_is_the_twins_on_the_same_inputs(app: AppTest) -> None:
                                                   "difference (scenario − as recorded)",
                                                   "session mean of the difference",
                                                   f"as recorded: 90 % interval (covers {100 * covered:.1f} % of all "
-                                                  "rows here, training rows included)"]
+                                                  "rows)"]
     assert chart["data"][-1]["fill"] == "toself"  # the twin's band, shaded behind the lines
     top = next(m for m in run.result.metrics["models"] if m["layer"] == 2)["interval"]["coverage_holdout"]
     assert any("of all rows here, training rows included (on the hold-out rows alone: "
